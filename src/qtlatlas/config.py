@@ -1,0 +1,470 @@
+"""The ``atlas.yaml`` model: the single source of truth for tissues, modalities, releases and studies.
+
+Load with :func:`load_atlas`. Relative paths in the file are resolved against the directory of the YAML
+file. Every error names the YAML path at fault (``releases[0].tissues.BLA.expression.bed``) and, where it
+can be found, the line of the YAML file, e.g.::
+
+    atlas.yaml:14: releases[0].tissues.BLA: unknown tissue 'BLA'; tissues defined: ACC, IL
+
+A minimal file::
+
+    atlas: {name: My atlas}
+    tissues:
+      - {id: BLA, name: Basolateral amygdala, colour: "#1f77b4"}
+    releases:
+      - id: v1
+        genome: rn7
+        annotation: genes.gtf.gz
+        genotypes: genotypes.vcf.gz
+        tissues:
+          BLA:
+            expression: {bed: BLA.expression.bed.gz}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+
+#: Identifiers that end up in file names and URLs: letters, digits, ``_`` and ``-`` (no dots: dots
+#: separate the parts of release file names).
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
+_ID = re.compile(ID_PATTERN)
+_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+def _check_id(value: str, what: str) -> str:
+    if not _ID.match(value):
+        raise ValueError(
+            f"{what} id {value!r} may contain only letters, digits, '_' and '-', and must start with a letter or digit"
+        )
+    return value
+
+
+# --------------------------------------------------------------------------------------------------
+# Atlas description and data access
+# --------------------------------------------------------------------------------------------------
+
+
+class AtlasInfo(_Model):
+    """Name and description shown on every page."""
+
+    name: str
+    description: str = ""
+    contact: str | None = None
+    logo: Path | None = None
+    website: str | None = None
+
+
+class Link(_Model):
+    """One link of the data-access page (an accession, an archive, a repository)."""
+
+    label: str
+    url: str | None = None
+    accession: str | None = None
+    doi: str | None = None
+    description: str = ""
+
+
+class DataAccess(_Model):
+    """How to obtain the data behind the atlas, as atlases publish it."""
+
+    raw_reads: list[Link] = Field(default_factory=list, description="e.g. SRA BioProject accessions")
+    archives: list[Link] = Field(default_factory=list, description="processed-data archives with DOIs")
+    variant_calls: list[Link] = Field(default_factory=list, description="the source of the genotypes")
+    code: list[Link] = Field(default_factory=list, description="code repositories")
+    citation: str = ""
+    data_use: str = ""
+
+
+# --------------------------------------------------------------------------------------------------
+# Tissues and modalities
+# --------------------------------------------------------------------------------------------------
+
+
+class Tissue(_Model):
+    """A tissue (or cell type) of the atlas."""
+
+    id: str
+    name: str
+    colour: str = "#7f7f7f"
+    ontology_id: str | None = None
+    description: str = ""
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        return _check_id(v, "tissue")
+
+    @field_validator("colour")
+    @classmethod
+    def _colour(cls, v: str) -> str:
+        if not _COLOUR.match(v):
+            raise ValueError(f"colour {v!r} must be a hex colour like '#1f77b4'")
+        return v.lower()
+
+
+class Modality(_Model):
+    """An RNA phenotype modality. ``grouped`` modalities have several phenotypes per gene."""
+
+    id: str
+    name: str
+    grouped: bool = False
+    description: str = ""
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        return _check_id(v, "modality")
+
+
+#: The six Pantry modalities, available without being declared.
+DEFAULT_MODALITIES: tuple[Modality, ...] = (
+    Modality(id="expression", name="Expression", grouped=False,
+             description="Gene expression (log2 TPM / normalised counts)"),
+    Modality(id="isoforms", name="Isoform ratio", grouped=True,
+             description="Relative abundance of each transcript isoform of a gene"),
+    Modality(id="splicing", name="Intron excision", grouped=True,
+             description="Intron excision ratio within splicing clusters"),
+    Modality(id="alt_TSS", name="Alternative TSS", grouped=True,
+             description="Relative usage of alternative transcription start sites"),
+    Modality(id="alt_polyA", name="Alternative polyA", grouped=True,
+             description="Relative usage of alternative polyadenylation sites"),
+    Modality(id="stability", name="RNA stability", grouped=False,
+             description="Exonic to intronic read ratio, a proxy for mRNA stability"),
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# Per-release inputs
+# --------------------------------------------------------------------------------------------------
+
+
+class PhenotypeInput(_Model):
+    """The inputs of one tissue × modality."""
+
+    bed: Path = Field(description="phenotype BED, unnormalised values (tensorQTL or QTLtools layout)")
+    groups: Path | None = Field(default=None, description="phenotype_id<TAB>group_id, for grouped modalities")
+    covariates: Path | None = Field(default=None, description="covariates × samples, tensorQTL layout")
+    counts: Path | None = Field(default=None, description="log2(count + 1) BED for allelic fold change")
+
+
+class Release(_Model):
+    """One release of the atlas: genome build, annotation, genotypes and phenotypes per tissue × modality."""
+
+    id: str
+    genome: str = Field(description="genome build name, e.g. GRCh38, rn7")
+    annotation: Path = Field(description="gene annotation GTF (plain or gzipped)")
+    date: dt.date | None = None
+    notes: str = ""
+    genotypes: list[Path] = Field(description="VCF/BCF files or PLINK prefixes (one, or one per chromosome)")
+    tissues: dict[str, dict[str, PhenotypeInput]] = Field(
+        description="tissue id -> modality id -> inputs"
+    )
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        return _check_id(v, "release")
+
+    @field_validator("genotypes", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, (str, os.PathLike)) else v
+
+    @field_validator("genotypes")
+    @classmethod
+    def _non_empty(cls, v: list[Path]) -> list[Path]:
+        if not v:
+            raise ValueError("at least one genotype file is required")
+        return v
+
+    @field_validator("tissues")
+    @classmethod
+    def _tissues_non_empty(cls, v: dict[str, dict[str, PhenotypeInput]]) -> dict[str, dict[str, PhenotypeInput]]:
+        if not v:
+            raise ValueError("a release needs at least one tissue with phenotypes")
+        for tissue, modalities in v.items():
+            if not modalities:
+                raise ValueError(f"tissue {tissue!r} lists no modality")
+        return v
+
+    def inputs(self) -> list[tuple[str, str, PhenotypeInput]]:
+        """All (tissue, modality, inputs) triples of the release, in file order."""
+        return [(t, m, inp) for t, mods in self.tissues.items() for m, inp in mods.items()]
+
+
+# --------------------------------------------------------------------------------------------------
+# Studies and TWAS traits
+# --------------------------------------------------------------------------------------------------
+
+
+class StudyFile(_Model):
+    path: Path
+    description: str = ""
+
+
+class Study(_Model):
+    """An immutable set of files tied to a publication, shown on a study page."""
+
+    id: str
+    title: str
+    citation: str = ""
+    url: str | None = None
+    doi: str | None = None
+    genome: str | None = None
+    description: str = ""
+    files: list[StudyFile] = Field(default_factory=list)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        return _check_id(v, "study")
+
+
+class Trait(_Model):
+    """A complex trait with GWAS summary statistics, for the TWAS hub."""
+
+    id: str
+    name: str
+    n: int = Field(gt=0, description="GWAS sample size")
+    sumstats: Path = Field(description="summary statistics: SNP A1 A2 Z (plus BETA/SE when present)")
+    tags: list[str] = Field(default_factory=list)
+    project: str = ""
+    genome: str | None = None
+    description: str = ""
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        return _check_id(v, "trait")
+
+
+class TwasSettings(_Model):
+    traits: list[Trait] = Field(default_factory=list)
+
+
+class MappingSettings(_Model):
+    """Parameters of cis/trans mapping shared by every tissue × modality (tensorQTL / Pantry defaults)."""
+
+    window: int = Field(1_000_000, gt=0, description="cis window around the TSS, bp")
+    permutations: int = Field(10_000, ge=100)
+    seed: int = 12345
+    maf_threshold: float = Field(0.0, ge=0, lt=0.5)
+    fdr: float = Field(0.05, gt=0, lt=1)
+    qvalue_lambda: float = Field(0.85, ge=0, lt=1)
+    genotype_pcs: int = Field(5, ge=0)
+    phenotype_pcs: int = Field(20, ge=0)
+    trans_modalities: list[str] = Field(default_factory=lambda: ["expression"])
+    trans_pval_threshold: float = Field(1e-5, gt=0, le=1)
+
+
+# --------------------------------------------------------------------------------------------------
+# The atlas
+# --------------------------------------------------------------------------------------------------
+
+
+class Atlas(_Model):
+    """The whole atlas configuration (see the module docstring for an example)."""
+
+    atlas: AtlasInfo
+    data_access: DataAccess = Field(default_factory=DataAccess)
+    tissues: list[Tissue]
+    modalities: list[Modality] = Field(default_factory=list, description="added to or overriding the defaults")
+    releases: list[Release]
+    studies: list[Study] = Field(default_factory=list)
+    twas: TwasSettings = Field(default_factory=TwasSettings)
+    mapping: MappingSettings = Field(default_factory=MappingSettings)
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Atlas:
+        _unique([t.id for t in self.tissues], "tissues", "tissue")
+        _unique([m.id for m in self.modalities], "modalities", "modality")
+        _unique([r.id for r in self.releases], "releases", "release")
+        _unique([s.id for s in self.studies], "studies", "study")
+        _unique([t.id for t in self.twas.traits], "twas.traits", "trait")
+        tissues = {t.id for t in self.tissues}
+        modalities = {m.id for m in self.all_modalities}
+        for i, release in enumerate(self.releases):
+            for tissue, mods in release.tissues.items():
+                if tissue not in tissues:
+                    raise _LocatedError(
+                        ("releases", i, "tissues", tissue),
+                        f"unknown tissue {tissue!r}; tissues defined: {', '.join(sorted(tissues))}",
+                    )
+                for modality in mods:
+                    if modality not in modalities:
+                        raise _LocatedError(
+                            ("releases", i, "tissues", tissue, modality),
+                            f"unknown modality {modality!r}; modalities defined: {', '.join(sorted(modalities))}",
+                        )
+        for j, m in enumerate(self.mapping.trans_modalities):
+            if m not in modalities:
+                raise _LocatedError(("mapping", "trans_modalities", j), f"unknown modality {m!r}")
+        return self
+
+    @property
+    def all_modalities(self) -> list[Modality]:
+        """Built-in modalities (possibly overridden) followed by user-defined ones."""
+        user = {m.id: m for m in self.modalities}
+        merged = [user.pop(m.id, m) for m in DEFAULT_MODALITIES]
+        return merged + list(user.values())
+
+    def modality(self, modality_id: str) -> Modality:
+        for m in self.all_modalities:
+            if m.id == modality_id:
+                return m
+        raise KeyError(modality_id)
+
+    def tissue(self, tissue_id: str) -> Tissue:
+        for t in self.tissues:
+            if t.id == tissue_id:
+                return t
+        raise KeyError(tissue_id)
+
+    def release(self, release_id: str | None = None) -> Release:
+        """The release with this id, or the last one listed when ``release_id`` is None."""
+        if release_id is None:
+            return self.releases[-1]
+        for r in self.releases:
+            if r.id == release_id:
+                return r
+        known = ", ".join(r.id for r in self.releases)
+        raise ConfigError("releases", f"no release {release_id!r}; releases defined: {known}")
+
+
+def _unique(ids: list[str], location: str, what: str) -> None:
+    seen: set[str] = set()
+    for i, x in enumerate(ids):
+        if x in seen:
+            raise _LocatedError(tuple(location.split(".")) + (i, "id"), f"duplicate {what} id {x!r}")
+        seen.add(x)
+
+
+class _LocatedError(ValueError):
+    """A cross-reference error with the YAML location it belongs to."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str):
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------------
+
+
+def format_location(loc: tuple[str | int, ...]) -> str:
+    """``('releases', 0, 'tissues', 'BLA')`` -> ``'releases[0].tissues.BLA'``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _node_line(root: yaml.Node | None, loc: tuple[str | int, ...]) -> int | None:
+    """1-based line of the YAML entry at ``loc`` (the key's line for a mapping entry), or of its deepest
+    existing ancestor when the location does not exist in the file (e.g. a missing key)."""
+    node = root
+    line = None if root is None else root.start_mark.line + 1
+    for part in loc:
+        nxt = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == str(part):
+                    nxt, line = value, key.start_mark.line + 1
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            nxt = node.value[part]
+            line = nxt.start_mark.line + 1
+        if nxt is None:
+            break
+        node = nxt
+    return line
+
+
+def _resolve_paths(obj: Any, base: Path) -> Any:
+    """Return a copy of a model tree with every relative :class:`Path` made relative to ``base``."""
+    if isinstance(obj, Path):
+        return obj if obj.is_absolute() else base / obj
+    if isinstance(obj, BaseModel):
+        updates = {name: _resolve_paths(getattr(obj, name), base) for name in type(obj).model_fields}
+        return obj.model_copy(update=updates)
+    if isinstance(obj, list):
+        return [_resolve_paths(x, base) for x in obj]
+    if isinstance(obj, dict):
+        return {k: _resolve_paths(v, base) for k, v in obj.items()}
+    return obj
+
+
+def parse_atlas(text: str, *, source: str = "atlas.yaml", base_dir: Path | None = None) -> Atlas:
+    """Parse and validate atlas YAML text; relative paths are resolved against ``base_dir``."""
+    try:
+        data = yaml.safe_load(text)
+        root = yaml.compose(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else source
+        problem = getattr(e, "problem", None) or str(e)
+        raise ConfigError("", f"malformed YAML ({problem})", source=where) from None
+    if not isinstance(data, dict):
+        raise ConfigError("", "the file must be a YAML mapping with keys atlas, tissues, releases", source=source)
+    try:
+        atlas = Atlas.model_validate(data)
+    except ValidationError as e:
+        raise _config_error(e, root, source) from None
+    return _resolve_paths(atlas, base_dir) if base_dir is not None else atlas
+
+
+def _config_error(e: ValidationError, root: yaml.Node | None, source: str) -> ConfigError:
+    messages = []
+    first_line = None
+    for err in e.errors():
+        ctx_error = (err.get("ctx") or {}).get("error")
+        if isinstance(ctx_error, _LocatedError):
+            loc, msg = ctx_error.loc, ctx_error.message
+        else:
+            loc = tuple(err["loc"])
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key (check its spelling)"
+            elif err["type"] == "missing":
+                msg = "required key is missing"
+        line = _node_line(root, loc)
+        first_line = first_line or line
+        prefix = f"line {line}: " if line else ""
+        messages.append(f"{prefix}{format_location(loc) or '(top level)'}: {msg}")
+    where = f"{source}:{first_line}" if first_line else source
+    if len(messages) == 1:
+        loc_msg = messages[0].split(": ", 1)[1] if messages[0].startswith("line ") else messages[0]
+        location, _, problem = loc_msg.partition(": ")
+        return ConfigError(location, problem, source=where)
+    return ConfigError("", f"{len(messages)} problems:\n  " + "\n  ".join(messages), source=source)
+
+
+def load_atlas(path: str | os.PathLike[str]) -> Atlas:
+    """Read and validate ``atlas.yaml``; relative paths inside are resolved against its directory."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError("", "configuration file not found", source=str(p))
+    try:
+        text = p.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError("", f"cannot read configuration ({e})", source=str(p)) from None
+    return parse_atlas(text, source=str(p), base_dir=p.resolve().parent)

@@ -1,0 +1,110 @@
+"""Covariate files.
+
+Accepted layouts (tab-separated, plain or gzipped):
+
+* tensorQTL / QTLtools: covariates × samples, header ``id`` (any first-column name) then sample ids;
+* transposed: samples × covariates (first column sample ids, header covariate names), recognised when
+  the expected sample ids are found in the first column instead of the header.
+
+QTLtools allows categorical covariates (text values); these are expanded to 0/1 indicator columns,
+one per level except the first (in order of appearance), named ``{covariate}_{level}``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputFileError, SampleMismatchError, require_file
+from .phenotypes import NA_STRINGS
+from .text import first_line, separator_of
+
+
+def read_covariates(path: str | os.PathLike[str], samples: Sequence[str] | None = None) -> pd.DataFrame:
+    """Read covariates into a float64 DataFrame of shape (n_covariates, n_samples).
+
+    Args:
+        path: covariate file.
+        samples: when given, the columns of the result are these samples in this order; every one must
+            be present in the file (an error lists the first missing ones).
+
+    Raises:
+        InputFileError: missing file, malformed table, duplicate covariate or sample ids, missing values.
+        SampleMismatchError: requested samples absent from the file.
+    """
+    path = os.fspath(path)
+    require_file(path, "covariate file")
+    try:
+        df = pd.read_csv(path, sep=separator_of(first_line(path)), index_col=0, dtype=str, na_values=NA_STRINGS, keep_default_na=False,
+                         compression="infer")
+    except pd.errors.EmptyDataError:
+        raise InputFileError(path, "covariate file is empty") from None
+    except pd.errors.ParserError as e:
+        raise InputFileError(path, f"malformed table: {str(e).split('C error: ')[-1]}") from None
+    except (OSError, EOFError, UnicodeDecodeError) as e:
+        raise InputFileError(path, f"cannot read file ({e})") from None
+    if df.shape[1] == 0 or df.shape[0] == 0:
+        raise InputFileError(path, "no covariates found (expected covariates × samples with an 'id' header)")
+    df.index = df.index.astype(str)
+    df.columns = df.columns.astype(str)
+    if samples is not None and not set(samples) & set(df.columns) and set(samples) & set(df.index):
+        df = df.T  # samples × covariates layout
+        transposed = True
+    else:
+        transposed = False
+    _check_unique(path, list(df.columns), "sample id", transposed)
+    _check_unique(path, list(df.index), "covariate", transposed)
+    numeric = _to_numeric(path, df, transposed)
+    if samples is not None:
+        missing = [s for s in samples if s not in numeric.columns]
+        if missing:
+            shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
+            raise SampleMismatchError(
+                f"{path}: {len(missing)} of {len(samples)} samples are absent from the covariates: {shown}"
+            )
+        numeric = numeric.loc[:, list(samples)]
+    return numeric
+
+
+def _check_unique(path: str, names: list[str], what: str, transposed: bool) -> None:
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            on_header = (what == "sample id") != transposed
+            raise InputFileError(path, f"duplicate {what} {name!r}", line=1 if on_header else i + 2)
+        seen.add(name)
+
+
+def _to_numeric(path: str, df: pd.DataFrame, transposed: bool) -> pd.DataFrame:
+    rows: list[pd.Series] = []
+    names: list[str] = []
+    for r, (name, row) in enumerate(df.iterrows()):
+        if row.isna().any():
+            j = int(row.isna().to_numpy().argmax())
+            line = j + 2 if transposed else r + 2
+            raise InputFileError(path, f"missing value for covariate {name!r}, sample {df.columns[j]!r}", line=line)
+        num = pd.to_numeric(row, errors="coerce")
+        if num.isna().any():  # categorical covariate: indicator columns
+            levels = list(dict.fromkeys(row.tolist()))
+            if len(levels) == 1:
+                continue  # constant: carries no information
+            for level in levels[1:]:
+                rows.append((row == level).astype(np.float64))
+                names.append(f"{name}_{level}")
+            continue
+        rows.append(num.astype(np.float64))
+        names.append(str(name))
+    if not rows:
+        raise InputFileError(path, "no usable covariates (all constant)")
+    out = pd.DataFrame([r.to_numpy() for r in rows], index=pd.Index(names, name="id"), columns=df.columns)
+    return out
+
+
+def write_covariates(covariates: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write covariates × samples in the tensorQTL layout (``id`` header, tab-separated)."""
+    out = covariates.copy()
+    out.index.name = "id"
+    out.to_csv(path, sep="\t", float_format="%.6g")

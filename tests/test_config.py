@@ -1,0 +1,124 @@
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from qtlatlas.config import DEFAULT_MODALITIES, format_location, load_atlas, parse_atlas
+from qtlatlas.errors import ConfigError
+
+BASE = textwrap.dedent(
+    """\
+    atlas: {name: Test atlas, description: d}
+    data_access:
+      raw_reads: [{label: SRA BioProject, accession: PRJNA000001}]
+      archives: [{label: Processed data, doi: 10.5281/zenodo.1}]
+      citation: Someone et al.
+    tissues:
+      - {id: BLA, name: Basolateral amygdala, colour: "#1F77B4", ontology_id: UBERON:0006107}
+      - {id: IL, name: Infralimbic cortex}
+    releases:
+      - id: v1
+        genome: rn6
+        date: 2023-01-31
+        annotation: genes.gtf.gz
+        genotypes: geno.vcf.gz
+        tissues:
+          BLA:
+            expression: {bed: BLA.expr.bed.gz, counts: BLA.counts.bed.gz}
+            isoforms: {bed: BLA.iso.bed.gz, groups: BLA.iso.groups.txt}
+    studies:
+      - id: s2023
+        title: A study
+        files: [{path: study/table.tsv, description: A table}]
+    twas:
+      traits:
+        - {id: bmi, name: Body mass index, n: 3000, sumstats: gwas/bmi.tsv.gz, tags: [body]}
+    """
+)
+
+
+def test_valid_atlas_resolves_paths(tmp_path):
+    (tmp_path / "atlas.yaml").write_text(BASE)
+    atlas = load_atlas(tmp_path / "atlas.yaml")
+    rel = atlas.release()
+    assert rel.id == "v1" and str(rel.date) == "2023-01-31"
+    assert rel.genotypes == [tmp_path / "geno.vcf.gz"]
+    assert rel.tissues["BLA"]["expression"].counts == tmp_path / "BLA.counts.bed.gz"
+    assert atlas.studies[0].files[0].path == tmp_path / "study" / "table.tsv"
+    assert atlas.twas.traits[0].sumstats == tmp_path / "gwas" / "bmi.tsv.gz"
+    assert atlas.tissue("BLA").colour == "#1f77b4"
+    assert [m.id for m in atlas.all_modalities] == [m.id for m in DEFAULT_MODALITIES]
+    assert atlas.modality("isoforms").grouped and not atlas.modality("expression").grouped
+    assert [(t, m) for t, m, _ in rel.inputs()] == [("BLA", "expression"), ("BLA", "isoforms")]
+    assert atlas.mapping.window == 1_000_000 and atlas.mapping.qvalue_lambda == 0.85
+
+
+def test_user_modality_added_and_default_overridden():
+    text = BASE + "modalities:\n  - {id: RNA_editing, name: RNA editing, grouped: true}\n  - {id: expression, name: Gene expression}\n"
+    atlas = parse_atlas(text)
+    ids = [m.id for m in atlas.all_modalities]
+    assert ids[-1] == "RNA_editing" and ids.count("expression") == 1
+    assert atlas.modality("expression").name == "Gene expression"
+
+
+def _error(text: str) -> str:
+    with pytest.raises(ConfigError) as e:
+        parse_atlas(text, source="atlas.yaml")
+    return str(e.value)
+
+
+def test_unknown_tissue_names_yaml_path_and_line():
+    msg = _error(BASE.replace("      BLA:\n", "      BLX:\n"))
+    assert msg.startswith("atlas.yaml:16: releases[0].tissues.BLX: unknown tissue 'BLX'")
+
+
+def test_unknown_modality():
+    msg = _error(BASE.replace("isoforms: {bed", "isoform: {bed"))
+    assert "releases[0].tissues.BLA.isoform: unknown modality 'isoform'" in msg
+
+
+def test_malformed_yaml_has_line():
+    msg = _error("atlas: {name: x\ntissues: [")
+    assert msg.startswith("atlas.yaml:2: malformed YAML")
+
+
+def test_missing_key_and_typo_reported_together():
+    text = BASE.replace("    genome: rn6\n", "").replace("colour: \"#1F77B4\"", "color: red")
+    msg = _error(text)
+    assert "2 problems" in msg
+    assert "releases[0].genome: required key is missing" in msg
+    assert "tissues[0].color: unknown key" in msg
+
+
+def test_bad_colour_and_id():
+    assert "must be a hex colour" in _error(BASE.replace('"#1F77B4"', "blue"))
+    assert "tissues[1].id: tissue id 'I.L' may contain only" in _error(BASE.replace("id: IL,", "id: I.L,"))
+
+
+def test_duplicate_ids():
+    text = BASE.replace("{id: IL, name: Infralimbic cortex}", "{id: BLA, name: again}")
+    assert "tissues[1].id: duplicate tissue id 'BLA'" in _error(text)
+
+
+def test_not_a_mapping():
+    assert "must be a YAML mapping" in _error("- a\n- b\n")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="configuration file not found"):
+        load_atlas(tmp_path / "absent.yaml")
+
+
+def test_unknown_release():
+    with pytest.raises(ConfigError, match="no release 'v9'; releases defined: v1"):
+        parse_atlas(BASE).release("v9")
+
+
+def test_format_location():
+    assert format_location(("releases", 0, "tissues", "BLA")) == "releases[0].tissues.BLA"
+    assert format_location(()) == ""
+
+
+def test_paths_are_paths():
+    atlas = parse_atlas(BASE, base_dir=Path("/x"))
+    assert atlas.release().annotation == Path("/x/genes.gtf.gz")

@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+from conftest import GEUVADIS22, write_text
+
+from qtlatlas.errors import InputFileError, SampleMismatchError
+from qtlatlas.io.covariates import read_covariates, write_covariates
+
+
+def test_tensorqtl_layout_and_sample_order(tmp_path):
+    p = write_text(tmp_path / "c.txt", "id\ta\tb\tc\nPC1\t1\t2\t3\nPC2\t0.5\t0\t-1\n")
+    c = read_covariates(p, samples=["c", "a"])
+    assert list(c.columns) == ["c", "a"] and list(c.index) == ["PC1", "PC2"]
+    np.testing.assert_array_equal(c.to_numpy(), [[3, 1], [-1, 0.5]])
+
+
+def test_transposed_layout_recognised(tmp_path):
+    p = write_text(tmp_path / "t.txt", "sample\tPC1\tPC2\na\t1\t0.5\nb\t2\t0\n")
+    c = read_covariates(p, samples=["a", "b"])
+    assert list(c.index) == ["PC1", "PC2"]
+    np.testing.assert_array_equal(c.to_numpy(), [[1, 2], [0.5, 0]])
+
+
+def test_categorical_covariates_expand_to_indicators(tmp_path):
+    p = write_text(tmp_path / "c.txt", "id a b c d\nsex M F F M\nbatch b1 b2 b3 b1\nlane x x x x\nage 1 2 3 4\n")
+    c = read_covariates(p)
+    assert list(c.index) == ["sex_F", "batch_b2", "batch_b3", "age"]
+    np.testing.assert_array_equal(c.loc["sex_F"].to_numpy(), [0, 1, 1, 0])
+
+
+def test_samples_absent_from_covariates(tmp_path):
+    p = write_text(tmp_path / "c.txt", "id\ta\tb\nPC1\t1\t2\n")
+    with pytest.raises(SampleMismatchError, match=r"c\.txt: 2 of 3 samples are absent from the covariates: x, y"):
+        read_covariates(p, samples=["a", "x", "y"])
+
+
+def test_missing_value_named(tmp_path):
+    p = write_text(tmp_path / "c.txt", "id\ta\tb\nPC1\t1\t2\nPC2\t1\tNA\n")
+    with pytest.raises(InputFileError, match=r"c\.txt:3: missing value for covariate 'PC2', sample 'b'"):
+        read_covariates(p)
+
+
+def test_duplicate_covariate(tmp_path):
+    p = write_text(tmp_path / "c.txt", "id\ta\tb\nPC1\t1\t2\nPC1\t1\t3\n")
+    with pytest.raises(InputFileError, match=r"c\.txt:3: duplicate covariate 'PC1'"):
+        read_covariates(p)
+
+
+def test_round_trip(tmp_path):
+    p = write_text(tmp_path / "c.txt", "id\ta\tb\nPC1\t1.25\t2\n")
+    c = read_covariates(p)
+    write_covariates(c, tmp_path / "out.txt")
+    assert (tmp_path / "out.txt").read_text().splitlines()[0] == "id\ta\tb"
+    assert read_covariates(tmp_path / "out.txt").equals(c)
+
+
+@pytest.mark.shared
+def test_real_covariates_both_layouts_agree(shared):
+    a = read_covariates(GEUVADIS22 / "covariates.txt")
+    b = read_covariates(shared / "data" / "geuvadis-chr22-qtltools" / "genes.covariates.pc50.txt.gz")
+    assert a.shape == b.shape == (53, 358)
+    np.testing.assert_allclose(a.to_numpy(), b.loc[:, a.columns].to_numpy(), rtol=1e-5)
