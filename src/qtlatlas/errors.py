@@ -41,6 +41,10 @@ class ConfigError(QtlAtlasError):
         super().__init__(f"{prefix}{location}: {problem}" if location else f"{prefix}{problem}")
 
 
+class InvalidRegionError(QtlAtlasError, ValueError):
+    """A region string that is not ``CHROM``, ``CHROM:POS`` or ``CHROM:START-END``."""
+
+
 class SampleMismatchError(QtlAtlasError):
     """Sample ids of two inputs that must agree do not."""
 

@@ -89,12 +89,10 @@ def parse_region(text: str | Region) -> Region:
 def region_mask(chroms, positions, region: str | Region) -> np.ndarray:
     """Boolean mask, shape (n,), of the (chrom, 1-based position) pairs that lie in ``region``."""
     reg = parse_region(region)
-    chroms = np.asarray(chroms, dtype=object)
+    codes, names = pd.factorize(np.asarray(chroms, dtype=object))
+    hits = np.flatnonzero(np.array([chrom_key(c) == reg.key for c in names], dtype=bool))
     positions = np.asarray(positions, dtype=np.int64)
-    keys = np.array([chrom_key(c) for c in pd.unique(chroms)], dtype=object)
-    key_of = dict(zip(pd.unique(chroms), keys, strict=True))
-    on_chrom = np.fromiter((key_of[c] == reg.key for c in chroms), dtype=bool, count=len(chroms))
-    mask = on_chrom & (positions >= reg.start)
+    mask = np.isin(codes, hits) & (positions >= reg.start)
     if reg.end is not None:
         mask &= positions <= reg.end
     return mask
