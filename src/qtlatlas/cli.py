@@ -1,0 +1,182 @@
+"""The ``qtlatlas`` command line.
+
+Every subcommand has ``--help``. Errors in the user's input are printed as one clear message (file and
+line, or YAML path) without a traceback, with exit status 2; ``--debug`` shows the traceback of
+unexpected errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .errors import QtlAtlasError
+
+EXIT_INPUT_ERROR = 2
+EXIT_INTERNAL_ERROR = 3
+
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+console = Console(highlight=False)
+
+
+# --------------------------------------------------------------------------------------------------
+# validate
+# --------------------------------------------------------------------------------------------------
+
+
+def _add_validate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "validate",
+        help="check atlas.yaml, every file it names, and the sample ids of each tissue × modality",
+        description="Check the atlas configuration and every file it names (genotypes, phenotype BEDs, "
+        "groups, covariates, annotation, studies, GWAS summary statistics), and reconcile sample ids "
+        "(genotypes ∩ phenotypes ∩ covariates) per tissue × modality. Prints a table of counts and the "
+        "first mismatches; exits with status 2 when a problem is found.",
+    )
+    p.add_argument("config", type=Path, help="atlas.yaml")
+    p.add_argument("--release", action="append", metavar="ID", help="check only this release (repeatable)")
+    p.set_defaults(func=cmd_validate)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .config import load_atlas
+
+    atlas = load_atlas(args.config)
+    return _validate_and_print(atlas, args.release)
+
+
+def _validate_and_print(atlas, releases: list[str] | None) -> int:
+    from .validate import validate_atlas
+
+    with console.status("Checking files…") as status:
+        report = validate_atlas(atlas, releases, on_step=lambda msg: status.update(f"Checking {msg}…"))
+    for rel in report.releases:
+        console.print(_release_table(rel))
+        for w in rel.warnings:
+            console.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
+    for w in report.warnings:
+        console.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
+    errors = report.all_errors()
+    for e in errors:
+        err_console.print(f"[red]error:[/] {e}")
+    if errors:
+        err_console.print(f"[red]{len(errors)} problem(s) found.[/]")
+        return EXIT_INPUT_ERROR
+    console.print(f"[green]OK[/]: {atlas.atlas.name}: {len(report.releases)} release(s) checked, no problems found.")
+    return 0
+
+
+def _release_table(rel) -> Table:
+    table = Table(
+        title=f"Release {rel.release} ({rel.genome}): {rel.n_genotyped_samples} genotyped samples, "
+        f"{rel.n_variants:,} variants",
+        title_justify="left",
+    )
+    for col in ("tissue", "modality", "phenotypes", "BED samples", "genotyped", "covariates", "used",
+                "first mismatches"):
+        table.add_column(col, justify="right" if col not in ("tissue", "modality", "first mismatches") else "left")
+    for c in rel.inputs:
+        mismatch = []
+        if c.not_genotyped:
+            mismatch.append("not genotyped: " + ", ".join(c.not_genotyped[:3]))
+        if c.not_in_covariates:
+            mismatch.append("no covariates: " + ", ".join(c.not_in_covariates[:3]))
+        table.add_row(
+            c.tissue, c.modality, f"{c.n_phenotypes:,}", str(c.n_bed_samples), str(c.n_genotyped),
+            "—" if c.n_covariate_samples is None else str(c.n_covariate_samples),
+            "[red]failed[/]" if c.failed else str(c.n_used), "; ".join(mismatch),
+        )
+    return table
+
+
+# --------------------------------------------------------------------------------------------------
+# demo
+# --------------------------------------------------------------------------------------------------
+
+
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="generate the demo atlas from the built-in simulator and validate it",
+        description="Generate a realistic synthetic atlas (genotypes, six RNA modalities in three tissues, "
+        "two releases, a study and GWAS traits) in the formats labs use, then validate it.",
+    )
+    p.add_argument("--out", type=Path, default=Path("demo-atlas"), help="output directory (default: ./demo-atlas)")
+    p.add_argument("--seed", type=int, default=1, help="random seed; the same seed gives identical files (default 1)")
+    p.add_argument("--no-serve", action="store_true", help="stop before serving the portal (for scripts and tests)")
+    p.set_defaults(func=cmd_demo)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import time
+
+    from .config import load_atlas
+    from .demo import DemoConfig, generate_demo
+
+    t0 = time.perf_counter()
+    with console.status(f"Generating the demo atlas in {args.out}…"):
+        generate_demo(args.out, DemoConfig(seed=args.seed))
+    console.print(f"Generated the demo atlas in [bold]{args.out}[/] ({time.perf_counter() - t0:.1f} s).")
+    status = _validate_and_print(load_atlas(args.out / "atlas.yaml"), None)
+    if status != 0:
+        return status
+    console.print(f"Configuration: {args.out / 'atlas.yaml'}  ·  check it again with: qtlatlas validate {args.out / 'atlas.yaml'}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------
+# entry point
+# --------------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qtlatlas",
+        description="Build, publish and serve multi-tissue molecular-QTL atlases.",
+    )
+    parser.add_argument("--version", action="version", version=f"qtlatlas {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in COMMANDS:
+        add(sub)
+    return parser
+
+
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_validate, _add_demo]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 success, 2 bad input, 3 internal error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except QtlAtlasError as e:
+        err_console.print(f"[red]error:[/] {e}", soft_wrap=True)
+        return EXIT_INPUT_ERROR
+    except KeyboardInterrupt:
+        err_console.print("[red]interrupted[/]")
+        return 130
+    except Exception as e:  # a bug in qtlatlas: say so without dumping a traceback unless asked
+        if args.debug:
+            raise
+        err_console.print(
+            f"[red]internal error:[/] {type(e).__name__}: {e}\n"
+            "This is a bug in qtlatlas; run again with --debug for the traceback and report it.",
+            soft_wrap=True,
+        )
+        return EXIT_INTERNAL_ERROR
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,273 @@
+"""``qtlatlas validate``: check that every file of an atlas exists and parses, and reconcile sample ids.
+
+For each release, samples used for a tissue × modality are
+``phenotype BED samples ∩ genotyped samples`` (and they must all be present in the covariates file when
+one is given). Every problem found is collected, so one run reports all of them, and each names the file
+(and line) or the YAML path at fault.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import Atlas, Release
+from .errors import QtlAtlasError
+from .io.chromosomes import chrom_key
+from .io.covariates import read_covariates
+from .io.genotypes import open_genotypes
+from .io.groups import check_groups_cover, read_groups
+from .io.gtf import Annotation, read_gtf
+from .io.phenotypes import PhenotypeTable, read_phenotype_bed
+from .io.sumstats import read_sumstats_header
+
+#: Fewer usable samples than this is reported as a warning (mapping has little power below it).
+MIN_SAMPLES_WARNING = 20
+#: Fraction of phenotypes whose TSS must agree with the annotation; below it the build is suspect.
+MIN_TSS_AGREEMENT = 0.5
+
+
+@dataclass
+class InputCheck:
+    """Sample reconciliation of one tissue × modality of a release."""
+
+    tissue: str
+    modality: str
+    n_phenotypes: int = 0
+    n_bed_samples: int = 0
+    n_genotyped: int = 0
+    n_covariate_samples: int | None = None
+    n_used: int = 0
+    not_genotyped: list[str] = field(default_factory=list)
+    not_in_covariates: list[str] = field(default_factory=list)
+    failed: bool = False
+
+
+@dataclass
+class ReleaseReport:
+    """Everything ``validate`` found for one release."""
+
+    release: str
+    genome: str
+    n_variants: int = 0
+    n_genotyped_samples: int = 0
+    inputs: list[InputCheck] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class AtlasReport:
+    releases: list[ReleaseReport]
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and all(not r.errors for r in self.releases)
+
+    def all_errors(self) -> list[str]:
+        return self.errors + [e for r in self.releases for e in r.errors]
+
+
+def _preview(ids: list[str], n: int = 5) -> str:
+    return ", ".join(ids[:n]) + (f" … (+{len(ids) - n})" if len(ids) > n else "")
+
+
+def validate_atlas(
+    atlas: Atlas,
+    releases: list[str] | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> AtlasReport:
+    """Check the files of ``atlas`` (all releases, or those named) and return a report.
+
+    ``on_step`` is called with a short description before each file is read (for progress display).
+    """
+    step = on_step or (lambda _msg: None)
+    selected = [atlas.release(r) for r in releases] if releases else list(atlas.releases)
+    report = AtlasReport(releases=[])
+    for index, release in enumerate(atlas.releases):
+        if release in selected:
+            report.releases.append(_validate_release(atlas, release, index, step))
+    _validate_studies(atlas, report, step)
+    _validate_traits(atlas, report, step)
+    return report
+
+
+def _validate_release(atlas: Atlas, release: Release, index: int, step) -> ReleaseReport:
+    rep = ReleaseReport(release=release.id, genome=release.genome)
+    where = f"releases[{index}]"
+    geno_samples, geno_chroms = _check_genotypes(release, rep, where, step)
+    annotation = _check_annotation(release, rep, step)
+    for tissue, modality, inp in release.inputs():
+        step(f"{release.id} {tissue}/{modality}")
+        check = InputCheck(tissue=tissue, modality=modality)
+        rep.inputs.append(check)
+        try:
+            table = read_phenotype_bed(inp.bed, allow_missing=True)
+        except QtlAtlasError as e:
+            rep.errors.append(f"{where}.tissues.{tissue}.{modality}.bed: {e}")
+            check.failed = True
+            continue
+        check.n_phenotypes, check.n_bed_samples = len(table.phenotype_ids), len(table.samples)
+        used = table.samples if geno_samples is None else [s for s in table.samples if s in geno_samples]
+        check.n_genotyped = len(used)
+        check.not_genotyped = [s for s in table.samples if geno_samples is not None and s not in geno_samples]
+        label = f"{release.id} {tissue}/{modality}"
+        if geno_samples is not None and not used:
+            rep.errors.append(
+                f"{inp.bed}: none of its {len(table.samples)} samples is genotyped "
+                f"(first BED samples: {_preview(table.samples, 3)}; first genotyped: {_preview(sorted(geno_samples), 3)})"
+            )
+            check.failed = True
+        elif check.not_genotyped:
+            rep.warnings.append(
+                f"{label}: {len(check.not_genotyped)} BED sample(s) not genotyped, left out: {_preview(check.not_genotyped)}"
+            )
+        if inp.covariates is not None:
+            _check_covariates(inp.covariates, used, check, rep, label)
+        check.n_used = 0 if check.failed else len(used)
+        if 0 < check.n_used < MIN_SAMPLES_WARNING:
+            rep.warnings.append(f"{label}: only {check.n_used} usable samples; QTL mapping will have little power")
+        if atlas.modality(modality).grouped or inp.groups is not None:
+            _check_groups(inp, table, atlas.modality(modality).grouped, rep, label)
+        if inp.counts is not None:
+            _check_counts(inp.counts, table, rep, label)
+        if geno_chroms is not None:
+            _check_chromosomes(table, geno_chroms, rep, label, inp.bed)
+        if annotation is not None:
+            _check_tss(table, annotation, rep, label, inp.bed, release)
+    return rep
+
+
+def _check_genotypes(release: Release, rep: ReleaseReport, where: str, step) -> tuple[set[str] | None, set[str] | None]:
+    samples: list[str] | None = None
+    chroms: set[str] = set()
+    for i, path in enumerate(release.genotypes):
+        step(f"{release.id} genotypes {Path(path).name}")
+        try:
+            reader = open_genotypes(path)
+            variants = reader.variants  # a VCF is scanned here; malformed records surface now
+        except QtlAtlasError as e:
+            rep.errors.append(f"{where}.genotypes[{i}]: {e}")
+            return None, None
+        if samples is None:
+            samples = list(reader.samples)
+        elif list(reader.samples) != samples:
+            rep.errors.append(
+                f"{where}.genotypes[{i}]: {path}: samples differ from {release.genotypes[0]} "
+                "(every genotype file of a release must list the same samples in the same order)"
+            )
+        rep.n_variants += len(variants)
+        chroms |= {chrom_key(c) for c in pd.unique(variants["chrom"])}
+    rep.n_genotyped_samples = len(samples or [])
+    return set(samples or []), chroms
+
+
+def _check_annotation(release: Release, rep: ReleaseReport, step) -> Annotation | None:
+    step(f"{release.id} annotation {Path(release.annotation).name}")
+    try:
+        return read_gtf(release.annotation)
+    except QtlAtlasError as e:
+        rep.errors.append(f"annotation: {e}")
+        return None
+
+
+def _check_covariates(path: Path, used: list[str], check: InputCheck, rep: ReleaseReport, label: str) -> None:
+    try:
+        cov = read_covariates(path)
+    except QtlAtlasError as e:
+        rep.errors.append(f"{label} covariates: {e}")
+        check.failed = True
+        return
+    check.n_covariate_samples = cov.shape[1]
+    check.not_in_covariates = [s for s in used if s not in cov.columns]
+    if check.not_in_covariates:
+        rep.errors.append(
+            f"{path}: {len(check.not_in_covariates)} sample(s) of {label} are absent from the covariates: "
+            f"{_preview(check.not_in_covariates)}"
+        )
+        check.failed = True
+
+
+def _check_groups(inp, table: PhenotypeTable, grouped: bool, rep: ReleaseReport, label: str) -> None:
+    if inp.groups is None:
+        no_prefix = [p for p in table.phenotype_ids if "__" not in p]
+        if no_prefix:
+            rep.errors.append(
+                f"{inp.bed}: {label} is a grouped modality without a group file, and {len(no_prefix)} phenotype "
+                f"id(s) have no 'gene__feature' form to group by: {_preview(no_prefix)}"
+            )
+        else:
+            rep.warnings.append(f"{label}: no group file; phenotypes grouped by the gene id before '__'")
+        return
+    try:
+        groups = read_groups(inp.groups)
+        check_groups_cover(groups, table.phenotype_ids, groups_path=str(inp.groups), bed_path=str(inp.bed))
+    except QtlAtlasError as e:
+        rep.errors.append(f"{label} groups: {e}")
+
+
+def _check_counts(path: Path, table: PhenotypeTable, rep: ReleaseReport, label: str) -> None:
+    try:
+        counts = read_phenotype_bed(path, allow_missing=True)
+    except QtlAtlasError as e:
+        rep.errors.append(f"{label} counts: {e}")
+        return
+    missing = [s for s in table.samples if s not in set(counts.samples)]
+    if missing:
+        rep.errors.append(f"{path}: {len(missing)} sample(s) of the phenotype BED are absent: {_preview(missing)}")
+
+
+def _check_chromosomes(table: PhenotypeTable, geno_chroms: set[str], rep, label: str, bed: Path) -> None:
+    keys = np.array([chrom_key(c) for c in table.positions["chrom"]], dtype=object)
+    absent = sorted({k for k in keys if k not in geno_chroms})
+    if absent and len(absent) == len(set(keys)):
+        rep.errors.append(
+            f"{bed}: no phenotype lies on a genotyped chromosome (BED: {_preview(absent)}; "
+            f"genotypes: {_preview(sorted(geno_chroms))})"
+        )
+    elif absent:
+        n = int(np.isin(keys, absent).sum())
+        rep.warnings.append(f"{label}: {n} phenotype(s) on chromosomes without genotypes ({_preview(absent)})")
+
+
+def _check_tss(table: PhenotypeTable, ann: Annotation, rep, label: str, bed: Path, release: Release) -> None:
+    """Phenotype positions must agree with the annotation's TSSs, or the genome build is probably wrong."""
+    if "gene_id" in table.positions:
+        genes = table.positions["gene_id"].astype(str)
+    else:
+        genes = table.positions["phenotype_id"].astype(str).str.split("__", n=1).str[0]
+    tss = ann.genes.drop_duplicates("gene_id").set_index("gene_id")["tss"]
+    known = genes.isin(tss.index).to_numpy()
+    if known.sum() == 0:
+        rep.warnings.append(f"{label}: no phenotype's gene id is in the annotation {release.annotation}")
+        return
+    expected = tss.reindex(genes[known]).to_numpy()
+    agree = float(np.mean(table.positions["end"].to_numpy()[known] == expected))
+    if agree < MIN_TSS_AGREEMENT:
+        rep.errors.append(
+            f"{bed}: only {agree:.0%} of phenotypes have their BED end at the TSS of their gene in "
+            f"{release.annotation} (genome {release.genome}); is the BED on another genome build?"
+        )
+
+
+def _validate_studies(atlas: Atlas, report: AtlasReport, step) -> None:
+    for i, study in enumerate(atlas.studies):
+        for j, f in enumerate(study.files):
+            step(f"study {study.id}")
+            if not Path(f.path).is_file():
+                report.errors.append(f"studies[{i}].files[{j}]: {f.path}: file not found")
+
+
+def _validate_traits(atlas: Atlas, report: AtlasReport, step) -> None:
+    for i, trait in enumerate(atlas.twas.traits):
+        step(f"trait {trait.id}")
+        try:
+            read_sumstats_header(trait.sumstats)
+        except QtlAtlasError as e:
+            report.errors.append(f"twas.traits[{i}].sumstats: {e}")

@@ -1,0 +1,97 @@
+import numpy as np
+import pytest
+from atlas_factory import SAMPLES, make_atlas
+from conftest import bed_text, write_text
+
+from qtlatlas.config import load_atlas
+from qtlatlas.validate import validate_atlas
+
+
+def _report(path):
+    return validate_atlas(load_atlas(path))
+
+
+def test_valid_atlas_counts(tmp_path):
+    report = _report(make_atlas(tmp_path))
+    assert report.ok, report.all_errors()
+    rel = report.releases[0]
+    assert (rel.n_variants, rel.n_genotyped_samples) == (40, 30)
+    expr = rel.inputs[0]
+    assert (expr.tissue, expr.modality, expr.n_phenotypes, expr.n_bed_samples, expr.n_used) == ("T1", "expression", 2, 27, 27)
+    assert rel.inputs[1].n_phenotypes == 4
+
+
+def test_samples_not_genotyped_are_reported_and_left_out(tmp_path):
+    samples = SAMPLES[:25] + ["X1", "X2"]
+    report = _report(make_atlas(tmp_path, bed_samples=samples))
+    assert report.ok
+    expr = report.releases[0].inputs[0]
+    assert expr.n_used == 25 and expr.not_genotyped == ["X1", "X2"]
+    assert any("2 BED sample(s) not genotyped, left out: X1, X2" in w for w in report.releases[0].warnings)
+
+
+def test_no_sample_genotyped_is_an_error(tmp_path):
+    report = _report(make_atlas(tmp_path, bed_samples=[f"Z{i}" for i in range(5)]))
+    assert not report.ok
+    assert any("none of its 5 samples is genotyped" in e for e in report.all_errors())
+
+
+def test_samples_absent_from_covariates(tmp_path):
+    path = make_atlas(tmp_path)
+    write_text(tmp_path / "cov.txt", "id\t" + "\t".join(SAMPLES[:20]) + "\nPC1\t" + "\t".join(["1"] * 20) + "\n")
+    text = path.read_text().replace("expression: {bed: T1.expression.bed}", "expression: {bed: T1.expression.bed, covariates: cov.txt}")
+    path.write_text(text)
+    report = _report(path)
+    errors = report.all_errors()
+    assert any("cov.txt: 7 sample(s) of r1 T1/expression are absent from the covariates: S21, S22" in e for e in errors)
+    assert report.releases[0].inputs[0].failed
+
+
+def test_every_problem_is_collected(tmp_path):
+    path = make_atlas(tmp_path)
+    (tmp_path / "study" / "table.tsv").unlink()
+    (tmp_path / "T1.isoforms.groups.txt").write_text("G1__G1.t1\tG1\n")
+    bed = (tmp_path / "T1.expression.bed").read_text().splitlines()
+    (tmp_path / "T1.expression.bed").write_text("\n".join([bed[0], bed[2], bed[1]]) + "\n")
+    errors = _report(path).all_errors()
+    assert len(errors) == 3
+    assert any("T1.expression.bed:3: rows are not sorted" in e for e in errors)
+    assert any("3 phenotype(s) of" in e and "have no group" in e for e in errors)
+    assert any("studies[0].files[0]" in e and "file not found" in e for e in errors)
+
+
+def test_missing_genotype_file(tmp_path):
+    path = make_atlas(tmp_path)
+    (tmp_path / "genotypes.vcf").unlink()
+    errors = _report(path).all_errors()
+    assert any(e.startswith("releases[0].genotypes[0]:") and "genotypes.vcf" in e for e in errors)
+
+
+def test_wrong_genome_build_detected(tmp_path):
+    path = make_atlas(tmp_path)
+    rng = np.random.default_rng(0)
+    rows = [("chr1", 9999, 10000, "G1", *rng.normal(size=27)), ("chr1", 89999, 90000, "G2", *rng.normal(size=27))]
+    write_text(tmp_path / "T1.expression.bed", bed_text(rows, SAMPLES[:27]))
+    errors = _report(path).all_errors()
+    assert any("only 0% of phenotypes have their BED end at the TSS" in e and "another genome build" in e for e in errors)
+
+
+def test_grouped_modality_without_group_file_uses_id_prefix(tmp_path):
+    path = make_atlas(tmp_path)
+    path.write_text(path.read_text().replace(", groups: T1.isoforms.groups.txt", ""))
+    report = _report(path)
+    assert report.ok
+    assert any("grouped by the gene id before '__'" in w for w in report.releases[0].warnings)
+
+
+def test_bad_sumstats(tmp_path):
+    path = make_atlas(tmp_path)
+    write_text(tmp_path / "gwas.tsv", "SNP\tA1\tZ\nrs1\tG\t1\n")
+    errors = _report(path).all_errors()
+    assert any(e.startswith("twas.traits[0].sumstats:") and "missing column(s) A2" in e for e in errors)
+
+
+@pytest.mark.parametrize("release", ["r1"])
+def test_release_selection(tmp_path, release):
+    report = validate_atlas(load_atlas(make_atlas(tmp_path)), [release])
+    assert [r.release for r in report.releases] == [release]
