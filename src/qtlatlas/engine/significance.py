@@ -1,0 +1,43 @@
+"""q-values, the genome-wide Beta p-value threshold and per-phenotype nominal thresholds for a
+permutation-pass table (tensorQTL's ``calculate_qvalues``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .beta import genome_wide_threshold, pval_nominal_threshold
+from .qvalue import qvalues
+
+
+@dataclass(frozen=True)
+class SignificanceSummary:
+    n_tested: int
+    pi0: float
+    n_significant: int
+    pval_threshold: float | None  # p*: Beta p-value threshold at the FDR
+    pearson_beta_perm: float       # correlation of pval_beta and pval_perm (a check of the Beta fit)
+
+
+def add_qvalues(table: pd.DataFrame, fdr: float = 0.05, lambda_: float | None = 0.85) -> tuple[pd.DataFrame, SignificanceSummary]:
+    """Return a copy of a permutation table with ``qval`` and ``pval_nominal_threshold`` columns.
+
+    ``lambda_`` = None uses R qvalue's default smoother for π̂₀. Phenotypes whose ``pval_beta`` is NaN get
+    NaN q-values. ``pval_nominal_threshold`` is NaN for all when no phenotype is significant.
+    """
+    out = table.copy()
+    q, pi0 = qvalues(out["pval_beta"].to_numpy(dtype=np.float64), lambda_=lambda_)
+    out["qval"] = q
+    p_star = genome_wide_threshold(out["pval_beta"].to_numpy(), q, fdr)
+    if p_star is None:
+        out["pval_nominal_threshold"] = np.nan
+    else:
+        out["pval_nominal_threshold"] = pval_nominal_threshold(p_star, out["beta_shape1"].to_numpy(),
+                                                               out["beta_shape2"].to_numpy())
+    ok = out["pval_beta"].notna() & out["pval_perm"].notna()
+    r = float(np.corrcoef(out.loc[ok, "pval_beta"], out.loc[ok, "pval_perm"])[0, 1]) if ok.sum() > 1 else float("nan")
+    summary = SignificanceSummary(n_tested=int(ok.sum()), pi0=pi0, n_significant=int((q <= fdr).sum()),
+                                  pval_threshold=p_star, pearson_beta_perm=r)
+    return out, summary

@@ -1,0 +1,1 @@
+"""Standalone QTL mapping (``qtlatlas map``): loads files, runs the engine, writes tensorQTL-named outputs."""
