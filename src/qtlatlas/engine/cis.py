@@ -100,7 +100,9 @@ class PreparedCis:
         self.G, self.g_norm = center_normalize(G_res)
         self.g_norm[constant] = 0.0
         self.G32 = self.G.astype(np.float32)
+        self.dosages32 = G.astype(np.float32)  # imputed dosages, for dosage covariates (independent pass)
         self.row_class = _duplicate_classes(G)
+        self.covariates = None if problem.covariates is None else np.asarray(problem.covariates, dtype=np.float64)
         P = np.asarray(problem.phenotypes, dtype=np.float64)
         self.Y, self.y_norm = center_normalize(self.residualizer.transform(P))
         self.Yc = P - P.mean(axis=1, keepdims=True)
@@ -225,41 +227,59 @@ class PermutationSet:
         self.chunks = [np.ascontiguousarray(ix[:, c0:c0 + _PERM_CHUNK]) for c0 in range(0, n_permutations, _PERM_CHUNK)]
 
 
-class _Workspace:
-    """Per-thread buffers of the permutation kernel: stacked [Qᵀ; window genotypes] rows, permuted
-    phenotypes and the GEMM output, reused across phenotypes to avoid reallocation."""
+class Workspace:
+    """Per-thread buffers of the permutation kernel: stacked [Qᵀ; genotype rows], permuted phenotypes and
+    the GEMM output, reused across phenotypes to avoid reallocation. Sized for at most ``max_rows``
+    genotype rows and ``max_k`` covariate directions."""
 
-    def __init__(self, prep: PreparedCis, max_rows: int):
-        k, n = prep.Qt32.shape[0], prep.n_samples
-        self.k = k
-        self.stack = np.empty((k + max_rows, n), dtype=np.float32)
-        self.stack[:k] = prep.Qt32
-        self.yp = np.empty((n, _PERM_CHUNK), dtype=np.float32)
-        self.out = np.empty((k + max_rows, _PERM_CHUNK), dtype=np.float32)
+    def __init__(self, n_samples: int, max_rows: int, max_k: int):
+        self.stack = np.empty((max_k + max_rows, n_samples), dtype=np.float32)
+        self.yp = np.empty((n_samples, _PERM_CHUNK), dtype=np.float32)
+        self.out = np.empty((max_k + max_rows, _PERM_CHUNK), dtype=np.float32)
 
 
-def max_r2_permutations(prep: PreparedCis, i: int, perms: PermutationSet, ws: _Workspace | None = None) -> np.ndarray:
-    """Maximum over the window's variants of the squared correlation with each permuted, re-residualised
-    phenotype ``i``: shape (n_permutations,), float64."""
-    rows = prep.distinct_rows(i)
-    ws = ws or _Workspace(prep, len(rows))
-    k, m = ws.k, len(rows)
-    np.take(prep.G32, rows, axis=0, out=ws.stack[k:k + m])
+def max_r2_kernel(G_rows: np.ndarray, Qt: np.ndarray, yc: np.ndarray, perms: PermutationSet,
+                  ws: Workspace | None = None) -> np.ndarray:
+    """Maximum over genotype rows of the squared correlation with each permuted, re-residualised phenotype.
+
+    Args:
+        G_rows: (m, n) unit-norm residual genotypes (orthogonal to [1, covariates]); float32 or float64.
+        Qt: (k, n) orthonormal basis of the centred covariates, transposed.
+        yc: (n,) centred phenotype (before residualisation).
+        perms: the permutations.
+        ws: buffers (allocated when None).
+    Returns:
+        (n_permutations,) float64 maxima of r², where ``r = ĝ·πy_c / ‖res(πy_c)‖``.
+    """
+    m, k = G_rows.shape[0], Qt.shape[0]
+    ws = ws or Workspace(len(yc), m, k)
+    ws.stack[:k] = Qt
+    ws.stack[k:k + m] = G_rows
     A = ws.stack[:k + m]
-    yc = prep.Yc[i].astype(np.float32)
+    yc32 = yc.astype(np.float32)
+    yc_norm2 = float(np.dot(yc, yc))
     out = np.empty(perms.n_permutations, dtype=np.float64)
     c0 = 0
     for chunk in perms.chunks:
         c = chunk.shape[1]
         Yp = ws.yp[:, :c]
-        np.take(yc, chunk, out=Yp)                       # (n, c) permuted centred phenotypes
+        np.take(yc32, chunk, out=Yp)                     # (n, c) permuted centred phenotypes
         R = np.matmul(A, Yp, out=ws.out[:k + m, :c])     # rows 0..k-1: Qᵀπy_c; then ĝ·πy_c
         corr = R[k:]
         max_abs = np.maximum(corr.max(axis=0), -corr.min(axis=0)).astype(np.float64)
-        denom = prep.yc_norm2[i] - np.einsum("ij,ij->j", R[:k], R[:k], dtype=np.float64) if k else prep.yc_norm2[i]
+        denom = yc_norm2 - np.einsum("ij,ij->j", R[:k], R[:k], dtype=np.float64) if k else yc_norm2
         out[c0:c0 + c] = max_abs * max_abs / denom
         c0 += c
     return np.minimum(out, 1.0)
+
+
+def max_r2_permutations(prep: PreparedCis, i: int, perms: PermutationSet, ws: Workspace | None = None) -> np.ndarray:
+    """:func:`max_r2_kernel` for phenotype ``i`` of ``prep`` over its window's distinct rows: (n_permutations,)."""
+    rows = prep.distinct_rows(i)
+    if ws is None:
+        ws = Workspace(prep.n_samples, len(rows), prep.Qt32.shape[0])
+    np.take(prep.G32, rows, axis=0, out=ws.stack[prep.Qt32.shape[0]:prep.Qt32.shape[0] + len(rows)])
+    return max_r2_kernel(ws.stack[prep.Qt32.shape[0]:prep.Qt32.shape[0] + len(rows)], prep.Qt32, prep.Yc[i], perms, ws)
 
 
 @dataclass
@@ -281,9 +301,15 @@ def _top_variant(prep: PreparedCis, i: int, rng: np.random.Generator | None) -> 
     return prep.lo[i] + j, float(r[j])
 
 
-def _row(prep: PreparedCis, i: int, variant: int, r: float, r2_perm: np.ndarray) -> dict:
-    fit = beta_approximation(r2_perm, r * r, prep.dof)
-    slope, se = slope_and_se(np.array(r), prep.y_norm[i], prep.g_norm[variant], prep.dof)
+def _row(prep: PreparedCis, i: int, variant: int, r: float, r2_perm: np.ndarray, dof: float | None = None,
+         y_norm: float | None = None, g_norm: float | None = None) -> dict:
+    """One output row for phenotype ``i`` and its top ``variant`` (absolute index); ``dof``, ``y_norm`` and
+    ``g_norm`` default to the prepared problem's (they differ when extra covariates were used)."""
+    dof = prep.dof if dof is None else dof
+    y_norm = prep.y_norm[i] if y_norm is None else y_norm
+    g_norm = prep.g_norm[variant] if g_norm is None else g_norm
+    fit = beta_approximation(r2_perm, r * r, dof)
+    slope, se = slope_and_se(np.array(r), y_norm, g_norm, dof)
     return {
         "phenotype_id": prep.phenotype_ids[i], "num_var": int(prep.num_polymorphic[i]),
         "beta_shape1": fit.beta_shape1, "beta_shape2": fit.beta_shape2, "true_df": fit.true_df,
@@ -291,7 +317,7 @@ def _row(prep: PreparedCis, i: int, variant: int, r: float, r2_perm: np.ndarray)
         "start_distance": int(prep.variant_pos[variant] - prep.start[i]),
         "end_distance": int(prep.variant_pos[variant] - prep.end[i]),
         "ma_samples": int(prep.summaries["ma_samples"][variant]), "ma_count": int(prep.summaries["ma_count"][variant]),
-        "af": float(prep.summaries["af"][variant]), "pval_nominal": float(pval_from_r2(r * r, prep.dof)),
+        "af": float(prep.summaries["af"][variant]), "pval_nominal": float(pval_from_r2(r * r, dof)),
         "slope": float(slope), "slope_se": float(se), "pval_perm": fit.pval_perm, "pval_beta": fit.pval_beta,
     }
 
@@ -322,14 +348,14 @@ def permutation_pass(
     """
     threads = threads or os.cpu_count() or 1
     perms = PermutationSet(prep.n_samples, n_permutations, seed)
-    units = _units(prep, groups)
+    units = units_of(prep, groups)
     max_rows = int(prep.num_var.max(initial=0))
     local = threading.local()
 
     def run(unit: np.ndarray) -> dict | None:
         rng = np.random.default_rng([seed or 0, int(unit[0])]) if random_tiebreak else None
         if not hasattr(local, "ws"):
-            local.ws = _Workspace(prep, max_rows)
+            local.ws = Workspace(prep.n_samples, max_rows, prep.Qt32.shape[0])
         best: tuple[float, int, int, float] | None = None
         r2_perm = None
         for i in unit:
@@ -357,17 +383,16 @@ def permutation_pass(
     return pd.DataFrame([r for r in rows if r is not None], columns=columns)
 
 
-def _units(prep: PreparedCis, groups: np.ndarray | None) -> list[np.ndarray]:
+def units_of(prep: PreparedCis, groups: np.ndarray | None) -> list[np.ndarray]:
     """Phenotype index sets mapped together: single phenotypes, or the members of each group (with cis
     variants), in order of first appearance."""
     has_cis = prep.num_var > 0
     if groups is None:
         return [np.array([i]) for i in np.flatnonzero(has_cis)]
     groups = np.asarray(groups)
-    codes, first = pd.factorize(pd.Series(groups))[0], None
+    codes = pd.factorize(pd.Series(groups))[0]
     units: dict[int, list[int]] = {}
     for i, c in enumerate(codes):
         if has_cis[i]:
             units.setdefault(int(c), []).append(i)
-    del first
     return [np.array(v) for v in units.values()]
