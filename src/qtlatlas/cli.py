@@ -74,13 +74,19 @@ def _validate_and_print(atlas, releases: list[str] | None) -> int:
 
 def _release_table(rel) -> Table:
     table = Table(
+        caption="BED: samples in the phenotype BED; genotyped, covariates: of those, found there; used: mapped",
+        caption_justify="left",
         title=f"Release {rel.release} ({rel.genome}): {rel.n_genotyped_samples} genotyped samples, "
         f"{rel.n_variants:,} variants",
         title_justify="left",
     )
-    for col in ("tissue", "modality", "phenotypes", "BED samples", "genotyped", "covariates", "used",
-                "first mismatches"):
-        table.add_column(col, justify="right" if col not in ("tissue", "modality", "first mismatches") else "left")
+    table.add_column("tissue", no_wrap=True)
+    table.add_column("modality", no_wrap=True)
+    for col in ("phenotypes", "BED", "genotyped", "covariates", "used"):
+        table.add_column(col, justify="right", no_wrap=True)
+    any_mismatch = any(c.not_genotyped or c.not_in_covariates for c in rel.inputs)
+    if any_mismatch:
+        table.add_column("first mismatches")
     for c in rel.inputs:
         mismatch = []
         if c.not_genotyped:
@@ -90,7 +96,7 @@ def _release_table(rel) -> Table:
         table.add_row(
             c.tissue, c.modality, f"{c.n_phenotypes:,}", str(c.n_bed_samples), str(c.n_genotyped),
             "—" if c.n_covariate_samples is None else str(c.n_covariate_samples),
-            "[red]failed[/]" if c.failed else str(c.n_used), "; ".join(mismatch),
+            "[red]failed[/]" if c.failed else str(c.n_used), *(["; ".join(mismatch)] if any_mismatch else []),
         )
     return table
 

@@ -1,0 +1,17 @@
+"""A realistic synthetic atlas: genotypes, six RNA modalities in several tissues, two releases on two
+genome builds, a study and GWAS traits, plus the truth that was planted.
+
+>>> from qtlatlas.demo import DemoConfig, generate_demo
+>>> truth = generate_demo("demo-atlas", DemoConfig(seed=1))      # doctest: +SKIP
+>>> truth.causal_variants.head()                                   # doctest: +SKIP
+
+Modules: :mod:`.genome` (genes, transcripts, GTF), :mod:`.genotypes` (founder mosaic, VCF),
+:mod:`.features` (phenotype definitions and ids), :mod:`.samples` (who was sampled where),
+:mod:`.effects` (planted cis effects), :mod:`.phenotypes` (values with confounders), :mod:`.gwas`
+(traits), :mod:`.release` / :mod:`.metadata` / :mod:`.files` (writers), :mod:`.atlas` (orchestration).
+"""
+
+from .atlas import generate_demo
+from .settings import DemoConfig, DemoTruth
+
+__all__ = ["DemoConfig", "DemoTruth", "generate_demo"]
