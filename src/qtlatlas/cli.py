@@ -137,6 +137,132 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------------------
+# map
+# --------------------------------------------------------------------------------------------------
+
+
+def _add_map(sub: argparse._SubParsersAction) -> None:
+    from .mapping.run import MODES
+
+    p = sub.add_parser(
+        "map",
+        help="cis/trans-QTL mapping of one phenotype BED, with tensorQTL's modes, file names and columns",
+        description="Map QTLs like tensorQTL (same modes, options, output names and columns). MODE: cis "
+        "(permutations, Beta approximation, q-values) → PREFIX.cis_qtl.txt.gz; cis_nominal → "
+        "PREFIX.cis_qtl_pairs.CHROM.parquet; cis_independent (needs --cis-output) → "
+        "PREFIX.cis_independent_qtl.txt.gz; trans → PREFIX.trans_qtl_pairs.parquet; afc (needs --cis-output and "
+        "--counts) → PREFIX.aFC.txt.gz.",
+    )
+    p.add_argument("mode", choices=MODES, metavar="MODE", help=" | ".join(MODES))
+    p.add_argument("genotypes", help="PLINK 1/PLINK 2 prefix, .bed/.pgen, or VCF/BCF")
+    p.add_argument("phenotypes", help="normalised phenotype BED (tensorQTL or QTLtools layout)")
+    p.add_argument("prefix", help="output prefix")
+    p.add_argument("--covariates", help="covariates file (covariates × samples)")
+    p.add_argument("--groups", help="phenotype groups: phenotype_id<TAB>group_id")
+    p.add_argument("--window", type=int, default=1_000_000, help="cis window around the TSS in bp (default 1000000)")
+    p.add_argument("--permutations", type=int, default=10_000, help="permutations (default 10000)")
+    p.add_argument("--seed", type=int, default=None, help="random seed")
+    p.add_argument("--maf-threshold", type=float, default=0.0, help="minimum minor-allele frequency (default 0)")
+    p.add_argument("--fdr", type=float, default=0.05, help="FDR for significant phenotypes (default 0.05)")
+    p.add_argument("--qvalue-lambda", default="0.85",
+                   help="λ of Storey's π̂₀ (default 0.85), or 'smoother' for R qvalue's default estimator")
+    p.add_argument("--cis-output", help="output of mode cis (for cis_independent and afc)")
+    p.add_argument("--counts", help="log2(count + 1) BED for afc")
+    p.add_argument("--pval-threshold", type=float, default=1e-5, help="trans: report pairs below this p (default 1e-5)")
+    p.add_argument("--random-tiebreak", action="store_true", help="choose randomly among variants tied for the top")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (BLAS and workers; default: all cores)")
+    p.set_defaults(func=cmd_map)
+
+
+def _lambda(text: str) -> float | None:
+    if text.lower() in ("smoother", "default", "none"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise QtlAtlasError(f"--qvalue-lambda: {text!r} is neither a number in [0, 1) nor 'smoother'") from None
+    if not 0 <= value < 1:
+        raise QtlAtlasError(f"--qvalue-lambda: {value} is not in [0, 1)")
+    return value
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    import time
+
+    from threadpoolctl import threadpool_limits
+
+    from .mapping import run
+    from .mapping.inputs import load_mapping_inputs
+
+    if args.mode in ("cis_independent", "afc") and not args.cis_output:
+        raise QtlAtlasError(f"mode {args.mode} needs --cis-output (the output of mode cis)")
+    if args.mode == "afc" and not args.counts:
+        raise QtlAtlasError("mode afc needs --counts (a log2(count + 1) BED)")
+    for name in ("window", "permutations", "threads"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise QtlAtlasError(f"--{name}: must be a positive integer")
+    if not 0 < args.fdr < 1:
+        raise QtlAtlasError("--fdr: must be in (0, 1)")
+    options = run.MapOptions(window=args.window, permutations=args.permutations, seed=args.seed,
+                             maf_threshold=args.maf_threshold, fdr=args.fdr, qvalue_lambda=_lambda(args.qvalue_lambda),
+                             threads=args.threads, random_tiebreak=args.random_tiebreak,
+                             trans_pval_threshold=args.pval_threshold)
+    Path(args.prefix).parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    with threadpool_limits(limits=args.threads), _progress() as progress:
+        inputs = load_mapping_inputs(args.genotypes, args.phenotypes, args.covariates, args.groups)
+        console.print(f"{len(inputs.samples)} samples, {len(inputs.phenotypes.phenotype_ids):,} phenotypes, "
+                      f"{len(inputs.covariate_names)} covariates, {len(inputs.genotypes.variants):,} variants")
+        if args.mode == "cis":
+            table, summary = run.run_cis(inputs, args.prefix, options, progress)
+            console.print(f"{summary.n_significant} of {summary.n_tested} {'groups' if args.groups else 'phenotypes'} "
+                          f"at FDR {args.fdr} (π̂₀ = {summary.pi0:.3f}; correlation of Beta-approximated and empirical "
+                          f"p-values {summary.pearson_beta_perm:.4f}); wrote {args.prefix}.cis_qtl.txt.gz")
+        elif args.mode == "cis_nominal":
+            paths = run.run_cis_nominal(inputs, args.prefix, options, progress)
+            console.print(f"wrote {len(paths)} file(s): {', '.join(paths)}")
+        elif args.mode == "cis_independent":
+            table = run.run_cis_independent(inputs, args.prefix, args.cis_output, options, progress)
+            console.print(f"{len(table)} independent signal(s); wrote {args.prefix}.cis_independent_qtl.txt.gz")
+        elif args.mode == "trans":
+            table = run.run_trans(inputs, args.prefix, options, progress)
+            console.print(f"{len(table):,} trans pair(s) with p < {args.pval_threshold:g}; "
+                          f"wrote {args.prefix}.trans_qtl_pairs.parquet")
+        else:
+            table = run.run_afc(inputs, args.prefix, args.cis_output, args.counts, options, progress)
+            console.print(f"aFC of {int(table['log2_aFC'].notna().sum())} QTL(s); wrote {args.prefix}.aFC.txt.gz")
+    console.print(f"done in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+class _progress:
+    """A rich progress display usable as ``progress(description, total, unit)`` → advance callback."""
+
+    def __enter__(self):
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self._bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                              TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, transient=False)
+        self._bars.__enter__()
+        return self
+
+    def __call__(self, description: str, total: int, unit: int = 1):
+        task = self._bars.add_task(description, total=total)
+        return lambda n: self._bars.advance(task, n)
+
+    def __exit__(self, *exc):
+        return self._bars.__exit__(*exc)
+
+
+# --------------------------------------------------------------------------------------------------
 # entry point
 # --------------------------------------------------------------------------------------------------
 
@@ -154,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_validate, _add_demo]
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_validate, _add_map, _add_demo]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

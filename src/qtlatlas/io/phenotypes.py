@@ -251,3 +251,32 @@ def read_bed_samples(path: str | os.PathLike[str]) -> list[str]:
     require_file(path, "phenotype BED")
     header = _read_header(path)
     return header[_layout(path, header):]
+
+
+def write_phenotype_bed(table: PhenotypeTable, path: str | os.PathLike[str], *, index: bool = True) -> None:
+    """Write ``table`` as a tensorQTL-layout BED; ``.gz`` paths are bgzipped and (with ``index``) tabix-indexed.
+
+    Rows are written in the table's order, which must be sorted (as :func:`read_phenotype_bed` requires).
+    Values use up to 7 significant digits; NaN is written as ``NA``. The file is written atomically.
+    """
+    import pysam
+
+    path = os.fspath(path)
+    pos = table.positions
+    header = ["#chr", "start", "end", "phenotype_id", *table.samples]
+    body = pd.DataFrame(table.values, columns=table.samples)
+    body.insert(0, "phenotype_id", pos["phenotype_id"].to_numpy())
+    body.insert(0, "end", pos["end"].to_numpy())
+    body.insert(0, "start", pos["start"].to_numpy())
+    body.insert(0, "#chr", pos["chrom"].to_numpy())
+    tmp_plain = f"{path}.part.txt"
+    body.to_csv(tmp_plain, sep="\t", index=False, header=header, float_format="%.7g", na_rep="NA")
+    if path.endswith(".gz"):
+        tmp = f"{path}.part"
+        pysam.tabix_compress(tmp_plain, tmp, force=True)
+        os.remove(tmp_plain)
+        os.replace(tmp, path)
+        if index:
+            pysam.tabix_index(path, seq_col=0, start_col=1, end_col=2, meta_char="#", zerobased=True, force=True)
+    else:
+        os.replace(tmp_plain, path)

@@ -1,0 +1,220 @@
+"""``qtlatlas map MODE …``: standalone mapping with tensorQTL's modes, file names and columns.
+
+Outputs (``PREFIX`` as given):
+
+* ``cis`` → ``PREFIX.cis_qtl.txt.gz`` (one row per phenotype or group, with ``qval`` and
+  ``pval_nominal_threshold``);
+* ``cis_nominal`` → ``PREFIX.cis_qtl_pairs.{chrom}.parquet`` (one file per chromosome);
+* ``cis_independent`` (needs ``--cis-output``) → ``PREFIX.cis_independent_qtl.txt.gz``;
+* ``trans`` → ``PREFIX.trans_qtl_pairs.parquet``;
+* ``afc`` (needs ``--cis-output`` and ``--counts``) → ``PREFIX.aFC.txt.gz``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..engine.afc import allelic_fold_change
+from ..engine.cis import PreparedCis, nominal_pass, permutation_pass
+from ..engine.independent import independent_pass
+from ..engine.significance import SignificanceSummary, add_qvalues
+from ..engine.trans import GenotypeChunk, trans_scan
+from ..errors import InputFileError, QtlAtlasError
+from ..io.chromosomes import chrom_key
+from ..io.phenotypes import read_phenotype_bed
+from .inputs import MappingInputs
+
+MODES = ("cis", "cis_nominal", "cis_independent", "trans", "afc")
+
+
+@dataclass
+class MapOptions:
+    """Options of a mapping run (tensorQTL defaults)."""
+
+    window: int = 1_000_000
+    permutations: int = 10_000
+    seed: int | None = None
+    maf_threshold: float = 0.0
+    fdr: float = 0.05
+    qvalue_lambda: float | None = 0.85
+    threads: int | None = None
+    random_tiebreak: bool = False
+    trans_pval_threshold: float = 1e-5
+    trans_cis_window: int = 5_000_000
+    trans_chunk: int = 10_000
+    afc_bootstrap: int = 100
+
+
+Progress = Callable[[str, int, int], Callable[[int], None]]
+"""``progress(description, total, unit)`` returns a callback advancing the bar by its argument."""
+
+
+def _no_progress(_description: str, _total: int, _unit: int = 1) -> Callable[[int], None]:
+    return lambda _n: None
+
+
+def write_tsv_gz(table: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write a table as gzipped TSV with 6 significant digits (tensorQTL's format), atomically."""
+    tmp = Path(f"{path}.part")
+    with gzip.open(tmp, "wt", compresslevel=6) as fh:
+        table.to_csv(fh, sep="\t", index=False, float_format="%.6g", na_rep="NA")
+    os.replace(tmp, path)
+
+
+def write_parquet(table: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    tmp = Path(f"{path}.part")
+    table.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def _prepared(inputs: MappingInputs, chrom: str, options: MapOptions) -> PreparedCis:
+    return PreparedCis(inputs.cis_problem(chrom), options.window, options.maf_threshold)
+
+
+def run_cis(inputs: MappingInputs, prefix: str, options: MapOptions, progress: Progress = _no_progress
+            ) -> tuple[pd.DataFrame, SignificanceSummary]:
+    """Permutation pass over every chromosome, q-values, written to ``PREFIX.cis_qtl.txt.gz``."""
+    tables = []
+    n_units = inputs.phenotypes.values.shape[0]
+    advance = progress("cis permutations", n_units, 1)
+    for chrom in inputs.chromosomes():
+        prep = _prepared(inputs, chrom, options)
+        groups = inputs.group_ids(prep.phenotype_ids)
+        tables.append(permutation_pass(prep, options.permutations, options.seed, groups=groups,
+                                       random_tiebreak=options.random_tiebreak, threads=options.threads,
+                                       progress=advance))
+    table = pd.concat(tables, ignore_index=True)
+    table, summary = add_qvalues(table, options.fdr, options.qvalue_lambda)
+    write_tsv_gz(table, f"{prefix}.cis_qtl.txt.gz")
+    return table, summary
+
+
+def run_cis_nominal(inputs: MappingInputs, prefix: str, options: MapOptions, progress: Progress = _no_progress) -> list[str]:
+    """Nominal pass, one Parquet per chromosome; returns the paths written."""
+    paths = []
+    chroms = inputs.chromosomes()
+    advance = progress("cis nominal", len(chroms), 1)
+    for chrom in chroms:
+        table = nominal_pass(_prepared(inputs, chrom, options))
+        path = f"{prefix}.cis_qtl_pairs.{chrom}.parquet"
+        write_parquet(table, path)
+        paths.append(path)
+        advance(1)
+    return paths
+
+
+def read_cis_output(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """A permutation-pass table written by qtlatlas or tensorQTL (needs ``phenotype_id``, ``variant_id``,
+    ``pval_beta`` and ``qval``)."""
+    try:
+        table = pd.read_csv(path, sep="\t")
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, EOFError) as e:
+        raise InputFileError(path, f"cannot read the cis output ({e})") from None
+    missing = [c for c in ("phenotype_id", "variant_id", "pval_beta", "qval") if c not in table]
+    if missing:
+        raise InputFileError(path, f"not a cis output with q-values: missing column(s) {', '.join(missing)}", line=1)
+    return table
+
+
+def run_cis_independent(inputs: MappingInputs, prefix: str, cis_output: str, options: MapOptions,
+                        progress: Progress = _no_progress) -> pd.DataFrame:
+    """Forward–backward conditional pass on the phenotypes significant in ``cis_output``."""
+    cis = read_cis_output(cis_output)
+    tables = []
+    n_signif = int((cis["qval"] <= options.fdr).sum())
+    advance = progress("independent signals", n_signif, 1)
+    for chrom in inputs.chromosomes():
+        prep = _prepared(inputs, chrom, options)
+        part = cis[cis["phenotype_id"].isin(set(prep.phenotype_ids))]
+        if not (part["qval"] <= options.fdr).any():
+            continue
+        groups = inputs.group_ids(prep.phenotype_ids)
+        # the significance bar is genome-wide: the max pval_beta over all significant phenotypes
+        part = _with_global_bar(part, cis, options.fdr)
+        tables.append(independent_pass(prep, part, options.fdr, options.permutations, options.seed, groups=groups,
+                                       threads=options.threads, progress=advance))
+    table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    write_tsv_gz(table, f"{prefix}.cis_independent_qtl.txt.gz")
+    return table
+
+
+def _with_global_bar(part: pd.DataFrame, cis: pd.DataFrame, fdr: float) -> pd.DataFrame:
+    """``part`` with one extra significant row carrying the genome-wide max ``pval_beta`` so that the
+    per-chromosome independent pass uses the genome-wide significance bar. The extra row names no
+    phenotype of ``part`` and is never mapped."""
+    bar = cis.loc[cis["qval"] <= fdr, "pval_beta"].max()
+    if part.loc[part["qval"] <= fdr, "pval_beta"].max() >= bar:
+        return part
+    sentinel = {c: np.nan for c in part.columns}
+    sentinel.update(phenotype_id="\0genome-wide-bar", pval_beta=bar, qval=0.0)
+    return pd.concat([part, pd.DataFrame([sentinel])], ignore_index=True)
+
+
+def run_trans(inputs: MappingInputs, prefix: str, options: MapOptions, progress: Progress = _no_progress) -> pd.DataFrame:
+    """trans scan of all genotypes against all phenotypes, written to ``PREFIX.trans_qtl_pairs.parquet``."""
+    pos = inputs.phenotypes.positions
+    reader = inputs.genotypes
+    advance = progress("trans scan (variants)", len(reader.variants), options.trans_chunk)
+
+    def chunks():
+        for chrom in reader.chromosomes():
+            data = reader.read(chrom, samples=inputs.samples, dtype="float32")
+            key = chrom_key(chrom)
+            for v0 in range(0, data.n_variants, options.trans_chunk):
+                s = slice(v0, v0 + options.trans_chunk)
+                yield GenotypeChunk(data.to_float()[s], data.variants["id"].to_numpy()[s],
+                                    np.full(len(data.variants.iloc[s]), key, dtype=object),
+                                    data.variants["pos"].to_numpy()[s])
+
+    table = trans_scan(chunks(), inputs.phenotypes.values, np.asarray(inputs.phenotypes.phenotype_ids, dtype=object),
+                       np.array([chrom_key(c) for c in pos["chrom"]], dtype=object), pos["end"].to_numpy(),
+                       inputs.covariates, options.trans_pval_threshold, options.trans_cis_window, progress=advance)
+    write_parquet(table, f"{prefix}.trans_qtl_pairs.parquet")
+    return table
+
+
+def run_afc(inputs: MappingInputs, prefix: str, cis_output: str, counts_bed: str, options: MapOptions,
+            progress: Progress = _no_progress) -> pd.DataFrame:
+    """log2 aFC with bootstrap intervals for each QTL of ``cis_output`` (top or independent table: its
+    significant rows, or all rows of an independent table), from the log2(count + 1) BED ``counts_bed``."""
+    qtls = pd.read_csv(cis_output, sep="\t")
+    for col in ("phenotype_id", "variant_id"):
+        if col not in qtls:
+            raise InputFileError(cis_output, f"missing column {col}", line=1)
+    if "qval" in qtls and "rank" not in qtls:
+        qtls = qtls[qtls["qval"] <= options.fdr]
+    counts = read_phenotype_bed(counts_bed, allow_missing=True)
+    missing = [s for s in inputs.samples if s not in set(counts.samples)]
+    if missing:
+        raise QtlAtlasError(f"{counts_bed}: {len(missing)} mapped sample(s) are absent, e.g. {', '.join(missing[:3])}")
+    counts = counts.subset_samples(inputs.samples)
+    count_row = {p: i for i, p in enumerate(counts.phenotype_ids)}
+    variants = inputs.genotypes.variants
+    where = dict(zip(variants["id"], zip(variants["chrom"], variants["pos"], strict=True), strict=True))
+    rows = []
+    advance = progress("allelic fold change", len(qtls), 1)
+    for k, q in enumerate(qtls.itertuples(index=False)):
+        result = {"phenotype_id": q.phenotype_id, "variant_id": q.variant_id}
+        if hasattr(q, "rank"):
+            result["rank"] = q.rank
+        if q.phenotype_id in count_row and q.variant_id in where:
+            chrom, pos = where[q.variant_id]
+            g = inputs.genotypes.read(f"{chrom}:{pos}-{pos}", samples=inputs.samples, dtype="float32")
+            dosage = g.to_float()[list(g.variants["id"]).index(q.variant_id)]
+            afc = allelic_fold_change(counts.values[count_row[q.phenotype_id]], dosage, inputs.covariates,
+                                      options.afc_bootstrap, seed=(options.seed or 0) + k)
+            result.update(log2_aFC=afc.log2_aFC, log2_aFC_lower=afc.log2_aFC_lower, log2_aFC_upper=afc.log2_aFC_upper)
+        else:
+            result.update(log2_aFC=np.nan, log2_aFC_lower=np.nan, log2_aFC_upper=np.nan)
+        rows.append(result)
+        advance(1)
+    table = pd.DataFrame(rows)
+    write_tsv_gz(table, f"{prefix}.aFC.txt.gz")
+    return table

@@ -1,0 +1,110 @@
+"""``qtlatlas map`` end to end on a small demo atlas: every mode, grouped mapping, and bad options."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qtlatlas.cli import main
+from qtlatlas.demo import DemoConfig, generate_demo
+from qtlatlas.engine.normalize import prepare_phenotypes
+from qtlatlas.io.phenotypes import PhenotypeTable, read_phenotype_bed, write_phenotype_bed
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("demo")
+    truth = generate_demo(root, DemoConfig(seed=5, n_individuals=150, n_variants_per_chrom=800, n_genes_per_chrom=25,
+                                           n_traits=1, gwas_n=500))
+    rel = root / "releases" / "v1"
+    out = {}
+    for modality in ("expression", "isoforms"):
+        raw = read_phenotype_bed(rel / "phenotypes" / f"Adipose.{modality}.bed.gz", allow_missing=True)
+        prepared = prepare_phenotypes(raw.values)
+        table = PhenotypeTable(prepared.values, raw.positions[prepared.kept].reset_index(drop=True), raw.samples)
+        write_phenotype_bed(table, root / f"Adipose.{modality}.norm.bed.gz")
+        out[modality] = root / f"Adipose.{modality}.norm.bed.gz"
+    return {"root": root, "truth": truth, "genotypes": rel / "genotypes.vcf.gz", **out,
+            "groups": rel / "phenotypes" / "Adipose.isoforms.groups.txt",
+            "covariates": rel / "covariates" / "Adipose.covariates.txt",
+            "counts": rel / "phenotypes" / "Adipose.expression.counts.bed.gz"}
+
+
+def _map(demo, mode, prefix, *extra):
+    return main(["map", mode, str(demo["genotypes"]), str(demo["expression"]), str(prefix),
+                 "--covariates", str(demo["covariates"]), "--permutations", "500", "--seed", "1", *extra])
+
+
+def test_written_bed_reads_back(demo):
+    t = read_phenotype_bed(demo["expression"])
+    assert t.values.shape[0] > 0 and not np.isnan(t.values).any()
+    assert (demo["expression"].parent / (demo["expression"].name + ".tbi")).exists()
+
+
+def test_cis_then_independent_then_afc(demo, tmp_path):
+    prefix = tmp_path / "out" / "adipose"
+    assert _map(demo, "cis", prefix) == 0
+    cis = pd.read_csv(f"{prefix}.cis_qtl.txt.gz", sep="\t")
+    assert {"qval", "pval_nominal_threshold", "pval_beta", "true_df"} <= set(cis.columns)
+    assert (cis["qval"] <= 0.05).sum() >= 5
+    causal = demo["truth"].causal_variants
+    causal = causal[(causal["release"] == "v1") & (causal["tissue"] == "Adipose") & (causal["modality"] == "expression")]
+    assert set(cis.loc[cis["qval"] <= 0.05, "phenotype_id"]) & set(causal["phenotype_id"])
+
+    assert _map(demo, "cis_independent", prefix, "--cis-output", f"{prefix}.cis_qtl.txt.gz") == 0
+    ind = pd.read_csv(f"{prefix}.cis_independent_qtl.txt.gz", sep="\t")
+    assert set(ind["phenotype_id"]) <= set(cis.loc[cis["qval"] <= 0.05, "phenotype_id"])
+    assert "rank" in ind
+
+    assert _map(demo, "afc", prefix, "--cis-output", f"{prefix}.cis_qtl.txt.gz", "--counts", str(demo["counts"])) == 0
+    afc = pd.read_csv(f"{prefix}.aFC.txt.gz", sep="\t")
+    assert len(afc) == (cis["qval"] <= 0.05).sum()
+    ok = afc["log2_aFC"].notna()
+    assert ok.mean() > 0.9
+    assert (afc.loc[ok, "log2_aFC_lower"] <= afc.loc[ok, "log2_aFC"]).all()
+    # aFC has the sign of the eQTL slope
+    merged = afc.merge(cis, on=["phenotype_id", "variant_id"])
+    strong = merged[merged["log2_aFC"].abs() > 0.3]
+    assert (np.sign(strong["log2_aFC"]) == np.sign(strong["slope"])).mean() > 0.9
+
+
+def test_nominal_and_trans(demo, tmp_path):
+    prefix = tmp_path / "n"
+    assert _map(demo, "cis_nominal", prefix) == 0
+    files = sorted(tmp_path.glob("n.cis_qtl_pairs.*.parquet"))
+    assert [f.name for f in files] == ["n.cis_qtl_pairs.chr1.parquet", "n.cis_qtl_pairs.chr2.parquet"]
+    assert _map(demo, "trans", prefix, "--pval-threshold", "1e-4") == 0
+    trans = pd.read_parquet(f"{prefix}.trans_qtl_pairs.parquet")
+    assert list(trans.columns) == ["variant_id", "phenotype_id", "pval", "b", "b_se", "r2", "af"]
+    assert (trans["pval"] < 1e-4).all()
+
+
+def test_grouped_mode(demo, tmp_path):
+    prefix = tmp_path / "iso"
+    code = main(["map", "cis", str(demo["genotypes"]), str(demo["isoforms"]), str(prefix), "--groups", str(demo["groups"]),
+                 "--permutations", "300", "--seed", "2", "--threads", "1"])
+    assert code == 0
+    out = pd.read_csv(f"{prefix}.cis_qtl.txt.gz", sep="\t")
+    assert {"group_id", "group_size"} <= set(out.columns)
+    assert out["group_id"].is_unique and (out["group_size"] >= 1).all()
+    assert all(p.startswith(g + "__") for p, g in zip(out["phenotype_id"], out["group_id"], strict=True))
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--permutations", "0"], "--permutations: must be a positive integer"),
+    (["--qvalue-lambda", "abc"], "--qvalue-lambda: 'abc' is neither"),
+    (["--fdr", "2"], "--fdr: must be in (0, 1)"),
+])
+def test_bad_options(demo, tmp_path, capsys, extra, message):
+    assert _map(demo, "cis", tmp_path / "x", *extra) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_mode_needs_cis_output(demo, tmp_path, capsys):
+    assert _map(demo, "cis_independent", tmp_path / "x") == 2
+    assert "needs --cis-output" in capsys.readouterr().err
+
+
+def test_unnormalised_input_is_refused(demo, tmp_path, capsys):
+    raw = demo["root"] / "releases" / "v1" / "phenotypes" / "Adipose.isoforms.bed.gz"
+    assert main(["map", "cis", str(demo["genotypes"]), str(raw), str(tmp_path / "x")]) == 2
+    assert "missing value (NA/NaN)" in capsys.readouterr().err
