@@ -126,3 +126,17 @@ def test_random_tiebreak_picks_among_ties():
     r2 = prep.nominal_r(1) ** 2
     tied = {prep.variant_ids[prep.lo[1] + j] for j in np.flatnonzero(np.isclose(r2, r2.max()))}
     assert seen <= tied
+
+
+def test_adaptive_permutations_stop_early_only_for_null_phenotypes():
+    from qtlatlas.engine.cis import AdaptivePermutations
+
+    prep = PreparedCis(_toy_problem(n=120), window=15_000)
+    full = permutation_pass(prep, 6000, seed=9, threads=1)
+    adaptive = permutation_pass(prep, 6000, seed=9, threads=1, adaptive=AdaptivePermutations(2048, 20))
+    # the planted phenotype (p0) never stops early: identical to the full run
+    assert adaptive.loc[0, "pval_perm"] == full.loc[0, "pval_perm"] == 1 / 6001
+    # a null phenotype stops after the first block of 2,048: its empirical p-value has that resolution
+    null = adaptive.loc[1:, "pval_perm"]
+    assert any(abs(p * 2049 - round(p * 2049)) < 1e-9 and p > 0.05 for p in null)
+    np.testing.assert_allclose(adaptive["pval_beta"], full["pval_beta"], rtol=0.3)

@@ -170,6 +170,9 @@ def _add_map(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--counts", help="log2(count + 1) BED for afc")
     p.add_argument("--pval-threshold", type=float, default=1e-5, help="trans: report pairs below this p (default 1e-5)")
     p.add_argument("--random-tiebreak", action="store_true", help="choose randomly among variants tied for the top")
+    p.add_argument("--adaptive", action="store_true",
+                   help="adaptive permutations: stop after 2,048 permutations for phenotypes whose empirical p-value "
+                        "is clearly large (≥ 100 permutation statistics reach the observed one); see docs/engine.md")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (BLAS and workers; default: all cores)")
     p.set_defaults(func=cmd_map)
 
@@ -207,7 +210,7 @@ def cmd_map(args: argparse.Namespace) -> int:
     options = run.MapOptions(window=args.window, permutations=args.permutations, seed=args.seed,
                              maf_threshold=args.maf_threshold, fdr=args.fdr, qvalue_lambda=_lambda(args.qvalue_lambda),
                              threads=args.threads, random_tiebreak=args.random_tiebreak,
-                             trans_pval_threshold=args.pval_threshold)
+                             trans_pval_threshold=args.pval_threshold, adaptive=args.adaptive)
     Path(args.prefix).parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     with threadpool_limits(limits=args.threads), _progress() as progress:

@@ -226,6 +226,13 @@ class PermutationSet:
         self.n_permutations = n_permutations
         self.chunks = [np.ascontiguousarray(ix[:, c0:c0 + _PERM_CHUNK]) for c0 in range(0, n_permutations, _PERM_CHUNK)]
 
+    def chunk(self, j: int) -> PermutationSet:
+        """A view holding only the ``j``-th block of permutations."""
+        view = object.__new__(PermutationSet)
+        view.chunks = [self.chunks[j]]
+        view.n_permutations = self.chunks[j].shape[1]
+        return view
+
 
 class Workspace:
     """Per-thread buffers of the permutation kernel: stacked [Qᵀ; genotype rows], permuted phenotypes and
@@ -282,12 +289,14 @@ def max_r2_permutations(prep: PreparedCis, i: int, perms: PermutationSet, ws: Wo
     return max_r2_kernel(ws.stack[prep.Qt32.shape[0]:prep.Qt32.shape[0] + len(rows)], prep.Qt32, prep.Yc[i], perms, ws)
 
 
-@dataclass
-class _TopResult:
-    index: int            # phenotype index
-    variant: int          # absolute variant index of the top variant
-    r: float              # nominal correlation of the top variant
-    r2_perm: np.ndarray   # (P,)
+@dataclass(frozen=True)
+class AdaptivePermutations:
+    """FastQTL-style adaptive permutations: permutations run in blocks of 2,048, and a phenotype stops once
+    at least ``min_permutations`` have run and ``stop_hits`` of them reached its observed statistic (its
+    empirical p-value is then clearly large); strong phenotypes run all permutations."""
+
+    min_permutations: int = 2048
+    stop_hits: int = 100
 
 
 def _top_variant(prep: PreparedCis, i: int, rng: np.random.Generator | None) -> tuple[int, float]:
@@ -330,6 +339,7 @@ def permutation_pass(
     random_tiebreak: bool = False,
     threads: int | None = None,
     progress: Callable[[int], None] | None = None,
+    adaptive: AdaptivePermutations | None = None,
 ) -> pd.DataFrame:
     """Empirical and Beta-approximated p-values of the top variant of each phenotype (or group).
 
@@ -342,6 +352,7 @@ def permutation_pass(
         random_tiebreak: choose uniformly among variants tied for the top statistic (else the first).
         threads: worker threads (default: all cores); each runs single-threaded BLAS.
         progress: called with the number of phenotypes finished since the last call.
+        adaptive: stop early for clearly null phenotypes (see :class:`AdaptivePermutations`); off by default.
     Returns:
         A table with :data:`PERMUTATION_COLUMNS` (plus ``group_id``, ``group_size`` when grouped), in the
         order of the phenotypes (or of the groups' first appearance). Phenotypes without cis variants are left out.
@@ -356,15 +367,23 @@ def permutation_pass(
         rng = np.random.default_rng([seed or 0, int(unit[0])]) if random_tiebreak else None
         if not hasattr(local, "ws"):
             local.ws = Workspace(prep.n_samples, max_rows, prep.Qt32.shape[0])
-        best: tuple[float, int, int, float] | None = None
-        r2_perm = None
-        for i in unit:
-            variant, r = _top_variant(prep, i, rng)
-            perm = max_r2_permutations(prep, i, perms, local.ws)
-            r2_perm = perm if r2_perm is None else np.maximum(r2_perm, perm)
-            if best is None or r * r > best[0]:
-                best = (r * r, i, variant, r)
-        _, i, variant, r = best
+        tops = [(i, *_top_variant(prep, i, rng)) for i in unit]
+        i, variant, r = max(tops, key=lambda t: t[2] * t[2])
+        blocks = []
+        for j in range(len(perms.chunks)):
+            block = perms if adaptive is None else perms.chunk(j)
+            stat = None
+            for member in unit:
+                perm = max_r2_permutations(prep, member, block, local.ws)
+                stat = perm if stat is None else np.maximum(stat, perm)
+            blocks.append(stat)
+            if adaptive is None:
+                break
+            done = sum(len(b) for b in blocks)
+            hits = sum(int(np.sum(b >= r * r)) for b in blocks)
+            if done >= adaptive.min_permutations and hits >= adaptive.stop_hits:
+                break
+        r2_perm = np.concatenate(blocks)
         row = _row(prep, i, variant, r, r2_perm)
         if groups is not None:
             row["group_id"] = groups[unit[0]]

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine.afc import allelic_fold_change
-from ..engine.cis import PreparedCis, nominal_pass, permutation_pass
+from ..engine.cis import AdaptivePermutations, PreparedCis, nominal_pass, permutation_pass
 from ..engine.independent import independent_pass
 from ..engine.significance import SignificanceSummary, add_qvalues
 from ..engine.trans import GenotypeChunk, trans_scan
@@ -50,6 +50,7 @@ class MapOptions:
     trans_cis_window: int = 5_000_000
     trans_chunk: int = 10_000
     afc_bootstrap: int = 100
+    adaptive: bool = False
 
 
 Progress = Callable[[str, int, int], Callable[[int], None]]
@@ -89,7 +90,7 @@ def run_cis(inputs: MappingInputs, prefix: str, options: MapOptions, progress: P
         groups = inputs.group_ids(prep.phenotype_ids)
         tables.append(permutation_pass(prep, options.permutations, options.seed, groups=groups,
                                        random_tiebreak=options.random_tiebreak, threads=options.threads,
-                                       progress=advance))
+                                       progress=advance, adaptive=AdaptivePermutations() if options.adaptive else None))
     table = pd.concat(tables, ignore_index=True)
     table, summary = add_qvalues(table, options.fdr, options.qvalue_lambda)
     write_tsv_gz(table, f"{prefix}.cis_qtl.txt.gz")
