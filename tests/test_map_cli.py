@@ -108,3 +108,14 @@ def test_unnormalised_input_is_refused(demo, tmp_path, capsys):
     raw = demo["root"] / "releases" / "v1" / "phenotypes" / "Adipose.isoforms.bed.gz"
     assert main(["map", "cis", str(demo["genotypes"]), str(raw), str(tmp_path / "x")]) == 2
     assert "missing value (NA/NaN)" in capsys.readouterr().err
+
+
+def test_qc_plots(demo, tmp_path):
+    prefix = tmp_path / "qc"
+    assert _map(demo, "cis", prefix, "--plots") == 0
+    for suffix in ("qq.png", "perm_vs_beta.png", "tss_distance.png"):
+        data = (tmp_path / f"qc.qc.{suffix}").read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+    page = (tmp_path / "qc.qc.html").read_text()
+    assert page.count("data:image/png;base64,") == 3
+    assert "http://" not in page and "https://" not in page  # self-contained

@@ -174,6 +174,9 @@ def _add_map(sub: argparse._SubParsersAction) -> None:
                    help="adaptive permutations: stop after 2,048 permutations for phenotypes whose empirical p-value "
                         "is clearly large (≥ 100 permutation statistics reach the observed one); see docs/engine.md")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (BLAS and workers; default: all cores)")
+    p.add_argument("--plots", action="store_true",
+                   help="cis: also write QC plots (QQ of pval_beta, pval_perm vs pval_beta, eGene TSS distances) as "
+                        "PREFIX.qc.*.png and PREFIX.qc.html")
     p.set_defaults(func=cmd_map)
 
 
@@ -222,6 +225,11 @@ def cmd_map(args: argparse.Namespace) -> int:
             console.print(f"{summary.n_significant} of {summary.n_tested} {'groups' if args.groups else 'phenotypes'} "
                           f"at FDR {args.fdr} (π̂₀ = {summary.pi0:.3f}; correlation of Beta-approximated and empirical "
                           f"p-values {summary.pearson_beta_perm:.4f}); wrote {args.prefix}.cis_qtl.txt.gz")
+            if args.plots:
+                from .mapping.plots import write_qc_plots
+
+                written = write_qc_plots(table, summary, args.prefix, args.fdr, args.permutations)
+                console.print(f"QC plots: {', '.join(str(p) for p in written)}")
         elif args.mode == "cis_nominal":
             paths = run.run_cis_nominal(inputs, args.prefix, options, progress)
             console.print(f"wrote {len(paths)} file(s): {', '.join(paths)}")

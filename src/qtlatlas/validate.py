@@ -20,7 +20,7 @@ from .errors import QtlAtlasError
 from .io.chromosomes import chrom_key
 from .io.covariates import read_covariates
 from .io.genotypes import open_genotypes
-from .io.groups import check_groups_cover, read_groups
+from .io.groups import PANTRY_SEPARATOR, check_groups_cover, genes_of, read_groups
 from .io.gtf import Annotation, read_gtf
 from .io.phenotypes import PhenotypeTable, read_phenotype_bed
 from .io.sumstats import read_sumstats_header
@@ -196,7 +196,7 @@ def _check_covariates(path: Path, used: list[str], check: InputCheck, rep: Relea
 
 def _check_groups(inp, table: PhenotypeTable, grouped: bool, rep: ReleaseReport, label: str) -> None:
     if inp.groups is None:
-        no_prefix = [p for p in table.phenotype_ids if "__" not in p]
+        no_prefix = [p for p in table.phenotype_ids if PANTRY_SEPARATOR not in p]
         if no_prefix:
             rep.errors.append(
                 f"{inp.bed}: {label} is a grouped modality without a group file, and {len(no_prefix)} phenotype "
@@ -241,7 +241,7 @@ def _check_tss(table: PhenotypeTable, ann: Annotation, rep, label: str, bed: Pat
     if "gene_id" in table.positions:
         genes = table.positions["gene_id"].astype(str)
     else:
-        genes = table.positions["phenotype_id"].astype(str).str.split("__", n=1).str[0]
+        genes = genes_of(table.positions["phenotype_id"].astype(str))
     tss = ann.genes.drop_duplicates("gene_id").set_index("gene_id")["tss"]
     known = genes.isin(tss.index).to_numpy()
     if known.sum() == 0:

@@ -95,13 +95,10 @@ class PreparedCis:
         self.residualizer = Residualizer(problem.covariates, n_samples=n)
         self.dof = self.residualizer.dof
         constant = G.max(axis=1) == G.min(axis=1)
-        G_res = self.residualizer.transform(G)
-        G_res[constant] = 0.0
-        self.G, self.g_norm = center_normalize(G_res)
-        self.g_norm[constant] = 0.0
-        self.G32 = self.G.astype(np.float32)
         self.dosages32 = G.astype(np.float32)  # imputed dosages, for dosage covariates (independent pass)
-        self.row_class = _duplicate_classes(G)
+        self.row_class = _duplicate_classes(self.dosages32)
+        self.G, self.g_norm = _residualize_normalize_inplace(self.residualizer, G, constant)
+        self.G32 = self.G.astype(np.float32)
         self.covariates = None if problem.covariates is None else np.asarray(problem.covariates, dtype=np.float64)
         P = np.asarray(problem.phenotypes, dtype=np.float64)
         self.Y, self.y_norm = center_normalize(self.residualizer.transform(P))
@@ -140,17 +137,34 @@ class PreparedCis:
 
 
 def _duplicate_classes(G: np.ndarray) -> np.ndarray:
-    """Class label (m,) shared by variants whose dosage rows are identical or mirror images (2 − g)."""
-    flipped = 2.0 - G
-    use_flip = np.zeros(len(G), dtype=bool)
-    # orient each row canonically: compare with its flip at the first position where they differ
-    diff = G != flipped
+    """Class label (m,) shared by variants whose dosage rows (m, n) are identical or mirror images (2 − g)."""
+    # orient each row canonically: the orientation whose first value differing from its mirror is smaller
+    diff = G != 1.0  # g and 2 − g differ exactly where g ≠ 1
     first = np.where(diff.any(axis=1), diff.argmax(axis=1), 0)
     rows = np.arange(len(G))
-    use_flip = flipped[rows, first] < G[rows, first]
-    canonical = np.where(use_flip[:, None], flipped, G)
+    flip = G[rows, first] > 1.0
+    canonical = G.copy()
+    canonical[flip] = 2.0 - canonical[flip]
     _, labels = np.unique(canonical, axis=0, return_inverse=True)
     return labels.ravel()
+
+
+def _residualize_normalize_inplace(res: Residualizer, G: np.ndarray, constant: np.ndarray,
+                                   block: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """Residualise and unit-normalise the rows of float64 ``G`` (m, n) in place, in blocks of rows to bound
+    temporaries; constant rows become zero with norm 0. Returns ``(G, norms)``."""
+    norms = np.zeros(len(G))
+    for s in range(0, len(G), block):
+        part = res.transform(G[s:s + block])
+        part -= part.mean(axis=1, keepdims=True)
+        nrm = np.sqrt(np.einsum("ij,ij->i", part, part))
+        dead = constant[s:s + block] | (nrm == 0)
+        nrm[dead] = 0.0
+        part /= np.where(dead, 1.0, nrm)[:, None]
+        part[dead] = 0.0
+        G[s:s + block] = part
+        norms[s:s + block] = nrm
+    return G, norms
 
 
 def _cis_windows(v_chrom: np.ndarray, v_pos: np.ndarray, p_chrom: np.ndarray, start: np.ndarray, end: np.ndarray,

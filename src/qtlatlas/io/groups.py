@@ -51,3 +51,18 @@ def check_groups_cover(groups: pd.Series, phenotype_ids: list[str], *, groups_pa
         raise InputFileError(
             groups_path, f"{len(missing)} phenotype(s) of {bed_path} have no group: {shown}"
         )
+
+
+#: Separator of Pantry phenotype ids ``gene__feature``.
+PANTRY_SEPARATOR = "__"
+
+
+def gene_of(phenotype_id: str) -> str:
+    """The gene of a phenotype id by the one rule used everywhere: the part before ``__`` of a Pantry id
+    (``GENE__feature``), else the id itself (gene-level phenotypes are named by their gene)."""
+    return phenotype_id.split(PANTRY_SEPARATOR, 1)[0]
+
+
+def genes_of(phenotype_ids: pd.Series | list[str]) -> pd.Series:
+    """:func:`gene_of` applied to many ids (vectorised); returns a Series aligned with the input."""
+    return pd.Series(phenotype_ids, dtype=object).str.split(PANTRY_SEPARATOR, n=1).str[0]

@@ -1,0 +1,68 @@
+"""Running a command as a child process and measuring it: wall seconds, CPU seconds, peak resident memory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+GEUVADIS22 = SHARED / "reference" / "geuvadis22"
+
+
+@dataclass
+class Measurement:
+    wall_s: float
+    cpu_s: float
+    peak_rss_mb: float
+    returncode: int
+
+    def __str__(self) -> str:
+        return f"{self.wall_s:7.1f} s wall  {self.cpu_s:7.1f} s CPU  {self.peak_rss_mb:7.0f} MB peak RSS"
+
+
+def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: str | Path | None = None,
+            log: Path | None = None) -> Measurement:
+    """Run ``cmd``, returning its own wall time, CPU time (user + system) and peak RSS (via ``wait4``)."""
+    full_env = {**os.environ, **(env or {})}
+    out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
+    try:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=full_env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+    finally:
+        if log:
+            out.close()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return Measurement(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode)
+
+
+def bench_python() -> Path | None:
+    """The Python of the side environment holding tensorQTL (``.bench-venv`` or $QTLATLAS_BENCH_PYTHON)."""
+    candidate = Path(os.environ.get("QTLATLAS_BENCH_PYTHON", REPO / ".bench-venv" / "bin" / "python"))
+    if not candidate.exists():
+        return None
+    ok = subprocess.run([str(candidate), "-c", "import tensorqtl"], capture_output=True).returncode == 0
+    return candidate if ok else None
+
+
+def gemm_peak_gflops(threads: int = 2) -> float:
+    """Best float32 GEMM throughput (GFLOP/s) of this machine on ``threads`` threads (2000³, best of 5)."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((2000, 2000), dtype=np.float32)
+    b = rng.standard_normal((2000, 2000), dtype=np.float32)
+    best = float("inf")
+    with threadpool_limits(threads, user_api="blas"):
+        a @ b
+        for _ in range(5):
+            t = time.perf_counter()
+            a @ b
+            best = min(best, time.perf_counter() - t)
+    return 2 * 2000**3 / best / 1e9
