@@ -119,3 +119,20 @@ def test_qc_plots(demo, tmp_path):
     page = (tmp_path / "qc.qc.html").read_text()
     assert page.count("data:image/png;base64,") == 3
     assert "http://" not in page and "https://" not in page  # self-contained
+
+
+def test_prepare_then_map(demo, tmp_path):
+    raw = demo["root"] / "releases" / "v1" / "phenotypes" / "Brain.isoforms.bed.gz"
+    prefix = tmp_path / "brain"
+    assert main(["prepare", str(raw), str(demo["genotypes"]), str(prefix), "--genotype-pcs", "3", "--phenotype-pcs", "5"]) == 0
+    table = read_phenotype_bed(f"{prefix}.bed.gz")
+    assert not np.isnan(table.values).any()
+    cov = pd.read_csv(f"{prefix}.covariates.txt", sep="\t", index_col=0)
+    assert list(cov.index) == ["gPC1", "gPC2", "gPC3", "pPC1", "pPC2", "pPC3", "pPC4", "pPC5"]
+    assert list(cov.columns) == table.samples
+    medians = pd.read_csv(f"{prefix}.median.tsv.gz", sep="\t")
+    assert len(medians) >= len(table.phenotype_ids)
+    code = main(["map", "cis", str(demo["genotypes"]), f"{prefix}.bed.gz", str(prefix), "--covariates",
+                 f"{prefix}.covariates.txt", "--groups", str(demo["groups"]).replace("Adipose", "Brain"),
+                 "--permutations", "300", "--seed", "1"])
+    assert code == 0

@@ -137,6 +137,47 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------------------
+# prepare
+# --------------------------------------------------------------------------------------------------
+
+
+def _add_prepare(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "prepare",
+        help="normalise a phenotype BED (Pantry rules) and compute PC covariates, ready for qtlatlas map",
+        description="From an unnormalised phenotype BED and genotypes, write PREFIX.bed.gz (phenotypes with "
+        "≥ 50%% missing, > 50%% zeros or constant dropped; missing values KNN-imputed; quantile-normalised then "
+        "inverse-normal transformed), PREFIX.covariates.txt (genotype PCs of LD-pruned common variants + "
+        "phenotype PCs [+ your covariates], tensorQTL layout) and PREFIX.median.tsv.gz (median per phenotype).",
+    )
+    p.add_argument("phenotypes", help="unnormalised phenotype BED (NA allowed)")
+    p.add_argument("genotypes", help="PLINK 1/PLINK 2 prefix, .bed/.pgen, or VCF/BCF")
+    p.add_argument("prefix", help="output prefix")
+    p.add_argument("--genotype-pcs", type=int, default=5, help="genotype PCs (default 5)")
+    p.add_argument("--phenotype-pcs", type=int, default=20, help="phenotype PCs (default 20); the total is capped at n − 1")
+    p.add_argument("--covariates", help="extra covariates to append (covariates × samples)")
+    p.set_defaults(func=cmd_prepare)
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from .mapping.prepare import prepare_inputs
+
+    if args.genotype_pcs < 0 or args.phenotype_pcs < 0:
+        raise QtlAtlasError("--genotype-pcs and --phenotype-pcs must be ≥ 0")
+    Path(args.prefix).parent.mkdir(parents=True, exist_ok=True)
+    with console.status("Preparing…") as status:
+        report = prepare_inputs(args.phenotypes, args.genotypes, args.prefix, args.genotype_pcs, args.phenotype_pcs,
+                                args.covariates, on_step=lambda m: status.update(m + "…"))
+    prep = report.preparation
+    console.print(f"{report.n_kept:,} of {report.n_input:,} phenotypes kept ({prep.dropped_missing} with ≥ 50% missing, "
+                  f"{prep.dropped_zeros} with > 50% zeros, {prep.dropped_constant} constant dropped; {prep.imputed:,} "
+                  f"values imputed), {report.n_samples} samples; {len(report.covariate_names)} covariates "
+                  f"({report.n_pruned_variants:,} pruned variants for genotype PCs)")
+    console.print(f"wrote {args.prefix}.bed.gz, {args.prefix}.covariates.txt, {args.prefix}.median.tsv.gz")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------
 # map
 # --------------------------------------------------------------------------------------------------
 
@@ -291,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_validate, _add_map, _add_demo]
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_validate, _add_prepare, _add_map, _add_demo]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
