@@ -100,3 +100,18 @@ def test_independent_matches_tensorqtl(prep, permutations):
     assert late_start(ours) == late_start(ref)
     m = ours.merge(ref, on=["phenotype_id", "rank"], suffixes=("", "_t"))
     assert (m["variant_id"] == m["variant_id_t"]).mean() >= 0.98
+
+
+def test_significant_pairs_as_tensorqtl_defines_them(prep, permutations):
+    from qtlatlas.engine.significance import significant_pairs
+
+    table, _ = permutations
+    nominal = nominal_pass(prep)
+    pairs = significant_pairs(nominal, table, fdr=0.05)
+    signif = table[table["qval"] <= 0.05].set_index("phenotype_id")
+    assert set(pairs["phenotype_id"]) <= set(signif.index)
+    assert (pairs["pval_nominal"] < pairs["phenotype_id"].map(signif["pval_nominal_threshold"])).all()
+    # every significant phenotype keeps its top variant, and the count equals a direct filter
+    merged = nominal.merge(signif[["pval_nominal_threshold"]], left_on="phenotype_id", right_index=True)
+    assert len(pairs) == int((merged["pval_nominal"] < merged["pval_nominal_threshold"]).sum())
+    assert set(signif.index) == set(pairs["phenotype_id"])

@@ -136,3 +136,19 @@ def test_prepare_then_map(demo, tmp_path):
                  f"{prefix}.covariates.txt", "--groups", str(demo["groups"]).replace("Adipose", "Brain"),
                  "--permutations", "300", "--seed", "1"])
     assert code == 0
+
+
+def test_nominal_with_significant_pairs(demo, tmp_path):
+    prefix = tmp_path / "s"
+    assert _map(demo, "cis", prefix) == 0
+    assert _map(demo, "cis_nominal", prefix, "--cis-output", f"{prefix}.cis_qtl.txt.gz") == 0
+    pairs = pd.read_parquet(f"{prefix}.cis_qtl.signif_pairs.parquet")
+    cis = pd.read_csv(f"{prefix}.cis_qtl.txt.gz", sep="\t")
+    assert set(pairs["phenotype_id"]) == set(cis.loc[cis["qval"] <= 0.05, "phenotype_id"])
+    assert (pairs["pval_nominal"] < pairs["pval_nominal_threshold"]).all()
+
+
+def test_missing_calls_reported(demo, tmp_path, capsys):
+    assert _map(demo, "cis_nominal", tmp_path / "m") == 0
+    out = capsys.readouterr().out
+    assert "missing genotype call(s) were replaced by the mean dosage" in out  # the demo VCF has ./. calls

@@ -95,3 +95,15 @@ def test_bad_sumstats(tmp_path):
 def test_release_selection(tmp_path, release):
     report = validate_atlas(load_atlas(make_atlas(tmp_path)), [release])
     assert [r.release for r in report.releases] == [release]
+
+
+def test_multiallelic_records_reported(tmp_path):
+    path = make_atlas(tmp_path)
+    vcf = (tmp_path / "genotypes.vcf").read_text().splitlines()
+    fields = vcf[5].split("\t")
+    fields[4] = "G,T"
+    vcf[5] = "\t".join(fields)
+    (tmp_path / "genotypes.vcf").write_text("\n".join(vcf) + "\n")
+    report = _report(path)
+    assert report.ok and report.releases[0].n_variants == 39
+    assert any("1 multi-allelic record(s) skipped" in w for w in report.releases[0].warnings)

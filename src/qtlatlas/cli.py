@@ -190,7 +190,8 @@ def _add_map(sub: argparse._SubParsersAction) -> None:
         help="cis/trans-QTL mapping of one phenotype BED, with tensorQTL's modes, file names and columns",
         description="Map QTLs like tensorQTL (same modes, options, output names and columns). MODE: cis "
         "(permutations, Beta approximation, q-values) → PREFIX.cis_qtl.txt.gz; cis_nominal → "
-        "PREFIX.cis_qtl_pairs.CHROM.parquet; cis_independent (needs --cis-output) → "
+        "PREFIX.cis_qtl_pairs.CHROM.parquet (and with --cis-output the significant pairs, "
+        "PREFIX.cis_qtl.signif_pairs.parquet); cis_independent (needs --cis-output) → "
         "PREFIX.cis_independent_qtl.txt.gz; trans → PREFIX.trans_qtl_pairs.parquet; afc (needs --cis-output and "
         "--counts) → PREFIX.aFC.txt.gz.",
     )
@@ -207,7 +208,8 @@ def _add_map(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fdr", type=float, default=0.05, help="FDR for significant phenotypes (default 0.05)")
     p.add_argument("--qvalue-lambda", default="0.85",
                    help="λ of Storey's π̂₀ (default 0.85), or 'smoother' for R qvalue's default estimator")
-    p.add_argument("--cis-output", help="output of mode cis (for cis_independent and afc)")
+    p.add_argument("--cis-output", help="output of mode cis (for cis_independent and afc; for cis_nominal: also write "
+                                        "the significant pairs)")
     p.add_argument("--counts", help="log2(count + 1) BED for afc")
     p.add_argument("--pval-threshold", type=float, default=1e-5, help="trans: report pairs below this p (default 1e-5)")
     p.add_argument("--random-tiebreak", action="store_true", help="choose randomly among variants tied for the top")
@@ -241,6 +243,8 @@ def cmd_map(args: argparse.Namespace) -> int:
     from .mapping import run
     from .mapping.inputs import load_mapping_inputs
 
+    if args.mode not in ("cis_independent", "afc", "cis_nominal") and args.cis_output:
+        raise QtlAtlasError(f"--cis-output is not used by mode {args.mode}")
     if args.mode in ("cis_independent", "afc") and not args.cis_output:
         raise QtlAtlasError(f"mode {args.mode} needs --cis-output (the output of mode cis)")
     if args.mode == "afc" and not args.counts:
@@ -272,7 +276,7 @@ def cmd_map(args: argparse.Namespace) -> int:
                 written = write_qc_plots(table, summary, args.prefix, args.fdr, args.permutations)
                 console.print(f"QC plots: {', '.join(str(p) for p in written)}")
         elif args.mode == "cis_nominal":
-            paths = run.run_cis_nominal(inputs, args.prefix, options, progress)
+            paths = run.run_cis_nominal(inputs, args.prefix, options, progress, cis_output=args.cis_output)
             console.print(f"wrote {len(paths)} file(s): {', '.join(paths)}")
         elif args.mode == "cis_independent":
             table = run.run_cis_independent(inputs, args.prefix, args.cis_output, options, progress)
@@ -284,6 +288,14 @@ def cmd_map(args: argparse.Namespace) -> int:
         else:
             table = run.run_afc(inputs, args.prefix, args.cis_output, args.counts, options, progress)
             console.print(f"aFC of {int(table['log2_aFC'].notna().sum())} QTL(s); wrote {args.prefix}.aFC.txt.gz")
+        if inputs.missing_calls:
+            console.print(f"[yellow]note:[/] {inputs.missing_calls:,} missing genotype call(s) were replaced by the "
+                          "mean dosage of their variant", soft_wrap=True)
+        multiallelic = inputs.genotypes.multiallelic_records
+        if multiallelic:
+            console.print(f"[yellow]note:[/] {multiallelic:,} multi-allelic record(s) in {args.genotypes} were "
+                          f"{'split into biallelic rows' if inputs.genotypes.multiallelic == 'split' else 'skipped'}",
+                          soft_wrap=True)
     console.print(f"done in {time.perf_counter() - t0:.1f} s")
     return 0
 

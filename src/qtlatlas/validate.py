@@ -163,6 +163,9 @@ def _check_genotypes(release: Release, rep: ReleaseReport, where: str, step) -> 
                 "(every genotype file of a release must list the same samples in the same order)"
             )
         rep.n_variants += len(variants)
+        if reader.multiallelic_records:
+            rep.warnings.append(f"{path}: {reader.multiallelic_records:,} multi-allelic record(s) skipped "
+                                "(split them with bcftools norm -m- to keep them)")
         chroms |= {chrom_key(c) for c in pd.unique(variants["chrom"])}
     rep.n_genotyped_samples = len(samples or [])
     return set(samples or []), chroms

@@ -41,3 +41,31 @@ def add_qvalues(table: pd.DataFrame, fdr: float = 0.05, lambda_: float | None = 
     summary = SignificanceSummary(n_tested=int(ok.sum()), pi0=pi0, n_significant=int((q <= fdr).sum()),
                                   pval_threshold=p_star, pearson_beta_perm=r)
     return out, summary
+
+
+def significant_pairs(nominal: pd.DataFrame, permutation_table: pd.DataFrame, fdr: float = 0.05,
+                      groups: pd.Series | None = None) -> pd.DataFrame:
+    """Variant–phenotype pairs with ``pval_nominal < pval_nominal_threshold`` for phenotypes (or groups)
+    with q ≤ ``fdr`` (tensorQTL's significant pairs).
+
+    Args:
+        nominal: nominal-pass pairs (``phenotype_id``, ``pval_nominal``, …).
+        permutation_table: permutation-pass table with ``qval`` and ``pval_nominal_threshold``; grouped tables
+            carry ``group_id`` and then ``groups`` (phenotype id → group id) gives each member its group's
+            threshold.
+    Returns:
+        The passing rows of ``nominal`` with ``pval_nominal_threshold`` (and ``qval``) appended.
+    """
+    signif = permutation_table[permutation_table["qval"] <= fdr]
+    if "group_id" in signif and groups is not None:
+        by_group = signif.set_index("group_id")[["pval_nominal_threshold", "qval"]]
+        keys = groups.reindex(nominal["phenotype_id"]).to_numpy()
+        thresholds = by_group.reindex(keys)
+    else:
+        thresholds = signif.set_index("phenotype_id")[["pval_nominal_threshold", "qval"]].reindex(nominal["phenotype_id"])
+    threshold = thresholds["pval_nominal_threshold"].to_numpy()
+    keep = np.asarray(nominal["pval_nominal"].to_numpy() < threshold)  # NaN thresholds compare False
+    out = nominal.loc[keep].reset_index(drop=True)
+    out["pval_nominal_threshold"] = threshold[keep]
+    out["qval"] = thresholds["qval"].to_numpy()[keep]
+    return out

@@ -40,6 +40,7 @@ class MappingInputs:
     genotypes: GenotypeReader
     samples: list[str]
     groups: pd.Series | None = None
+    missing_calls: int = 0  # missing genotype calls seen so far (mean-imputed by the engine)
 
     def chromosomes(self) -> list[str]:
         """Chromosomes (phenotype BED spelling) that have phenotypes, in genome order."""
@@ -50,6 +51,7 @@ class MappingInputs:
         pos = self.phenotypes.positions
         rows = np.flatnonzero(pos["chrom"].to_numpy() == chrom)
         geno = self.genotypes.read(chrom_key(chrom), samples=self.samples, dtype="float32")
+        self.missing_calls += geno.n_missing
         key = chrom_key(chrom)
         return CisProblem(
             genotypes=geno.to_float(),

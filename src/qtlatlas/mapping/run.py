@@ -4,7 +4,8 @@ Outputs (``PREFIX`` as given):
 
 * ``cis`` → ``PREFIX.cis_qtl.txt.gz`` (one row per phenotype or group, with ``qval`` and
   ``pval_nominal_threshold``);
-* ``cis_nominal`` → ``PREFIX.cis_qtl_pairs.{chrom}.parquet`` (one file per chromosome);
+* ``cis_nominal`` → ``PREFIX.cis_qtl_pairs.{chrom}.parquet`` (one file per chromosome); with
+  ``--cis-output`` also ``PREFIX.cis_qtl.signif_pairs.parquet``;
 * ``cis_independent`` (needs ``--cis-output``) → ``PREFIX.cis_independent_qtl.txt.gz``;
 * ``trans`` → ``PREFIX.trans_qtl_pairs.parquet``;
 * ``afc`` (needs ``--cis-output`` and ``--counts``) → ``PREFIX.aFC.txt.gz``.
@@ -24,7 +25,7 @@ import pandas as pd
 from ..engine.afc import allelic_fold_change
 from ..engine.cis import AdaptivePermutations, PreparedCis, nominal_pass, permutation_pass
 from ..engine.independent import independent_pass
-from ..engine.significance import SignificanceSummary, add_qvalues
+from ..engine.significance import SignificanceSummary, add_qvalues, significant_pairs
 from ..engine.trans import GenotypeChunk, trans_scan
 from ..errors import InputFileError, QtlAtlasError
 from ..io.chromosomes import chrom_key
@@ -97,17 +98,27 @@ def run_cis(inputs: MappingInputs, prefix: str, options: MapOptions, progress: P
     return table, summary
 
 
-def run_cis_nominal(inputs: MappingInputs, prefix: str, options: MapOptions, progress: Progress = _no_progress) -> list[str]:
-    """Nominal pass, one Parquet per chromosome; returns the paths written."""
+def run_cis_nominal(inputs: MappingInputs, prefix: str, options: MapOptions, progress: Progress = _no_progress,
+                    cis_output: str | None = None) -> list[str]:
+    """Nominal pass, one Parquet per chromosome; with ``cis_output`` (a permutation table with q-values) also
+    the significant pairs, ``PREFIX.cis_qtl.signif_pairs.parquet``. Returns the paths written."""
     paths = []
     chroms = inputs.chromosomes()
+    cis = read_cis_output(cis_output) if cis_output else None
+    signif = []
     advance = progress("cis nominal", len(chroms), 1)
     for chrom in chroms:
         table = nominal_pass(_prepared(inputs, chrom, options))
         path = f"{prefix}.cis_qtl_pairs.{chrom}.parquet"
         write_parquet(table, path)
         paths.append(path)
+        if cis is not None:
+            signif.append(significant_pairs(table, cis, options.fdr, inputs.groups))
         advance(1)
+    if cis is not None:
+        path = f"{prefix}.cis_qtl.signif_pairs.parquet"
+        write_parquet(pd.concat(signif, ignore_index=True), path)
+        paths.append(path)
     return paths
 
 
