@@ -107,3 +107,28 @@ def test_multiallelic_records_reported(tmp_path):
     report = _report(path)
     assert report.ok and report.releases[0].n_variants == 39
     assert any("1 multi-allelic record(s) skipped" in w for w in report.releases[0].warnings)
+
+
+def test_import_only_entry(tmp_path, shared):
+    from conftest import GEUVADIS22
+
+    path = make_atlas(tmp_path)
+    tq = GEUVADIS22 / "tensorqtl"
+    path.write_text(path.read_text().replace(
+        "        isoforms: {bed: T1.isoforms.bed, groups: T1.isoforms.groups.txt}",
+        f"        isoforms:\n          results:\n            cis: {tq / 'g22.cis_qtl.txt.gz'}\n"
+        f"            independent: {tq / 'g22.cis_independent_qtl.txt.gz'}\n            nominal: {tq / 'g22.cis_qtl_pairs.*.parquet'}"))
+    report = _report(path)
+    assert report.ok, report.all_errors()
+    assert report.releases[0].inputs[1].n_phenotypes == 608
+    path.write_text(path.read_text().replace("g22.cis_independent_qtl.txt.gz", "absent.txt.gz"))
+    assert any("results.independent" in e and "file not found" in e for e in _report(path).all_errors())
+
+
+def test_neither_bed_nor_results(tmp_path):
+    from qtlatlas.errors import ConfigError
+
+    path = make_atlas(tmp_path)
+    path.write_text(path.read_text().replace("expression: {bed: T1.expression.bed}", "expression: {groups: x.txt}"))
+    with pytest.raises(ConfigError, match="give the phenotype BED"):
+        load_atlas(path)

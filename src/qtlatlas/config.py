@@ -152,13 +152,40 @@ DEFAULT_MODALITIES: tuple[Modality, ...] = (
 # --------------------------------------------------------------------------------------------------
 
 
-class PhenotypeInput(_Model):
-    """The inputs of one tissue × modality."""
+class ImportedResults(_Model):
+    """Existing tensorQTL / RatGTEx-format results of one tissue × modality, imported by ``qtlatlas build``
+    instead of running the engine (see :mod:`qtlatlas.results`). ``nominal`` entries may contain ``*``."""
 
-    bed: Path = Field(description="phenotype BED, unnormalised values (tensorQTL or QTLtools layout)")
+    cis: Path = Field(description="permutation pass with q-values (cis_qtl.txt.gz)")
+    independent: Path | None = None
+    nominal: list[Path] = Field(default_factory=list, description="nominal pass Parquet files (one per chromosome)")
+    signif_pairs: Path | None = None
+    trans: Path | None = None
+    afc: Path | None = None
+    phenotypes: Path | None = Field(default=None, description="the normalised phenotype BED that was mapped")
+    covariates: Path | None = None
+    median: Path | None = None
+
+    @field_validator("nominal", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, (str, os.PathLike)) else v
+
+
+class PhenotypeInput(_Model):
+    """The inputs of one tissue × modality: the phenotype BED to map, or results to import, or both."""
+
+    bed: Path | None = Field(default=None, description="phenotype BED, unnormalised values (tensorQTL or QTLtools layout)")
     groups: Path | None = Field(default=None, description="phenotype_id<TAB>group_id, for grouped modalities")
     covariates: Path | None = Field(default=None, description="covariates × samples, tensorQTL layout")
     counts: Path | None = Field(default=None, description="log2(count + 1) BED for allelic fold change")
+    results: ImportedResults | None = Field(default=None, description="existing results to import")
+
+    @model_validator(mode="after")
+    def _bed_or_results(self) -> PhenotypeInput:
+        if self.bed is None and self.results is None:
+            raise ValueError("give the phenotype BED ('bed') or existing results to import ('results')")
+        return self
 
 
 class Release(_Model):

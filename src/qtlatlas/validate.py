@@ -107,10 +107,15 @@ def _validate_release(atlas: Atlas, release: Release, index: int, step) -> Relea
         step(f"{release.id} {tissue}/{modality}")
         check = InputCheck(tissue=tissue, modality=modality)
         rep.inputs.append(check)
+        if inp.results is not None:
+            _check_imported(inp.results, rep, f"{where}.tissues.{tissue}.{modality}.results", check)
+        bed = inp.bed if inp.bed is not None else inp.results.phenotypes
+        if bed is None:
+            continue
         try:
-            table = read_phenotype_bed(inp.bed, allow_missing=True)
+            table = read_phenotype_bed(bed, allow_missing=True)
         except QtlAtlasError as e:
-            rep.errors.append(f"{where}.tissues.{tissue}.{modality}.bed: {e}")
+            rep.errors.append(f"{where}.tissues.{tissue}.{modality}.{'bed' if inp.bed else 'results.phenotypes'}: {e}")
             check.failed = True
             continue
         check.n_phenotypes, check.n_bed_samples = len(table.phenotype_ids), len(table.samples)
@@ -120,7 +125,7 @@ def _validate_release(atlas: Atlas, release: Release, index: int, step) -> Relea
         label = f"{release.id} {tissue}/{modality}"
         if geno_samples is not None and not used:
             rep.errors.append(
-                f"{inp.bed}: none of its {len(table.samples)} samples is genotyped "
+                f"{bed}: none of its {len(table.samples)} samples is genotyped "
                 f"(first BED samples: {_preview(table.samples, 3)}; first genotyped: {_preview(sorted(geno_samples), 3)})"
             )
             check.failed = True
@@ -138,10 +143,37 @@ def _validate_release(atlas: Atlas, release: Release, index: int, step) -> Relea
         if inp.counts is not None:
             _check_counts(inp.counts, table, rep, label)
         if geno_chroms is not None:
-            _check_chromosomes(table, geno_chroms, rep, label, inp.bed)
+            _check_chromosomes(table, geno_chroms, rep, label, bed)
         if annotation is not None:
-            _check_tss(table, annotation, rep, label, inp.bed, release)
+            _check_tss(table, annotation, rep, label, bed, release)
     return rep
+
+
+def _check_imported(results, rep: ReleaseReport, where: str, check: InputCheck) -> None:
+    """Imported result files exist; the cis table has the columns the release needs."""
+    from .results import ResultFiles
+
+    files = ResultFiles.from_import(results, check.tissue, check.modality)
+    named = {"cis": files.cis, "independent": files.independent, "signif_pairs": files.signif_pairs,
+             "trans": files.trans, "afc": files.afc, "covariates": files.covariates, "median": files.median}
+    for key, path in named.items():
+        if path is not None and not Path(path).is_file():
+            rep.errors.append(f"{where}.{key}: {path}: file not found")
+            check.failed = True
+    if results.nominal and not files.nominal:
+        rep.errors.append(f"{where}.nominal: no file matches {', '.join(str(p) for p in results.nominal)}")
+    missing_nominal = [p for p in files.nominal if not Path(p).is_file()]
+    if missing_nominal:
+        rep.errors.append(f"{where}.nominal: {missing_nominal[0]}: file not found")
+    if Path(files.cis).is_file():
+        header = pd.read_csv(files.cis, sep="\t", nrows=0).columns
+        needed = ["phenotype_id", "variant_id", "pval_nominal", "slope", "pval_beta", "qval"]
+        absent = [c for c in needed if c not in header]
+        if absent:
+            rep.errors.append(f"{where}.cis: {files.cis}: missing column(s) {', '.join(absent)}")
+            check.failed = True
+        else:
+            check.n_phenotypes = int(len(pd.read_csv(files.cis, sep="\t", usecols=["phenotype_id"])))
 
 
 def _check_genotypes(release: Release, rep: ReleaseReport, where: str, step) -> tuple[set[str] | None, set[str] | None]:
