@@ -16,7 +16,8 @@ from ..engine.cis import CisProblem
 from ..errors import SampleMismatchError
 from ..io.chromosomes import chrom_key, chrom_sort_key
 from ..io.covariates import read_covariates
-from ..io.genotypes import GenotypeReader, open_genotypes
+from ..io.genotype_set import open_genotype_files
+from ..io.genotypes import GenotypeReader
 from ..io.groups import check_groups_cover, read_groups
 from ..io.phenotypes import PhenotypeTable, read_phenotype_bed
 
@@ -73,7 +74,7 @@ class MappingInputs:
 
 
 def load_mapping_inputs(
-    genotypes: str | os.PathLike[str],
+    genotypes: str | os.PathLike[str] | list[str | os.PathLike[str]],
     phenotypes: str | os.PathLike[str],
     covariates: str | os.PathLike[str] | None = None,
     groups: str | os.PathLike[str] | None = None,
@@ -85,7 +86,7 @@ def load_mapping_inputs(
         SampleMismatchError: no phenotype sample is genotyped, or covariates lack used samples.
     """
     table = read_phenotype_bed(phenotypes)
-    reader = open_genotypes(genotypes)
+    reader = open_genotype_files(genotypes)
     genotyped = set(reader.samples)
     samples = [s for s in table.samples if s in genotyped]
     if not samples:

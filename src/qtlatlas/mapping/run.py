@@ -83,6 +83,14 @@ def _prepared(inputs: MappingInputs, chrom: str, options: MapOptions) -> Prepare
 def run_cis(inputs: MappingInputs, prefix: str, options: MapOptions, progress: Progress = _no_progress
             ) -> tuple[pd.DataFrame, SignificanceSummary]:
     """Permutation pass over every chromosome, q-values, written to ``PREFIX.cis_qtl.txt.gz``."""
+    table, summary = cis_table(inputs, options, progress)
+    write_tsv_gz(table, f"{prefix}.cis_qtl.txt.gz")
+    return table, summary
+
+
+def cis_table(inputs: MappingInputs, options: MapOptions, progress: Progress = _no_progress
+              ) -> tuple[pd.DataFrame, SignificanceSummary]:
+    """Permutation pass over every chromosome with q-values and nominal thresholds."""
     tables = []
     n_units = inputs.phenotypes.values.shape[0]
     advance = progress("cis permutations", n_units, 1)
@@ -93,33 +101,37 @@ def run_cis(inputs: MappingInputs, prefix: str, options: MapOptions, progress: P
                                        random_tiebreak=options.random_tiebreak, threads=options.threads,
                                        progress=advance, adaptive=AdaptivePermutations() if options.adaptive else None))
     table = pd.concat(tables, ignore_index=True)
-    table, summary = add_qvalues(table, options.fdr, options.qvalue_lambda)
-    write_tsv_gz(table, f"{prefix}.cis_qtl.txt.gz")
-    return table, summary
+    return add_qvalues(table, options.fdr, options.qvalue_lambda)
 
 
 def run_cis_nominal(inputs: MappingInputs, prefix: str, options: MapOptions, progress: Progress = _no_progress,
                     cis_output: str | None = None) -> list[str]:
     """Nominal pass, one Parquet per chromosome; with ``cis_output`` (a permutation table with q-values) also
     the significant pairs, ``PREFIX.cis_qtl.signif_pairs.parquet``. Returns the paths written."""
-    paths = []
-    chroms = inputs.chromosomes()
     cis = read_cis_output(cis_output) if cis_output else None
-    signif = []
+    paths = []
+    for chrom, table in nominal_tables(inputs, options, progress):
+        paths.append(f"{prefix}.cis_qtl_pairs.{chrom}.parquet")
+        write_parquet(table, paths[-1])
+    if cis is not None:
+        paths.append(f"{prefix}.cis_qtl.signif_pairs.parquet")
+        write_parquet(significant_pairs_of(paths[:-1], cis, options.fdr, inputs.groups), paths[-1])
+    return paths
+
+
+def nominal_tables(inputs: MappingInputs, options: MapOptions, progress: Progress = _no_progress):
+    """Yield ``(chromosome, nominal-pass table)`` chromosome by chromosome."""
+    chroms = inputs.chromosomes()
     advance = progress("cis nominal", len(chroms), 1)
     for chrom in chroms:
-        table = nominal_pass(_prepared(inputs, chrom, options))
-        path = f"{prefix}.cis_qtl_pairs.{chrom}.parquet"
-        write_parquet(table, path)
-        paths.append(path)
-        if cis is not None:
-            signif.append(significant_pairs(table, cis, options.fdr, inputs.groups))
+        yield chrom, nominal_pass(_prepared(inputs, chrom, options))
         advance(1)
-    if cis is not None:
-        path = f"{prefix}.cis_qtl.signif_pairs.parquet"
-        write_parquet(pd.concat(signif, ignore_index=True), path)
-        paths.append(path)
-    return paths
+
+
+def significant_pairs_of(nominal_files: list[str], cis: pd.DataFrame, fdr: float, groups: pd.Series | None) -> pd.DataFrame:
+    """Significant pairs from per-chromosome nominal Parquet files, read one at a time."""
+    parts = [significant_pairs(pd.read_parquet(p), cis, fdr, groups) for p in nominal_files]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 def read_cis_output(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -138,7 +150,14 @@ def read_cis_output(path: str | os.PathLike[str]) -> pd.DataFrame:
 def run_cis_independent(inputs: MappingInputs, prefix: str, cis_output: str, options: MapOptions,
                         progress: Progress = _no_progress) -> pd.DataFrame:
     """Forward–backward conditional pass on the phenotypes significant in ``cis_output``."""
-    cis = read_cis_output(cis_output)
+    table = independent_table(inputs, read_cis_output(cis_output), options, progress)
+    write_tsv_gz(table, f"{prefix}.cis_independent_qtl.txt.gz")
+    return table
+
+
+def independent_table(inputs: MappingInputs, cis: pd.DataFrame, options: MapOptions,
+                      progress: Progress = _no_progress) -> pd.DataFrame:
+    """Conditionally independent signals of the phenotypes (groups) significant in the permutation table ``cis``."""
     tables = []
     n_signif = int((cis["qval"] <= options.fdr).sum())
     advance = progress("independent signals", n_signif, 1)
@@ -152,9 +171,7 @@ def run_cis_independent(inputs: MappingInputs, prefix: str, cis_output: str, opt
         part = _with_global_bar(part, cis, options.fdr)
         tables.append(independent_pass(prep, part, options.fdr, options.permutations, options.seed, groups=groups,
                                        threads=options.threads, progress=advance))
-    table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
-    write_tsv_gz(table, f"{prefix}.cis_independent_qtl.txt.gz")
-    return table
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
 
 
 def _with_global_bar(part: pd.DataFrame, cis: pd.DataFrame, fdr: float) -> pd.DataFrame:
@@ -171,6 +188,13 @@ def _with_global_bar(part: pd.DataFrame, cis: pd.DataFrame, fdr: float) -> pd.Da
 
 def run_trans(inputs: MappingInputs, prefix: str, options: MapOptions, progress: Progress = _no_progress) -> pd.DataFrame:
     """trans scan of all genotypes against all phenotypes, written to ``PREFIX.trans_qtl_pairs.parquet``."""
+    table = trans_table(inputs, options, progress)
+    write_parquet(table, f"{prefix}.trans_qtl_pairs.parquet")
+    return table
+
+
+def trans_table(inputs: MappingInputs, options: MapOptions, progress: Progress = _no_progress) -> pd.DataFrame:
+    """All trans pairs below ``options.trans_pval_threshold`` (cis pairs excluded)."""
     pos = inputs.phenotypes.positions
     reader = inputs.genotypes
     advance = progress("trans scan (variants)", len(reader.variants), options.trans_chunk)
@@ -188,7 +212,6 @@ def run_trans(inputs: MappingInputs, prefix: str, options: MapOptions, progress:
     table = trans_scan(chunks(), inputs.phenotypes.values, np.asarray(inputs.phenotypes.phenotype_ids, dtype=object),
                        np.array([chrom_key(c) for c in pos["chrom"]], dtype=object), pos["end"].to_numpy(),
                        inputs.covariates, options.trans_pval_threshold, options.trans_cis_window, progress=advance)
-    write_parquet(table, f"{prefix}.trans_qtl_pairs.parquet")
     return table
 
 
@@ -202,6 +225,14 @@ def run_afc(inputs: MappingInputs, prefix: str, cis_output: str, counts_bed: str
             raise InputFileError(cis_output, f"missing column {col}", line=1)
     if "qval" in qtls and "rank" not in qtls:
         qtls = qtls[qtls["qval"] <= options.fdr]
+    table = afc_table(inputs, qtls, counts_bed, options, progress)
+    write_tsv_gz(table, f"{prefix}.aFC.txt.gz")
+    return table
+
+
+def afc_table(inputs: MappingInputs, qtls: pd.DataFrame, counts_bed: str, options: MapOptions,
+              progress: Progress = _no_progress) -> pd.DataFrame:
+    """log2 aFC (bootstrap 95% interval) of each (phenotype_id, variant_id[, rank]) row of ``qtls``."""
     counts = read_phenotype_bed(counts_bed, allow_missing=True)
     missing = [s for s in inputs.samples if s not in set(counts.samples)]
     if missing:
@@ -227,6 +258,5 @@ def run_afc(inputs: MappingInputs, prefix: str, cis_output: str, counts_bed: str
             result.update(log2_aFC=np.nan, log2_aFC_lower=np.nan, log2_aFC_upper=np.nan)
         rows.append(result)
         advance(1)
-    table = pd.DataFrame(rows)
-    write_tsv_gz(table, f"{prefix}.aFC.txt.gz")
-    return table
+    return pd.DataFrame(rows, columns=["phenotype_id", "variant_id", *(["rank"] if "rank" in qtls else []),
+                                       "log2_aFC", "log2_aFC_lower", "log2_aFC_upper"])
