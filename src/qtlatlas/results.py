@@ -11,7 +11,8 @@ Work-directory layout written by ``qtlatlas run`` (``WORK/{release}/{tissue}/{mo
     median.tsv.gz                   phenotype_id, median of the unnormalised values
     cis_qtl.txt.gz                  permutation pass with qval, pval_nominal_threshold
     cis_independent_qtl.txt.gz      conditionally independent signals (rank)
-    cis_qtl_pairs.{chrom}.parquet   nominal pass, one per chromosome
+    groups.txt                      phenotype_id<TAB>group (gene) of grouped modalities
+    nominal/cis_qtl_pairs.{chrom}.parquet   nominal pass, one per chromosome
     cis_qtl.signif_pairs.parquet    significant pairs
     trans_qtl_pairs.parquet         trans pairs (modalities listed in mapping.trans_modalities)
     aFC.txt.gz                      log2 aFC of top and independent QTLs (when a counts BED is given)
@@ -39,6 +40,7 @@ FILE_NAMES = {
     "trans": "trans_qtl_pairs.parquet",
     "afc": "aFC.txt.gz",
     "summary": "summary.json",
+    "groups": "groups.txt",
 }
 NOMINAL_PATTERN = "cis_qtl_pairs.*.parquet"
 
@@ -61,6 +63,7 @@ class ResultFiles:
     trans: Path | None = None
     afc: Path | None = None
     summary: Path | None = None
+    groups: Path | None = None
     nominal: list[Path] = field(default_factory=list)
 
     @classmethod
@@ -72,11 +75,11 @@ class ResultFiles:
             p = d / FILE_NAMES[key]
             return p if p.exists() else None
 
-        nominal = sorted(Path(p) for p in glob.glob(str(d / NOMINAL_PATTERN)) if not p.endswith("signif_pairs.parquet"))
+        nominal = sorted(Path(p) for p in glob.glob(str(d / "nominal" / NOMINAL_PATTERN)))
         return cls(tissue=tissue, modality=modality, cis=d / FILE_NAMES["cis"], phenotypes=opt("phenotypes"),
                    covariates=opt("covariates"), median=opt("median"), independent=opt("independent"),
                    signif_pairs=opt("signif_pairs"), trans=opt("trans"), afc=opt("afc"), summary=opt("summary"),
-                   nominal=nominal)
+                   groups=opt("groups"), nominal=nominal)
 
 
     @classmethod

@@ -23,7 +23,13 @@ import numpy as np
 import pandas as pd
 
 from ..engine.afc import allelic_fold_change
-from ..engine.cis import AdaptivePermutations, PreparedCis, nominal_pass, permutation_pass
+from ..engine.cis import (
+    PERMUTATION_COLUMNS,
+    AdaptivePermutations,
+    PreparedCis,
+    nominal_pass,
+    permutation_pass,
+)
 from ..engine.independent import independent_pass
 from ..engine.significance import SignificanceSummary, add_qvalues, significant_pairs
 from ..engine.trans import GenotypeChunk, trans_scan
@@ -171,7 +177,10 @@ def independent_table(inputs: MappingInputs, cis: pd.DataFrame, options: MapOpti
         part = _with_global_bar(part, cis, options.fdr)
         tables.append(independent_pass(prep, part, options.fdr, options.permutations, options.seed, groups=groups,
                                        threads=options.threads, progress=advance))
-    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    if not tables:
+        columns = PERMUTATION_COLUMNS + (["group_id", "group_size"] if inputs.groups is not None else []) + ["rank"]
+        return pd.DataFrame(columns=columns)
+    return pd.concat(tables, ignore_index=True)
 
 
 def _with_global_bar(part: pd.DataFrame, cis: pd.DataFrame, fdr: float) -> pd.DataFrame:
