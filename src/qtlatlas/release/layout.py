@@ -1,0 +1,167 @@
+"""Names of everything in a site and in a release directory, generated here and nowhere else.
+
+Site layout (``SITE/``)::
+
+    atlas.json                      the atlas: name, description, contact, data access, tissues, modalities
+    releases/<release>/             one immutable release directory per release (see below)
+    releases/.<release>.building-*  a release being built (renamed to releases/<release> when complete)
+    errata/<release>.tsv            corrections to a published release (date, text), outside the release
+    studies/<study>/                immutable study files + study.json + MANIFEST.tsv
+
+Release directory (``SITE/releases/<release>/``)::
+
+    release.json                    release metadata (genome, annotation, parameters, versions)
+    MANIFEST.tsv                    path, bytes, sha256, description, kind of every other file
+    tables/*.parquet                query tables for the portal
+    tables/phenotypes/<tissue>.<modality>.parquet, tables/expression/<tissue>.parquet
+    downloads/*                     files offered for download, named as below
+
+Download file names follow the RatGTEx v4 pattern::
+
+    {kind}[.{tissue}][.{modality}][.{norm}].{release}[_{genome}].{ext}
+
+The ``_{genome}`` suffix is added only to files with genomic coordinates (or variant ids that are tied to
+a genome build). Kinds:
+
+============== ========================= ====== ===================================================
+kind           parts                     genome content
+============== ========================= ====== ===================================================
+phenotypes     tissue, modality, norm    yes    phenotype BED (``norm``: normalised, ``raw``: input
+                                                values), bgzipped + ``.tbi``
+top_assoc      tissue, modality          yes    top cis-QTL per phenotype/group (tensorQTL columns +
+                                                gene_id, chrom, pos, ref, alt, tss_distance, log2_aFC)
+indep_assoc    tissue, modality          yes    conditionally independent cis-QTLs (adds ``rank``)
+signif_pairs   tissue, modality          yes    all significant variant–phenotype pairs
+trans_pairs    tissue, modality          yes    trans-QTL pairs below the reporting threshold
+aFC            tissue, modality          yes    allelic fold change of top / independent QTLs
+covariates     tissue, modality          no     covariates used in mapping (tensorQTL layout)
+samples        tissue                    no     sample ids of a tissue, one per line
+median_tpm     —                         no     median expression (TPM) per gene (rows) and tissue
+genotypes      —                         yes    genotypes, bgzipped VCF + ``.tbi``
+============== ========================= ====== ===================================================
+
+Example: ``phenotypes.Adipose.expression.norm.v1_demo1.bed.gz``, ``samples.Adipose.v1.txt``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# ------------------------------------------------------------------------------------------------
+# Site
+# ------------------------------------------------------------------------------------------------
+
+ATLAS_JSON = "atlas.json"
+RELEASES_DIR = "releases"
+ERRATA_DIR = "errata"
+STUDIES_DIR = "studies"
+BUILDING_MARK = ".building-"
+
+RELEASE_JSON = "release.json"
+MANIFEST = "MANIFEST.tsv"
+STUDY_JSON = "study.json"
+TABLES_DIR = "tables"
+DOWNLOADS_DIR = "downloads"
+
+
+def releases_dir(site: str | Path) -> Path:
+    return Path(site) / RELEASES_DIR
+
+
+def release_dir(site: str | Path, release_id: str) -> Path:
+    """``SITE/releases/<release>``."""
+    return releases_dir(site) / release_id
+
+
+def building_prefix(release_id: str) -> str:
+    """Prefix of the temporary directories in which ``release_id`` is built (inside ``SITE/releases``)."""
+    return f".{release_id}{BUILDING_MARK}"
+
+
+def errata_file(site: str | Path, release_id: str) -> Path:
+    return Path(site) / ERRATA_DIR / f"{release_id}.tsv"
+
+
+def study_dir(site: str | Path, study_id: str) -> Path:
+    return Path(site) / STUDIES_DIR / study_id
+
+
+def atlas_json(site: str | Path) -> Path:
+    return Path(site) / ATLAS_JSON
+
+
+# ------------------------------------------------------------------------------------------------
+# Query tables (paths relative to the release directory)
+# ------------------------------------------------------------------------------------------------
+
+TABLES = {
+    "genes": "genes.parquet",
+    "transcripts": "transcripts.parquet",
+    "exons": "exons.parquet",
+    "gene_status": "gene_status.parquet",
+    "tissues": "tissues.parquet",
+    "tissue_modality": "tissue_modality.parquet",
+    "top_qtls": "top_qtls.parquet",
+    "independent_qtls": "independent_qtls.parquet",
+    "signif_pairs": "signif_pairs.parquet",
+    "trans_pairs": "trans_pairs.parquet",
+    "variants": "variants.parquet",
+    "genotypes": "genotypes.parquet",
+    "medians": "medians.parquet",
+    "samples": "samples.parquet",
+}
+
+
+def table_path(name: str) -> str:
+    """``tables/<name>.parquet`` for a table of :data:`TABLES`."""
+    return f"{TABLES_DIR}/{TABLES[name]}"
+
+
+def phenotype_table_path(tissue: str, modality: str) -> str:
+    return f"{TABLES_DIR}/phenotypes/{tissue}.{modality}.parquet"
+
+
+def expression_table_path(tissue: str) -> str:
+    return f"{TABLES_DIR}/expression/{tissue}.parquet"
+
+
+# ------------------------------------------------------------------------------------------------
+# Downloads
+# ------------------------------------------------------------------------------------------------
+
+#: kind -> (file extension, has genomic coordinates)
+DOWNLOAD_KINDS: dict[str, tuple[str, bool]] = {
+    "phenotypes": ("bed.gz", True),
+    "top_assoc": ("tsv.gz", True),
+    "indep_assoc": ("tsv.gz", True),
+    "signif_pairs": ("tsv.gz", True),
+    "trans_pairs": ("tsv.gz", True),
+    "aFC": ("tsv.gz", True),
+    "covariates": ("txt", False),
+    "samples": ("txt", False),
+    "median_tpm": ("tsv.gz", False),
+    "genotypes": ("vcf.gz", True),
+}
+
+NORMS = ("norm", "raw")
+
+
+def download_name(kind: str, release: str, genome: str, *, tissue: str | None = None,
+                  modality: str | None = None, norm: str | None = None) -> str:
+    """The file name of a download: ``{kind}[.{tissue}][.{modality}][.{norm}].{release}[_{genome}].{ext}``."""
+    if kind not in DOWNLOAD_KINDS:
+        raise ValueError(f"unknown download kind {kind!r}; kinds: {', '.join(DOWNLOAD_KINDS)}")
+    if norm is not None and norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}, not {norm!r}")
+    ext, genomic = DOWNLOAD_KINDS[kind]
+    parts = [kind] + [p for p in (tissue, modality, norm) if p is not None]
+    for p in parts:
+        if "." in p or "/" in p:
+            raise ValueError(f"file name part {p!r} may not contain '.' or '/'")
+    version = f"{release}_{genome}" if genomic else release
+    return ".".join([*parts, version, ext])
+
+
+def download_path(kind: str, release: str, genome: str, **parts: str | None) -> str:
+    """``downloads/<name>`` (relative to the release directory); see :func:`download_name`."""
+    return f"{DOWNLOADS_DIR}/{download_name(kind, release, genome, **parts)}"

@@ -1,0 +1,110 @@
+"""``release.json`` (what a release is and how it was made) and ``SITE/atlas.json`` (the atlas itself).
+
+The portal's About/Methods page is generated from ``release.json``; ``atlas.json`` describes the atlas
+(name, contact, data access, every tissue and modality defined) and is rewritten at each build.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+from ..config import Atlas, Release
+from .manifest import sha256_file
+
+RELEASE_JSON_VERSION = 1
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, (dt.date, dt.datetime)):
+        return obj.isoformat()
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    return obj
+
+
+def write_json(data: dict[str, Any], path: str | os.PathLike[str], *, atomic: bool = False) -> Path:
+    """Write ``data`` as indented JSON; ``atomic`` writes a temporary file and renames it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(_jsonable(data), indent=2, ensure_ascii=False) + "\n"
+    if not atomic:
+        path.write_text(text)
+        return path
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of qtlatlas and of the numerical libraries that shaped the results."""
+    from .. import __version__
+
+    out = {"qtlatlas": __version__}
+    for pkg in ("numpy", "scipy", "pandas", "pyarrow"):
+        try:
+            out[pkg] = importlib_metadata.version(pkg)
+        except importlib_metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def release_metadata(atlas: Atlas, release: Release, tissue_modalities: Iterable[tuple[str, str]],
+                     counts: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The content of ``release.json``."""
+    pairs = list(tissue_modalities)
+    tissues = list(dict.fromkeys(t for t, _ in pairs))
+    modalities = list(dict.fromkeys(m for _, m in pairs))
+    modality_info = []
+    for m in modalities:
+        try:
+            mod = atlas.modality(m)
+            modality_info.append({"id": mod.id, "name": mod.name, "grouped": mod.grouped,
+                                  "description": mod.description})
+        except KeyError:  # cross_modality
+            modality_info.append({"id": m, "name": m.replace("_", " ").capitalize(), "grouped": True,
+                                  "description": "all modalities of a tissue mapped together, grouped by gene"})
+    return {
+        "format_version": RELEASE_JSON_VERSION,
+        "id": release.id,
+        "genome": release.genome,
+        "annotation": {"file": Path(release.annotation).name, "sha256": sha256_file(release.annotation)},
+        "date": (release.date or dt.datetime.now(dt.UTC).date()).isoformat(),
+        "notes": release.notes,
+        "tissues": [{"id": t, "name": atlas.tissue(t).name, "colour": atlas.tissue(t).colour,
+                     "modalities": [m for tt, m in pairs if tt == t]} for t in tissues],
+        "modalities": modality_info,
+        "mapping": atlas.mapping.model_dump(mode="json"),
+        "software": software_versions(),
+        "counts": counts or {},
+        "built_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+    }
+
+
+def atlas_metadata(atlas: Atlas) -> dict[str, Any]:
+    """The content of ``SITE/atlas.json``."""
+    return {
+        "atlas": atlas.atlas.model_dump(mode="json"),
+        "data_access": atlas.data_access.model_dump(mode="json"),
+        "tissues": [t.model_dump(mode="json") for t in atlas.tissues],
+        "modalities": [m.model_dump(mode="json") for m in atlas.all_modalities],
+        "releases": [r.id for r in atlas.releases],
+        "studies": [s.id for s in atlas.studies],
+    }
