@@ -52,3 +52,16 @@ def test_invalid_p_values():
         pi0_estimate(np.array([0.5, 1.5]))
     with pytest.raises(ValueError, match="below lambda"):
         pi0_estimate(np.array([0.1, 0.2]), 0.85)
+
+
+def test_pi0_fallback_when_no_p_value_reaches_lambda():
+    import pandas as pd
+
+    from qtlatlas.engine.significance import add_qvalues
+
+    p = np.array([1e-8, 1e-4, 0.01, 0.2, 0.5])
+    table = pd.DataFrame({"pval_beta": p, "pval_perm": p, "beta_shape1": 1.0, "beta_shape2": 50.0})
+    out, summary = add_qvalues(table, 0.05, 0.85)
+    assert summary.pi0_fallback and summary.pi0 == 1.0
+    bh = np.minimum.accumulate((p * 5 / np.arange(1, 6))[::-1])[::-1]
+    np.testing.assert_allclose(out["qval"], bh)

@@ -48,6 +48,8 @@ def qvalues(p: np.ndarray, lambda_: float | None = DEFAULT_LAMBDA, pi0: float | 
     ok = ~np.isnan(p)
     q = np.full(p.shape, np.nan)
     pv = _check_p(p[ok])
+    if pi0 is not None and not 0 < pi0 <= 1:
+        raise ValueError("pi0 must be in (0, 1]")
     if pi0 is None:
         pi0 = pi0_estimate(pv, lambda_)
     m = pv.size

@@ -19,16 +19,28 @@ class SignificanceSummary:
     n_significant: int
     pval_threshold: float | None  # p*: Beta p-value threshold at the FDR
     pearson_beta_perm: float       # correlation of pval_beta and pval_perm (a check of the Beta fit)
+    pi0_fallback: bool = False     # π̂₀ could not be estimated (no p-value ≥ λ): π̂₀ = 1 was used (BH q-values)
 
 
 def add_qvalues(table: pd.DataFrame, fdr: float = 0.05, lambda_: float | None = 0.85) -> tuple[pd.DataFrame, SignificanceSummary]:
     """Return a copy of a permutation table with ``qval`` and ``pval_nominal_threshold`` columns.
 
     ``lambda_`` = None uses R qvalue's default smoother for π̂₀. Phenotypes whose ``pval_beta`` is NaN get
-    NaN q-values. ``pval_nominal_threshold`` is NaN for all when no phenotype is significant.
+    NaN q-values. ``pval_nominal_threshold`` is NaN for all when no phenotype is significant. When π̂₀ cannot
+    be estimated (e.g. a handful of phenotypes, all with p below λ, where R qvalue stops with an error),
+    π̂₀ = 1 is used, which gives Benjamini–Hochberg q-values (conservative), and the summary says so.
     """
     out = table.copy()
-    q, pi0 = qvalues(out["pval_beta"].to_numpy(dtype=np.float64), lambda_=lambda_)
+    pvals = out["pval_beta"].to_numpy(dtype=np.float64)
+    fallback = False
+    if np.isnan(pvals).all():
+        q, pi0 = np.full(len(pvals), np.nan), float("nan")
+    else:
+        try:
+            q, pi0 = qvalues(pvals, lambda_=lambda_)
+        except ValueError:
+            q, pi0 = qvalues(pvals, pi0=1.0)
+            fallback = True
     out["qval"] = q
     p_star = genome_wide_threshold(out["pval_beta"].to_numpy(), q, fdr)
     if p_star is None:
@@ -39,7 +51,7 @@ def add_qvalues(table: pd.DataFrame, fdr: float = 0.05, lambda_: float | None = 
     ok = out["pval_beta"].notna() & out["pval_perm"].notna()
     r = float(np.corrcoef(out.loc[ok, "pval_beta"], out.loc[ok, "pval_perm"])[0, 1]) if ok.sum() > 1 else float("nan")
     summary = SignificanceSummary(n_tested=int(ok.sum()), pi0=pi0, n_significant=int((q <= fdr).sum()),
-                                  pval_threshold=p_star, pearson_beta_perm=r)
+                                  pval_threshold=p_star, pearson_beta_perm=r, pi0_fallback=fallback)
     return out, summary
 
 

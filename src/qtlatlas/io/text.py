@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import gzip
+import io
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import IO
+
+import pandas as pd
 
 from ..errors import InputFileError
 
@@ -34,3 +41,23 @@ def split_fields(line: str) -> list[str]:
 def separator_of(line: str) -> str:
     """The ``pandas.read_csv`` separator matching :func:`split_fields` for this line."""
     return "\t" if "\t" in line else r"\s+"
+
+
+@contextmanager
+def gzip_text_writer(path: str | os.PathLike[str]) -> Iterator[IO[str]]:
+    """A text handle writing gzip to ``path`` with no file name or time in the header, so that equal
+    content gives byte-identical files (whatever the file's name or the clock)."""
+    with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz, \
+            io.TextIOWrapper(gz, encoding="utf-8", newline="") as fh:
+        yield fh
+
+
+def write_tsv_gz(table: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write ``table`` as gzipped TSV with 6 significant digits (tensorQTL's format) and ``NA`` for missing
+    values, atomically (written beside, then renamed) and deterministically."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".part")
+    with gzip_text_writer(tmp) as fh:
+        table.to_csv(fh, sep="\t", index=False, float_format="%.6g", na_rep="NA", lineterminator="\n")
+    os.replace(tmp, path)
+    return path

@@ -22,7 +22,7 @@ from ..errors import SampleMismatchError
 from ..io.covariates import read_covariates, write_covariates
 from ..io.genotypes import GenotypeReader, open_genotypes
 from ..io.phenotypes import PhenotypeTable, read_phenotype_bed, write_phenotype_bed
-from .run import write_tsv_gz
+from ..io.text import write_tsv_gz
 
 
 @dataclass

@@ -13,7 +13,6 @@ Outputs (``PREFIX`` as given):
 
 from __future__ import annotations
 
-import gzip
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from ..engine.trans import GenotypeChunk, trans_scan
 from ..errors import InputFileError, QtlAtlasError
 from ..io.chromosomes import chrom_key
 from ..io.phenotypes import read_phenotype_bed
+from ..io.text import write_tsv_gz
 from .inputs import MappingInputs
 
 MODES = ("cis", "cis_nominal", "cis_independent", "trans", "afc")
@@ -66,14 +66,6 @@ Progress = Callable[[str, int, int], Callable[[int], None]]
 
 def _no_progress(_description: str, _total: int, _unit: int = 1) -> Callable[[int], None]:
     return lambda _n: None
-
-
-def write_tsv_gz(table: pd.DataFrame, path: str | os.PathLike[str]) -> None:
-    """Write a table as gzipped TSV with 6 significant digits (tensorQTL's format), atomically."""
-    tmp = Path(f"{path}.part")
-    with gzip.open(tmp, "wt", compresslevel=6) as fh:
-        table.to_csv(fh, sep="\t", index=False, float_format="%.6g", na_rep="NA")
-    os.replace(tmp, path)
 
 
 def write_parquet(table: pd.DataFrame, path: str | os.PathLike[str]) -> None:

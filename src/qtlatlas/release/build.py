@@ -8,7 +8,6 @@ rebuilt or modified: corrections go to errata (:mod:`qtlatlas.release.errata`) o
 
 from __future__ import annotations
 
-import gzip
 import os
 import secrets
 import shutil
@@ -25,6 +24,7 @@ from ..io.genotypes import GenotypeReader, open_genotypes
 from ..io.groups import read_groups
 from ..io.gtf import read_gtf
 from ..io.phenotypes import read_bed_samples, read_phenotype_bed
+from ..io.text import gzip_text_writer, write_tsv_gz
 from ..results import CROSS_MODALITY, ResultFiles
 from . import layout
 from .downloads import bed_download, copy_file, genotypes_download, median_tpm_download, samples_download
@@ -48,7 +48,6 @@ from .tables import (
     transcripts_table,
     values_table,
     write_table,
-    write_tsv_gz,
 )
 
 _GENOTYPE_WINDOW = 5_000_000
@@ -339,7 +338,7 @@ class _ReleaseBuilder:
                               tissue=tissue, modality=modality)
         dest.parent.mkdir(parents=True, exist_ok=True)
         header = True
-        with gzip.open(dest, "wt", compresslevel=6) as fh:
+        with gzip_text_writer(dest) as fh:
             for src in sources:
                 for batch in iter_result_batches(src):
                     rows = signif_rows(batch, tissue, modality, resolver, self.genes, self.variants, thresholds,

@@ -147,7 +147,7 @@ def write_vcf(readers: Sequence[GenotypeReader], dest: str | os.PathLike[str]) -
 
 def median_tpm_download(medians: pd.DataFrame, dest: str | os.PathLike[str]) -> Path:
     """``gene_id`` × tissue matrix of medians (GTEx ``median_tpm`` layout), gzipped TSV."""
-    from .tables import write_tsv_gz
+    from ..io.text import write_tsv_gz
 
     wide = medians.pivot_table(index="gene_id", columns="tissue", values="median", aggfunc="first")
     wide = wide.reset_index()

@@ -17,7 +17,6 @@ Sort orders (chromosomes in natural order 1..22, X, Y, MT, then others, by
 
 from __future__ import annotations
 
-import gzip
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -111,15 +110,6 @@ def iter_result_batches(path: str | os.PathLike[str], batch_size: int = _BATCH) 
     else:
         yield from pd.read_csv(path, sep="\t", na_values=["NA", "NaN", "nan", ""], keep_default_na=False,
                                chunksize=batch_size)
-
-
-def write_tsv_gz(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Gzipped TSV with tensorQTL's 6 significant digits, NA for missing values."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.open(path, "wt", compresslevel=6) as fh:
-        df.to_csv(fh, sep="\t", index=False, float_format="%.6g", na_rep="NA")
-    return path
 
 
 # ------------------------------------------------------------------------------------------------

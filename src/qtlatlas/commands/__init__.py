@@ -1,0 +1,1 @@
+"""The subcommands of ``qtlatlas``: each module adds its parsers and runs them."""

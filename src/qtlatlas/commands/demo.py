@@ -1,0 +1,72 @@
+"""``qtlatlas demo``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..demo import DemoConfig
+from ..errors import QtlAtlasError
+from .console import EXIT_INPUT_ERROR, console
+from .pipeline import release_results, run_release
+from .validate import validate_and_print
+
+#: Sizes of the demo atlas (the seed comes from --seed).
+DEMO_CONFIG = DemoConfig()
+
+
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="generate the demo atlas, map it and build its two releases into a site",
+        description="Generate a realistic synthetic atlas (genotypes, six RNA modalities in three tissues, "
+        "two releases on two genome builds, a study and GWAS traits) in the formats labs use, validate it, run "
+        "the pipeline on both releases and build them into OUT/site.",
+    )
+    p.add_argument("--out", type=Path, default=Path("demo-atlas"), help="output directory (default: ./demo-atlas)")
+    p.add_argument("--seed", type=int, default=1, help="random seed; the same seed gives identical files (default 1)")
+    p.add_argument("--no-serve", action="store_true", help="stop before serving the portal (for scripts and tests)")
+    p.add_argument("--quiet", action="store_true", help="no progress display while mapping")
+    p.set_defaults(func=cmd_demo)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import dataclasses
+    import os
+    import time
+
+    from ..config import load_atlas
+    from ..demo import generate_demo
+    from ..release.build import build_release
+    from ..release.manifest import verify_release
+
+    t0 = time.perf_counter()
+    with console.status(f"Generating the demo atlas in {args.out}…"):
+        generate_demo(args.out, dataclasses.replace(DEMO_CONFIG, seed=args.seed))
+    console.print(f"Generated the demo atlas in [bold]{args.out}[/] ({time.perf_counter() - t0:.1f} s).")
+    config = args.out / "atlas.yaml"
+    atlas = load_atlas(config)
+    status = validate_and_print(atlas, None)
+    if status != 0:
+        return status
+    work, site = args.out / "work", args.out / "site"
+    for release in atlas.releases:
+        report = run_release(atlas, release.id, work, cores=os.cpu_count() or 1, progress=not args.quiet)
+        if not report.ok:
+            return EXIT_INPUT_ERROR
+    for release in atlas.releases:
+        published = site / "releases" / release.id
+        if published.exists():
+            problems = verify_release(published)
+            if problems:
+                raise QtlAtlasError(f"{published} is already published but does not verify ({problems[0]}); "
+                                    f"remove {site} to rebuild the demo site")
+            console.print(f"Release {release.id} is already published in {published} (verified).")
+            continue
+        with console.status(f"Building release {release.id}…") as st:
+            build_release(atlas, release.id, site, release_results(atlas, release.id, work),
+                          on_step=lambda m, st=st: st.update(m + "…"))
+        console.print(f"Published release [bold]{release.id}[/] in {published}")
+    console.print(f"Demo site ready in [bold]{site}[/] ({time.perf_counter() - t0:.0f} s in all); "
+                  f"check it with: qtlatlas verify {site}")
+    return 0

@@ -1,0 +1,192 @@
+"""``qtlatlas prepare`` and ``qtlatlas map``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import QtlAtlasError
+from .console import console, err_console
+
+
+def _add_prepare(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "prepare",
+        help="normalise a phenotype BED (Pantry rules) and compute PC covariates, ready for qtlatlas map",
+        description="From an unnormalised phenotype BED and genotypes, write PREFIX.bed.gz (phenotypes with "
+        "≥ 50%% missing, > 50%% zeros or constant dropped; missing values KNN-imputed; quantile-normalised then "
+        "inverse-normal transformed), PREFIX.covariates.txt (genotype PCs of LD-pruned common variants + "
+        "phenotype PCs [+ your covariates], tensorQTL layout) and PREFIX.median.tsv.gz (median per phenotype).",
+    )
+    p.add_argument("phenotypes", help="unnormalised phenotype BED (NA allowed)")
+    p.add_argument("genotypes", help="PLINK 1/PLINK 2 prefix, .bed/.pgen, or VCF/BCF")
+    p.add_argument("prefix", help="output prefix")
+    p.add_argument("--genotype-pcs", type=int, default=5, help="genotype PCs (default 5)")
+    p.add_argument("--phenotype-pcs", type=int, default=20, help="phenotype PCs (default 20); the total is capped at n − 1")
+    p.add_argument("--covariates", help="extra covariates to append (covariates × samples)")
+    p.set_defaults(func=cmd_prepare)
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from ..mapping.prepare import prepare_inputs
+
+    if args.genotype_pcs < 0 or args.phenotype_pcs < 0:
+        raise QtlAtlasError("--genotype-pcs and --phenotype-pcs must be ≥ 0")
+    Path(args.prefix).parent.mkdir(parents=True, exist_ok=True)
+    with console.status("Preparing…") as status:
+        report = prepare_inputs(args.phenotypes, args.genotypes, args.prefix, args.genotype_pcs, args.phenotype_pcs,
+                                args.covariates, on_step=lambda m: status.update(m + "…"))
+    prep = report.preparation
+    console.print(f"{report.n_kept:,} of {report.n_input:,} phenotypes kept ({prep.dropped_missing} with ≥ 50% missing, "
+                  f"{prep.dropped_zeros} with > 50% zeros, {prep.dropped_constant} constant dropped; {prep.imputed:,} "
+                  f"values imputed), {report.n_samples} samples; {len(report.covariate_names)} covariates "
+                  f"({report.n_pruned_variants:,} pruned variants for genotype PCs)")
+    console.print(f"wrote {args.prefix}.bed.gz, {args.prefix}.covariates.txt, {args.prefix}.median.tsv.gz")
+    return 0
+
+
+def _add_map(sub: argparse._SubParsersAction) -> None:
+    from ..mapping.run import MODES
+
+    p = sub.add_parser(
+        "map",
+        help="cis/trans-QTL mapping of one phenotype BED, with tensorQTL's modes, file names and columns",
+        description="Map QTLs like tensorQTL (same modes, options, output names and columns). MODE: cis "
+        "(permutations, Beta approximation, q-values) → PREFIX.cis_qtl.txt.gz; cis_nominal → "
+        "PREFIX.cis_qtl_pairs.CHROM.parquet (and with --cis-output the significant pairs, "
+        "PREFIX.cis_qtl.signif_pairs.parquet); cis_independent (needs --cis-output) → "
+        "PREFIX.cis_independent_qtl.txt.gz; trans → PREFIX.trans_qtl_pairs.parquet; afc (needs --cis-output and "
+        "--counts) → PREFIX.aFC.txt.gz.",
+    )
+    p.add_argument("mode", choices=MODES, metavar="MODE", help=" | ".join(MODES))
+    p.add_argument("genotypes", help="PLINK 1/PLINK 2 prefix, .bed/.pgen, or VCF/BCF")
+    p.add_argument("phenotypes", help="normalised phenotype BED (tensorQTL or QTLtools layout)")
+    p.add_argument("prefix", help="output prefix")
+    p.add_argument("--covariates", help="covariates file (covariates × samples)")
+    p.add_argument("--groups", help="phenotype groups: phenotype_id<TAB>group_id")
+    p.add_argument("--window", type=int, default=1_000_000, help="cis window around the TSS in bp (default 1000000)")
+    p.add_argument("--permutations", type=int, default=10_000, help="permutations (default 10000)")
+    p.add_argument("--seed", type=int, default=None, help="random seed")
+    p.add_argument("--maf-threshold", type=float, default=0.0, help="minimum minor-allele frequency (default 0)")
+    p.add_argument("--fdr", type=float, default=0.05, help="FDR for significant phenotypes (default 0.05)")
+    p.add_argument("--qvalue-lambda", default="0.85",
+                   help="λ of Storey's π̂₀ (default 0.85), or 'smoother' for R qvalue's default estimator")
+    p.add_argument("--cis-output", help="output of mode cis (for cis_independent and afc; for cis_nominal: also write "
+                                        "the significant pairs)")
+    p.add_argument("--counts", help="log2(count + 1) BED for afc")
+    p.add_argument("--pval-threshold", type=float, default=1e-5, help="trans: report pairs below this p (default 1e-5)")
+    p.add_argument("--random-tiebreak", action="store_true", help="choose randomly among variants tied for the top")
+    p.add_argument("--adaptive", action="store_true",
+                   help="adaptive permutations: stop after 2,048 permutations for phenotypes whose empirical p-value "
+                        "is clearly large (≥ 100 permutation statistics reach the observed one); see docs/engine.md")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (BLAS and workers; default: all cores)")
+    p.add_argument("--plots", action="store_true",
+                   help="cis: also write QC plots (QQ of pval_beta, pval_perm vs pval_beta, eGene TSS distances) as "
+                        "PREFIX.qc.*.png and PREFIX.qc.html")
+    p.set_defaults(func=cmd_map)
+
+
+def _lambda(text: str) -> float | None:
+    if text.lower() in ("smoother", "default", "none"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise QtlAtlasError(f"--qvalue-lambda: {text!r} is neither a number in [0, 1) nor 'smoother'") from None
+    if not 0 <= value < 1:
+        raise QtlAtlasError(f"--qvalue-lambda: {value} is not in [0, 1)")
+    return value
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    import time
+
+    from threadpoolctl import threadpool_limits
+
+    from ..mapping import run
+    from ..mapping.inputs import load_mapping_inputs
+
+    if args.mode not in ("cis_independent", "afc", "cis_nominal") and args.cis_output:
+        raise QtlAtlasError(f"--cis-output is not used by mode {args.mode}")
+    if args.mode in ("cis_independent", "afc") and not args.cis_output:
+        raise QtlAtlasError(f"mode {args.mode} needs --cis-output (the output of mode cis)")
+    if args.mode == "afc" and not args.counts:
+        raise QtlAtlasError("mode afc needs --counts (a log2(count + 1) BED)")
+    for name in ("window", "permutations", "threads"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise QtlAtlasError(f"--{name}: must be a positive integer")
+    if not 0 < args.fdr < 1:
+        raise QtlAtlasError("--fdr: must be in (0, 1)")
+    options = run.MapOptions(window=args.window, permutations=args.permutations, seed=args.seed,
+                             maf_threshold=args.maf_threshold, fdr=args.fdr, qvalue_lambda=_lambda(args.qvalue_lambda),
+                             threads=args.threads, random_tiebreak=args.random_tiebreak,
+                             trans_pval_threshold=args.pval_threshold, adaptive=args.adaptive)
+    Path(args.prefix).parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    with threadpool_limits(limits=args.threads), _progress() as progress:
+        inputs = load_mapping_inputs(args.genotypes, args.phenotypes, args.covariates, args.groups)
+        console.print(f"{len(inputs.samples)} samples, {len(inputs.phenotypes.phenotype_ids):,} phenotypes, "
+                      f"{len(inputs.covariate_names)} covariates, {len(inputs.genotypes.variants):,} variants")
+        if args.mode == "cis":
+            table, summary = run.run_cis(inputs, args.prefix, options, progress)
+            console.print(f"{summary.n_significant} of {summary.n_tested} {'groups' if args.groups else 'phenotypes'} "
+                          f"at FDR {args.fdr} (π̂₀ = {summary.pi0:.3f}; correlation of Beta-approximated and empirical "
+                          f"p-values {summary.pearson_beta_perm:.4f}); wrote {args.prefix}.cis_qtl.txt.gz")
+            if summary.pi0_fallback:
+                console.print(f"[yellow]note:[/] no pval_beta reached λ = {args.qvalue_lambda}, so π̂₀ could not be "
+                              "estimated; q-values use π̂₀ = 1 (Benjamini–Hochberg)", soft_wrap=True)
+            if args.plots:
+                from ..mapping.plots import write_qc_plots
+
+                written = write_qc_plots(table, summary, args.prefix, args.fdr, args.permutations)
+                console.print(f"QC plots: {', '.join(str(p) for p in written)}")
+        elif args.mode == "cis_nominal":
+            paths = run.run_cis_nominal(inputs, args.prefix, options, progress, cis_output=args.cis_output)
+            console.print(f"wrote {len(paths)} file(s): {', '.join(paths)}")
+        elif args.mode == "cis_independent":
+            table = run.run_cis_independent(inputs, args.prefix, args.cis_output, options, progress)
+            console.print(f"{len(table)} independent signal(s); wrote {args.prefix}.cis_independent_qtl.txt.gz")
+        elif args.mode == "trans":
+            table = run.run_trans(inputs, args.prefix, options, progress)
+            console.print(f"{len(table):,} trans pair(s) with p < {args.pval_threshold:g}; "
+                          f"wrote {args.prefix}.trans_qtl_pairs.parquet")
+        else:
+            table = run.run_afc(inputs, args.prefix, args.cis_output, args.counts, options, progress)
+            console.print(f"aFC of {int(table['log2_aFC'].notna().sum())} QTL(s); wrote {args.prefix}.aFC.txt.gz")
+        if inputs.missing_calls:
+            console.print(f"[yellow]note:[/] {inputs.missing_calls:,} missing genotype call(s) were replaced by the "
+                          "mean dosage of their variant", soft_wrap=True)
+        multiallelic = inputs.genotypes.multiallelic_records
+        if multiallelic:
+            console.print(f"[yellow]note:[/] {multiallelic:,} multi-allelic record(s) in {args.genotypes} were "
+                          f"{'split into biallelic rows' if inputs.genotypes.multiallelic == 'split' else 'skipped'}",
+                          soft_wrap=True)
+    console.print(f"done in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+class _progress:
+    """A rich progress display usable as ``progress(description, total, unit)`` → advance callback."""
+
+    def __enter__(self):
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self._bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                              TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, transient=False)
+        self._bars.__enter__()
+        return self
+
+    def __call__(self, description: str, total: int, unit: int = 1):
+        task = self._bars.add_task(description, total=total)
+        return lambda n: self._bars.advance(task, n)
+
+    def __exit__(self, *exc):
+        return self._bars.__exit__(*exc)

@@ -1,0 +1,81 @@
+"""``qtlatlas validate``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.table import Table
+
+from .console import EXIT_INPUT_ERROR, console, err_console
+
+
+def _add_validate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "validate",
+        help="check atlas.yaml, every file it names, and the sample ids of each tissue × modality",
+        description="Check the atlas configuration and every file it names (genotypes, phenotype BEDs, "
+        "groups, covariates, annotation, studies, GWAS summary statistics), and reconcile sample ids "
+        "(genotypes ∩ phenotypes ∩ covariates) per tissue × modality. Prints a table of counts and the "
+        "first mismatches; exits with status 2 when a problem is found.",
+    )
+    p.add_argument("config", type=Path, help="atlas.yaml")
+    p.add_argument("--release", action="append", metavar="ID", help="check only this release (repeatable)")
+    p.set_defaults(func=cmd_validate)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from ..config import load_atlas
+
+    atlas = load_atlas(args.config)
+    return validate_and_print(atlas, args.release)
+
+
+def validate_and_print(atlas, releases: list[str] | None) -> int:
+    from ..validate import validate_atlas
+
+    with console.status("Checking files…") as status:
+        report = validate_atlas(atlas, releases, on_step=lambda msg: status.update(f"Checking {msg}…"))
+    for rel in report.releases:
+        console.print(_release_table(rel))
+        for w in rel.warnings:
+            console.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
+    for w in report.warnings:
+        console.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
+    errors = report.all_errors()
+    for e in errors:
+        err_console.print(f"[red]error:[/] {e}")
+    if errors:
+        err_console.print(f"[red]{len(errors)} problem(s) found.[/]")
+        return EXIT_INPUT_ERROR
+    console.print(f"[green]OK[/]: {atlas.atlas.name}: {len(report.releases)} release(s) checked, no problems found.")
+    return 0
+
+
+def _release_table(rel) -> Table:
+    table = Table(
+        caption="BED: samples in the phenotype BED; genotyped, covariates: of those, found there; used: mapped",
+        caption_justify="left",
+        title=f"Release {rel.release} ({rel.genome}): {rel.n_genotyped_samples} genotyped samples, "
+        f"{rel.n_variants:,} variants",
+        title_justify="left",
+    )
+    table.add_column("tissue", no_wrap=True)
+    table.add_column("modality", no_wrap=True)
+    for col in ("phenotypes", "BED", "genotyped", "covariates", "used"):
+        table.add_column(col, justify="right", no_wrap=True)
+    any_mismatch = any(c.not_genotyped or c.not_in_covariates for c in rel.inputs)
+    if any_mismatch:
+        table.add_column("first mismatches")
+    for c in rel.inputs:
+        mismatch = []
+        if c.not_genotyped:
+            mismatch.append("not genotyped: " + ", ".join(c.not_genotyped[:3]))
+        if c.not_in_covariates:
+            mismatch.append("no covariates: " + ", ".join(c.not_in_covariates[:3]))
+        table.add_row(
+            c.tissue, c.modality, f"{c.n_phenotypes:,}", str(c.n_bed_samples), str(c.n_genotyped),
+            "—" if c.n_covariate_samples is None else str(c.n_covariate_samples),
+            "[red]failed[/]" if c.failed else str(c.n_used), *(["; ".join(mismatch)] if any_mismatch else []),
+        )
+    return table

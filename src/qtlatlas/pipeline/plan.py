@@ -1,0 +1,139 @@
+"""The task graph of a release: every tissue × modality, and cross-modality per tissue.
+
+Per tissue × modality with a phenotype BED (entries with only imported ``results`` are not mapped)::
+
+    prepare → cis → independent
+                  → nominal (+ significant pairs)
+                  → aFC (when a counts BED is given)          → summary
+            → trans (modalities in mapping.trans_modalities)
+
+plus one release-wide ``prune`` (LD-pruned common variants for genotype PCs), and, per tissue with at least
+two mapped modalities, ``cross_modality``: prepare (concatenate, group by gene) → cis → independent → summary.
+Outputs are laid out as :mod:`qtlatlas.results` describes, under ``WORK/{release}/``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..config import Atlas
+from ..results import CROSS_MODALITY, FILE_NAMES
+from .graph import Task
+
+_FUNC = "qtlatlas.pipeline.qtl_tasks:"
+
+
+def genotype_files(path: str | os.PathLike[str]) -> list[str]:
+    """The files behind a genotype path: a VCF/BCF (and its index), or the files of a PLINK fileset."""
+    p = str(path)
+    for suffixes in ((".pgen", ".pvar", ".psam"), (".bed", ".bim", ".fam")):
+        for suffix in suffixes:
+            if p.endswith(suffix):
+                p = p[: -len(suffix)]
+                break
+        if all(os.path.exists(p + s) for s in suffixes):
+            return [p + s for s in suffixes]
+    return [str(path)] + [str(path) + i for i in (".tbi", ".csi") if os.path.exists(str(path) + i)]
+
+
+def _mapping_params(atlas: Atlas) -> dict:
+    m = atlas.mapping
+    return {"window": m.window, "permutations": m.permutations, "seed": m.seed, "maf_threshold": m.maf_threshold,
+            "fdr": m.fdr, "qvalue_lambda": m.qvalue_lambda, "trans_pval_threshold": m.trans_pval_threshold}
+
+
+def plan_release(atlas: Atlas, release_id: str, work: str | os.PathLike[str]) -> list[Task]:
+    """Tasks computing every result of ``release_id`` into ``work``."""
+    release = atlas.release(release_id)
+    rid = release.id
+    root = Path(work).resolve() / rid
+    geno = [str(g) for g in release.genotypes]
+    geno_files = [f for g in geno for f in genotype_files(g)]
+    mapping = _mapping_params(atlas)
+    pruned = str(root / "pruned_variants.txt")
+    tasks = [Task(id=f"{rid}/prune", func=_FUNC + "prune", params={"genotypes": geno}, inputs=tuple(geno_files),
+                  outputs={"variants": pruned}, label=f"{rid} LD pruning")]
+    mapped: dict[str, dict[str, dict[str, str | None]]] = {}
+    for tissue, modality, inp in release.inputs():
+        if inp.bed is None:
+            continue
+        d = root / tissue / modality
+        out = {k: str(d / v) for k, v in FILE_NAMES.items()}
+        grouped = atlas.modality(modality).grouped
+        base = f"{rid}/{tissue}/{modality}"
+        label = f"{rid} {tissue} {modality}"
+        prepare_inputs = [str(inp.bed), pruned, *geno_files] + ([str(inp.groups)] if inp.groups else []) + (
+            [str(inp.covariates)] if inp.covariates else [])
+        prepare_outputs = {"phenotypes": out["phenotypes"], "covariates": out["covariates"], "median": out["median"]}
+        if grouped:
+            prepare_outputs["groups"] = out["groups"]
+        tasks.append(Task(id=f"{base}/prepare", func=_FUNC + "prepare", label=f"{label}: prepare",
+                          params={"bed": str(inp.bed), "genotypes": geno, "pruned": pruned,
+                                  "extra_covariates": str(inp.covariates) if inp.covariates else None,
+                                  "n_genotype_pcs": atlas.mapping.genotype_pcs,
+                                  "n_phenotype_pcs": atlas.mapping.phenotype_pcs, "grouped": grouped,
+                                  "groups": str(inp.groups) if inp.groups else None},
+                          inputs=tuple(prepare_inputs), outputs=prepare_outputs, deps=(f"{rid}/prune",)))
+        groups = out["groups"] if grouped else None
+        common = {"phenotypes": out["phenotypes"], "covariates": out["covariates"], "genotypes": geno}
+        mapped_inputs = (out["phenotypes"], out["covariates"], *geno_files) + ((groups,) if groups else ())
+        tasks += _mapping_tasks(base, label, common, groups, mapped_inputs, out, mapping, f"{base}/prepare",
+                                tissue, modality, nominal=True)
+        if modality in atlas.mapping.trans_modalities:
+            tasks.append(Task(id=f"{base}/trans", func=_FUNC + "trans", label=f"{label}: trans",
+                              params={**common, "mapping": mapping}, inputs=mapped_inputs[:2 + len(geno_files)],
+                              outputs={"trans": out["trans"]}, deps=(f"{base}/prepare",)))
+        if inp.counts is not None:
+            tasks.append(Task(id=f"{base}/afc", func=_FUNC + "afc", label=f"{label}: aFC",
+                              params={**common, "counts": str(inp.counts), "cis": out["cis"],
+                                      "independent": out["independent"], "mapping": mapping},
+                              inputs=(*mapped_inputs[:2 + len(geno_files)], str(inp.counts), out["cis"], out["independent"]),
+                              outputs={"afc": out["afc"]}, deps=(f"{base}/cis", f"{base}/independent")))
+        mapped.setdefault(tissue, {})[modality] = {"phenotypes": out["phenotypes"], "groups": groups}
+    for tissue, modalities in mapped.items():
+        if len(modalities) >= 2:
+            tasks += _cross_modality_tasks(rid, root, tissue, modalities, geno, geno_files, pruned, atlas, mapping)
+    return tasks
+
+
+def _mapping_tasks(base: str, label: str, common: dict, groups: str | None, mapped_inputs: tuple, out: dict,
+                   mapping: dict, prepared: str, tissue: str, modality: str, nominal: bool) -> list[Task]:
+    tasks = [
+        Task(id=f"{base}/cis", func=_FUNC + "cis", label=f"{label}: cis permutations",
+             params={**common, "groups": groups, "mapping": mapping}, inputs=mapped_inputs,
+             outputs={"cis": out["cis"]}, deps=(prepared,)),
+        Task(id=f"{base}/independent", func=_FUNC + "independent", label=f"{label}: independent",
+             params={**common, "groups": groups, "cis": out["cis"], "mapping": mapping},
+             inputs=(*mapped_inputs, out["cis"]), outputs={"independent": out["independent"]}, deps=(f"{base}/cis",)),
+        Task(id=f"{base}/summary", func=_FUNC + "summary", label=f"{label}: summary",
+             params={"tissue": tissue, "modality": modality, "phenotypes": out["phenotypes"], "cis": out["cis"],
+                     "independent": out["independent"], "fdr": mapping["fdr"]},
+             inputs=(out["phenotypes"], out["cis"], out["independent"]), outputs={"summary": out["summary"]},
+             deps=(f"{base}/cis", f"{base}/independent")),
+    ]
+    if nominal:
+        nominal_dir = str(Path(out["cis"]).parent / "nominal") + "/"
+        tasks.append(Task(id=f"{base}/nominal", func=_FUNC + "nominal", label=f"{label}: nominal",
+                          params={**common, "groups": groups, "cis": out["cis"], "mapping": mapping},
+                          inputs=(*mapped_inputs, out["cis"]),
+                          outputs={"nominal": nominal_dir, "signif_pairs": out["signif_pairs"]}, deps=(f"{base}/cis",)))
+    return tasks
+
+
+def _cross_modality_tasks(rid: str, root: Path, tissue: str, modalities: dict, geno: list[str], geno_files: list[str],
+                          pruned: str, atlas: Atlas, mapping: dict) -> list[Task]:
+    d = root / tissue / CROSS_MODALITY
+    out = {k: str(d / v) for k, v in FILE_NAMES.items()}
+    base, label = f"{rid}/{tissue}/{CROSS_MODALITY}", f"{rid} {tissue} cross-modality"
+    sources = [p for m in modalities.values() for p in (m["phenotypes"], m["groups"]) if p]
+    prepare = Task(id=f"{base}/prepare", func=_FUNC + "crossmodal_prepare", label=f"{label}: prepare",
+                   params={"modalities": modalities, "genotypes": geno, "pruned": pruned,
+                           "n_genotype_pcs": atlas.mapping.genotype_pcs, "n_phenotype_pcs": atlas.mapping.phenotype_pcs},
+                   inputs=(*sources, pruned, *geno_files),
+                   outputs={"phenotypes": out["phenotypes"], "groups": out["groups"], "covariates": out["covariates"]},
+                   deps=tuple(f"{rid}/{tissue}/{m}/prepare" for m in modalities) + (f"{rid}/prune",))
+    common = {"phenotypes": out["phenotypes"], "covariates": out["covariates"], "genotypes": geno}
+    inputs = (out["phenotypes"], out["covariates"], *geno_files, out["groups"])
+    return [prepare, *_mapping_tasks(base, label, common, out["groups"], inputs, out, mapping, f"{base}/prepare",
+                                     tissue, CROSS_MODALITY, nominal=False)]

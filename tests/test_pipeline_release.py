@@ -1,0 +1,157 @@
+"""The release pipeline end to end on a small demo atlas: local vs Dask, resumability, targeted re-runs,
+SIGKILL at random points, build + verify, and the demo command."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qtlatlas.cli import main
+from qtlatlas.config import load_atlas
+from qtlatlas.demo import DemoConfig, generate_demo
+from qtlatlas.pipeline.plan import plan_release
+from qtlatlas.pipeline.runner import run_graph
+
+SMALL = DemoConfig(seed=5, n_individuals=120, n_variants_per_chrom=600, n_genes_per_chrom=15, n_traits=1, gwas_n=300)
+
+
+def _digest(root: Path) -> dict[str, str]:
+    """sha256 of every result file under ``root`` (state and logs excluded)."""
+    out = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and ".state" not in p.parts:
+            out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+@pytest.fixture(scope="module")
+def atlas_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("atlas")
+    generate_demo(root, SMALL)
+    return root
+
+
+@pytest.fixture(scope="module")
+def local_run(atlas_dir, tmp_path_factory):
+    work = tmp_path_factory.mktemp("work_local")
+    atlas = load_atlas(atlas_dir / "atlas.yaml")
+    report = run_graph(plan_release(atlas, "v1", work), work / "v1" / ".state", executor="local", cores=2, progress=False)
+    assert report.ok, [(t.id, t.status, t.error) for t in report.tasks if t.status != "done"]
+    return work
+
+
+def test_local_run_produces_every_result(local_run):
+    v1 = local_run / "v1"
+    for tissue in ("Adipose", "Brain"):
+        for modality in ("expression", "isoforms", "splicing", "alt_TSS", "alt_polyA", "stability"):
+            d = v1 / tissue / modality
+            for name in ("phenotypes.bed.gz", "covariates.txt", "median.tsv.gz", "cis_qtl.txt.gz",
+                         "cis_independent_qtl.txt.gz", "cis_qtl.signif_pairs.parquet", "summary.json"):
+                assert (d / name).is_file(), d / name
+            assert list((d / "nominal").glob("cis_qtl_pairs.*.parquet"))
+        assert (v1 / tissue / "expression" / "trans_qtl_pairs.parquet").is_file()
+        assert (v1 / tissue / "expression" / "aFC.txt.gz").is_file()
+        assert (v1 / tissue / "cross_modality" / "cis_qtl.txt.gz").is_file()
+
+
+def test_dask_gives_byte_identical_results(atlas_dir, local_run, tmp_path):
+    atlas = load_atlas(atlas_dir / "atlas.yaml")
+    report = run_graph(plan_release(atlas, "v1", tmp_path), tmp_path / "v1" / ".state", executor="dask", dask_local=2,
+                       progress=False)
+    assert report.ok
+    assert _digest(tmp_path / "v1") == _digest(local_run / "v1")
+
+
+def test_rerun_skips_and_changed_input_reruns_only_its_tasks(atlas_dir, tmp_path):
+    root = tmp_path / "atlas"
+    shutil.copytree(atlas_dir, root)
+    atlas = load_atlas(root / "atlas.yaml")
+    work = tmp_path / "work"
+    state = work / "v1" / ".state"
+    assert run_graph(plan_release(atlas, "v1", work), state, cores=2, progress=False).ok
+    again = run_graph(plan_release(atlas, "v1", work), state, cores=2, progress=False)
+    assert {t.status for t in again.tasks} == {"skipped"}
+    # change one tissue's expression values: only that tissue's expression tasks and its cross-modality re-run
+    import pandas as pd
+
+    bed = root / "releases" / "v1" / "phenotypes" / "Brain.expression.bed.gz"
+    frame = pd.read_csv(bed, sep="\t")
+    frame.iloc[0, 4:] = frame.iloc[0, 4:].to_numpy(float) * 1.5 + 1
+    from qtlatlas.io.phenotypes import read_phenotype_bed, write_phenotype_bed
+
+    table = read_phenotype_bed(bed, allow_missing=True)
+    table.values[0] = frame.iloc[0, 4:].to_numpy(float)
+    write_phenotype_bed(table, bed)
+    third = run_graph(plan_release(atlas, "v1", work), state, cores=2, progress=False)
+    rerun = {t.id for t in third.tasks if t.status == "done"}
+    assert rerun and all(t.startswith(("v1/Brain/expression/", "v1/Brain/cross_modality/")) for t in rerun)
+    assert "v1/Brain/expression/prepare" in rerun
+
+
+def _run_cli(config: Path, work: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "qtlatlas.cli", "run", str(config), "--release", "v1", "--work", str(work),
+                             "--cores", "2", "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_sigkill_at_random_points_resumes_to_identical_results(atlas_dir, local_run, tmp_path):
+    config = atlas_dir / "atlas.yaml"
+    start = time.perf_counter()
+    assert _run_cli(config, tmp_path / "clean").wait() == 0
+    duration = time.perf_counter() - start
+    rng = np.random.default_rng(7)
+    work = tmp_path / "killed"
+    for fraction in sorted(rng.uniform(0.05, 0.95, 5)):
+        proc = _run_cli(config, work)
+        time.sleep(duration * fraction)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        # the worker processes of the killed run die with it (or finish a task that is then ignored)
+        time.sleep(0.5)
+    assert _run_cli(config, work).wait() == 0
+    assert not list(work.rglob("*.tmp-*"))
+    assert _digest(work / "v1") == _digest(tmp_path / "clean" / "v1") == _digest(local_run / "v1")
+
+
+def test_build_verify_and_tampering(atlas_dir, local_run, tmp_path, capsys):
+    config = atlas_dir / "atlas.yaml"
+    site = tmp_path / "site"
+    assert main(["build", str(config), "--release", "v1", "--site", str(site), "--work", str(local_run)]) == 0
+    assert main(["verify", str(site)]) == 0
+    # building over a published release is refused with a clear message
+    assert main(["build", str(config), "--release", "v1", "--site", str(site), "--work", str(local_run)]) == 2
+    assert "already published" in capsys.readouterr().err
+    downloads = sorted((site / "releases" / "v1" / "downloads").iterdir())
+    victim = downloads[len(downloads) // 2]
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    victim.write_bytes(bytes(data))
+    assert main(["verify", str(site / "releases" / "v1")]) == 2
+    assert victim.name in capsys.readouterr().err
+
+
+def test_build_without_run_names_the_missing_results(atlas_dir, tmp_path, capsys):
+    assert main(["build", str(atlas_dir / "atlas.yaml"), "--release", "v2", "--site", str(tmp_path / "s"),
+                 "--work", str(tmp_path / "empty")]) == 2
+    assert "qtlatlas run" in capsys.readouterr().err
+
+
+def test_demo_command_builds_two_releases(tmp_path, monkeypatch):
+    import qtlatlas.commands.demo as demo_command
+
+    monkeypatch.setattr(demo_command, "DEMO_CONFIG", SMALL)
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--no-serve", "--quiet"]) == 0
+    releases = sorted(p.name for p in (out / "site" / "releases").iterdir() if not p.name.startswith("."))
+    assert releases == ["v1", "v2"]
+    assert main(["verify", str(out / "site")]) == 0
+    # a second demo run keeps the published releases (verified), it does not fail or rebuild them
+    assert main(["demo", "--out", str(out), "--no-serve", "--quiet"]) == 0
