@@ -4,40 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
+from genotype_files import write_plink1
 
 from qtlatlas.errors import InputFileError, QtlAtlasError
 from qtlatlas.io.genotypes import InvalidRegionError, open_genotypes, read_genotypes
-
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-
-_BED_CODE = {2: 0b00, -9: 0b01, 1: 0b10, 0: 0b11}
-
-
-@pytest.fixture
-def shared() -> Path:
-    if not SHARED.is_dir():
-        pytest.skip(f"shared data not found at {SHARED}")
-    return SHARED
-
-
-def write_plink1(prefix: Path, n_variants: int = 5, n_samples: int = 6) -> Path:
-    """A valid PLINK 1 fileset of ``n_variants`` × ``n_samples`` calls; returns the prefix."""
-    calls = np.arange(n_variants * n_samples).reshape(n_variants, n_samples) % 3
-    per_variant = (n_samples + 3) // 4
-    body = bytearray()
-    for row in calls:
-        packed = bytearray(per_variant)
-        for j, value in enumerate(row):
-            packed[j // 4] |= _BED_CODE[int(value)] << (2 * (j % 4))
-        body += packed
-    prefix.with_suffix(".bed").write_bytes(b"\x6c\x1b\x01" + bytes(body))
-    prefix.with_suffix(".bim").write_text(
-        "".join(f"1\tv{i}\t0\t{100 * (i + 1)}\tA\tG\n" for i in range(n_variants))
-    )
-    prefix.with_suffix(".fam").write_text("".join(f"f{j} s{j} 0 0 0 -9\n" for j in range(n_samples)))
-    return prefix
 
 
 def edit_line(path: Path, number: int, new: str) -> None:

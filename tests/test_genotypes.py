@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from genotype_files import write_plink1
 
 from qtlatlas.errors import InputFileError
 from qtlatlas.io.chromosomes import Region
@@ -19,16 +20,8 @@ from qtlatlas.io.genotypes import (
     read_genotypes,
 )
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 FORMATS = ("plink1", "plink2", "vcf")
 REGIONS = ("chr22:20000000-21000000", "22:20000000-21000000")
-
-
-@pytest.fixture(scope="module")
-def shared() -> Path:
-    if not SHARED.is_dir():
-        pytest.skip(f"shared data not found at {SHARED}")
-    return SHARED
 
 
 @pytest.fixture(scope="module")
@@ -50,26 +43,6 @@ def g1000(shared) -> Path:
 # --------------------------------------------------------------------------------------------------------
 # Synthetic files
 # --------------------------------------------------------------------------------------------------------
-
-_BED_CODE = {2: 0b00, MISSING_INT8: 0b01, 1: 0b10, 0: 0b11}
-
-
-def write_plink1(prefix: Path, calls: np.ndarray, chrom: str = "1") -> None:
-    """Write ``calls`` (n_variants, n_samples) A1 counts (-9 missing) as prefix.bed/.bim/.fam."""
-    n_var, n_samp = calls.shape
-    per_variant = (n_samp + 3) // 4
-    body = bytearray()
-    for row in calls:
-        packed = bytearray(per_variant)
-        for j, value in enumerate(row):
-            packed[j // 4] |= _BED_CODE[int(value)] << (2 * (j % 4))
-        body += packed
-    prefix.with_suffix(".bed").write_bytes(bytes([0x6C, 0x1B, 0x01]) + bytes(body))
-    bim = [f"{chrom}\tv{i}\t0\t{100 * (i + 1)}\tA\tG" for i in range(n_var)]
-    prefix.with_suffix(".bim").write_text("\n".join(bim) + "\n")
-    fam = [f"f{j} s{j} 0 0 0 -9" for j in range(n_samp)]
-    prefix.with_suffix(".fam").write_text("\n".join(fam) + "\n")
-
 
 VCF_HEADER = """##fileformat=VCFv4.2
 ##contig=<ID=chr1>

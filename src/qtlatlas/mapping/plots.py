@@ -27,6 +27,14 @@ def _figure():
     return plt, fig, ax
 
 
+def _save(plt, fig, ax, path: Path, legend: bool = True) -> None:
+    if legend:
+        ax.legend(frameon=False, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def qq_plot(pvals: np.ndarray, path: Path, title: str) -> None:
     """−log10 observed against expected uniform quantiles, with a 95% band."""
     p = np.sort(np.asarray(pvals, dtype=float)[np.isfinite(pvals)])
@@ -41,10 +49,7 @@ def qq_plot(pvals: np.ndarray, path: Path, title: str) -> None:
     ax.plot(expected, -np.log10(np.maximum(p, 1e-300)), ".", ms=3, color="#1f4e8c", label="phenotypes")
     ax.plot([0, expected.max()], [0, expected.max()], "-", color="#777", lw=1)
     ax.set(xlabel="expected −log10 p", ylabel="observed −log10 pval_beta", title=title)
-    ax.legend(frameon=False, loc="upper left")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(plt, fig, ax, path)
 
 
 def perm_vs_beta_plot(table: pd.DataFrame, path: Path, n_permutations: int) -> None:
@@ -57,10 +62,7 @@ def perm_vs_beta_plot(table: pd.DataFrame, path: Path, n_permutations: int) -> N
     ax.axvline(np.log10(n_permutations + 1), color="#c44", lw=0.8, ls="--", label="permutation resolution")
     ax.set(xlabel="−log10 pval_perm (empirical)", ylabel="−log10 pval_beta (Beta approximation)",
            title="Empirical vs Beta-approximated p-values")
-    ax.legend(frameon=False, loc="upper left")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(plt, fig, ax, path)
 
 
 def tss_distance_plot(table: pd.DataFrame, fdr: float, path: Path) -> None:
@@ -70,9 +72,7 @@ def tss_distance_plot(table: pd.DataFrame, fdr: float, path: Path) -> None:
     ax.hist(d, bins=60, color="#1f4e8c")
     ax.set(xlabel="lead variant position relative to the TSS (kb)", ylabel="eGenes",
            title=f"eGene lead variants (q ≤ {fdr:g}, n = {len(sig):,})")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(plt, fig, ax, path, legend=False)
 
 
 def write_qc_plots(table: pd.DataFrame, summary: SignificanceSummary, prefix: str, fdr: float,
