@@ -14,9 +14,11 @@ Outputs are laid out as :mod:`qtlatlas.results` describes, under ``WORK/{release
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
+from .. import __version__
 from ..config import Atlas
 from ..results import CROSS_MODALITY, FILE_NAMES
 from .graph import Task
@@ -44,7 +46,18 @@ def _mapping_params(atlas: Atlas) -> dict:
 
 
 def plan_release(atlas: Atlas, release_id: str, work: str | os.PathLike[str]) -> list[Task]:
-    """Tasks computing every result of ``release_id`` into ``work``."""
+    """Tasks computing every result of ``release_id`` into ``work``.
+
+    Every task's parameters carry the qtlatlas version, so results of another version are recomputed.
+    """
+    return [_versioned(t) for t in _plan(atlas, release_id, work)]
+
+
+def _versioned(task: Task) -> Task:
+    return dataclasses.replace(task, params={**task.params, "version": __version__})
+
+
+def _plan(atlas: Atlas, release_id: str, work: str | os.PathLike[str]) -> list[Task]:
     release = atlas.release(release_id)
     rid = release.id
     root = Path(work).resolve() / rid

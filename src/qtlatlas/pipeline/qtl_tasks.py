@@ -1,8 +1,8 @@
 """The QTL steps of a release as pipeline task functions.
 
-Each function is called by the runner as ``f(outputs=..., threads=..., **params)``: it reads the files
-named in ``params`` and writes each output to the path ``outputs[name]`` (a temporary path the runner
-moves into place). Outputs are deterministic (seeded, no timestamps), so every executor produces
+Each function is called by the runner as ``f(outputs=..., threads=..., version=..., **params)``: it reads
+the files named in ``params`` and writes each output to the path ``outputs[name]`` (a temporary path the
+runner moves into place); ``version`` (the qtlatlas version, part of every fingerprint) is not used. Outputs are deterministic (seeded, no timestamps), so every executor produces
 byte-identical files. File formats are those of :mod:`qtlatlas.results`.
 """
 
@@ -44,7 +44,7 @@ def _options(mapping: dict, threads: int) -> MapOptions:
                       threads=threads, trans_pval_threshold=mapping["trans_pval_threshold"])
 
 
-def prune(outputs: dict[str, str], threads: int, genotypes: list[str]) -> None:
+def prune(outputs: dict[str, str], threads: int, genotypes: list[str], version: str = "") -> None:
     """LD-pruned common variants of the release (all genotyped samples): one variant id per line."""
     reader = open_genotype_files(genotypes)
     kept: list[str] = []
@@ -77,7 +77,7 @@ def _write_groups(path: str, phenotype_ids: list[str], groups_file: str | None) 
 
 def prepare(outputs: dict[str, str], threads: int, bed: str, genotypes: list[str], pruned: str,
             extra_covariates: str | None, n_genotype_pcs: int, n_phenotype_pcs: int, grouped: bool,
-            groups: str | None) -> None:
+            groups: str | None, version: str = "") -> None:
     """Normalised phenotypes (genotyped samples), covariates, medians of raw values, and groups."""
     raw = read_phenotype_bed(bed, allow_missing=True)
     genotyped = set(open_genotype_files(genotypes).samples)
@@ -96,7 +96,7 @@ def prepare(outputs: dict[str, str], threads: int, bed: str, genotypes: list[str
 
 
 def cis(outputs: dict[str, str], threads: int, phenotypes: str, covariates: str, genotypes: list[str],
-        groups: str | None, mapping: dict) -> None:
+        groups: str | None, mapping: dict, version: str = "") -> None:
     """Permutation pass with q-values (``cis_qtl.txt.gz``)."""
     inputs = load_mapping_inputs(genotypes, phenotypes, covariates, groups)
     table, _ = cis_table(inputs, _options(mapping, threads))
@@ -104,14 +104,14 @@ def cis(outputs: dict[str, str], threads: int, phenotypes: str, covariates: str,
 
 
 def independent(outputs: dict[str, str], threads: int, phenotypes: str, covariates: str, genotypes: list[str],
-                groups: str | None, cis: str, mapping: dict) -> None:
+                groups: str | None, cis: str, mapping: dict, version: str = "") -> None:
     """Conditionally independent signals (``cis_independent_qtl.txt.gz``)."""
     inputs = load_mapping_inputs(genotypes, phenotypes, covariates, groups)
     write_tsv_gz(independent_table(inputs, read_cis_output(cis), _options(mapping, threads)), outputs["independent"])
 
 
 def nominal(outputs: dict[str, str], threads: int, phenotypes: str, covariates: str, genotypes: list[str],
-            groups: str | None, cis: str, mapping: dict) -> None:
+            groups: str | None, cis: str, mapping: dict, version: str = "") -> None:
     """Nominal pass (one Parquet per chromosome in the ``nominal`` directory) and significant pairs."""
     inputs = load_mapping_inputs(genotypes, phenotypes, covariates, groups)
     options = _options(mapping, threads)
@@ -123,14 +123,14 @@ def nominal(outputs: dict[str, str], threads: int, phenotypes: str, covariates: 
 
 
 def trans(outputs: dict[str, str], threads: int, phenotypes: str, covariates: str, genotypes: list[str],
-          mapping: dict) -> None:
+          mapping: dict, version: str = "") -> None:
     """trans pairs below the threshold (``trans_qtl_pairs.parquet``)."""
     inputs = load_mapping_inputs(genotypes, phenotypes, covariates)
     write_parquet(trans_table(inputs, _options(mapping, threads)), outputs["trans"])
 
 
 def afc(outputs: dict[str, str], threads: int, phenotypes: str, covariates: str, genotypes: list[str], counts: str,
-        cis: str, independent: str, mapping: dict) -> None:
+        cis: str, independent: str, mapping: dict, version: str = "") -> None:
     """log2 aFC of the significant top QTLs and of the independent signals (``aFC.txt.gz``)."""
     inputs = load_mapping_inputs(genotypes, phenotypes, covariates)
     top = read_cis_output(cis)
@@ -141,7 +141,7 @@ def afc(outputs: dict[str, str], threads: int, phenotypes: str, covariates: str,
 
 
 def summary(outputs: dict[str, str], threads: int, tissue: str, modality: str, phenotypes: str, cis: str,
-            independent: str, fdr: float) -> None:
+            independent: str, fdr: float, version: str = "") -> None:
     """Counts of the tissue × modality (``summary.json``): samples, phenotypes tested, significant
     phenotypes or groups, independent signals."""
     table = read_cis_output(cis)
@@ -152,7 +152,7 @@ def summary(outputs: dict[str, str], threads: int, tissue: str, modality: str, p
 
 
 def crossmodal_prepare(outputs: dict[str, str], threads: int, modalities: dict[str, dict[str, str | None]],
-                       genotypes: list[str], pruned: str, n_genotype_pcs: int, n_phenotype_pcs: int) -> None:
+                       genotypes: list[str], pruned: str, n_genotype_pcs: int, n_phenotype_pcs: int, version: str = "") -> None:
     """All modalities of a tissue concatenated (``modality:phenotype_id``), grouped by gene, with covariates
     from genotype PCs and PCs of the concatenated normalised phenotypes."""
     tables = {m: read_phenotype_bed(p["phenotypes"]) for m, p in modalities.items()}
