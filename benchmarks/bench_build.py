@@ -1,5 +1,5 @@
 """Peak memory of ``qtlatlas build`` as the release grows: a simulated atlas at 1× and 10× (ten times the
-genes and the variant density, so about a hundred times the cis pairs), mapped with the pipeline
+chromosome length, genes and variants, so about ten times the significant pairs), mapped with the pipeline
 (200 permutations, to keep the benchmark short), then built; prints the significant pairs and the build's
 wall time and peak RSS for each size.
 """
@@ -17,7 +17,10 @@ from qtlatlas.demo import DemoConfig, generate_demo
 
 from .measure import measure
 
-SIZES = {"1x": DemoConfig(seed=3), "10x": DemoConfig(seed=3, n_genes_per_chrom=600, n_variants_per_chrom=30_000)}
+SIZES = {
+    "1x": DemoConfig(seed=3),
+    "10x": DemoConfig(seed=3, chrom_length=120_000_000, n_genes_per_chrom=600, n_variants_per_chrom=30_000),
+}
 QTLATLAS = [sys.executable, "-m", "qtlatlas.cli"]
 
 

@@ -1,0 +1,1 @@
+"""Small numerical helpers of the portal (clustering), arrays in and out."""

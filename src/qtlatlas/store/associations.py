@@ -1,0 +1,166 @@
+"""QTL and significant-pair queries of a release (filtered, sorted, paged); mixed into
+:class:`~qtlatlas.store.release.ReleaseStore`.
+
+``top_qtls`` and ``independent_qtls`` are small enough (one or a few rows per phenotype) to be filtered and
+sorted by DuckDB on each request. ``signif_pairs`` can hold tens of millions of rows: it is only queried by
+gene or by a region of at most :data:`~qtlatlas.store.params.MAX_REGION_BP`, with predicates on its sort
+keys (chromosome, position) so that DuckDB reads the few row groups that can match.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from . import params as P
+from .db import placeholders
+from .errors import BadQuery
+
+QTL_KINDS = {"top": "top_qtls", "independent": "independent_qtls"}
+#: Tie-breakers appended to every ORDER BY so that pages are stable (each row on exactly one page).
+_QTL_TIES = ["tissue", "modality", "gene_id", "phenotype_id", "rank", "variant_id"]
+_PAIR_TIES = ["tissue", "modality", "phenotype_id", "variant_id"]
+
+
+def _quote(identifier: str) -> str:
+    """A validated column name as a quoted SQL identifier."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+class AssociationQueries:
+    """QTLs and significant pairs (see the module docstring)."""
+
+    def _window(self) -> int | None:
+        try:
+            w = int((self.info.get("mapping") or {}).get("window"))
+        except (TypeError, ValueError):
+            return None
+        return w if w > 0 else None
+
+    def _region_clause(self, span: P.Span) -> tuple[str, list]:
+        names = self.chrom_spellings(span.chrom)
+        return (f"chrom IN ({placeholders(len(names))}) AND pos BETWEEN ? AND ?", [*names, span.start, span.end])
+
+    def _gene_ids(self, genes) -> list[str] | None:
+        values = P.text_list(genes, "genes")
+        if values is None:
+            return None
+        return list(dict.fromkeys(self.resolve_gene(g)["gene_id"] for g in values))
+
+    # -- top / independent QTLs -------------------------------------------------------------------
+
+    def qtls(self, kind: str = "top", *, tissues=None, modalities=None, genes=None, region: str | None = None,
+             max_qval: float | None = None, max_pval: float | None = None, sort: str = "pval_nominal",
+             descending: bool = False, limit: int = 100, cursor: str | None = None,
+             ) -> tuple[pd.DataFrame, int, str | None]:
+        """Rows of the top (``kind="top"``) or conditionally independent (``"independent"``) QTL table.
+
+        Filters (all optional, combined with AND): ``tissues``, ``modalities`` (lists, or comma-separated
+        text; NotFound for an unknown one), ``genes`` (ids or symbols; NotFound for an unknown one),
+        ``region`` (``chrom:start-end``, variant position, at most MAX_REGION_BP wide), ``max_qval``,
+        ``max_pval`` (on ``pval_nominal``). ``sort`` is any column of the table (missing values last),
+        ties broken by tissue, modality, gene, phenotype, rank, variant.
+
+        Returns ``(rows, total, next_cursor)``: at most ``limit`` (≤ 10,000) rows from ``cursor`` on, the
+        number of rows matching the filters, and the cursor of the next page (None on the last page).
+        """
+        if kind not in QTL_KINDS:
+            raise BadQuery("kind", f"must be one of {', '.join(QTL_KINDS)}, not {str(kind)[:40]!r}")
+        table = QTL_KINDS[kind]
+        n = P.limit(limit)
+        offset = P.decode_cursor(cursor, kind)
+        columns = self.columns(table)
+        if not isinstance(sort, str) or sort not in columns:
+            raise BadQuery("sort", f"not a column of the {kind} QTL table; columns: {', '.join(columns)}")
+        where, params = ["TRUE"], []
+        tissue_list = self._tissue_filter(tissues)
+        if tissue_list is not None:
+            where.append(f"tissue IN ({placeholders(len(tissue_list))})")
+            params += tissue_list
+        modality_list = self._modality_filter(modalities)
+        if modality_list is not None:
+            where.append(f"modality IN ({placeholders(len(modality_list))})")
+            params += modality_list
+        gene_ids = self._gene_ids(genes)
+        if gene_ids is not None:
+            where.append(f"gene_id IN ({placeholders(len(gene_ids))})")
+            params += gene_ids
+        if region is not None:
+            clause, values = self._region_clause(P.region(region))
+            where.append(clause)
+            params += values
+        qmax = P.number(max_qval, "max_qval")
+        if qmax is not None:
+            where.append("qval <= ?")
+            params.append(qmax)
+        pmax = P.number(max_pval, "max_pval")
+        if pmax is not None:
+            where.append("pval_nominal <= ?")
+            params.append(pmax)
+        source = "read_parquet(?)"
+        cond = " AND ".join(where)
+        path = self.table_file(table)
+        total = int(self.db.scalar(f"SELECT COUNT(*) FROM {source} WHERE {cond}", [path, *params]))
+        direction = "DESC" if descending else "ASC"
+        order = [f"{_quote(sort)} {direction} NULLS LAST"] + [f"{_quote(c)} ASC NULLS LAST" for c in _QTL_TIES
+                                                             if c in columns and c != sort]
+        if offset >= total:
+            rows = self.db.df(f"SELECT * FROM {source} LIMIT 0", [path])
+        else:
+            rows = self.db.df(f"SELECT * FROM {source} WHERE {cond} ORDER BY {', '.join(order)} LIMIT ? OFFSET ?",
+                              [path, *params, n, offset])
+        return rows, total, P.next_cursor(offset, len(rows), total, kind)
+
+    # -- significant pairs ------------------------------------------------------------------------
+
+    def pairs(self, *, gene: str | None = None, region: str | None = None, tissues=None, modalities=None,
+              limit: int = 1000, cursor: str | None = None) -> tuple[pd.DataFrame, int, str | None]:
+        """Significant variant–phenotype pairs of one gene (id or symbol) or of one region
+        (``chrom:start-end`` on the variant position, at most MAX_REGION_BP = 2,000,000 bp wide); exactly
+        one of ``gene`` and ``region``. Optional ``tissues`` / ``modalities`` filters.
+
+        Rows are sorted by position, tissue, modality, phenotype, variant (a region's also by gene
+        after position). Returns ``(rows, total, next_cursor)`` as :meth:`qtls`.
+        """
+        if (gene is None) == (region is None):
+            raise BadQuery("gene/region", "give exactly one of gene and region")
+        n = P.limit(limit)
+        kind = "pairs"
+        offset = P.decode_cursor(cursor, kind)
+        path = self.table_file("signif_pairs")
+        where, params = [], []
+        if gene is not None:
+            g = self.resolve_gene(gene)
+            names = self.chrom_spellings(g["chrom"])
+            where.append(f"chrom IN ({placeholders(len(names))})")
+            params += names
+            window = self._window()
+            if window is not None:
+                # pruning only: every cis pair of the gene lies within the window of one of its
+                # phenotypes, which lie within the gene; a second window of margin keeps this safe
+                lo, hi = min(g["start"], g["end"], g["tss"]), max(g["start"], g["end"], g["tss"])
+                where.append("pos BETWEEN ? AND ?")
+                params += [lo - 2 * window, hi + 2 * window]
+            where.append("gene_id = ?")
+            params.append(g["gene_id"])
+            order = ["pos"] + _PAIR_TIES
+        else:
+            clause, values = self._region_clause(P.region(region))
+            where.append(clause)
+            params += values
+            order = ["pos", "gene_id"] + _PAIR_TIES
+        tissue_list = self._tissue_filter(tissues)
+        if tissue_list is not None:
+            where.append(f"tissue IN ({placeholders(len(tissue_list))})")
+            params += tissue_list
+        modality_list = self._modality_filter(modalities)
+        if modality_list is not None:
+            where.append(f"modality IN ({placeholders(len(modality_list))})")
+            params += modality_list
+        cond = " AND ".join(where)
+        total = int(self.db.scalar(f"SELECT COUNT(*) FROM read_parquet(?) WHERE {cond}", [path, *params]))
+        if offset >= total:
+            rows = self.db.df("SELECT * FROM read_parquet(?) LIMIT 0", [path])
+        else:
+            rows = self.db.df(f"SELECT * FROM read_parquet(?) WHERE {cond} ORDER BY {', '.join(order)} "
+                              "LIMIT ? OFFSET ?", [path, *params, n, offset])
+        return rows, total, P.next_cursor(offset, len(rows), total, kind)

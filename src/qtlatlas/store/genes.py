@@ -1,0 +1,270 @@
+"""Gene queries of a release: search, gene pages (coordinates and status), transcripts and exons,
+expression per sample and median expression. Mixed into :class:`~qtlatlas.store.release.ReleaseStore`."""
+
+from __future__ import annotations
+
+import difflib
+
+import numpy as np
+import pandas as pd
+
+from ..io.chromosomes import chrom_key
+from .db import placeholders
+from .errors import NotFound
+from .params import MAX_LIST, is_clean, text
+from .params import limit as check_limit
+
+GENE_FIELDS = ["gene_id", "gene_name", "gene_type", "chrom", "start", "end", "strand", "tss"]
+#: Longest search text accepted (longer texts cannot prefix an id or a symbol).
+MAX_SEARCH = 100
+
+
+def _plain(value):
+    """A JSON-friendly Python scalar (numpy ints/floats unwrapped, missing values as None)."""
+    if value is None:
+        return None
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return None if np.isnan(value) else float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return value
+
+
+def records(df: pd.DataFrame) -> list[dict]:
+    """Rows of ``df`` as dicts of plain Python values."""
+    cols = list(df.columns)
+    return [{c: _plain(v) for c, v in zip(cols, row, strict=True)} for row in df.itertuples(index=False, name=None)]
+
+
+class _GeneIndex:
+    """The genes table in memory, with lower-cased ids and symbols for case-insensitive lookups."""
+
+    def __init__(self, df: pd.DataFrame):
+        self.df = df.reset_index(drop=True)
+        self.ids = df["gene_id"].astype(str).to_numpy(dtype=object)
+        self.names = df["gene_name"].fillna("").astype(str).to_numpy(dtype=object)
+        self.lower_ids = np.array([s.lower() for s in self.ids], dtype=object)
+        self.lower_names = np.array([s.lower() for s in self.names], dtype=object)
+        self.lower_ids_s = pd.Series(self.lower_ids, dtype=object)
+        self.lower_names_s = pd.Series(self.lower_names, dtype=object)
+        self.by_id = {s: i for i, s in enumerate(self.lower_ids)}
+        by_name: dict[str, int] = {}
+        for i, s in enumerate(self.lower_names):
+            if s:
+                by_name.setdefault(s, i)  # the first in genome order
+        self.by_name = by_name
+        self.chroms = df["chrom"].astype(str).to_numpy(dtype=object)
+
+    def find(self, q: str) -> int | None:
+        key = q.lower()
+        i = self.by_id.get(key)
+        if i is None:
+            i = self.by_name.get(key)
+        if i is None and "." in key:  # a versioned id (ENSG….12) of an unversioned annotation
+            i = self.by_id.get(key.split(".", 1)[0])
+        return i
+
+
+class GeneQueries:
+    """Gene lookups (see the module docstring)."""
+
+    # -- the genes table --------------------------------------------------------------------------
+
+    def _gene_index(self) -> _GeneIndex:
+        def load():
+            df = pd.read_parquet(self.table_file("genes"), columns=GENE_FIELDS)
+            return _GeneIndex(df)
+
+        return self._cached("genes", load)
+
+    def _genes(self) -> pd.DataFrame:
+        return self._gene_index().df
+
+    def _gene_row(self, i: int) -> dict:
+        return records(self._genes().iloc[[i]])[0]
+
+    def resolve_gene(self, gene: object) -> dict:
+        """The genes-table row of a gene id or symbol (case-insensitive; a symbol shared by several genes
+        gives the first in genome order); NotFound with suggestions otherwise."""
+        if not is_clean(gene) or not str(gene).strip():
+            raise NotFound("gene", gene)
+        q = str(gene).strip()
+        idx = self._gene_index()
+        i = idx.find(q)
+        if i is None:
+            raise NotFound("gene", q, suggestions=self._suggest_genes(q), detail=f"in release {self.id}")
+        return self._gene_row(i)
+
+    def _suggest_genes(self, q: str, n: int = 5) -> list[str]:
+        idx = self._gene_index()
+        key = q.lower()
+        out: list[str] = []
+        for k in range(min(len(key), 20), 1, -1):  # symbols sharing the longest prefix
+            hit = idx.lower_names_s.str.startswith(key[:k]).to_numpy(bool)
+            if hit.any():
+                out = sorted(set(idx.names[hit]), key=lambda s: (len(s), s.lower()))[:n]
+                break
+        if len(out) < n:
+            pool = sorted({s for s in idx.lower_names if s and abs(len(s) - len(key)) <= 3})
+            close = difflib.get_close_matches(key, pool, n=n, cutoff=0.6)
+            original = {s.lower(): s for s in idx.names}
+            for c in close:
+                name = original[c]
+                if name not in out:
+                    out.append(name)
+        return out[:n]
+
+    # -- search and gene pages --------------------------------------------------------------------
+
+    def search_genes(self, q: str, limit: int = 20) -> list[dict]:
+        """Genes whose id or symbol matches ``q`` (case-insensitive): exact matches of the id or symbol
+        first, then ids or symbols starting with ``q``, shorter first then alphabetical. Each result is
+        the genes-table row plus ``match`` ("exact" or "prefix"). An empty ``q`` is a BadQuery."""
+        q = text(q, "q", max_len=MAX_SEARCH).lower()
+        n = check_limit(limit, "limit", maximum=1000)
+        idx = self._gene_index()
+        exact = ((idx.lower_ids_s == q) | (idx.lower_names_s == q)).to_numpy(bool)
+        by_name = idx.lower_names_s.str.startswith(q).to_numpy(bool) & ~exact
+        by_id = idx.lower_ids_s.str.startswith(q).to_numpy(bool) & ~exact & ~by_name
+        ranked: list[tuple[int, int, str, int]] = [(0, 0, "", int(i)) for i in np.flatnonzero(exact)]
+        ranked += [(1, len(idx.lower_names[i]), idx.lower_names[i], int(i)) for i in np.flatnonzero(by_name)]
+        ranked += [(1, len(idx.lower_ids[i]), idx.lower_ids[i], int(i)) for i in np.flatnonzero(by_id)]
+        ranked.sort()
+        out = []
+        for kind, _l, _s, i in ranked[:n]:
+            row = self._gene_row(i)
+            row["match"] = "exact" if kind == 0 else "prefix"
+            out.append(row)
+        return out
+
+    def gene(self, gene: str) -> dict:
+        """A gene by id or symbol: the genes-table fields (gene_id, gene_name, gene_type, chrom, start, end,
+        strand, tss) and ``status``, one ``{tissue, modality, expressed, tested, has_qtl, n_independent}``
+        per tissue × modality where the gene was measured (release order)."""
+        row = self.resolve_gene(gene)
+        status = self.db.df(
+            "SELECT tissue, modality, expressed, tested, has_qtl, n_independent FROM read_parquet(?) "
+            "WHERE gene_id = ?", [self.table_file("gene_status"), row["gene_id"]])
+        order = {(t, m): i for i, (t, m) in enumerate((t, m) for t, ms in self._tissue_modalities.items() for m in ms)}
+        recs = records(status)
+        recs.sort(key=lambda r: (order.get((r["tissue"], r["modality"]), 1 << 30), r["tissue"], r["modality"]))
+        for r in recs:
+            for k in ("expressed", "tested", "has_qtl"):
+                r[k] = bool(r[k])
+            r["n_independent"] = int(r["n_independent"] or 0)
+        row["status"] = recs
+        return row
+
+    def exons(self, gene_id: str) -> dict:
+        """Transcripts and exons of a gene (id or symbol): ``{"gene_id", "transcripts": [...], "exons": [...]}``
+        with the columns of the transcripts and exons tables, sorted by start."""
+        gid = self.resolve_gene(gene_id)["gene_id"]
+        out: dict = {"gene_id": gid, "transcripts": [], "exons": []}
+        for name in ("transcripts", "exons"):
+            if self.has_table(name):
+                df = self.db.df(f"SELECT * FROM read_parquet(?) WHERE gene_id = ? ORDER BY start, {'transcript_id' if name == 'transcripts' else 'transcript_id, start'}",
+                                [self.table_file(name), gid])
+                out[name] = records(df)
+        return out
+
+    # -- expression -------------------------------------------------------------------------------
+
+    def expression_tissues(self) -> list[str]:
+        """Tissues with an expression (TPM) table."""
+        from ..release import layout
+
+        return [t for t in self.tissue_ids() if (self.path / layout.expression_table_path(t)).is_file()]
+
+    def expression(self, gene_id: str, tissue: str | None = None) -> pd.DataFrame:
+        """Expression (TPM) of a gene (id or symbol) per sample: long table ``tissue, sample_id, tpm``
+        (samples in table order; tissues in release order). Empty when the gene was not quantified."""
+        from ..release import layout
+
+        gid = self.resolve_gene(gene_id)["gene_id"]
+        tissues = self.expression_tissues() if tissue is None else [self.check_tissue(tissue)]
+        frames = []
+        for t in tissues:
+            path = self.path / layout.expression_table_path(t)
+            if not path.is_file():
+                continue
+            wide = self.db.df("SELECT * FROM read_parquet(?) WHERE phenotype_id = ? LIMIT 1", [str(path), gid])
+            if wide.empty:
+                continue
+            values = wide.drop(columns=["phenotype_id"]).iloc[0]
+            frames.append(pd.DataFrame({"tissue": t, "sample_id": values.index.astype(str),
+                                        "tpm": pd.to_numeric(values, errors="coerce").astype(np.float64).to_numpy()}))
+        if not frames:
+            return pd.DataFrame({"tissue": pd.Series(dtype=object), "sample_id": pd.Series(dtype=object),
+                                 "tpm": pd.Series(dtype=np.float64)})
+        return pd.concat(frames, ignore_index=True)
+
+    def medians(self, gene_ids: list[str], tissues: list[str] | None = None) -> pd.DataFrame:
+        """Median TPM: ``tissue, gene_id, gene_name, median`` for genes given by id or symbol (NotFound
+        for an unknown one), in the order asked, tissues in release order."""
+        if isinstance(gene_ids, str):
+            gene_ids = [gene_ids]
+        if len(gene_ids) > MAX_LIST:
+            from .errors import BadQuery
+
+            raise BadQuery("genes", f"more than {MAX_LIST} genes")
+        rows = [self.resolve_gene(g) for g in gene_ids]
+        ids = list(dict.fromkeys(r["gene_id"] for r in rows))
+        names = {r["gene_id"]: r["gene_name"] for r in rows}
+        tissue_list = self._tissue_filter(tissues)
+        empty = pd.DataFrame({"tissue": pd.Series(dtype=object), "gene_id": pd.Series(dtype=object),
+                              "gene_name": pd.Series(dtype=object), "median": pd.Series(dtype=np.float64)})
+        if not ids or not self.has_table("medians"):
+            return empty
+        sql = f"SELECT tissue, gene_id, median FROM read_parquet(?) WHERE gene_id IN ({placeholders(len(ids))})"
+        params: list = [self.table_file("medians"), *ids]
+        if tissue_list is not None:
+            sql += f" AND tissue IN ({placeholders(len(tissue_list))})"
+            params += tissue_list
+        df = self.db.df(sql, params)
+        if df.empty:
+            return empty
+        df["gene_name"] = df["gene_id"].map(names)
+        torder = {t: i for i, t in enumerate(self.tissue_ids())}
+        gorder = {g: i for i, g in enumerate(ids)}
+        df["_g"] = df["gene_id"].map(gorder)
+        df["_t"] = df["tissue"].map(torder).fillna(len(torder))
+        df = df.sort_values(["_g", "_t", "tissue"], kind="stable")
+        return df[["tissue", "gene_id", "gene_name", "median"]].reset_index(drop=True)
+
+    def mito_gene_ids(self) -> list[str]:
+        """Genes on the mitochondrial chromosome (or with an ``MT-`` symbol)."""
+        def load():
+            idx = self._gene_index()
+            mito = [chrom_key(c) == "MT" for c in idx.chroms]
+            named = [n.upper().startswith("MT-") for n in idx.names]
+            return [g for g, a, b in zip(idx.ids, mito, named, strict=True) if a or b]
+
+        return self._cached("mito", load)
+
+    def top_expressed(self, tissue: str, n: int = 50, exclude_mito: bool = False) -> pd.DataFrame:
+        """The ``n`` genes of highest median TPM in a tissue: ``tissue, gene_id, gene_name, median``
+        (descending; ties by gene id); ``exclude_mito`` drops mitochondrial genes."""
+        t = self.check_tissue(tissue)
+        n = check_limit(n, "n", maximum=10_000)
+        if not self.has_table("medians"):
+            return pd.DataFrame(columns=["tissue", "gene_id", "gene_name", "median"])
+        sql = "SELECT tissue, gene_id, median FROM read_parquet(?) WHERE tissue = ? AND median IS NOT NULL"
+        params: list = [self.table_file("medians"), t]
+        mito = self.mito_gene_ids() if exclude_mito else []
+        if mito:
+            sql += f" AND gene_id NOT IN ({placeholders(len(mito))})"
+            params += mito
+        sql += " ORDER BY median DESC, gene_id LIMIT ?"
+        params.append(n)
+        df = self.db.df(sql, params)
+        idx = self._gene_index()
+        names = dict(zip(idx.ids, idx.names, strict=True))
+        df.insert(2, "gene_name", df["gene_id"].map(names))
+        return df.reset_index(drop=True)

@@ -1,0 +1,192 @@
+"""One published release, queried through DuckDB: :class:`ReleaseStore`.
+
+The store caches the small tables of a release (genes, tissues, counts per tissue × modality, the manifest)
+and reads every other table with ``read_parquet`` on demand, filtering on the tables' sort keys so that
+DuckDB reads only the row groups that can match (see :mod:`qtlatlas.release.tables` for the sort orders).
+Pair tables and per-sample tables are never cached. The query methods live in one module per job:
+:mod:`.genes` (genes, transcripts, expression), :mod:`.associations` (QTLs and significant pairs) and
+:mod:`.variants` (variants and phenotype-by-genotype data).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from ..io.chromosomes import chrom_key
+from ..release import layout
+from ..release.manifest import read_manifest
+from .associations import AssociationQueries
+from .db import Database
+from .errors import NotFound
+from .genes import GeneQueries
+from .params import is_clean
+from .variants import VariantQueries
+
+CROSS_MODALITY = "cross_modality"
+
+
+class ReleaseStore(GeneQueries, AssociationQueries, VariantQueries):
+    """Read-only queries on ``SITE/releases/<id>``; safe to share between threads.
+
+    Args:
+        path: the release directory.
+        info: its release.json (read from ``path`` when not given).
+        db: the DuckDB database to query with (a new one when not given).
+        atlas: the site's atlas.json (modality descriptions), optional.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, info: dict | None = None, db: Database | None = None,
+                 atlas: dict | None = None):
+        self.path = Path(path)
+        if info is None:
+            p = self.path / layout.RELEASE_JSON
+            if not p.is_file():
+                raise NotFound("release", self.path.name, detail=f"(no {layout.RELEASE_JSON} in {self.path})")
+            info = json.loads(p.read_text(encoding="utf-8"))
+        self.info: dict = info
+        self.id: str = str(info.get("id") or self.path.name)
+        self.atlas: dict = atlas or {}
+        self.db = db or Database()
+        self._lock = threading.RLock()
+        self._cache: dict[str, object] = {}
+        # tissue -> modalities of the release, in release.json order
+        self._tissue_modalities: dict[str, list[str]] = {
+            t["id"]: list(t.get("modalities", [])) for t in info.get("tissues", [])}
+
+    # -- files and caches ---------------------------------------------------------------------------
+
+    def table_file(self, name: str) -> str:
+        """Absolute path of a query table of :data:`qtlatlas.release.layout.TABLES`."""
+        return str(self.path / layout.table_path(name))
+
+    def has_table(self, name: str) -> bool:
+        return (self.path / layout.table_path(name)).is_file()
+
+    def _cached(self, key: str, load):
+        value = self._cache.get(key)
+        if value is None:
+            with self._lock:
+                value = self._cache.get(key)
+                if value is None:
+                    value = load()
+                    self._cache[key] = value
+        return value
+
+    def columns(self, name: str) -> list[str]:
+        """Column names of a query table (from the Parquet schema; cached)."""
+        return self._cached(f"columns:{name}", lambda: list(pq.read_schema(self.table_file(name)).names))
+
+    def _manifest(self) -> list[dict]:
+        return self._cached("manifest", lambda: read_manifest(self.path))
+
+    def _tissues_df(self) -> pd.DataFrame:
+        return self._cached("tissues", lambda: pd.read_parquet(self.table_file("tissues")))
+
+    def _counts_df(self) -> pd.DataFrame:
+        return self._cached("tissue_modality", lambda: pd.read_parquet(self.table_file("tissue_modality")))
+
+    def chrom_spellings(self, key_or_name: str) -> list[str]:
+        """The spellings of a chromosome in this release's tables (``1`` -> ``['chr1']``)."""
+        def load() -> dict[str, list[str]]:
+            names = set(self._genes()["chrom"].dropna().astype(str))
+            if self.has_table("variants"):
+                names |= {r[0] for r in self.db.rows(
+                    "SELECT DISTINCT chrom FROM read_parquet(?) WHERE chrom IS NOT NULL", [self.table_file("variants")])}
+            out: dict[str, list[str]] = {}
+            for n in sorted(names):
+                out.setdefault(chrom_key(n), []).append(n)
+            return out
+
+        spellings = self._cached("chroms", load)
+        return list(spellings.get(chrom_key(key_or_name), [key_or_name]))
+
+    # -- validation ---------------------------------------------------------------------------------
+
+    def tissue_ids(self) -> list[str]:
+        return list(self._tissue_modalities)
+
+    def modality_ids(self) -> list[str]:
+        """Modalities of the release (cross_modality last when present)."""
+        mods = list(dict.fromkeys(m for ms in self._tissue_modalities.values() for m in ms))
+        return [m for m in mods if m != CROSS_MODALITY] + [m for m in mods if m == CROSS_MODALITY]
+
+    def check_tissue(self, tissue: object) -> str:
+        if not is_clean(tissue) or tissue not in self._tissue_modalities:
+            raise NotFound("tissue", tissue, detail=f"in release {self.id} (tissues: {', '.join(self.tissue_ids())})")
+        return tissue  # type: ignore[return-value]
+
+    def check_modality(self, modality: object, tissue: str | None = None) -> str:
+        known = self._tissue_modalities[tissue] if tissue is not None else self.modality_ids()
+        if not is_clean(modality) or modality not in known:
+            where = f"in tissue {tissue} of release {self.id}" if tissue else f"in release {self.id}"
+            raise NotFound("modality", modality, detail=f"{where} (modalities: {', '.join(known)})")
+        return modality  # type: ignore[return-value]
+
+    def _tissue_filter(self, tissues) -> list[str] | None:
+        from .params import text_list
+
+        values = text_list(tissues, "tissues")
+        return None if values is None else [self.check_tissue(t) for t in values]
+
+    def _modality_filter(self, modalities) -> list[str] | None:
+        from .params import text_list
+
+        values = text_list(modalities, "modalities")
+        return None if values is None else [self.check_modality(m) for m in values]
+
+    # -- release description ----------------------------------------------------------------------
+
+    def tissues(self) -> list[dict]:
+        """Per tissue: ``tissue_id, name, colour, ontology_id, n_samples, n_expressed_genes, modalities``
+        (modality ids of the tissue) and ``counts`` ({modality: {n_samples, n_tested, n_egenes,
+        n_independent}})."""
+        counts = self._counts_df()
+        out = []
+        for row in self._tissues_df().to_dict("records"):
+            tid = row["tissue_id"]
+            part = counts[counts["tissue"] == tid]
+            row = {k: (None if pd.isna(v) else v) for k, v in row.items()}
+            row["n_samples"] = int(row["n_samples"] or 0)
+            row["n_expressed_genes"] = int(row["n_expressed_genes"] or 0)
+            row["modalities"] = list(self._tissue_modalities.get(tid, []))
+            row["counts"] = {r["modality"]: {k: int(r[k]) for k in ("n_samples", "n_tested", "n_egenes", "n_independent")}
+                             for r in part.to_dict("records")}
+            out.append(row)
+        return out
+
+    def modalities(self) -> list[dict]:
+        """``id, name, grouped, description`` of each modality of the release (atlas.json wins over
+        release.json for name and description), cross_modality last."""
+        from_release = {m["id"]: m for m in self.info.get("modalities", [])}
+        from_atlas = {m["id"]: m for m in self.atlas.get("modalities", []) if isinstance(m, dict) and "id" in m}
+        out = []
+        for mid in self.modality_ids():
+            base = {"id": mid, "name": mid.replace("_", " ").capitalize(), "grouped": mid == CROSS_MODALITY,
+                    "description": ""}
+            for src in (from_release.get(mid), from_atlas.get(mid)):
+                if src:
+                    base.update({k: src[k] for k in ("name", "grouped", "description") if src.get(k) is not None})
+            out.append(base)
+        return out
+
+    def downloads(self) -> list[dict]:
+        """Manifest rows of kind ``download``: path (relative to the release), bytes, sha256, description,
+        kind."""
+        return [{"path": r["path"], "bytes": int(r["bytes"]), "sha256": r["sha256"],
+                 "description": r.get("description", ""), "kind": r.get("kind", "")}
+                for r in self._manifest() if r.get("kind") == "download"]
+
+    def download_file(self, rel: str) -> Path:
+        """Absolute path of a download listed in the manifest; NotFound otherwise (never outside the release)."""
+        if not is_clean(rel, 500) or rel not in {d["path"] for d in self.downloads()}:
+            raise NotFound("download", rel)
+        return self.path / rel
+
+    def __repr__(self) -> str:
+        return f"ReleaseStore({self.id!r}, {str(self.path)!r})"

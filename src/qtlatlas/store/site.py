@@ -1,0 +1,123 @@
+"""A published site: its releases (each opened as a :class:`~qtlatlas.store.release.ReleaseStore`), the
+atlas description, studies and errata. Opening a site reads small JSON files only."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+from ..release import layout
+from ..release.errata import read_errata
+from ..release.manifest import read_manifest
+from .db import Database
+from .errors import NotFound
+from .params import is_clean
+from .release import ReleaseStore
+
+#: Keys of release.json returned by :meth:`Site.releases`.
+RELEASE_KEYS = ("id", "genome", "date", "notes", "annotation", "tissues", "modalities", "counts", "built_at",
+                "format_version")
+
+
+def _read_json(path: Path) -> dict:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+class Site:
+    """The site directory ``SITE`` written by ``qtlatlas release`` (see :mod:`qtlatlas.release.layout`).
+
+    Releases are found once, at construction (a release published later needs a new :class:`Site`);
+    errata and studies are read when asked for, so that a new erratum shows without a restart.
+    """
+
+    def __init__(self, site_dir: str | os.PathLike[str], *, db: Database | None = None):
+        self.path = Path(site_dir)
+        if not self.path.is_dir():
+            raise NotFound("site", str(site_dir))
+        atlas_path = layout.atlas_json(self.path)
+        self.atlas: dict = _read_json(atlas_path) if atlas_path.is_file() else {}
+        self._infos: dict[str, dict] = {}
+        root = layout.releases_dir(self.path)
+        if root.is_dir():
+            for p in root.iterdir():
+                if p.name.startswith(".") or not (p / layout.RELEASE_JSON).is_file():
+                    continue
+                self._infos[p.name] = _read_json(p / layout.RELEASE_JSON)
+        self._ids = sorted(self._infos, key=lambda r: (str(self._infos[r].get("date") or ""), r))
+        self._db = db or Database()
+        self._stores: dict[str, ReleaseStore] = {}
+        self._lock = threading.Lock()
+
+    # -- releases ---------------------------------------------------------------------------------
+
+    def release_ids(self) -> list[str]:
+        """Published release ids, sorted by release date then id: the latest is last."""
+        return list(self._ids)
+
+    def latest(self) -> str:
+        if not self._ids:
+            raise NotFound("release", "latest", detail=f"(no release is published in {self.path})")
+        return self._ids[-1]
+
+    def releases(self) -> list[dict]:
+        """Per release (oldest first): the essentials of release.json, ``latest`` and ``errata``."""
+        out = []
+        for rid in self._ids:
+            info = self._infos[rid]
+            row = {k: info.get(k) for k in RELEASE_KEYS}
+            row["id"] = rid
+            row["latest"] = rid == self._ids[-1]
+            row["errata"] = self.errata(rid)
+            out.append(row)
+        return out
+
+    def errata(self, release_id: str) -> list[dict]:
+        """Errata of a release, oldest first, as ``{date, text}``."""
+        self._check_release(release_id)
+        return [{"date": e.get("date", ""), "text": e.get("text", "")} for e in read_errata(self.path, release_id)]
+
+    def release(self, release_id: str | None = None) -> ReleaseStore:
+        """The store of a release (``None``: the latest), opened once and cached."""
+        rid = self.latest() if release_id is None else self._check_release(release_id)
+        store = self._stores.get(rid)
+        if store is None:
+            with self._lock:
+                store = self._stores.get(rid)
+                if store is None:
+                    store = ReleaseStore(layout.release_dir(self.path, rid), info=self._infos[rid],
+                                         db=self._db, atlas=self.atlas)
+                    self._stores[rid] = store
+        return store
+
+    def _check_release(self, release_id: object) -> str:
+        if not is_clean(release_id) or release_id not in self._infos:
+            raise NotFound("release", release_id, detail=f"(releases: {', '.join(self._ids) or 'none'})")
+        return release_id  # type: ignore[return-value]
+
+    # -- studies ----------------------------------------------------------------------------------
+
+    def study_ids(self) -> list[str]:
+        root = self.path / layout.STUDIES_DIR
+        if not root.is_dir():
+            return []
+        return sorted(p.name for p in root.iterdir()
+                      if not p.name.startswith(".") and (p / layout.STUDY_JSON).is_file())
+
+    def studies(self) -> list[dict]:
+        """Every published study (see :meth:`study`), sorted by id."""
+        return [self.study(s) for s in self.study_ids()]
+
+    def study(self, study_id: str) -> dict:
+        """``study.json`` with ``files`` replaced by the manifest rows (path, bytes, sha256, description, kind)."""
+        if not is_clean(study_id) or "/" in study_id or study_id.startswith(".") or study_id not in self.study_ids():
+            raise NotFound("study", study_id)
+        d = layout.study_dir(self.path, study_id)
+        data = _read_json(d / layout.STUDY_JSON)
+        data["files"] = [{"path": r["path"], "bytes": int(r["bytes"]), "sha256": r["sha256"],
+                          "description": r.get("description", ""), "kind": r.get("kind", "")}
+                         for r in read_manifest(d)] if (d / layout.MANIFEST).is_file() else []
+        data["path"] = str(d)
+        return data

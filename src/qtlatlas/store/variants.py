@@ -1,0 +1,193 @@
+"""Variant queries of a release: lookup by id or position, every association of a variant, and the data
+of a phenotype-by-genotype plot. Mixed into :class:`~qtlatlas.store.release.ReleaseStore`."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..io.genotypes import MISSING_INT8
+from ..release import layout
+from .db import placeholders
+from .errors import NotFound
+from .genes import records
+from .params import is_clean
+
+VARIANT_FIELDS = ["variant_id", "chrom", "pos", "ref", "alt", "af"]
+_CHROM = r"[A-Za-z0-9.]{1,40}?"
+_POSITION = re.compile(rf"^({_CHROM})[:_-]([\d,]{{1,15}})$")
+_ALLELES = re.compile(rf"^({_CHROM})[:_-]([\d,]{{1,15}})[:_-]([A-Za-z*<>.]{{1,100}})[:_/>-]([A-Za-z*<>.,]{{1,100}})$")
+#: How far from an unknown position suggested variants may lie, bp.
+SUGGEST_BP = 10_000
+_SOURCES = (("top", "top_qtls"), ("independent", "independent_qtls"), ("significant", "signif_pairs"))
+
+
+class VariantQueries:
+    """Variant lookups (see the module docstring)."""
+
+    def _variants_at(self, chrom: str, pos: int) -> pd.DataFrame:
+        names = self.chrom_spellings(chrom)
+        return self.db.df(
+            f"SELECT {', '.join(VARIANT_FIELDS)} FROM read_parquet(?) WHERE chrom IN ({placeholders(len(names))}) "
+            "AND pos = ? ORDER BY variant_id", [self.table_file("variants"), *names, pos])
+
+    def _nearby(self, chrom: str, pos: int, n: int = 5) -> list[str]:
+        names = self.chrom_spellings(chrom)
+        rows = self.db.rows(
+            f"SELECT variant_id FROM read_parquet(?) WHERE chrom IN ({placeholders(len(names))}) "
+            "AND pos BETWEEN ? AND ? ORDER BY abs(pos - ?), variant_id LIMIT ?",
+            [self.table_file("variants"), *names, pos - SUGGEST_BP, pos + SUGGEST_BP, pos, n])
+        return [r[0] for r in rows]
+
+    def variant(self, variant: str) -> dict:
+        """A variant of the release's QTL tables by id (rsID or the id used in the genotypes, case-insensitive),
+        by position ``chr:pos`` / ``chrN:pos`` (either chromosome spelling), or by ``chr_pos_ref_alt``
+        (also ``chr:pos:ref:alt``). Returns ``variant_id, chrom, pos, ref, alt, af`` and ``same_position``
+        (ids of the other variants at that position). NotFound otherwise, with nearby variants as
+        suggestions for a position."""
+        if not is_clean(variant) or not str(variant).strip():
+            raise NotFound("variant", variant)
+        q = str(variant).strip()
+        path = self.table_file("variants")
+        df = self.db.df(f"SELECT {', '.join(VARIANT_FIELDS)} FROM read_parquet(?) WHERE variant_id = ? LIMIT 1",
+                        [path, q])
+        if df.empty:
+            df = self.db.df(f"SELECT {', '.join(VARIANT_FIELDS)} FROM read_parquet(?) "
+                            "WHERE lower(variant_id) = lower(?) ORDER BY variant_id LIMIT 1", [path, q])
+        suggestions: list[str] = []
+        if df.empty:
+            m_alleles = _ALLELES.match(q)
+            m_pos = _POSITION.match(q)
+            if m_alleles:
+                chrom, pos = m_alleles.group(1), int(m_alleles.group(2).replace(",", ""))
+                ref, alt = m_alleles.group(3).upper(), m_alleles.group(4).upper()
+                at = self._variants_at(chrom, pos)
+                df = at[(at["ref"].astype(str).str.upper() == ref) & (at["alt"].astype(str).str.upper() == alt)]
+                suggestions = list(at["variant_id"]) or self._nearby(chrom, pos)
+            elif m_pos:
+                chrom, pos = m_pos.group(1), int(m_pos.group(2).replace(",", ""))
+                df = self._variants_at(chrom, pos)
+                if df.empty:
+                    suggestions = self._nearby(chrom, pos)
+        if df.empty:
+            raise NotFound("variant", q, suggestions=suggestions, detail=f"in release {self.id}")
+        row = records(df.iloc[[0]])[0]
+        others = self._variants_at(row["chrom"], row["pos"])
+        row["same_position"] = [v for v in others["variant_id"] if v != row["variant_id"]]
+        return row
+
+    def variant_associations(self, variant_id: str) -> pd.DataFrame:
+        """Every row of ``top_qtls``, ``independent_qtls`` and ``signif_pairs`` for a variant (any syntax of
+        :meth:`variant`), every tissue and modality, with a ``source`` column (``top``, ``independent``,
+        ``significant``) first; one query per table. Columns a table lacks are missing values."""
+        v = self.variant(variant_id)
+        names = self.chrom_spellings(v["chrom"])
+        frames = []
+        for source, table in _SOURCES:
+            if not self.has_table(table):
+                continue
+            df = self.db.df(
+                f"SELECT * FROM read_parquet(?) WHERE chrom IN ({placeholders(len(names))}) AND pos = ? "
+                "AND variant_id = ? ORDER BY tissue, modality, phenotype_id",
+                [self.table_file(table), *names, v["pos"], v["variant_id"]])
+            df.insert(0, "source", source)
+            frames.append(df)
+        frames = [f for f in frames if len(f)] or frames[:1]
+        out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"source": []})
+        return out.reset_index(drop=True)
+
+    # -- phenotype by genotype --------------------------------------------------------------------
+
+    def _genotype_row(self, v: dict) -> tuple[dict[str, int], str]:
+        """Sample -> ALT dosage (MISSING_INT8 missing) of a variant, from genotypes.parquet or else the VCF."""
+        if self.has_table("genotypes"):
+            wide = self.db.df("SELECT * FROM read_parquet(?) WHERE variant_id = ? LIMIT 1",
+                              [self.table_file("genotypes"), v["variant_id"]])
+            if len(wide):
+                values = wide.drop(columns=["variant_id"]).iloc[0]
+                return {str(k): int(x) for k, x in values.items()}, "table"
+        vcf = [d["path"] for d in self.downloads()
+               if d["path"].startswith(f"{layout.DOWNLOADS_DIR}/genotypes.") and d["path"].endswith((".vcf.gz", ".bcf"))]
+        if vcf:
+            from ..io.genotypes import read_genotypes
+
+            g = read_genotypes(self.path / vcf[0], region=f"{v['chrom']}:{v['pos']}-{v['pos']}")
+            ids = g.variants["id"].astype(str).to_numpy()
+            hit = np.flatnonzero(ids == v["variant_id"])
+            if not len(hit):
+                ref = g.variants["ref"].astype(str).to_numpy()
+                alt = g.variants["alt"].astype(str).to_numpy()
+                hit = np.flatnonzero((ref == str(v["ref"])) & (alt == str(v["alt"])))
+            if len(hit):
+                d = np.asarray(g.dosages[hit[0]])
+                return {str(s): int(x) for s, x in zip(g.samples, d, strict=True)}, "vcf"
+        raise NotFound("genotypes of variant", v["variant_id"], detail=f"in release {self.id}")
+
+    def phenotype_by_genotype(self, phenotype_id: str, variant_id: str, tissue: str, modality: str) -> dict:
+        """Data of a phenotype-by-genotype plot.
+
+        Returns ``phenotype_id, variant_id, chrom, pos, ref, alt, tissue, modality``, ``samples`` (the
+        phenotype table's samples), ``values`` (normalised phenotype values, None when missing),
+        ``genotypes`` (ALT dosage 0/1/2, None when missing), ``counts`` ({hom_ref, het, hom_alt, missing}),
+        ``n`` (samples with both a value and a genotype), ``slope``, ``slope_se``, ``pval``,
+        ``pval_nominal_threshold`` (from top_qtls when the phenotype is there, else None) and
+        ``genotype_source`` ("table": genotypes.parquet, or "vcf": the release's genotypes download).
+
+        The statistics are a simple linear regression of the values on the dosage, WITHOUT the covariates
+        used for mapping: they illustrate the plot and differ from the mapped ``slope`` / ``pval_nominal``.
+        """
+        t = self.check_tissue(tissue)
+        m = self.check_modality(modality, t)
+        table = self.path / layout.phenotype_table_path(t, m)
+        if not table.is_file():
+            raise NotFound("phenotype table", f"{t}.{m}", detail=f"in release {self.id}")
+        if not is_clean(phenotype_id) or not str(phenotype_id).strip():
+            raise NotFound("phenotype", phenotype_id)
+        wide = self.db.df("SELECT * FROM read_parquet(?) WHERE phenotype_id = ? LIMIT 1", [str(table), phenotype_id])
+        if wide.empty:
+            raise NotFound("phenotype", phenotype_id, detail=f"in {t} {m} of release {self.id}")
+        v = self.variant(variant_id)
+        series = wide.drop(columns=["phenotype_id"]).iloc[0]
+        samples = [str(s) for s in series.index]
+        values = pd.to_numeric(series, errors="coerce").to_numpy(np.float64)
+        dosage_of, source = self._genotype_row(v)
+        dosage = np.array([dosage_of.get(s, MISSING_INT8) for s in samples], dtype=np.int64)
+        missing = (dosage < 0) | (dosage > 2)
+        counts = {"hom_ref": int(np.sum(dosage[~missing] == 0)), "het": int(np.sum(dosage[~missing] == 1)),
+                  "hom_alt": int(np.sum(dosage[~missing] == 2)), "missing": int(missing.sum())}
+        use = ~missing & np.isfinite(values)
+        slope, se, pval = _regression(dosage[use].astype(np.float64), values[use])
+        thr = self.db.rows("SELECT pval_nominal_threshold FROM read_parquet(?) WHERE tissue = ? AND modality = ? "
+                           "AND phenotype_id = ? LIMIT 1", [self.table_file("top_qtls"), t, m, phenotype_id])
+        threshold = thr[0][0] if thr and thr[0][0] is not None and not math.isnan(thr[0][0]) else None
+        return {
+            "phenotype_id": phenotype_id, "variant_id": v["variant_id"], "chrom": v["chrom"], "pos": v["pos"],
+            "ref": v["ref"], "alt": v["alt"], "tissue": t, "modality": m, "samples": samples,
+            "values": [None if not np.isfinite(x) else float(x) for x in values],
+            "genotypes": [None if miss else int(d) for d, miss in zip(dosage, missing, strict=True)],
+            "counts": counts, "n": int(use.sum()), "slope": slope, "slope_se": se, "pval": pval,
+            "pval_nominal_threshold": None if threshold is None else float(threshold), "genotype_source": source,
+        }
+
+
+def _regression(x: np.ndarray, y: np.ndarray) -> tuple[float | None, float | None, float | None]:
+    """Slope, its standard error and two-sided p-value of ``y ~ a + b x`` (None when undefined)."""
+    n = len(x)
+    if n < 3:
+        return None, None, None
+    xc, yc = x - x.mean(), y - y.mean()
+    sxx = float(xc @ xc)
+    if sxx <= 0:
+        return None, None, None
+    slope = float(xc @ yc) / sxx
+    resid = yc - slope * xc
+    df = n - 2
+    se = math.sqrt(float(resid @ resid) / df / sxx)
+    if se == 0:
+        return slope, 0.0, 0.0
+    pval = float(2 * stats.t.sf(abs(slope / se), df))
+    return slope, se, pval

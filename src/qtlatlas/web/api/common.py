@@ -1,0 +1,23 @@
+"""Parameters and OpenAPI response declarations shared by the API routers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Query
+
+from ..responses import ErrorResponse, Format, ListResponse
+
+FormatParam = Annotated[Format, Query(description="json (default), tsv or csv")]
+LimitParam = Annotated[int, Query(ge=1, le=10_000, description="rows per page")]
+CursorParam = Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")]
+PageParam = Annotated[int | None, Query(ge=1, le=1_000_000, description="page number (1-based); instead of cursor")]
+TissuesParam = Annotated[list[str] | None, Query(max_length=200, description="tissue ids (repeatable)")]
+ModalitiesParam = Annotated[list[str] | None, Query(max_length=50, description="modality ids (repeatable)")]
+
+ERRORS = {400: {"model": ErrorResponse, "description": "invalid parameter"},
+          404: {"model": ErrorResponse, "description": "unknown release or item"},
+          422: {"model": ErrorResponse, "description": "parameter of the wrong type or out of range"}}
+LIST = {200: {"model": ListResponse, "description": "rows (JSON envelope, or TSV/CSV with format=)",
+              "content": {"text/tab-separated-values": {"schema": {"type": "string"}},
+                          "text/csv": {"schema": {"type": "string"}}}}, **ERRORS}

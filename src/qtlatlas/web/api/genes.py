@@ -1,0 +1,35 @@
+"""Gene search, gene details and gene structure."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import pandas as pd
+from fastapi import APIRouter, Path, Query, Request
+
+from ..deps import ReleaseDep
+from ..responses import json_response, list_response
+from .common import ERRORS, LIST, FormatParam
+
+router = APIRouter(tags=["genes"])
+GeneParam = Annotated[str, Path(max_length=200, description="gene id or symbol (case-insensitive)")]
+
+
+@router.get("/genes/search", responses=LIST, summary="Genes by symbol or id prefix (for autocomplete)")
+def search(request: Request, release: ReleaseDep, q: Annotated[str, Query(min_length=1, max_length=100)],
+           limit: Annotated[int, Query(ge=1, le=100)] = 20, format: FormatParam = "json"):
+    rows = pd.DataFrame(release.search_genes(q, limit))
+    return list_response(request, release.id, rows, fmt=format, name="genes")
+
+
+@router.get("/genes/{gene}", responses={200: {"description": "gene coordinates and status per tissue × modality"}, **ERRORS},
+            summary="A gene: coordinates, strand, TSS and its status in every tissue × modality")
+def gene(request: Request, release: ReleaseDep, gene: GeneParam):
+    return json_response(request, release.id, {"data": release.gene(gene), "meta": {"release": release.id}})
+
+
+@router.get("/genes/{gene}/exons", responses={200: {"description": "transcripts and exons"}, **ERRORS},
+            summary="Transcripts and exons of a gene (for gene tracks)")
+def exons(request: Request, release: ReleaseDep, gene: GeneParam):
+    gene_id = release.gene(gene)["gene_id"]
+    return json_response(request, release.id, {"data": release.exons(gene_id), "meta": {"release": release.id}})

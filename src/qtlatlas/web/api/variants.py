@@ -1,0 +1,28 @@
+"""Variants: lookup and every association of a variant in one call."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+
+from ..deps import ReleaseDep
+from ..responses import json_response, list_response
+from .common import ERRORS, LIST, FormatParam
+
+router = APIRouter(tags=["variants"])
+VariantParam = Annotated[str, Path(max_length=200, description="rsID, chr:pos, or chr_pos_ref_alt")]
+
+
+@router.get("/variants/{variant}", responses={200: {"description": "alleles, position and frequency"}, **ERRORS},
+            summary="A variant by rsID, chr:pos or chr_pos_ref_alt")
+def variant(request: Request, release: ReleaseDep, variant: VariantParam):
+    return json_response(request, release.id, {"data": release.variant(variant), "meta": {"release": release.id}})
+
+
+@router.get("/variants/{variant}/associations", responses=LIST,
+            summary="Every association of a variant across all tissues and modalities (top, independent, significant)")
+def associations(request: Request, release: ReleaseDep, variant: VariantParam, format: FormatParam = "json"):
+    variant_id = release.variant(variant)["variant_id"]
+    rows = release.variant_associations(variant_id)
+    return list_response(request, release.id, rows, fmt=format, name=f"associations.{variant_id}")

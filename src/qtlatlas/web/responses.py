@@ -1,0 +1,104 @@
+"""Response helpers: the list envelope, TSV/CSV output, JSON-safe values and caching headers.
+
+List endpoints answer ``{"data": [...], "meta": {"release", "total", "next_cursor"}}`` by default and
+the same rows as TSV or CSV with ``format=tsv|csv``. Releases are immutable, so responses carry an ETag
+derived from the release and the request, and a Cache-Control that is long for a pinned ``release=`` and
+short when the latest release is implied (a new release may be published).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+LONG_CACHE = "public, max-age=86400"
+SHORT_CACHE = "public, max-age=60"
+
+
+class Format(StrEnum):
+    json = "json"
+    tsv = "tsv"
+    csv = "csv"
+
+
+class Meta(BaseModel):
+    release: str = Field(description="release the rows come from")
+    total: int = Field(description="number of rows matching the query (all pages)")
+    next_cursor: str | None = Field(default=None, description="pass as cursor= to get the next page; null on the last page")
+
+
+class ListResponse(BaseModel):
+    data: list[dict[str, Any]]
+    meta: Meta
+
+
+class ErrorResponse(BaseModel):
+    error: str = Field(description="error class: bad_request, not_found, invalid_parameter")
+    detail: Any = Field(description="what is wrong, naming the parameter or the unknown item")
+
+
+def clean(value: Any) -> Any:
+    """A JSON-safe version of ``value``: NaN/inf → None, numpy scalars → Python, arrays → lists."""
+    if isinstance(value, dict):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [clean(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of ``frame`` as JSON-safe dicts."""
+    return [clean(r) for r in frame.to_dict(orient="records")]
+
+
+def _cache_headers(request: Request, release: str, body: bytes) -> dict[str, str]:
+    etag = hashlib.sha1(release.encode() + b"\0" + str(request.url).encode() + b"\0" + body).hexdigest()[:32]
+    pinned = "release" in request.query_params
+    return {"ETag": f'"{etag}"', "Cache-Control": LONG_CACHE if pinned else SHORT_CACHE}
+
+
+def cached(request: Request, release: str, response: Response) -> Response:
+    """Add ETag/Cache-Control to ``response``; answer 304 when the client already has it."""
+    headers = _cache_headers(request, release, response.body)
+    if request.headers.get("if-none-match") == headers["ETag"]:
+        return Response(status_code=304, headers=headers)
+    response.headers.update(headers)
+    return response
+
+
+def json_response(request: Request, release: str, payload: Any) -> Response:
+    return cached(request, release, JSONResponse(clean(payload)))
+
+
+def list_response(request: Request, release: str, frame: pd.DataFrame, total: int | None = None,
+                  next_cursor: str | None = None, fmt: Format = Format.json, name: str = "rows") -> Response:
+    """The list envelope (JSON) or the rows as TSV/CSV (with ``X-Total-Count`` and ``X-Next-Cursor`` headers)."""
+    fmt = Format(fmt)
+    total = len(frame) if total is None else int(total)
+    if fmt is Format.json:
+        payload = {"data": records(frame), "meta": {"release": release, "total": total, "next_cursor": next_cursor}}
+        return json_response(request, release, payload)
+    buffer = io.StringIO()
+    frame.to_csv(buffer, sep="\t" if fmt is Format.tsv else ",", index=False, na_rep="NA", float_format="%.6g")
+    media = "text/tab-separated-values" if fmt is Format.tsv else "text/csv"
+    headers = {"Content-Disposition": f'attachment; filename="{name}.{release}.{fmt.value}"', "X-Total-Count": str(total)}
+    if next_cursor:
+        headers["X-Next-Cursor"] = next_cursor
+    return cached(request, release, Response(buffer.getvalue(), media_type=media, headers=headers))

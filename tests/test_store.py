@@ -1,0 +1,402 @@
+"""qtlatlas.store against the Parquet tables of a small demo site read directly with pandas."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qtlatlas.cli import main
+from qtlatlas.demo import DemoConfig
+from qtlatlas.release import layout
+from qtlatlas.release.errata import add_erratum
+from qtlatlas.store import MAX_REGION_BP, BadQuery, NotFound, ReleaseStore, Site
+
+SMALL = DemoConfig(seed=5, n_individuals=120, n_variants_per_chrom=600, n_genes_per_chrom=15, n_traits=1, gwas_n=300)
+
+
+@pytest.fixture(scope="module")
+def site_dir(tmp_path_factory):
+    import qtlatlas.commands.demo as demo_command
+
+    out = tmp_path_factory.mktemp("store") / "demo"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(demo_command, "DEMO_CONFIG", SMALL)
+        assert main(["demo", "--out", str(out), "--no-serve", "--quiet"]) == 0
+    return out / "site"
+
+
+@pytest.fixture(scope="module")
+def site(site_dir):
+    return Site(site_dir)
+
+
+@pytest.fixture(scope="module")
+def store(site):
+    return site.release()
+
+
+def table(store: ReleaseStore, name: str) -> pd.DataFrame:
+    return pd.read_parquet(store.path / layout.table_path(name))
+
+
+def same_rows(a: pd.DataFrame, b: pd.DataFrame, key: list[str]) -> None:
+    cols = list(b.columns)
+    a = a[cols].sort_values(key).reset_index(drop=True).astype(object).where(lambda d: d.notna(), None)
+    b = b[cols].sort_values(key).reset_index(drop=True).astype(object).where(lambda d: d.notna(), None)
+    pd.testing.assert_frame_equal(a, b, check_dtype=False)
+
+
+# ------------------------------------------------------------------------------------------------
+# Site
+# ------------------------------------------------------------------------------------------------
+
+
+def test_site_releases_studies_errata(site, site_dir):
+    assert site.release_ids() == ["v1", "v2"]
+    assert site.latest() == "v2"
+    assert site.atlas["atlas"]["name"]
+    add_erratum(site_dir, "v1", "a correction", )
+    rel = {r["id"]: r for r in site.releases()}
+    assert rel["v1"]["errata"][-1]["text"] == "a correction" and rel["v2"]["errata"] == []
+    assert rel["v2"]["latest"] and rel["v1"]["genome"]
+    assert site.release().id == "v2" and site.release("v1").id == "v1"
+    assert site.release("v2") is site.release()
+    with pytest.raises(NotFound, match="v9"):
+        site.release("v9")
+    studies = site.studies()
+    assert studies
+    study = site.study(studies[0]["id"])
+    files = {f["path"]: f for f in study["files"]}
+    assert "study.json" in files and all(len(f["sha256"]) == 64 and f["bytes"] > 0 for f in files.values())
+    with pytest.raises(NotFound):
+        site.study("../releases")
+
+
+def test_tissues_modalities_downloads(store):
+    tissues = store.tissues()
+    tt = table(store, "tissues")
+    assert [t["tissue_id"] for t in tissues] == list(tt["tissue_id"])
+    tm = table(store, "tissue_modality")
+    for t in tissues:
+        part = tm[tm["tissue"] == t["tissue_id"]]
+        assert set(t["counts"]) == set(part["modality"])
+        for r in part.itertuples():
+            assert t["counts"][r.modality]["n_egenes"] == r.n_egenes
+    mods = store.modalities()
+    assert mods[-1]["id"] == "cross_modality"
+    assert {m["id"] for m in mods} == set(tm["modality"])
+    assert all({"id", "name", "grouped", "description"} <= set(m) for m in mods)
+    downloads = store.downloads()
+    assert downloads and all(d["kind"] == "download" and d["path"].startswith("downloads/") for d in downloads)
+    assert all((store.path / d["path"]).stat().st_size == d["bytes"] for d in downloads)
+
+
+# ------------------------------------------------------------------------------------------------
+# Genes
+# ------------------------------------------------------------------------------------------------
+
+
+def test_search_genes_ranking(store):
+    genes = table(store, "genes")
+    name = genes["gene_name"].iloc[3]
+    hits = store.search_genes(name.upper())
+    assert hits[0]["gene_name"] == name and hits[0]["match"] == "exact"
+    prefix = name[:2].lower()
+    hits = store.search_genes(prefix, limit=1000)
+    expected = genes[genes["gene_name"].str.lower().str.startswith(prefix)
+                     | genes["gene_id"].str.lower().str.startswith(prefix)]
+    assert {h["gene_id"] for h in hits} == set(expected["gene_id"])
+    keys = [(0 if h["match"] == "exact" else 1, len(h["gene_name"]), h["gene_name"].lower()) for h in hits]
+    assert keys == sorted(keys)
+    assert len(store.search_genes(prefix, limit=2)) == min(2, len(expected))
+    gid = genes["gene_id"].iloc[0]
+    assert store.search_genes(gid.lower())[0]["gene_id"] == gid
+    for bad in ("", "   "):
+        with pytest.raises(BadQuery, match="q"):
+            store.search_genes(bad)
+    assert store.search_genes("zzzzqqq") == []
+
+
+def test_gene_by_id_and_symbol(store):
+    genes = table(store, "genes")
+    status = table(store, "gene_status")
+    row = genes.iloc[5]
+    g = store.gene(row["gene_name"].lower())
+    assert g["gene_id"] == row["gene_id"] and g["tss"] == row["tss"] and g["strand"] == row["strand"]
+    assert store.gene(row["gene_id"])["gene_name"] == row["gene_name"]
+    expected = status[status["gene_id"] == row["gene_id"]]
+    assert len(g["status"]) == len(expected)
+    got = {(s["tissue"], s["modality"]): s for s in g["status"]}
+    for r in expected.itertuples():
+        s = got[(r.tissue, r.modality)]
+        assert (s["expressed"], s["tested"], s["has_qtl"], s["n_independent"]) == (
+            r.expressed, r.tested, r.has_qtl, r.n_independent)
+
+
+def test_gene_not_found_suggests(store):
+    name = table(store, "genes")["gene_name"].iloc[7]
+    with pytest.raises(NotFound) as err:
+        store.gene(name[:-1] + ("x" if name[-1] != "x" else "y"))
+    assert name in err.value.suggestions
+    assert "not found" in str(err.value)
+
+
+def test_exons_expression_medians(store):
+    genes = table(store, "genes")
+    gid = genes["gene_id"].iloc[0]
+    ex = store.exons(gid)
+    assert len(ex["exons"]) == int((table(store, "exons")["gene_id"] == gid).sum())
+    assert len(ex["transcripts"]) == int((table(store, "transcripts")["gene_id"] == gid).sum())
+    expr = store.expression(gid)
+    tissue = store.tissue_ids()[0]
+    wide = pd.read_parquet(store.path / layout.expression_table_path(tissue)).set_index("phenotype_id")
+    part = expr[expr["tissue"] == tissue]
+    np.testing.assert_allclose(part["tpm"].to_numpy(), wide.loc[gid].to_numpy(np.float64))
+    assert list(part["sample_id"]) == list(wide.columns)
+    assert set(store.expression(gid, tissue)["tissue"]) == {tissue}
+    med = table(store, "medians")
+    ids = list(genes["gene_id"].iloc[:3])
+    got = store.medians([genes["gene_name"].iloc[0], *ids[1:]], tissues=[tissue])
+    exp = med[med["gene_id"].isin(ids) & (med["tissue"] == tissue)]
+    assert len(got) == len(exp)
+    np.testing.assert_allclose(got.set_index("gene_id")["median"].sort_index(),
+                               exp.set_index("gene_id")["median"].sort_index())
+    top = store.top_expressed(tissue, n=5)
+    exp = med[med["tissue"] == tissue].sort_values(["median", "gene_id"], ascending=[False, True]).head(5)
+    assert list(top["gene_id"]) == list(exp["gene_id"])
+    assert top["gene_name"].notna().all()
+    with pytest.raises(NotFound):
+        store.top_expressed("Nowhere")
+
+
+# ------------------------------------------------------------------------------------------------
+# QTLs and pairs
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind, name", [("top", "top_qtls"), ("independent", "independent_qtls")])
+def test_qtls_filters_match_pandas(store, kind, name):
+    df = table(store, name)
+    tissue, modality = df["tissue"].iloc[0], df["modality"].iloc[0]
+    rows, total, _ = store.qtls(kind, tissues=[tissue], modalities=[modality], max_qval=0.05, limit=10_000)
+    exp = df[(df["tissue"] == tissue) & (df["modality"] == modality) & (df["qval"] <= 0.05)]
+    assert total == len(exp) == len(rows)
+    same_rows(rows, exp, ["phenotype_id", "rank", "variant_id"])
+    assert rows["pval_nominal"].is_monotonic_increasing
+    gene = df["gene_id"].iloc[0]
+    rows, total, _ = store.qtls(kind, genes=[gene], max_pval=1e-3)
+    assert total == int(((df["gene_id"] == gene) & (df["pval_nominal"] <= 1e-3)).sum()) == len(rows)
+    chrom, pos = df["chrom"].iloc[0], int(df["pos"].iloc[0])
+    lo = max(1, pos - 500_000)
+    rows, total, _ = store.qtls(kind, region=f"{chrom.removeprefix('chr')}:{lo}-{pos + 500_000}")
+    exp = df[(df["chrom"] == chrom) & df["pos"].between(lo, pos + 500_000)]
+    assert total == len(exp)
+    rows, _, _ = store.qtls(kind, sort="slope", descending=True, limit=50)
+    assert list(rows["slope"].dropna()) == sorted(df["slope"].dropna(), reverse=True)[:len(rows["slope"].dropna())]
+
+
+def test_qtls_pagination_covers_every_row_once(store):
+    df = table(store, "top_qtls")
+    seen, cursor, pages = [], None, 0
+    while True:
+        rows, total, cursor = store.qtls("top", sort="qval", limit=137, cursor=cursor)
+        assert total == len(df)
+        seen.append(rows)
+        pages += 1
+        if cursor is None:
+            break
+    got = pd.concat(seen, ignore_index=True)
+    assert pages == -(-len(df) // 137) and len(got) == len(df)
+    assert not got.duplicated(["tissue", "modality", "phenotype_id", "rank"]).any()
+    assert got["qval"].dropna().is_monotonic_increasing
+
+
+def test_pairs_by_gene_and_region(store):
+    sp = table(store, "signif_pairs")
+    genes = table(store, "genes")
+    gid = sp["gene_id"].value_counts().index[0]
+    symbol = genes.set_index("gene_id").loc[gid, "gene_name"]
+    rows, total, cursor = store.pairs(gene=symbol, limit=10_000)
+    exp = sp[sp["gene_id"] == gid]
+    assert total == len(exp) == len(rows) and cursor is None
+    same_rows(rows, exp, ["tissue", "modality", "phenotype_id", "variant_id"])
+    tissue = exp["tissue"].iloc[0]
+    _, total, _ = store.pairs(gene=gid, tissues=[tissue])
+    assert total == int((exp["tissue"] == tissue).sum())
+    chrom, pos = exp["chrom"].iloc[0], int(exp["pos"].iloc[0])
+    region = f"{chrom}:{max(1, pos - 300_000):,}-{pos + 300_000}"
+    exp = sp[(sp["chrom"] == chrom) & sp["pos"].between(max(1, pos - 300_000), pos + 300_000)]
+    pages, cursor = [], None
+    while True:
+        rows, total, cursor = store.pairs(region=region, limit=40, cursor=cursor)
+        pages.append(rows)
+        if cursor is None:
+            break
+    got = pd.concat(pages, ignore_index=True)
+    assert total == len(exp) == len(got)
+    same_rows(got, exp, ["tissue", "modality", "phenotype_id", "variant_id"])
+    assert got["pos"].is_monotonic_increasing
+
+
+def test_query_errors(store):
+    with pytest.raises(BadQuery, match=f"{MAX_REGION_BP:,}"):
+        store.pairs(region="chr1:1-2000001")
+    store.pairs(region="chr1:1-2000000")
+    for bad in ("chr1", "chr1:5-1", "chr1:a-b", "1:0-10", "chr1:10"):
+        with pytest.raises(BadQuery, match="region"):
+            store.pairs(region=bad)
+    with pytest.raises(BadQuery, match="sort"):
+        store.qtls(sort="pval; DROP TABLE x")
+    with pytest.raises(BadQuery, match="gene/region"):
+        store.pairs()
+    with pytest.raises(BadQuery, match="gene/region"):
+        store.pairs(gene="x", region="chr1:1-2")
+    with pytest.raises(BadQuery, match="kind"):
+        store.qtls("all")
+    with pytest.raises(BadQuery, match="cursor"):
+        store.qtls(cursor="not-a-cursor")
+    _, _, pair_cursor = store.pairs(region="chr1:1-2000000", limit=1)
+    if pair_cursor:
+        with pytest.raises(BadQuery, match="cursor"):
+            store.qtls(cursor=pair_cursor)
+    for lim in (0, 10_001, "many"):
+        with pytest.raises(BadQuery, match="limit"):
+            store.qtls(limit=lim)
+    with pytest.raises(BadQuery, match="max_qval"):
+        store.qtls(max_qval="nan")
+    with pytest.raises(NotFound, match="Nowhere"):
+        store.qtls(tissues=["Nowhere"])
+    with pytest.raises(NotFound, match="modality"):
+        store.qtls(modalities="dance")
+    with pytest.raises(NotFound, match="gene"):
+        store.qtls(genes=["NOPE1"])
+
+
+HOSTILE = ["'; DROP TABLE x; --", "\" OR 1=1 --", "x" * 100_000, "Gène-β 基因 🧬", "\x00", "\ud800", "%", "_",
+           "../../etc/passwd", "chr1:1-2'; --", "NULL", " ", "1:-5", "chr1:99999999999999999999-1"]
+
+
+def test_hostile_strings_only_raise_store_errors(store, site):
+    calls = [
+        lambda s: site.release(s), lambda s: site.study(s),
+        lambda s: store.search_genes(s), lambda s: store.gene(s), lambda s: store.exons(s),
+        lambda s: store.expression(s), lambda s: store.expression("x", s), lambda s: store.medians([s]),
+        lambda s: store.top_expressed(s), lambda s: store.qtls(s), lambda s: store.qtls(tissues=[s]),
+        lambda s: store.qtls(modalities=[s]), lambda s: store.qtls(genes=[s]), lambda s: store.qtls(region=s),
+        lambda s: store.qtls(sort=s), lambda s: store.qtls(cursor=s), lambda s: store.pairs(gene=s),
+        lambda s: store.pairs(region=s), lambda s: store.variant(s), lambda s: store.variant_associations(s),
+        lambda s: store.phenotype_by_genotype(s, "rs1", "Adipose", "expression"),
+        lambda s: store.phenotype_by_genotype("x", s, "Adipose", "expression"),
+        lambda s: store.phenotype_by_genotype("x", "rs1", s, "expression"),
+        lambda s: store.phenotype_by_genotype("x", "rs1", "Adipose", s),
+    ]
+    for s in HOSTILE:
+        for call in calls:
+            try:
+                call(s)
+            except (NotFound, BadQuery):
+                pass
+
+
+# ------------------------------------------------------------------------------------------------
+# Variants
+# ------------------------------------------------------------------------------------------------
+
+
+def test_variant_lookup_syntaxes(store):
+    variants = table(store, "variants")
+    v = variants.iloc[10]
+    key = v["chrom"].removeprefix("chr")
+    for q in (v["variant_id"], v["variant_id"].upper(), f"{v['chrom']}:{v['pos']}", f"{key}:{v['pos']}",
+              f"chr{key}:{v['pos']:,}", f"{key}_{v['pos']}_{v['ref']}_{v['alt']}",
+              f"{v['chrom']}:{v['pos']}:{v['ref']}:{v['alt']}"):
+        got = store.variant(q)
+        same = variants[(variants["chrom"] == v["chrom"]) & (variants["pos"] == v["pos"])]
+        assert got["variant_id"] in set(same["variant_id"]), q
+        assert (got["chrom"], got["pos"]) == (v["chrom"], v["pos"])
+    with pytest.raises(NotFound) as err:
+        store.variant(f"{key}:{int(v['pos']) + 1}")
+    assert v["variant_id"] in err.value.suggestions or err.value.suggestions
+    for q in ("rs0", f"{key}_{v['pos']}_{v['ref']}_NOTALT"):
+        with pytest.raises(NotFound):
+            store.variant(q)
+
+
+def test_variant_associations_union_of_tables(store):
+    top = table(store, "top_qtls")
+    vid = top["variant_id"].value_counts().index[0]
+    got = store.variant_associations(vid)
+    for source, name in (("top", "top_qtls"), ("independent", "independent_qtls"), ("significant", "signif_pairs")):
+        df = table(store, name)
+        exp = df[df["variant_id"] == vid]
+        part = got[got["source"] == source]
+        assert len(part) == len(exp), source
+        if len(exp):
+            same_rows(part, exp, ["tissue", "modality", "phenotype_id"])
+    assert len(store.variant_associations(f"{top.loc[top['variant_id'] == vid, 'chrom'].iloc[0]}:"
+                                          f"{top.loc[top['variant_id'] == vid, 'pos'].iloc[0]}")) >= len(got[got.source == "top"])
+
+
+def _check_pbg(store, row, source):
+    tissue, modality = row["tissue"], row["modality"]
+    d = store.phenotype_by_genotype(row["phenotype_id"], row["variant_id"], tissue, modality)
+    assert d["genotype_source"] == source
+    wide = pd.read_parquet(store.path / layout.phenotype_table_path(tissue, modality)).set_index("phenotype_id")
+    values = wide.loc[row["phenotype_id"]].to_numpy(np.float64)
+    assert d["samples"] == list(wide.columns)
+    np.testing.assert_allclose(np.array(d["values"], dtype=float), values)
+    if source == "table":
+        geno = pd.read_parquet(store.path / layout.table_path("genotypes")).set_index("variant_id")
+        g = geno.loc[row["variant_id"], d["samples"]].to_numpy()
+        assert [None if x < 0 else int(x) for x in g] == d["genotypes"]
+    gt = np.array([np.nan if x is None else x for x in d["genotypes"]], dtype=float)
+    assert d["counts"] == {"hom_ref": int((gt == 0).sum()), "het": int((gt == 1).sum()),
+                           "hom_alt": int((gt == 2).sum()), "missing": int(np.isnan(gt).sum())}
+    use = ~np.isnan(gt) & np.isfinite(values)
+    slope = np.polyfit(gt[use], values[use], 1)[0]
+    assert d["slope"] == pytest.approx(slope, rel=1e-6)
+    assert 0 <= d["pval"] <= 1 and d["slope_se"] > 0
+    return d
+
+
+def test_phenotype_by_genotype(store):
+    top = table(store, "top_qtls")
+    row = top.sort_values("pval_nominal").iloc[0]
+    d = _check_pbg(store, row, "table")
+    assert d["pval_nominal_threshold"] == pytest.approx(row["pval_nominal_threshold"])
+    assert d["pval"] < 1e-3
+    # a variant of the significant pairs only: its genotypes come from the release VCF
+    geno_ids = set(pd.read_parquet(store.path / layout.table_path("genotypes"), columns=["variant_id"])["variant_id"])
+    sp = table(store, "signif_pairs")
+    only = sp[~sp["variant_id"].isin(geno_ids)]
+    if len(only):
+        _check_pbg(store, only.iloc[0], "vcf")
+    with pytest.raises(NotFound, match="phenotype"):
+        store.phenotype_by_genotype("nope", row["variant_id"], row["tissue"], row["modality"])
+    with pytest.raises(NotFound, match="variant"):
+        store.phenotype_by_genotype(row["phenotype_id"], "rs0", row["tissue"], row["modality"])
+
+
+def test_concurrent_reads(store):
+    genes = list(table(store, "genes")["gene_id"].iloc[:8])
+    errors, results = [], {}
+
+    def work(gid):
+        try:
+            for _ in range(5):
+                results[gid] = store.pairs(gene=gid, limit=10_000)[1]
+                store.qtls(genes=[gid])
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(g,)) for g in genes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    sp = table(store, "signif_pairs")
+    assert all(results[g] == int((sp["gene_id"] == g).sum()) for g in genes)
