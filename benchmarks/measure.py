@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,19 +28,17 @@ class Measurement:
 
 def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: str | Path | None = None,
             log: Path | None = None) -> Measurement:
-    """Run ``cmd``, returning its own wall time, CPU time (user + system) and peak RSS (via ``wait4``)."""
-    full_env = {**os.environ, **(env or {})}
-    out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
-    try:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=full_env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-    finally:
-        if log:
-            out.close()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return Measurement(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode)
+    """Run ``cmd``, returning its own wall time, CPU time (user + system) and peak RSS.
+
+    The command is started by the small launcher :mod:`benchmarks.launch` (see there why), so its peak RSS
+    is not inflated by this process's own memory.
+    """
+    full_env = {**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join(
+        [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    launcher = [sys.executable, "-m", "benchmarks.launch", str(log) if log else "-", *cmd]
+    out = subprocess.run(launcher, env=full_env, cwd=cwd, capture_output=True, text=True, check=True)
+    record = json.loads(out.stdout.strip().splitlines()[-1])
+    return Measurement(record["wall_s"], record["cpu_s"], record["peak_rss_mb"], record["returncode"])
 
 
 def bench_python() -> Path | None:
