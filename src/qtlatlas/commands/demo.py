@@ -18,15 +18,18 @@ DEMO_CONFIG = DemoConfig()
 def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "demo",
-        help="generate the demo atlas, map it and build its two releases into a site",
+        help="generate the demo atlas, map it, build its two releases into a site and serve it",
         description="Generate a realistic synthetic atlas (genotypes, six RNA modalities in three tissues, "
         "two releases on two genome builds, a study and GWAS traits) in the formats labs use, validate it, run "
-        "the pipeline on both releases and build them into OUT/site.",
+        "the pipeline on both releases, build them into OUT/site and serve the site (the API and its documentation) "
+        "until interrupted; --no-serve stops before serving.",
     )
     p.add_argument("--out", type=Path, default=Path("demo-atlas"), help="output directory (default: ./demo-atlas)")
     p.add_argument("--seed", type=int, default=1, help="random seed; the same seed gives identical files (default 1)")
     p.add_argument("--no-serve", action="store_true", help="stop before serving the portal (for scripts and tests)")
     p.add_argument("--quiet", action="store_true", help="no progress display while mapping")
+    p.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port to serve on (default 8000)")
     p.set_defaults(func=cmd_demo)
 
 
@@ -69,4 +72,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         console.print(f"Published release [bold]{release.id}[/] in {published}")
     console.print(f"Demo site ready in [bold]{site}[/] ({time.perf_counter() - t0:.0f} s in all); "
                   f"check it with: qtlatlas verify {site}")
-    return 0
+    if args.no_serve:
+        return 0
+    from .serve import cmd_serve
+
+    return cmd_serve(argparse.Namespace(site=site, host=args.host, port=args.port, workers=1))
