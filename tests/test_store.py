@@ -400,3 +400,10 @@ def test_concurrent_reads(store):
     assert not errors
     sp = table(store, "signif_pairs")
     assert all(results[g] == int((sp["gene_id"] == g).sum()) for g in genes)
+
+
+def test_missing_code_matches_the_genotype_readers():
+    from qtlatlas.io.genotypes import MISSING_INT8
+    from qtlatlas.store import variants
+
+    assert variants.MISSING_INT8 == MISSING_INT8

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.cluster import hierarchy
-from scipy.spatial.distance import pdist
 
 
-def _newick(node: hierarchy.ClusterNode, labels: list[str], parent_height: float) -> str:
+def _newick(node, labels: list[str], parent_height: float) -> str:
     length = max(parent_height - node.dist, 0.0)
     if node.is_leaf():
         name = labels[node.id].replace("(", "_").replace(")", "_").replace(",", "_").replace(":", "_").replace(";", "_")
@@ -26,6 +24,9 @@ def cluster_order(matrix: np.ndarray, labels: list[str]) -> tuple[list[int], str
         return [], ";"
     if n == 1:
         return [0], f"{labels[0]};"
+    from scipy.cluster import hierarchy
+    from scipy.spatial.distance import pdist
+
     values = np.nan_to_num(np.asarray(matrix, dtype=float))
     tree = hierarchy.linkage(pdist(values), method="average", optimal_ordering=n <= 200)
     root = hierarchy.to_tree(tree)

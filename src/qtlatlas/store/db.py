@@ -12,9 +12,10 @@ import threading
 import duckdb
 import pandas as pd
 
-#: Defaults that keep a portal process small: DuckDB's buffer pool, and its threads per query.
-MEMORY_LIMIT = "256MB"
-THREADS = 4
+#: Defaults that keep a portal process small: DuckDB's buffer pool, and its threads per query (one: a server's
+#: concurrency comes from its requests, and several threads per query would oversubscribe the cores).
+MEMORY_LIMIT = "96MB"
+THREADS = 1
 
 
 class Database:

@@ -8,15 +8,16 @@ import re
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from ..io.genotypes import MISSING_INT8
 from ..release import layout
 from .db import placeholders
 from .errors import NotFound
 from .genes import records
 from .params import is_clean
 
+#: Missing dosage code of the release's int8 genotypes (``qtlatlas.io.genotypes.MISSING_INT8``; not imported, to
+#: keep the portal's start light).
+MISSING_INT8 = -9
 VARIANT_FIELDS = ["variant_id", "chrom", "pos", "ref", "alt", "af"]
 _CHROM = r"[A-Za-z0-9.]{1,40}?"
 _POSITION = re.compile(rf"^({_CHROM})[:_-]([\d,]{{1,15}})$")
@@ -189,5 +190,7 @@ def _regression(x: np.ndarray, y: np.ndarray) -> tuple[float | None, float | Non
     se = math.sqrt(float(resid @ resid) / df / sxx)
     if se == 0:
         return slope, 0.0, 0.0
+    from scipy import stats
+
     pval = float(2 * stats.t.sf(abs(slope / se), df))
     return slope, se, pval

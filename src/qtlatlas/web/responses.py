@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import math
 from enum import StrEnum
 from typing import Any
@@ -68,6 +69,19 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [clean(r) for r in frame.to_dict(orient="records")]
 
 
+def _rows_json(frame: pd.DataFrame) -> bytes:
+    """The rows of ``frame`` as a JSON array (NaN/None → null, nested lists and dicts kept)."""
+    if frame.empty:
+        return b"[]"
+    def nested(column: pd.Series) -> bool:
+        first = column.dropna()
+        return len(first) > 0 and isinstance(first.iloc[0], (dict, list, tuple, np.ndarray))
+
+    if any(frame[c].dtype == object and nested(frame[c]) for c in frame.columns):
+        return json.dumps(records(frame), allow_nan=False).encode()
+    return frame.to_json(orient="records", double_precision=15, date_format="iso").encode()
+
+
 def _cache_headers(request: Request, release: str, body: bytes) -> dict[str, str]:
     etag = hashlib.sha1(release.encode() + b"\0" + str(request.url).encode() + b"\0" + body).hexdigest()[:32]
     pinned = "release" in request.query_params
@@ -93,8 +107,10 @@ def list_response(request: Request, release: str, frame: pd.DataFrame, total: in
     fmt = Format(fmt)
     total = len(frame) if total is None else int(total)
     if fmt is Format.json:
-        payload = {"data": records(frame), "meta": {"release": release, "total": total, "next_cursor": next_cursor}}
-        return json_response(request, release, payload)
+        # rows are serialised by pandas' C encoder (NaN → null); only the small envelope goes through json
+        meta = json.dumps({"release": release, "total": total, "next_cursor": next_cursor})
+        body = b'{"data":' + _rows_json(frame) + b',"meta":' + meta.encode() + b"}"
+        return cached(request, release, Response(body, media_type="application/json"))
     buffer = io.StringIO()
     frame.to_csv(buffer, sep="\t" if fmt is Format.tsv else ",", index=False, na_rep="NA", float_format="%.6g")
     media = "text/tab-separated-values" if fmt is Format.tsv else "text/csv"
