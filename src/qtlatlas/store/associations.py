@@ -48,6 +48,13 @@ class AssociationQueries:
 
     # -- top / independent QTLs -------------------------------------------------------------------
 
+    def _add_membership(self, where: list[str], params: list, tissues, modalities) -> None:
+        """Append the tissue and modality filters (validated; bound parameters) to ``where``/``params``."""
+        for column, values in (("tissue", self._tissue_filter(tissues)), ("modality", self._modality_filter(modalities))):
+            if values is not None:
+                where.append(f"{column} IN ({placeholders(len(values))})")
+                params += values
+
     def qtls(self, kind: str = "top", *, tissues=None, modalities=None, genes=None, region: str | None = None,
              max_qval: float | None = None, max_pval: float | None = None, sort: str = "pval_nominal",
              descending: bool = False, limit: int = 100, cursor: str | None = None,
@@ -72,14 +79,7 @@ class AssociationQueries:
         if not isinstance(sort, str) or sort not in columns:
             raise BadQuery("sort", f"not a column of the {kind} QTL table; columns: {', '.join(columns)}")
         where, params = ["TRUE"], []
-        tissue_list = self._tissue_filter(tissues)
-        if tissue_list is not None:
-            where.append(f"tissue IN ({placeholders(len(tissue_list))})")
-            params += tissue_list
-        modality_list = self._modality_filter(modalities)
-        if modality_list is not None:
-            where.append(f"modality IN ({placeholders(len(modality_list))})")
-            params += modality_list
+        self._add_membership(where, params, tissues, modalities)
         gene_ids = self._gene_ids(genes)
         if gene_ids is not None:
             where.append(f"gene_id IN ({placeholders(len(gene_ids))})")
@@ -148,14 +148,7 @@ class AssociationQueries:
             where.append(clause)
             params += values
             order = ["pos", "gene_id"] + _PAIR_TIES
-        tissue_list = self._tissue_filter(tissues)
-        if tissue_list is not None:
-            where.append(f"tissue IN ({placeholders(len(tissue_list))})")
-            params += tissue_list
-        modality_list = self._modality_filter(modalities)
-        if modality_list is not None:
-            where.append(f"modality IN ({placeholders(len(modality_list))})")
-            params += modality_list
+        self._add_membership(where, params, tissues, modalities)
         cond = " AND ".join(where)
         total = int(self.db.scalar(f"SELECT COUNT(*) FROM read_parquet(?) WHERE {cond}", [path, *params]))
         if offset >= total:
