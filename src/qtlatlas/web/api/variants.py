@@ -23,6 +23,5 @@ def variant(request: Request, release: ReleaseDep, variant: VariantParam):
 @router.get("/variants/{variant}/associations", responses=LIST,
             summary="Every association of a variant across all tissues and modalities (top, independent, significant)")
 def associations(request: Request, release: ReleaseDep, variant: VariantParam, format: FormatParam = "json"):
-    variant_id = release.variant(variant)["variant_id"]
-    rows = release.variant_associations(variant_id)
-    return list_response(request, release.id, rows, fmt=format, name=f"associations.{variant_id}")
+    rows = release.variant_associations(variant)  # the store resolves any variant syntax, once
+    return list_response(request, release.id, rows, fmt=format, name="associations")
