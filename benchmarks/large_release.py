@@ -52,7 +52,7 @@ from qtlatlas.release import layout
 from qtlatlas.release.downloads import median_tpm_download, samples_download
 from qtlatlas.release.manifest import write_manifest
 from qtlatlas.release.metadata import atlas_metadata, release_metadata, write_json
-from qtlatlas.release.tables import QTL_COLUMNS, ROW_GROUP_SIZE, SIGNIF_SCHEMA
+from qtlatlas.release.tables import QTL_COLUMNS, ROW_GROUP_SIZE, SIGNIF_SCHEMA, write_variant_index
 
 __all__ = ["make_large_release", "SCHEMAS", "release_summary"]
 
@@ -736,6 +736,9 @@ def make_large_release(site: Path, release_id: str = "v1", *, n_genes: int = 20_
             write_json(release_metadata(atlas, atlas.release(release_id), pairs, counts),
                        sim._note(layout.RELEASE_JSON, "release metadata: genome, annotation, parameters, software",
                                  "metadata"))
+        variants = pq.read_table(tmp / layout.table_path("variants"), columns=["variant_id", "chrom", "pos"]).to_pandas()
+        write_variant_index(variants, sim._note(layout.table_path("variant_index"), "variant ids sorted for lookups", "table"))
+        del variants
         write_manifest(tmp, sim.descriptions)
         if final.exists():
             shutil.rmtree(final)

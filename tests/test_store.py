@@ -407,3 +407,20 @@ def test_missing_code_matches_the_genotype_readers():
     from qtlatlas.store import variants
 
     assert variants.MISSING_INT8 == MISSING_INT8
+
+
+def test_variant_lookup_by_id_through_the_index_and_without_it(store, monkeypatch):
+    variants = table(store, "variants")
+    index = table(store, "variant_index")
+    assert list(index["variant_key"]) == sorted(index["variant_key"])
+    assert set(index["variant_id"]) == set(variants["variant_id"])
+    vid = variants["variant_id"].iloc[len(variants) // 2]
+    row = variants[variants["variant_id"] == vid].iloc[0]
+    for query in (vid, vid.upper(), vid.lower()):
+        found = store.variant(query)
+        assert (found["variant_id"], found["chrom"], found["pos"]) == (vid, row["chrom"], row["pos"])
+    # a release built before the index existed is still served, by scanning the ids
+    monkeypatch.setattr(type(store), "has_table", lambda self, name: name != "variant_index")
+    assert store.variant(vid.upper())["variant_id"] == vid
+    with pytest.raises(NotFound):
+        store.variant("rs_not_a_variant")

@@ -48,6 +48,7 @@ from .tables import (
     transcripts_table,
     values_table,
     write_table,
+    write_variant_index,
 )
 
 _GENOTYPE_WINDOW = 5_000_000
@@ -421,8 +422,9 @@ class _ReleaseBuilder:
         write_table(samples, self._table(layout.table_path("samples"), "samples per tissue and their modalities"))
 
     def _genotypes(self) -> None:
-        write_table(self.variants.used_table(), self._table(layout.table_path("variants"),
-                                                             "variants of every QTL table (rsID / position lookups)"))
+        used = self.variants.used_table()
+        write_table(used, self._table(layout.table_path("variants"), "variants of every QTL table (rsID / position lookups)"))
+        write_variant_index(used, self._table(layout.table_path("variant_index"), "variant ids sorted for lookups"))
         needed = set()
         for frame in self.top + self.indep:
             needed.update(frame["variant_id"].dropna())

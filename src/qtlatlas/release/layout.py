@@ -95,6 +95,7 @@ def atlas_json(site: str | Path) -> Path:
 # ------------------------------------------------------------------------------------------------
 
 TABLES = {
+    "variant_index": "variant_index.parquet",
     "genes": "genes.parquet",
     "transcripts": "transcripts.parquet",
     "exons": "exons.parquet",

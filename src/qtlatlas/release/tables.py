@@ -79,6 +79,20 @@ def write_table(df: pd.DataFrame | pa.Table, path: str | os.PathLike[str], *,
     return path
 
 
+#: Row groups of the variant index: small, so that an id lookup reads one short group.
+VARIANT_INDEX_ROW_GROUP = 8192
+
+
+def write_variant_index(variants: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """``variant_key`` (lower-cased id), ``variant_id``, ``chrom``, ``pos`` sorted by key in small row groups:
+    a lookup by rsID (any case) then reads one row group, whatever the number of variants."""
+    index = pd.DataFrame({"variant_key": variants["variant_id"].astype(str).str.lower(),
+                          "variant_id": variants["variant_id"].astype(str),
+                          "chrom": variants["chrom"].astype(str), "pos": variants["pos"].astype("int64")})
+    index = index.sort_values(["variant_key", "variant_id"], kind="stable").reset_index(drop=True)
+    return write_table(index, path, row_group_size=VARIANT_INDEX_ROW_GROUP)
+
+
 def sort_by(df: pd.DataFrame, columns: list[str], chrom: str | None = "chrom") -> pd.DataFrame:
     """``df`` sorted by ``columns``, with ``chrom`` (if named) compared in natural chromosome order."""
     if df.empty:

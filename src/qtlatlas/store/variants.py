@@ -53,33 +53,46 @@ class VariantQueries:
         if not is_clean(variant) or not str(variant).strip():
             raise NotFound("variant", variant)
         q = str(variant).strip()
-        path = self.table_file("variants")
-        df = self.db.df(f"SELECT {', '.join(VARIANT_FIELDS)} FROM read_parquet(?) WHERE variant_id = ? LIMIT 1",
-                        [path, q])
+        df, suggestions = pd.DataFrame(), []
+        m_alleles, m_pos = _ALLELES.match(q), _POSITION.match(q)
+        if m_alleles:  # positional syntaxes first: they read only the rows of one position
+            chrom, pos = m_alleles.group(1), int(m_alleles.group(2).replace(",", ""))
+            ref, alt = m_alleles.group(3).upper(), m_alleles.group(4).upper()
+            at = self._variants_at(chrom, pos)
+            df = at[(at["ref"].astype(str).str.upper() == ref) & (at["alt"].astype(str).str.upper() == alt)]
+            suggestions = list(at["variant_id"]) or self._nearby(chrom, pos)
+        elif m_pos:
+            chrom, pos = m_pos.group(1), int(m_pos.group(2).replace(",", ""))
+            df = self._variants_at(chrom, pos)
+            if df.empty:
+                suggestions = self._nearby(chrom, pos)
         if df.empty:
-            df = self.db.df(f"SELECT {', '.join(VARIANT_FIELDS)} FROM read_parquet(?) "
-                            "WHERE lower(variant_id) = lower(?) ORDER BY variant_id LIMIT 1", [path, q])
-        suggestions: list[str] = []
-        if df.empty:
-            m_alleles = _ALLELES.match(q)
-            m_pos = _POSITION.match(q)
-            if m_alleles:
-                chrom, pos = m_alleles.group(1), int(m_alleles.group(2).replace(",", ""))
-                ref, alt = m_alleles.group(3).upper(), m_alleles.group(4).upper()
-                at = self._variants_at(chrom, pos)
-                df = at[(at["ref"].astype(str).str.upper() == ref) & (at["alt"].astype(str).str.upper() == alt)]
-                suggestions = list(at["variant_id"]) or self._nearby(chrom, pos)
-            elif m_pos:
-                chrom, pos = m_pos.group(1), int(m_pos.group(2).replace(",", ""))
-                df = self._variants_at(chrom, pos)
-                if df.empty:
-                    suggestions = self._nearby(chrom, pos)
+            df = self._variant_by_id(q)
         if df.empty:
             raise NotFound("variant", q, suggestions=suggestions, detail=f"in release {self.id}")
         row = records(df.iloc[[0]])[0]
         others = self._variants_at(row["chrom"], row["pos"])
         row["same_position"] = [v for v in others["variant_id"] if v != row["variant_id"]]
         return row
+
+    def _variant_by_id(self, q: str) -> pd.DataFrame:
+        """The variant whose id is ``q`` (exact first, then case-insensitive): through the id-sorted
+        ``variant_index`` (one small row group read) when the release has it, else by scanning the ids."""
+        fields = ", ".join(VARIANT_FIELDS)
+        path = self.table_file("variants")
+        if self.has_table("variant_index"):
+            hits = self.db.df("SELECT variant_id, chrom, pos FROM read_parquet(?) WHERE variant_key = lower(?) "
+                              "ORDER BY variant_id <> ?, variant_id LIMIT 1", [self.table_file("variant_index"), q, q])
+            if hits.empty:
+                return hits
+            hit = hits.iloc[0]
+            return self.db.df(f"SELECT {fields} FROM read_parquet(?) WHERE chrom = ? AND pos = ? AND variant_id = ? LIMIT 1",
+                              [path, hit["chrom"], int(hit["pos"]), hit["variant_id"]])
+        df = self.db.df(f"SELECT {fields} FROM read_parquet(?) WHERE variant_id = ? LIMIT 1", [path, q])
+        if df.empty:
+            df = self.db.df(f"SELECT {fields} FROM read_parquet(?) WHERE lower(variant_id) = lower(?) "
+                            "ORDER BY variant_id LIMIT 1", [path, q])
+        return df
 
     def variant_associations(self, variant_id: str) -> pd.DataFrame:
         """Every row of ``top_qtls``, ``independent_qtls`` and ``signif_pairs`` for a variant (any syntax of
