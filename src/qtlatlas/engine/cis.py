@@ -275,7 +275,8 @@ def max_r2_kernel(G_rows: np.ndarray, Qt: np.ndarray, yc: np.ndarray, perms: Per
     m, k = G_rows.shape[0], Qt.shape[0]
     ws = ws or Workspace(len(yc), m, k)
     ws.stack[:k] = Qt
-    ws.stack[k:k + m] = G_rows
+    if not np.shares_memory(G_rows, ws.stack):  # callers may have written the rows in place already
+        ws.stack[k:k + m] = G_rows
     A = ws.stack[:k + m]
     yc32 = yc.astype(np.float32)
     yc_norm2 = float(np.dot(yc, yc))
@@ -299,8 +300,10 @@ def max_r2_permutations(prep: PreparedCis, i: int, perms: PermutationSet, ws: Wo
     rows = prep.distinct_rows(i)
     if ws is None:
         ws = Workspace(prep.n_samples, len(rows), prep.Qt32.shape[0])
-    np.take(prep.G32, rows, axis=0, out=ws.stack[prep.Qt32.shape[0]:prep.Qt32.shape[0] + len(rows)])
-    return max_r2_kernel(ws.stack[prep.Qt32.shape[0]:prep.Qt32.shape[0] + len(rows)], prep.Qt32, prep.Yc[i], perms, ws)
+    k = prep.Qt32.shape[0]
+    in_place = ws.stack[k:k + len(rows)]
+    np.take(prep.G32, rows, axis=0, out=in_place)
+    return max_r2_kernel(in_place, prep.Qt32, prep.Yc[i], perms, ws)
 
 
 @dataclass(frozen=True)

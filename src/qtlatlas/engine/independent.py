@@ -91,9 +91,13 @@ def independent_pass(
     groups: np.ndarray | None = None,
     threads: int | None = None,
     progress: Callable[[int], None] | None = None,
+    significance_bar: float | None = None,
 ) -> pd.DataFrame:
     """Conditionally independent QTLs of the significant phenotypes (or groups) of ``permutation_table``
     (a permutation-pass table of ``prep``'s phenotypes with a ``qval`` column).
+
+    ``significance_bar`` is p_bar; by default the largest ``pval_beta`` of the table's significant rows. When
+    a genome is mapped chromosome by chromosome, pass the genome-wide value.
 
     Returns the permutation-table columns plus ``rank`` (and ``group_id``, ``group_size`` when grouped),
     one row per independent signal, ordered by phenotype then rank.
@@ -104,7 +108,7 @@ def independent_pass(
     columns = PERMUTATION_COLUMNS + (["group_id", "group_size"] if groups is not None else []) + ["rank"]
     if signif.empty:
         return pd.DataFrame(columns=columns)
-    p_bar = float(signif["pval_beta"].max())
+    p_bar = float(signif["pval_beta"].max()) if significance_bar is None else float(significance_bar)
     perms = PermutationSet(prep.n_samples, n_permutations, seed)
     variant_index = {v: j for j, v in enumerate(prep.variant_ids)}
     significant_ids = set(signif["phenotype_id"])

@@ -158,6 +158,7 @@ def independent_table(inputs: MappingInputs, cis: pd.DataFrame, options: MapOpti
     """Conditionally independent signals of the phenotypes (groups) significant in the permutation table ``cis``."""
     tables = []
     n_signif = int((cis["qval"] <= options.fdr).sum())
+    bar = cis.loc[cis["qval"] <= options.fdr, "pval_beta"].max()  # genome-wide, not per chromosome
     advance = progress("independent signals", n_signif, 1)
     for chrom in inputs.chromosomes():
         prep = _prepared(inputs, chrom, options)
@@ -165,26 +166,12 @@ def independent_table(inputs: MappingInputs, cis: pd.DataFrame, options: MapOpti
         if not (part["qval"] <= options.fdr).any():
             continue
         groups = inputs.group_ids(prep.phenotype_ids)
-        # the significance bar is genome-wide: the max pval_beta over all significant phenotypes
-        part = _with_global_bar(part, cis, options.fdr)
         tables.append(independent_pass(prep, part, options.fdr, options.permutations, options.seed, groups=groups,
-                                       threads=options.threads, progress=advance))
+                                       threads=options.threads, progress=advance, significance_bar=bar))
     if not tables:
         columns = PERMUTATION_COLUMNS + (["group_id", "group_size"] if inputs.groups is not None else []) + ["rank"]
         return pd.DataFrame(columns=columns)
     return pd.concat(tables, ignore_index=True)
-
-
-def _with_global_bar(part: pd.DataFrame, cis: pd.DataFrame, fdr: float) -> pd.DataFrame:
-    """``part`` with one extra significant row carrying the genome-wide max ``pval_beta`` so that the
-    per-chromosome independent pass uses the genome-wide significance bar. The extra row names no
-    phenotype of ``part`` and is never mapped."""
-    bar = cis.loc[cis["qval"] <= fdr, "pval_beta"].max()
-    if part.loc[part["qval"] <= fdr, "pval_beta"].max() >= bar:
-        return part
-    sentinel = {c: np.nan for c in part.columns}
-    sentinel.update(phenotype_id="\0genome-wide-bar", pval_beta=bar, qval=0.0)
-    return pd.concat([part, pd.DataFrame([sentinel])], ignore_index=True)
 
 
 def run_trans(inputs: MappingInputs, prefix: str, options: MapOptions, progress: Progress = _no_progress) -> pd.DataFrame:
