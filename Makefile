@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo-atlas
 
-.PHONY: install demo test bench lint clean
+.PHONY: install demo test bench lint clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,10 +18,16 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/qtlatlas demo --out $(DEMO_DIR)
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+# The browser tests drive Debian's Chromium (never a downloaded browser); install it when missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian's chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
+
+bench: $(STAMP) chromium
 	$(BIN)/python -m benchmarks.run
 
 lint: $(STAMP)
