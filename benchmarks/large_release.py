@@ -52,7 +52,17 @@ from qtlatlas.release import layout
 from qtlatlas.release.downloads import median_tpm_download, samples_download
 from qtlatlas.release.manifest import write_manifest
 from qtlatlas.release.metadata import atlas_metadata, release_metadata, write_json
-from qtlatlas.release.tables import QTL_COLUMNS, ROW_GROUP_SIZE, SIGNIF_SCHEMA, write_variant_index
+from qtlatlas.release.tables import (
+    ASSOCIATION_SCHEMA,
+    ASSOCIATION_SOURCES,
+    BY_POSITION_ORDER,
+    POSITION_ROW_GROUP_SIZE,
+    QTL_COLUMNS,
+    QTL_ROW_GROUP_SIZE,
+    ROW_GROUP_SIZE,
+    SIGNIF_SCHEMA,
+    write_variant_index,
+)
 
 __all__ = ["make_large_release", "SCHEMAS", "release_summary"]
 
@@ -103,6 +113,8 @@ _DESCRIPTIONS = {
     "top_qtls": "top cis-QTL per phenotype/group, every tissue × modality",
     "independent_qtls": "conditionally independent cis-QTLs, every tissue × modality",
     "signif_pairs": "significant cis variant–phenotype pairs",
+    "associations_by_position": "top, independent and significant cis associations sorted by variant position "
+                                "(region and variant look-ups)",
     "trans_pairs": "trans-QTL pairs, every tissue × modality",
     "variants": "variants of every QTL table (rsID / position lookups)",
     "genotypes": "genotypes (ALT dosage, −9 missing) of the top and independent QTL variants",
@@ -390,7 +402,8 @@ class _Simulation:
     def run(self) -> None:
         self.genes_table()
         g, rng = self.genes, self.rng
-        writers = {name: _GroupedWriter(self._table_path(name), SCHEMAS[name])
+        writers = {name: _GroupedWriter(self._table_path(name), SCHEMAS[name],
+                                        QTL_ROW_GROUP_SIZE if name.endswith("_qtls") else ROW_GROUP_SIZE)
                    for name in ("transcripts", "exons", "gene_status", "top_qtls", "independent_qtls",
                                 "signif_pairs", "variants")}
         geno_schema = pa.schema([("variant_id", S)] + [(s, pa.int8()) for s in self.samples])
@@ -420,6 +433,44 @@ class _Simulation:
             self.genotypes_chrom(v, genotyped, writers["genotypes"])
         for name, w in writers.items():
             self.rows[name] = w.close()
+        self.associations_by_position()
+
+    def associations_by_position(self) -> None:
+        """``associations_by_position``: per chromosome, the significant pairs (one run of row groups, see
+        :meth:`run`) with the chromosome's top and independent QTLs, sorted by position as
+        :class:`~qtlatlas.release.tables.SignifPairsWriter` does."""
+        source = pq.ParquetFile(self._table_path("signif_pairs"))
+        out = pq.ParquetWriter(self._table_path("associations_by_position"), ASSOCIATION_SCHEMA, compression="lz4")
+        order = [(c, "ascending") for c in BY_POSITION_ORDER]
+        run: list[pa.Table] = []
+
+        def qtls(name: str, chrom: str, rank: int) -> pa.Table:
+            t = pq.read_table(self._table_path(name), filters=[("chrom", "=", chrom)])
+            return t.append_column("source", pa.array([ASSOCIATION_SOURCES[rank]] * t.num_rows, pa.string())) \
+                    .append_column("_source_rank", pa.array(np.full(t.num_rows, rank, dtype=np.int64)))
+
+        def flush(chrom: str | None) -> None:
+            if chrom is None:
+                return
+            pairs = pa.concat_tables(run) if run else SIGNIF_SCHEMA.empty_table()
+            pairs = pairs.append_column("source", pa.array(["significant"] * pairs.num_rows, pa.string())) \
+                         .append_column("_source_rank", pa.array(np.full(pairs.num_rows, 2, dtype=np.int64)))
+            both = pa.concat_tables([qtls("top_qtls", chrom, 0), qtls("independent_qtls", chrom, 1), pairs],
+                                    promote_options="permissive").sort_by(order)
+            both = both.select(ASSOCIATION_SCHEMA.names).cast(ASSOCIATION_SCHEMA)
+            out.write_table(both, row_group_size=POSITION_ROW_GROUP_SIZE)
+            run.clear()
+
+        chrom_of_run = None
+        for i in range(source.metadata.num_row_groups):
+            group = source.read_row_group(i)
+            chrom = group.column("chrom")[0].as_py() if group.num_rows else chrom_of_run
+            if chrom != chrom_of_run:
+                flush(chrom_of_run)
+                chrom_of_run = chrom
+            run.append(group)
+        flush(chrom_of_run)
+        out.close()
 
     def qtl_chunk(self, genes: np.ndarray, v: dict, used: np.ndarray, genotyped: np.ndarray,
                   writers: dict[str, _GroupedWriter]) -> None:
@@ -736,7 +787,8 @@ def make_large_release(site: Path, release_id: str = "v1", *, n_genes: int = 20_
             write_json(release_metadata(atlas, atlas.release(release_id), pairs, counts),
                        sim._note(layout.RELEASE_JSON, "release metadata: genome, annotation, parameters, software",
                                  "metadata"))
-        variants = pq.read_table(tmp / layout.table_path("variants"), columns=["variant_id", "chrom", "pos"]).to_pandas()
+        variants = pq.read_table(tmp / layout.table_path("variants"),
+                                 columns=["variant_id", "chrom", "pos", "ref", "alt", "af"]).to_pandas()
         write_variant_index(variants, sim._note(layout.table_path("variant_index"), "variant ids sorted for lookups", "table"))
         del variants
         write_manifest(tmp, sim.descriptions)

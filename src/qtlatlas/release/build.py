@@ -32,6 +32,7 @@ from .manifest import write_manifest
 from .metadata import atlas_metadata, release_metadata, write_json
 from .studies import publish_studies
 from .tables import (
+    QTL_ROW_GROUP_SIZE,
     GeneIndex,
     GeneResolver,
     SignifPairsWriter,
@@ -209,14 +210,19 @@ class _ReleaseBuilder:
         self.readers: list[GenotypeReader] = [open_genotypes(p) for p in self.release.genotypes]
         self.variants = VariantIndex(pd.concat([r.variants for r in self.readers], ignore_index=True))
 
-        self.signif = SignifPairsWriter(self.out / layout.table_path("signif_pairs"), self.scratch)
+        self.signif = SignifPairsWriter(self.out / layout.table_path("signif_pairs"), self.scratch,
+                                        by_position=self.out / layout.table_path("associations_by_position"))
         self._note(layout.table_path("signif_pairs"), "significant cis variant–phenotype pairs", "table")
+        self._note(layout.table_path("associations_by_position"),
+                   "top, independent and significant cis associations sorted by variant position "
+                   "(region and variant look-ups)", "table")
         for tissue, modality in self._order():
             self.step(f"{tissue} × {modality}")
             self._tissue_modality(tissue, modality, self.results[(tissue, modality)], self.inputs.get((tissue, modality)))
 
         self.step("significant pairs")
-        self.signif.finish()
+        self.signif.finish({"top": sorted_qtls(self.top) if self.top else None,
+                            "independent": sorted_qtls(self.indep) if self.indep else None})
         self.step("QTL tables")
         self._qtl_tables()
         self.step("tissues and samples")
@@ -376,9 +382,11 @@ class _ReleaseBuilder:
 
     def _qtl_tables(self) -> None:
         write_table(sorted_qtls(self.top), self._table(layout.table_path("top_qtls"),
-                                                      "top cis-QTL per phenotype/group, every tissue × modality"))
+                                                      "top cis-QTL per phenotype/group, every tissue × modality"),
+                    row_group_size=QTL_ROW_GROUP_SIZE)
         write_table(sorted_qtls(self.indep), self._table(layout.table_path("independent_qtls"),
-                                                        "conditionally independent cis-QTLs, every tissue × modality"))
+                                                        "conditionally independent cis-QTLs, every tissue × modality"),
+                    row_group_size=QTL_ROW_GROUP_SIZE)
         status = pd.concat(self.status, ignore_index=True) if self.status else pd.DataFrame(
             columns=["gene_id", "tissue", "modality", "expressed", "tested", "has_qtl", "n_independent"])
         status = status.sort_values(["gene_id", "tissue", "modality"], kind="stable").reset_index(drop=True)

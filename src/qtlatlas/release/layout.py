@@ -105,6 +105,7 @@ TABLES = {
     "top_qtls": "top_qtls.parquet",
     "independent_qtls": "independent_qtls.parquet",
     "signif_pairs": "signif_pairs.parquet",
+    "associations_by_position": "associations_by_position.parquet",
     "trans_pairs": "trans_pairs.parquet",
     "variants": "variants.parquet",
     "genotypes": "genotypes.parquet",

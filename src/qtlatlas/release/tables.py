@@ -10,7 +10,12 @@ Sort orders (chromosomes in natural order 1..22, X, Y, MT, then others, by
 
 * ``genes``: chrom, tss; ``transcripts``/``exons``: gene_id, start;
 * ``top_qtls``, ``independent_qtls``: chrom, gene tss, gene_id, tissue, modality, rank;
-* ``signif_pairs``: chrom, gene tss, gene_id, pos (a gene lookup and a region lookup read a contiguous range);
+* ``signif_pairs``: chrom, gene tss, gene_id, pos (a gene lookup reads a contiguous range);
+* ``associations_by_position``: the rows of ``signif_pairs``, ``top_qtls`` and ``independent_qtls`` (a
+  ``source`` column says which) sorted by chrom, pos, gene_id, tissue, modality, phenotype_id, variant_id,
+  source: a region or a variant lookup reads one contiguous range, already in the order pages are served
+  (lz4-compressed: these look-ups are dominated by decompression, and lz4 decompresses several times faster);
+* ``variant_index``: lower-cased variant id (every field of ``variants`` plus ``same_position``);
 * ``variants``: chrom, pos; ``genotypes``: variant_id; ``gene_status``: gene_id, tissue, modality;
 * ``medians``: gene_id, tissue; ``phenotypes/*``, ``expression/*``: phenotype_id.
 """
@@ -31,6 +36,12 @@ from ..io.groups import genes_of
 from ..results import CROSS_MODALITY
 
 ROW_GROUP_SIZE = 65_536
+#: Row groups of the top and independent QTL tables: their rows are wide (tensorQTL columns), so a look-up
+#: by variant position, which DuckDB answers by decompressing whole row groups, stays cheap.
+QTL_ROW_GROUP_SIZE = 16_384
+#: Row groups of ``associations_by_position``: small, one chromosome each, read whole by position look-ups
+#: (:class:`qtlatlas.store.positional.PositionalTable`).
+POSITION_ROW_GROUP_SIZE = 8192
 _BATCH = 262_144
 
 #: Columns of ``top_qtls`` and ``independent_qtls``, in order.
@@ -69,28 +80,47 @@ def chrom_rank(chroms: pd.Series) -> pd.Series:
 
 
 def write_table(df: pd.DataFrame | pa.Table, path: str | os.PathLike[str], *,
-                row_group_size: int = ROW_GROUP_SIZE) -> Path:
-    """Write a table (already sorted) as zstd-compressed Parquet with statistics and bounded row groups."""
+                row_group_size: int = ROW_GROUP_SIZE, compression: str = "zstd") -> Path:
+    """Write a table (already sorted) as compressed Parquet with statistics and bounded row groups."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     table = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
     table = table.replace_schema_metadata(None)
-    pq.write_table(table, path, row_group_size=row_group_size, compression="zstd")
+    pq.write_table(table, path, row_group_size=row_group_size, compression=compression)
     return path
 
 
-#: Row groups of the variant index: small, so that an id lookup reads one short group.
-VARIANT_INDEX_ROW_GROUP = 8192
+#: Row groups of the variant index: small (and lz4-compressed, quick to decode), so that an id look-up
+#: decodes one short group.
+VARIANT_INDEX_ROW_GROUP = 4096
+
+
+VARIANT_INDEX_SCHEMA = pa.schema([
+    ("variant_key", pa.string()), ("variant_id", pa.string()), ("chrom", pa.string()), ("pos", pa.int64()),
+    ("ref", pa.string()), ("alt", pa.string()), ("af", pa.float64()), ("same_position", pa.list_(pa.string())),
+])
 
 
 def write_variant_index(variants: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """``variant_key`` (lower-cased id), ``variant_id``, ``chrom``, ``pos`` sorted by key in small row groups:
-    a lookup by rsID (any case) then reads one row group, whatever the number of variants."""
-    index = pd.DataFrame({"variant_key": variants["variant_id"].astype(str).str.lower(),
-                          "variant_id": variants["variant_id"].astype(str),
-                          "chrom": variants["chrom"].astype(str), "pos": variants["pos"].astype("int64")})
+    """The variants table keyed by ``variant_key`` (lower-cased id) in small row groups, with
+    ``same_position`` (ids of the other variants at the same chrom:pos): a lookup by rsID (any case) reads
+    one row group and answers every field of a variant, whatever the number of variants."""
+    ids = variants["variant_id"].astype(str).to_numpy(object)
+    chrom = variants["chrom"].astype(str).to_numpy(object)
+    pos = variants["pos"].astype("int64").to_numpy()
+    same: list[list[str]] = [[] for _ in range(len(ids))]
+    site = pd.Series(np.arange(len(ids))).groupby([chrom, pos], sort=False).agg(list)
+    for rows in site[site.map(len) > 1]:
+        for i in rows:
+            same[i] = [str(ids[j]) for j in rows if j != i]
+    index = pd.DataFrame({"variant_key": pd.Series(ids).str.lower(), "variant_id": ids, "chrom": chrom, "pos": pos,
+                          "ref": variants["ref"].astype(str).to_numpy(object),
+                          "alt": variants["alt"].astype(str).to_numpy(object),
+                          "af": pd.to_numeric(variants["af"], errors="coerce").to_numpy(np.float64),
+                          "same_position": same})
     index = index.sort_values(["variant_key", "variant_id"], kind="stable").reset_index(drop=True)
-    return write_table(index, path, row_group_size=VARIANT_INDEX_ROW_GROUP)
+    table = pa.Table.from_pandas(index, schema=VARIANT_INDEX_SCHEMA, preserve_index=False)
+    return write_table(table, path, row_group_size=VARIANT_INDEX_ROW_GROUP, compression="lz4")
 
 
 def sort_by(df: pd.DataFrame, columns: list[str], chrom: str | None = "chrom") -> pd.DataFrame:
@@ -366,18 +396,34 @@ def download_qtls(df: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------------
 
 
+#: Sort keys (after the chromosome) of ``signif_pairs`` and of ``associations_by_position``.
+BY_GENE_ORDER = ["_tss", "gene_id", "pos", "tissue", "modality", "phenotype_id", "variant_id"]
+BY_POSITION_ORDER = ["pos", "gene_id", "tissue", "modality", "phenotype_id", "variant_id", "_source_rank"]
+#: ``source`` values of ``associations_by_position``, in their sort order.
+ASSOCIATION_SOURCES = ("top", "independent", "significant")
+_STRING_COLUMNS = {"tissue", "modality", "phenotype_id", "gene_id", "variant_id", "chrom", "ref", "alt", "group_id"}
+ASSOCIATION_SCHEMA = pa.schema(
+    [("source", pa.string())]
+    + [(c, pa.string() if c in _STRING_COLUMNS else pa.int64() if c in ("pos", "tss_distance", "rank") else pa.float64())
+       for c in QTL_COLUMNS])
+
+
 class SignifPairsWriter:
-    """Streams significant pairs into ``signif_pairs.parquet`` with bounded memory.
+    """Streams significant pairs into ``signif_pairs.parquet`` (sorted by gene) and, when ``by_position`` is
+    given, ``associations_by_position.parquet`` (the same rows with the top and independent QTLs, sorted by
+    variant position), with bounded memory.
 
     Phase 1 (:meth:`add`, one batch at a time): rows are annotated and appended to one spool Parquet file
-    per gene chromosome in ``scratch``. Phase 2 (:meth:`finish`): each chromosome's spool is read, sorted by
-    (gene tss, gene_id, pos, tissue, modality, phenotype_id) and appended, chromosomes in natural order, to
-    the final file through one :class:`pyarrow.parquet.ParquetWriter`. Peak memory is that of the largest
-    chromosome's significant pairs, not of all pairs.
+    per variant chromosome in ``scratch`` (a cis pair's gene lies on the same chromosome). Phase 2
+    (:meth:`finish`): each chromosome's spool is read, sorted by :data:`BY_GENE_ORDER` (and, with that
+    chromosome's QTL rows, by :data:`BY_POSITION_ORDER`) and appended, chromosomes in natural order, to the
+    final file(s). Peak memory is that of the largest chromosome's significant pairs, not of all pairs.
     """
 
-    def __init__(self, path: str | os.PathLike[str], scratch: str | os.PathLike[str]):
+    def __init__(self, path: str | os.PathLike[str], scratch: str | os.PathLike[str],
+                 by_position: str | os.PathLike[str] | None = None):
         self.path = Path(path)
+        self.by_position = None if by_position is None else Path(by_position)
         self.scratch = Path(scratch)
         self.scratch.mkdir(parents=True, exist_ok=True)
         self._spools: dict[str, pq.ParquetWriter] = {}
@@ -388,7 +434,7 @@ class SignifPairsWriter:
         """Append annotated rows (:data:`SIGNIF_COLUMNS` + ``_tss`` + ``_gchrom``)."""
         if rows.empty:
             return
-        for chrom, part in rows.groupby("_gchrom", sort=False, dropna=False):
+        for chrom, part in rows.groupby("chrom", sort=False, dropna=False):
             key = "" if pd.isna(chrom) else str(chrom)
             writer = self._spools.get(key)
             if writer is None:
@@ -399,22 +445,56 @@ class SignifPairsWriter:
             writer.write_table(table)
             self.n_rows += len(part)
 
-    def finish(self) -> Path:
+    def finish(self, qtl_rows: dict[str, pd.DataFrame] | None = None) -> Path:
+        """Write the final table(s). ``qtl_rows`` maps a source of :data:`ASSOCIATION_SOURCES` (``top``,
+        ``independent``) to its QTL rows (:data:`QTL_COLUMNS`), merged into ``associations_by_position``."""
         for w in self._spools.values():
             w.close()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with pq.ParquetWriter(self.path, SIGNIF_SCHEMA, compression="zstd") as out:
-            chroms = sorted(self._spool_paths, key=lambda c: (c == "", chrom_sort_key(c) if c else (9, "")))
-            for chrom in chroms:
-                spool = self._spool_paths[chrom]
-                df = pq.read_table(spool).to_pandas()
-                df = df.sort_values(["_tss", "gene_id", "pos", "tissue", "modality", "phenotype_id"],
-                                    kind="stable", na_position="last")
-                table = pa.Table.from_pandas(df[SIGNIF_COLUMNS], schema=SIGNIF_SCHEMA, preserve_index=False)
-                out.write_table(table, row_group_size=ROW_GROUP_SIZE)
-                del df, table
-                spool.unlink()
+        qtls = _qtl_rows_by_chrom(qtl_rows or {})
+        chroms = sorted(set(self._spool_paths) | set(qtls), key=lambda c: (c == "", chrom_sort_key(c) if c else (9, "")))
+        by_pos = None
+        if self.by_position is not None:
+            self.by_position.parent.mkdir(parents=True, exist_ok=True)
+            by_pos = pq.ParquetWriter(self.by_position, ASSOCIATION_SCHEMA, compression="lz4")
+        try:
+            with pq.ParquetWriter(self.path, SIGNIF_SCHEMA, compression="zstd") as out:
+                for chrom in chroms:
+                    spool = self._spool_paths.get(chrom)
+                    df = pq.read_table(spool).to_pandas() if spool is not None else None
+                    if df is not None and len(df):
+                        df = df.sort_values(BY_GENE_ORDER, kind="stable", na_position="last")
+                        out.write_table(pa.Table.from_pandas(df[SIGNIF_COLUMNS], schema=SIGNIF_SCHEMA,
+                                                             preserve_index=False), row_group_size=ROW_GROUP_SIZE)
+                    if by_pos is not None:
+                        parts = [q for q in [qtls.get(chrom)] if q is not None]
+                        if df is not None and len(df):
+                            parts.append(df[SIGNIF_COLUMNS].assign(source="significant", _source_rank=2))
+                        both = pd.concat(parts, ignore_index=True).sort_values(
+                            BY_POSITION_ORDER, kind="stable", na_position="last")
+                        by_pos.write_table(pa.Table.from_pandas(both, schema=ASSOCIATION_SCHEMA, preserve_index=False),
+                                           row_group_size=POSITION_ROW_GROUP_SIZE)
+                        del both, parts
+                    del df
+                    if spool is not None:
+                        spool.unlink()
+        finally:
+            if by_pos is not None:
+                by_pos.close()
         return self.path
+
+
+def _qtl_rows_by_chrom(qtl_rows: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """QTL rows per variant chromosome ("" when unknown), with ``source`` and ``_source_rank`` columns."""
+    frames = []
+    for source, df in qtl_rows.items():
+        if df is not None and len(df):
+            frames.append(df[QTL_COLUMNS].assign(source=source, _source_rank=ASSOCIATION_SOURCES.index(source)))
+    if not frames:
+        return {}
+    rows = pd.concat(frames, ignore_index=True)
+    key = rows["chrom"].astype(object).where(rows["chrom"].notna(), "").astype(str)
+    return {str(c): part for c, part in rows.groupby(key, sort=False)}
 
 
 def signif_rows(batch: pd.DataFrame, tissue: str, modality: str, resolver: GeneResolver, genes: GeneIndex,

@@ -16,6 +16,11 @@ from .db import placeholders
 from .errors import BadQuery
 
 QTL_KINDS = {"top": "top_qtls", "independent": "independent_qtls"}
+#: The table of every association sorted by variant position (releases built before it lack it).
+BY_POSITION = "associations_by_position"
+#: Columns of the significant pairs (``signif_pairs``), as read from :data:`BY_POSITION`.
+SIGNIF_COLUMN_LIST = ["tissue", "modality", "phenotype_id", "gene_id", "variant_id", "chrom", "pos",
+                      "tss_distance", "af", "pval_nominal", "slope", "slope_se", "pval_nominal_threshold"]
 #: Tie-breakers appended to every ORDER BY so that pages are stable (each row on exactly one page).
 _QTL_TIES = ["tissue", "modality", "gene_id", "phenotype_id", "rank", "variant_id"]
 _PAIR_TIES = ["tissue", "modality", "phenotype_id", "variant_id"]
@@ -144,16 +149,29 @@ class AssociationQueries:
             params.append(g["gene_id"])
             order = ["pos"] + _PAIR_TIES
         else:
+            order = ["pos", "gene_id"] + _PAIR_TIES
+            positional = self._positional()
+            if positional is not None:
+                # the same rows stored in exactly this order: a page is the next rows of one contiguous run
+                span = P.region(region)
+                equal: dict[str, list[str]] = {"source": ["significant"]}
+                for column, values in (("tissue", self._tissue_filter(tissues)),
+                                       ("modality", self._modality_filter(modalities))):
+                    if values is not None:
+                        equal[column] = values
+                table, total = positional.page(self.chrom_spellings(span.chrom), span.start, span.end, equal,
+                                               offset, n, SIGNIF_COLUMN_LIST)
+                return table.to_pandas(), total, P.next_cursor(offset, table.num_rows, total, kind)
             clause, values = self._region_clause(P.region(region))
             where.append(clause)
             params += values
-            order = ["pos", "gene_id"] + _PAIR_TIES
         self._add_membership(where, params, tissues, modalities)
         cond = " AND ".join(where)
         total = int(self.db.scalar(f"SELECT COUNT(*) FROM read_parquet(?) WHERE {cond}", [path, *params]))
         if offset >= total:
             rows = self.db.df("SELECT * FROM read_parquet(?) LIMIT 0", [path])
         else:
-            rows = self.db.df(f"SELECT * FROM read_parquet(?) WHERE {cond} ORDER BY {', '.join(order)} "
-                              "LIMIT ? OFFSET ?", [path, *params, n, offset])
+            order_by = f"ORDER BY {', '.join(order)} " if order else ""
+            rows = self.db.df(f"SELECT * FROM read_parquet(?) WHERE {cond} {order_by}LIMIT ? OFFSET ?",
+                              [path, *params, n, offset])
         return rows, total, P.next_cursor(offset, len(rows), total, kind)

@@ -26,6 +26,7 @@ from .db import Database
 from .errors import NotFound
 from .genes import GeneQueries
 from .params import is_clean
+from .positional import PositionalTable
 from .variants import VariantQueries
 
 CROSS_MODALITY = "cross_modality"
@@ -77,6 +78,13 @@ class ReleaseStore(GeneQueries, AssociationQueries, VariantQueries):
                     value = load()
                     self._cache[key] = value
         return value
+
+    def _positional(self) -> PositionalTable | None:
+        """The position reader of ``associations_by_position`` (None when the release lacks a usable one)."""
+        if not self.has_table("associations_by_position"):
+            return None
+        reader = self._cached("positional", lambda: PositionalTable(self.table_file("associations_by_position")))
+        return reader if reader.usable else None
 
     def columns(self, name: str) -> list[str]:
         """Column names of a query table (from the Parquet schema; cached)."""

@@ -8,12 +8,15 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..release import layout
 from .db import placeholders
 from .errors import NotFound
 from .genes import records
 from .params import is_clean
+from .variant_index import VariantIndexReader
 
 #: Missing dosage code of the release's int8 genotypes (``qtlatlas.io.genotypes.MISSING_INT8``; not imported, to
 #: keep the portal's start light).
@@ -25,6 +28,17 @@ _ALLELES = re.compile(rf"^({_CHROM})[:_-]([\d,]{{1,15}})[:_-]([A-Za-z*<>.]{{1,10
 #: How far from an unknown position suggested variants may lie, bp.
 SUGGEST_BP = 10_000
 _SOURCES = (("top", "top_qtls"), ("independent", "independent_qtls"), ("significant", "signif_pairs"))
+#: Columns of a variant's associations when all are significant pairs (the columns of ``signif_pairs``).
+_PAIR_COLUMNS = {"source", "tissue", "modality", "phenotype_id", "gene_id", "variant_id", "chrom", "pos",
+                 "tss_distance", "af", "pval_nominal", "slope", "slope_se", "pval_nominal_threshold"}
+
+
+def _plain_row(row: dict) -> dict:
+    """An index row with JSON-ready values (a missing frequency as None)."""
+    af = row.get("af")
+    row["af"] = None if af is None or (isinstance(af, float) and math.isnan(af)) else float(af)
+    row["pos"] = int(row["pos"])
+    return row
 
 
 class VariantQueries:
@@ -67,6 +81,12 @@ class VariantQueries:
             if df.empty:
                 suggestions = self._nearby(chrom, pos)
         if df.empty:
+            index = self._variant_index()
+            if index is not None:
+                row = index.lookup(q)
+                if row is None:
+                    raise NotFound("variant", q, suggestions=suggestions, detail=f"in release {self.id}")
+                return _plain_row(row)
             df = self._variant_by_id(q)
         if df.empty:
             raise NotFound("variant", q, suggestions=suggestions, detail=f"in release {self.id}")
@@ -75,9 +95,16 @@ class VariantQueries:
         row["same_position"] = [v for v in others["variant_id"] if v != row["variant_id"]]
         return row
 
+    def _variant_index(self) -> VariantIndexReader | None:
+        """The id index reader of this release, or None when its index predates the full layout."""
+        if not self.has_table("variant_index"):
+            return None
+        reader = self._cached("variant_index_reader", lambda: VariantIndexReader(self.table_file("variant_index")))
+        return reader if reader.usable else None
+
     def _variant_by_id(self, q: str) -> pd.DataFrame:
-        """The variant whose id is ``q`` (exact first, then case-insensitive): through the id-sorted
-        ``variant_index`` (one small row group read) when the release has it, else by scanning the ids."""
+        """The variant whose id is ``q`` (exact first, then case-insensitive) by SQL: through an index of
+        ids only (releases built before the index held every field), else by scanning the ids."""
         fields = ", ".join(VARIANT_FIELDS)
         path = self.table_file("variants")
         if self.has_table("variant_index"):
@@ -95,24 +122,37 @@ class VariantQueries:
         return df
 
     def variant_associations(self, variant_id: str) -> pd.DataFrame:
-        """Every row of ``top_qtls``, ``independent_qtls`` and ``signif_pairs`` for a variant (any syntax of
-        :meth:`variant`), every tissue and modality, with a ``source`` column (``top``, ``independent``,
-        ``significant``) first; one query per table. Columns a table lacks are missing values."""
+        """Every row of ``top_qtls``, ``independent_qtls`` and the significant pairs for a variant (any syntax
+        of :meth:`variant`), every tissue and modality, with a ``source`` column (``top``, ``independent``,
+        ``significant``) first, sorted by source (in that order), tissue, modality, phenotype. Columns a
+        table lacks are missing values. One row group of ``associations_by_position`` when the release has
+        it, else one SQL query over the three tables."""
         v = self.variant(variant_id)
         names = self.chrom_spellings(v["chrom"])
-        frames = []
-        for source, table in _SOURCES:
+        where = f"chrom IN ({placeholders(len(names))}) AND pos = ? AND variant_id = ?"
+        key = [*names, v["pos"], v["variant_id"]]
+        positional = self._positional()
+        if positional is not None:
+            table = positional.read(names, v["pos"], v["pos"], {"variant_id": [v["variant_id"]]})
+            rank = pc.index_in(table.column("source"), value_set=pa.array([s for s, _ in _SOURCES]))
+            table = table.append_column("_rank", rank).sort_by(
+                [("_rank", "ascending"), ("tissue", "ascending"), ("modality", "ascending"),
+                 ("phenotype_id", "ascending")]).drop_columns(["_rank"])
+            if table.num_rows and pc.all(pc.equal(table.column("source"), "significant")).as_py():
+                table = table.select([c for c in table.column_names if c in _PAIR_COLUMNS])
+            return table.to_pandas()
+        parts, params = [], []
+        for i, (source, table) in enumerate(_SOURCES):
             if not self.has_table(table):
                 continue
-            df = self.db.df(
-                f"SELECT * FROM read_parquet(?) WHERE chrom IN ({placeholders(len(names))}) AND pos = ? "
-                "AND variant_id = ? ORDER BY tissue, modality, phenotype_id",
-                [self.table_file(table), *names, v["pos"], v["variant_id"]])
-            df.insert(0, "source", source)
-            frames.append(df)
-        frames = [f for f in frames if len(f)] or frames[:1]
-        out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"source": []})
-        return out.reset_index(drop=True)
+            parts.append(f"SELECT '{source}' AS source, {i} AS _source_rank, * FROM read_parquet(?) WHERE {where}")
+            params += [self.table_file(table), *key]
+        if not parts:
+            return pd.DataFrame({"source": []})
+        sql = " UNION ALL BY NAME ".join(parts)
+        df = self.db.df(f"SELECT * EXCLUDE (_source_rank) FROM ({sql}) "
+                        "ORDER BY _source_rank, tissue, modality, phenotype_id", params)
+        return df.reset_index(drop=True)
 
     # -- phenotype by genotype --------------------------------------------------------------------
 
