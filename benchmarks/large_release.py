@@ -49,6 +49,7 @@ from scipy.special import ndtri
 
 from qtlatlas.config import DEFAULT_MODALITIES, Atlas, AtlasInfo, PhenotypeInput, Release, Tissue
 from qtlatlas.release import layout
+from qtlatlas.release.batched import PositionBatchWriter
 from qtlatlas.release.downloads import median_tpm_download, samples_download
 from qtlatlas.release.manifest import write_manifest
 from qtlatlas.release.metadata import atlas_metadata, release_metadata, write_json
@@ -56,7 +57,6 @@ from qtlatlas.release.tables import (
     ASSOCIATION_SCHEMA,
     ASSOCIATION_SOURCES,
     BY_POSITION_ORDER,
-    POSITION_ROW_GROUP_SIZE,
     QTL_COLUMNS,
     QTL_ROW_GROUP_SIZE,
     ROW_GROUP_SIZE,
@@ -440,7 +440,7 @@ class _Simulation:
         :meth:`run`) with the chromosome's top and independent QTLs, sorted by position as
         :class:`~qtlatlas.release.tables.SignifPairsWriter` does."""
         source = pq.ParquetFile(self._table_path("signif_pairs"))
-        out = pq.ParquetWriter(self._table_path("associations_by_position"), ASSOCIATION_SCHEMA, compression="lz4")
+        out = PositionBatchWriter(self._table_path("associations_by_position"), ASSOCIATION_SCHEMA)
         order = [(c, "ascending") for c in BY_POSITION_ORDER]
         run: list[pa.Table] = []
 
@@ -458,7 +458,7 @@ class _Simulation:
             both = pa.concat_tables([qtls("top_qtls", chrom, 0), qtls("independent_qtls", chrom, 1), pairs],
                                     promote_options="permissive").sort_by(order)
             both = both.select(ASSOCIATION_SCHEMA.names).cast(ASSOCIATION_SCHEMA)
-            out.write_table(both, row_group_size=POSITION_ROW_GROUP_SIZE)
+            out.write(both)
             run.clear()
 
         chrom_of_run = None

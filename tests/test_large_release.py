@@ -15,6 +15,7 @@ import pytest
 from qtlatlas.cli import main
 from qtlatlas.io.chromosomes import chrom_sort_key
 from qtlatlas.release import layout
+from qtlatlas.release.batched import sidecar_path
 from qtlatlas.release.manifest import read_manifest, verify_release
 from qtlatlas.release.tables import ROW_GROUP_SIZE
 
@@ -52,17 +53,25 @@ def large(large_site) -> Path:
 
 
 def _tables(release: Path) -> set[str]:
-    return {p.relative_to(release / "tables").as_posix() for p in (release / "tables").rglob("*.parquet")}
+    """Tables and look-up files (with their sidecars) under ``tables/``."""
+    return {p.relative_to(release / "tables").as_posix() for p in (release / "tables").rglob("*")
+            if p.suffix in (".parquet", ".arrow")}
 
 
 def _schema(path: Path) -> pa.Schema:
+    if path.suffix == ".arrow":
+        with pa.OSFile(str(path)) as f:
+            return pa.ipc.open_file(f).schema
     return pq.read_schema(path)
 
 
 def test_same_tables_as_the_builder(demo_release, large):
     ours, theirs = _tables(large), _tables(demo_release)
     assert {t for t in ours if "/" not in t} == {t for t in theirs if "/" not in t}
-    assert set(layout.TABLES.values()) == {t for t in ours if "/" not in t}
+    sidecars = {sidecar_path(t).name for t in layout.TABLES.values() if t.endswith(".arrow")}
+    assert set(layout.TABLES.values()) | sidecars == {t for t in ours if "/" not in t}
+    for t in sidecars:  # the key ranges of the look-up files have the same columns
+        assert _schema(large / "tables" / t).names == _schema(demo_release / "tables" / t).names
     # per-sample tables: one per tissue × modality and per tissue (the demo also has cross_modality)
     assert len([t for t in ours if t.startswith("phenotypes/")]) == 60
     assert len([t for t in ours if t.startswith("expression/")]) == 10

@@ -6,6 +6,7 @@ import threading
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from qtlatlas.cli import main
@@ -39,7 +40,11 @@ def store(site):
 
 
 def table(store: ReleaseStore, name: str) -> pd.DataFrame:
-    return pd.read_parquet(store.path / layout.table_path(name))
+    path = store.path / layout.table_path(name)
+    if path.suffix == ".arrow":  # a look-up file (Arrow IPC batches)
+        with pa.OSFile(str(path)) as f:
+            return pa.ipc.open_file(f).read_all().to_pandas()
+    return pd.read_parquet(path)
 
 
 def same_rows(a: pd.DataFrame, b: pd.DataFrame, key: list[str]) -> None:
@@ -419,9 +424,20 @@ def test_variant_lookup_by_id_through_the_index_and_without_it(store, monkeypatc
     for query in (vid, vid.upper(), vid.lower()):
         found = store.variant(query)
         assert (found["variant_id"], found["chrom"], found["pos"]) == (vid, row["chrom"], row["pos"])
-    # a release built before the index existed is still served, by scanning the ids
+    # a release built before the index existed is still served, by scanning the ids, and one whose index
+    # held ids and positions only (a Parquet table), through that index
     monkeypatch.setattr(type(store), "has_table", lambda self, name: name != "variant_index")
     assert store.variant(vid.upper())["variant_id"] == vid
+    legacy = store.path / layout.LEGACY_VARIANT_INDEX
+    index[["variant_key", "variant_id", "chrom", "pos"]].to_parquet(legacy)
+    try:
+        calls = []
+        original = store.db.df
+        monkeypatch.setattr(store.db, "df", lambda sql, params=(): calls.append(sql) or original(sql, params))
+        assert store.variant(vid.upper())["variant_id"] == vid
+        assert any("variant_key" in sql for sql in calls)
+    finally:
+        legacy.unlink()
     with pytest.raises(NotFound):
         store.variant("rs_not_a_variant")
 

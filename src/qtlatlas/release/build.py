@@ -27,6 +27,7 @@ from ..io.phenotypes import read_bed_samples, read_phenotype_bed
 from ..io.text import gzip_text_writer, write_tsv_gz
 from ..results import CROSS_MODALITY, ResultFiles
 from . import layout
+from .batched import sidecar_path
 from .downloads import bed_download, copy_file, genotypes_download, median_tpm_download, samples_download
 from .manifest import write_manifest
 from .metadata import atlas_metadata, release_metadata, write_json
@@ -213,9 +214,10 @@ class _ReleaseBuilder:
         self.signif = SignifPairsWriter(self.out / layout.table_path("signif_pairs"), self.scratch,
                                         by_position=self.out / layout.table_path("associations_by_position"))
         self._note(layout.table_path("signif_pairs"), "significant cis variant–phenotype pairs", "table")
-        self._note(layout.table_path("associations_by_position"),
-                   "top, independent and significant cis associations sorted by variant position "
-                   "(region and variant look-ups)", "table")
+        by_pos = layout.table_path("associations_by_position")
+        self._note(by_pos, "top, independent and significant cis associations sorted by variant position "
+                   "(Arrow IPC batches for region and variant look-ups)", "table")
+        self._note(str(sidecar_path(by_pos)), "position range of each batch of associations_by_position", "index")
         for tissue, modality in self._order():
             self.step(f"{tissue} × {modality}")
             self._tissue_modality(tissue, modality, self.results[(tissue, modality)], self.inputs.get((tissue, modality)))
@@ -432,7 +434,10 @@ class _ReleaseBuilder:
     def _genotypes(self) -> None:
         used = self.variants.used_table()
         write_table(used, self._table(layout.table_path("variants"), "variants of every QTL table (rsID / position lookups)"))
-        write_variant_index(used, self._table(layout.table_path("variant_index"), "variant ids sorted for lookups"))
+        write_variant_index(used, self._table(layout.table_path("variant_index"),
+                                              "variants sorted by lower-cased id (Arrow IPC batches for id look-ups)"))
+        self._note(str(sidecar_path(layout.table_path("variant_index"))), "key range of each batch of variant_index",
+                   "index")
         needed = set()
         for frame in self.top + self.indep:
             needed.update(frame["variant_id"].dropna())

@@ -95,7 +95,7 @@ def atlas_json(site: str | Path) -> Path:
 # ------------------------------------------------------------------------------------------------
 
 TABLES = {
-    "variant_index": "variant_index.parquet",
+    "variant_index": "variant_index.arrow",
     "genes": "genes.parquet",
     "transcripts": "transcripts.parquet",
     "exons": "exons.parquet",
@@ -105,13 +105,17 @@ TABLES = {
     "top_qtls": "top_qtls.parquet",
     "independent_qtls": "independent_qtls.parquet",
     "signif_pairs": "signif_pairs.parquet",
-    "associations_by_position": "associations_by_position.parquet",
+    "associations_by_position": "associations_by_position.arrow",
     "trans_pairs": "trans_pairs.parquet",
     "variants": "variants.parquet",
     "genotypes": "genotypes.parquet",
     "medians": "medians.parquet",
     "samples": "samples.parquet",
 }
+
+
+#: The id index of releases built before :data:`TABLES` named ``variant_index.arrow`` (ids and positions only).
+LEGACY_VARIANT_INDEX = f"{TABLES_DIR}/variant_index.parquet"
 
 
 def table_path(name: str) -> str:

@@ -14,8 +14,9 @@ Sort orders (chromosomes in natural order 1..22, X, Y, MT, then others, by
 * ``associations_by_position``: the rows of ``signif_pairs``, ``top_qtls`` and ``independent_qtls`` (a
   ``source`` column says which) sorted by chrom, pos, gene_id, tissue, modality, phenotype_id, variant_id,
   source: a region or a variant lookup reads one contiguous range, already in the order pages are served
-  (lz4-compressed: these look-ups are dominated by decompression, and lz4 decompresses several times faster);
-* ``variant_index``: lower-cased variant id (every field of ``variants`` plus ``same_position``);
+  a look-up file (Arrow IPC batches + a sidecar of position ranges, :mod:`qtlatlas.release.batched`);
+* ``variant_index``: lower-cased variant id (every field of ``variants`` plus ``same_position``; a look-up
+  file, :mod:`qtlatlas.release.batched`);
 * ``variants``: chrom, pos; ``genotypes``: variant_id; ``gene_status``: gene_id, tissue, modality;
 * ``medians``: gene_id, tissue; ``phenotypes/*``, ``expression/*``: phenotype_id.
 """
@@ -34,14 +35,12 @@ import pyarrow.parquet as pq
 from ..io.chromosomes import chrom_sort_key
 from ..io.groups import genes_of
 from ..results import CROSS_MODALITY
+from .batched import PositionBatchWriter, write_keyed_batches
 
 ROW_GROUP_SIZE = 65_536
 #: Row groups of the top and independent QTL tables: their rows are wide (tensorQTL columns), so a look-up
 #: by variant position, which DuckDB answers by decompressing whole row groups, stays cheap.
 QTL_ROW_GROUP_SIZE = 16_384
-#: Row groups of ``associations_by_position``: small, one chromosome each, read whole by position look-ups
-#: (:class:`qtlatlas.store.positional.PositionalTable`).
-POSITION_ROW_GROUP_SIZE = 8192
 _BATCH = 262_144
 
 #: Columns of ``top_qtls`` and ``independent_qtls``, in order.
@@ -90,8 +89,8 @@ def write_table(df: pd.DataFrame | pa.Table, path: str | os.PathLike[str], *,
     return path
 
 
-#: Row groups of the variant index: small (and lz4-compressed, quick to decode), so that an id look-up
-#: decodes one short group.
+#: Batches of the variant index (a look-up file, :mod:`qtlatlas.release.batched`): small, so that an id
+#: look-up decodes one short batch.
 VARIANT_INDEX_ROW_GROUP = 4096
 
 
@@ -120,7 +119,7 @@ def write_variant_index(variants: pd.DataFrame, path: str | os.PathLike[str]) ->
                           "same_position": same})
     index = index.sort_values(["variant_key", "variant_id"], kind="stable").reset_index(drop=True)
     table = pa.Table.from_pandas(index, schema=VARIANT_INDEX_SCHEMA, preserve_index=False)
-    return write_table(table, path, row_group_size=VARIANT_INDEX_ROW_GROUP, compression="lz4")
+    return write_keyed_batches(table, "variant_key", path, batch_rows=VARIANT_INDEX_ROW_GROUP)
 
 
 def sort_by(df: pd.DataFrame, columns: list[str], chrom: str | None = "chrom") -> pd.DataFrame:
@@ -455,8 +454,7 @@ class SignifPairsWriter:
         chroms = sorted(set(self._spool_paths) | set(qtls), key=lambda c: (c == "", chrom_sort_key(c) if c else (9, "")))
         by_pos = None
         if self.by_position is not None:
-            self.by_position.parent.mkdir(parents=True, exist_ok=True)
-            by_pos = pq.ParquetWriter(self.by_position, ASSOCIATION_SCHEMA, compression="lz4")
+            by_pos = PositionBatchWriter(self.by_position, ASSOCIATION_SCHEMA)
         try:
             with pq.ParquetWriter(self.path, SIGNIF_SCHEMA, compression="zstd") as out:
                 for chrom in chroms:
@@ -472,8 +470,7 @@ class SignifPairsWriter:
                             parts.append(df[SIGNIF_COLUMNS].assign(source="significant", _source_rank=2))
                         both = pd.concat(parts, ignore_index=True).sort_values(
                             BY_POSITION_ORDER, kind="stable", na_position="last")
-                        by_pos.write_table(pa.Table.from_pandas(both, schema=ASSOCIATION_SCHEMA, preserve_index=False),
-                                           row_group_size=POSITION_ROW_GROUP_SIZE)
+                        by_pos.write(pa.Table.from_pandas(both, schema=ASSOCIATION_SCHEMA, preserve_index=False))
                         del both, parts
                     del df
                     if spool is not None:

@@ -80,11 +80,10 @@ class ReleaseStore(GeneQueries, AssociationQueries, VariantQueries):
         return value
 
     def _positional(self) -> PositionalTable | None:
-        """The position reader of ``associations_by_position`` (None when the release lacks a usable one)."""
+        """The position reader of ``associations_by_position`` (None when the release predates it)."""
         if not self.has_table("associations_by_position"):
             return None
-        reader = self._cached("positional", lambda: PositionalTable(self.table_file("associations_by_position")))
-        return reader if reader.usable else None
+        return self._cached("positional", lambda: PositionalTable(self.table_file("associations_by_position")))
 
     def columns(self, name: str) -> list[str]:
         """Column names of a query table (from the Parquet schema; cached)."""

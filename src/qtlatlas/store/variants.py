@@ -96,20 +96,20 @@ class VariantQueries:
         return row
 
     def _variant_index(self) -> VariantIndexReader | None:
-        """The id index reader of this release, or None when its index predates the full layout."""
+        """The id index reader of this release, or None when the release predates it."""
         if not self.has_table("variant_index"):
             return None
-        reader = self._cached("variant_index_reader", lambda: VariantIndexReader(self.table_file("variant_index")))
-        return reader if reader.usable else None
+        return self._cached("variant_index_reader", lambda: VariantIndexReader(self.table_file("variant_index")))
 
     def _variant_by_id(self, q: str) -> pd.DataFrame:
-        """The variant whose id is ``q`` (exact first, then case-insensitive) by SQL: through an index of
-        ids only (releases built before the index held every field), else by scanning the ids."""
+        """The variant whose id is ``q`` (exact first, then case-insensitive) by SQL: through the index of ids
+        and positions of releases built before the look-up files, else by scanning the ids."""
         fields = ", ".join(VARIANT_FIELDS)
         path = self.table_file("variants")
-        if self.has_table("variant_index"):
+        legacy = self.path / layout.LEGACY_VARIANT_INDEX
+        if legacy.is_file():
             hits = self.db.df("SELECT variant_id, chrom, pos FROM read_parquet(?) WHERE variant_key = lower(?) "
-                              "ORDER BY variant_id <> ?, variant_id LIMIT 1", [self.table_file("variant_index"), q, q])
+                              "ORDER BY variant_id <> ?, variant_id LIMIT 1", [str(legacy), q, q])
             if hits.empty:
                 return hits
             hit = hits.iloc[0]
@@ -125,8 +125,8 @@ class VariantQueries:
         """Every row of ``top_qtls``, ``independent_qtls`` and the significant pairs for a variant (any syntax
         of :meth:`variant`), every tissue and modality, with a ``source`` column (``top``, ``independent``,
         ``significant``) first, sorted by source (in that order), tissue, modality, phenotype. Columns a
-        table lacks are missing values. One row group of ``associations_by_position`` when the release has
-        it, else one SQL query over the three tables."""
+        table lacks are missing values. One batch of ``associations_by_position`` when the release has it,
+        else one SQL query over the three tables."""
         v = self.variant(variant_id)
         names = self.chrom_spellings(v["chrom"])
         where = f"chrom IN ({placeholders(len(names))}) AND pos = ? AND variant_id = ?"
