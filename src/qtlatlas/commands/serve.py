@@ -24,15 +24,18 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from ..web.app import SITE_ENV
+    from ..release import layout
+    from ..web.env import SITE_ENV
 
     if not (args.site / "releases").is_dir():
         raise QtlAtlasError(f"{args.site}: not a site directory (no releases/); build one with qtlatlas build")
     if args.workers < 1 or not 0 < args.port < 65536:
         raise QtlAtlasError("--workers must be ≥ 1 and --port within 1–65535")
-    from ..store import Site
-
-    Site(args.site)  # fail early, with a clear message, on an unreadable site (cheap: reads only the metadata)
+    # fail early, with a clear message, on a site without releases; this process only supervises the workers,
+    # so it does not import the application (each worker does, and opens the site itself)
+    root = layout.releases_dir(args.site)
+    if not any((p / layout.RELEASE_JSON).is_file() for p in root.iterdir() if not p.name.startswith(".")):
+        raise QtlAtlasError(f"{args.site}: no published release in {root}")
     os.environ[SITE_ENV] = str(args.site.resolve())
     console.print(f"Serving {args.site} on http://{args.host}:{args.port}/  (API docs: /api/docs)")
     uvicorn.run("qtlatlas.web.app:app_from_env", factory=True, host=args.host, port=args.port, workers=args.workers,

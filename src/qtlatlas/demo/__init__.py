@@ -11,7 +11,15 @@ Modules: :mod:`.genome` (genes, transcripts, GTF), :mod:`.genotypes` (founder mo
 (traits), :mod:`.release` / :mod:`.metadata` / :mod:`.files` (writers), :mod:`.atlas` (orchestration).
 """
 
-from .atlas import generate_demo
 from .settings import DemoConfig, DemoTruth
 
 __all__ = ["DemoConfig", "DemoTruth", "generate_demo"]
+
+
+def __getattr__(name: str):
+    # the generator (NumPy, pandas, writers) is imported when first used, not with the command line
+    if name == "generate_demo":
+        from .atlas import generate_demo
+
+        return generate_demo
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

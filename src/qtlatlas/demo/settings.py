@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # annotations only: the command line imports this module and should start fast
+    import pandas as pd
 
 #: (id, name, colour, ontology id) of each default demo tissue.
 DEFAULT_TISSUES: tuple[tuple[str, str, str, str], ...] = (
