@@ -149,17 +149,13 @@ class GeneQueries:
         strand, tss) and ``status``, one ``{tissue, modality, expressed, tested, has_qtl, n_independent}``
         per tissue × modality where the gene was measured (release order)."""
         row = self.resolve_gene(gene)
-        status = self.db.df(
+        found = self.db.rows(  # plain tuples: a few dozen rows do not need a DataFrame
             "SELECT tissue, modality, expressed, tested, has_qtl, n_independent FROM read_parquet(?) "
             "WHERE gene_id = ?", [self.table_file("gene_status"), row["gene_id"]])
         order = {(t, m): i for i, (t, m) in enumerate((t, m) for t, ms in self._tissue_modalities.items() for m in ms)}
-        recs = records(status)
-        recs.sort(key=lambda r: (order.get((r["tissue"], r["modality"]), 1 << 30), r["tissue"], r["modality"]))
-        for r in recs:
-            for k in ("expressed", "tested", "has_qtl"):
-                r[k] = bool(r[k])
-            r["n_independent"] = int(r["n_independent"] or 0)
-        row["status"] = recs
+        found.sort(key=lambda r: (order.get((r[0], r[1]), 1 << 30), r[0], r[1]))
+        row["status"] = [{"tissue": t, "modality": m, "expressed": bool(e), "tested": bool(te), "has_qtl": bool(q),
+                          "n_independent": int(n or 0)} for t, m, e, te, q, n in found]
         return row
 
     def exons(self, gene_id: str) -> dict:
