@@ -122,3 +122,17 @@ def test_format_location():
 def test_paths_are_paths():
     atlas = parse_atlas(BASE, base_dir=Path("/x"))
     assert atlas.release().annotation == Path("/x/genes.gtf.gz")
+
+
+def test_twas_settings_defaults_paths_and_errors(tmp_path):
+    atlas = parse_atlas(BASE)
+    assert atlas.twas.models == ["top1", "lasso", "enet", "blup"] and atlas.twas.window == 500_000
+    assert atlas.twas.hsq_p == 0.01 and atlas.twas.ld_reference == [] and atlas.twas.modalities is None
+    text = BASE + "  ld_reference: ref/g1000_chr22\n  modalities: [expression]\n  models: [enet, top1]\n"
+    (tmp_path / "atlas.yaml").write_text(text)
+    atlas = load_atlas(tmp_path / "atlas.yaml")
+    assert atlas.twas.ld_reference == [tmp_path / "ref" / "g1000_chr22"]
+    assert atlas.twas.modalities == ["expression"] and atlas.twas.models == ["enet", "top1"]
+    assert "twas.models: " in _error(BASE + "  models: [enet, susie]\n") and "susie" in _error(BASE + "  models: [susie]\n")
+    assert "twas.modalities[0]: unknown modality 'splice'" in _error(BASE + "  modalities: [splice]\n")
+    assert "twas.tissues[1]: unknown tissue 'XX'" in _error(BASE + "  tissues: [BLA, XX]\n")

@@ -279,8 +279,43 @@ class Trait(_Model):
         return _check_id(v, "trait")
 
 
+TWAS_MODELS = ("top1", "lasso", "enet", "blup")
+
+
 class TwasSettings(_Model):
+    """TWAS of every release: expression weights per tissue × modality (FUSION compute_weights), association
+    with each trait's GWAS (FUSION assoc_test) and loci with joint/conditional tests (FUSION post_process).
+    Runs as part of ``qtlatlas run`` when traits are listed."""
+
     traits: list[Trait] = Field(default_factory=list)
+    ld_reference: list[Path] = Field(
+        default_factory=list,
+        description="PLINK prefixes (one, or one per chromosome) of the LD reference panel for association; "
+        "empty: the release's own genotypes")
+    modalities: list[str] | None = Field(None, description="modalities to fit weights for (default: all)")
+    tissues: list[str] | None = Field(None, description="tissues to fit weights for (default: all)")
+    window: int = Field(500_000, gt=0, description="weight SNPs within this distance of the TSS, bp")
+    models: list[str] = Field(default_factory=lambda: list(TWAS_MODELS))
+    crossval: int = Field(5, ge=2, le=20, description="cross-validation folds")
+    hsq_p: float = Field(0.01, gt=0, le=1, description="keep phenotypes whose cis-heritability p-value is below")
+    coloc_p: float | None = Field(0.05, gt=0, le=1, description="colocalisation (PP0–PP4) for models with TWAS p "
+                                  "below this (None: never)")
+    perm: int = Field(0, ge=0, description="permutations per model for the permutation test (0: none)")
+    locus_window: int = Field(100_000, ge=0, description="padding of weight-SNP spans when forming loci, bp")
+    seed: int = 1
+
+    @field_validator("ld_reference", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, (str, os.PathLike)) else v
+
+    @field_validator("models")
+    @classmethod
+    def _models(cls, v: list[str]) -> list[str]:
+        unknown = [m for m in v if m not in TWAS_MODELS]
+        if unknown or not v:
+            raise ValueError(f"unknown model(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(TWAS_MODELS)}")
+        return list(dict.fromkeys(v))
 
 
 class MappingSettings(_Model):
@@ -340,6 +375,12 @@ class Atlas(_Model):
         for j, m in enumerate(self.mapping.trans_modalities):
             if m not in modalities:
                 raise _LocatedError(("mapping", "trans_modalities", j), f"unknown modality {m!r}")
+        for j, m in enumerate(self.twas.modalities or []):
+            if m not in modalities:
+                raise _LocatedError(("twas", "modalities", j), f"unknown modality {m!r}")
+        for j, t in enumerate(self.twas.tissues or []):
+            if t not in tissues:
+                raise _LocatedError(("twas", "tissues", j), f"unknown tissue {t!r}")
         return self
 
     @property
