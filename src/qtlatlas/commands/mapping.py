@@ -46,7 +46,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def _add_map(sub: argparse._SubParsersAction) -> None:
-    from ..mapping.run import MODES
+    from ..mapping.modes import MODES
 
     p = sub.add_parser(
         "map",
