@@ -54,7 +54,12 @@ def test_releases_and_meta(client, site):
     mods = {m["id"] for m in client.get("/api/v1/modalities").json()["data"]}
     assert {"expression", "isoforms", "splicing", "alt_TSS", "alt_polyA", "stability"} <= mods
     downloads = client.get("/api/v1/downloads").json()["data"]
-    assert downloads and all(d["kind"] == "download" for d in downloads)
+    assert downloads and all(d["kind"] in ("download", "index") and d["path"].startswith("downloads/")
+                             for d in downloads)
+    # every tabix index sits beside its file and is listed with it
+    paths = {d["path"] for d in downloads}
+    assert all(p.removesuffix(".tbi") in paths for p in paths if p.endswith(".tbi"))
+    assert any(p.endswith(".tbi") for p in paths)
     assert client.get("/api/v1/studies").json()["meta"]["total"] == 1
 
 

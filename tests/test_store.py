@@ -95,7 +95,9 @@ def test_tissues_modalities_downloads(store):
     assert {m["id"] for m in mods} == set(tm["modality"])
     assert all({"id", "name", "grouped", "description"} <= set(m) for m in mods)
     downloads = store.downloads()
-    assert downloads and all(d["kind"] == "download" and d["path"].startswith("downloads/") for d in downloads)
+    assert downloads and all(d["kind"] in ("download", "index") and d["path"].startswith("downloads/")
+                             for d in downloads)
+    assert {d["kind"] for d in downloads} == {"download", "index"}
     assert all((store.path / d["path"]).stat().st_size == d["bytes"] for d in downloads)
 
 

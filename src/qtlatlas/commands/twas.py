@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .twas_assoc import add_assoc_command, add_post_command
+from .twas_weights import add_weights_command
 
 
 def _add_twas(sub: argparse._SubParsersAction) -> None:
@@ -16,5 +17,6 @@ def _add_twas(sub: argparse._SubParsersAction) -> None:
         "arguments), `post` groups hits into loci with joint/conditional tests (FUSION post_process).",
     )
     twas_sub = p.add_subparsers(dest="twas_command", metavar="STEP", required=True)
+    add_weights_command(twas_sub)
     add_assoc_command(twas_sub)
     add_post_command(twas_sub)

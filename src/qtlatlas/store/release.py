@@ -26,13 +26,14 @@ from .db import Database
 from .errors import NotFound
 from .genes import GeneQueries
 from .params import is_clean
+from .portal import PortalQueries
 from .positional import PositionalTable
 from .variants import VariantQueries
 
 CROSS_MODALITY = "cross_modality"
 
 
-class ReleaseStore(GeneQueries, AssociationQueries, VariantQueries):
+class ReleaseStore(GeneQueries, AssociationQueries, VariantQueries, PortalQueries):
     """Read-only queries on ``SITE/releases/<id>``; safe to share between threads.
 
     Args:
@@ -183,11 +184,13 @@ class ReleaseStore(GeneQueries, AssociationQueries, VariantQueries):
         return out
 
     def downloads(self) -> list[dict]:
-        """Manifest rows of kind ``download``: path (relative to the release), bytes, sha256, description,
-        kind."""
+        """Manifest rows of the download files and their indexes (``.tbi`` of a BED or VCF): path (relative
+        to the release), bytes, sha256, description, kind (``download`` or ``index``)."""
+        prefix = f"{layout.DOWNLOADS_DIR}/"
         return [{"path": r["path"], "bytes": int(r["bytes"]), "sha256": r["sha256"],
                  "description": r.get("description", ""), "kind": r.get("kind", "")}
-                for r in self._manifest() if r.get("kind") == "download"]
+                for r in self._manifest()
+                if r.get("kind") == "download" or (r.get("kind") == "index" and r["path"].startswith(prefix))]
 
     def download_file(self, rel: str) -> Path:
         """Absolute path of a download listed in the manifest; NotFound otherwise (never outside the release)."""

@@ -1,12 +1,14 @@
 """The FastAPI application: ``create_app(SITE_DIR)``.
 
 Routes: the REST API under ``/api/v1``, its OpenAPI description at ``/api/openapi.json``, interactive
-documentation at ``/api/docs`` (Swagger UI served from the installed ``swagger-ui-bundle`` package, never a
-CDN), and GTEx/RatGTEx-compatible routes under ``/compat/ratgtex/{release}/``.
+documentation at ``/api/docs`` (Swagger UI 5 served from the installed ``swagger-ui-py`` package, never a
+CDN), GTEx/RatGTEx-compatible routes under ``/compat/ratgtex/{release}/``, and the server-rendered portal
+pages (:mod:`qtlatlas.web.pages`, static files under ``/static/portal``).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -14,24 +16,28 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path
 
 from .. import __version__
 from ..store import Site
 from .api import expression, genes, meta, pbg, qtls, variants
 from .compat import ratgtex
+from .env import SITE_ENV
 from .errors import install_error_handlers
+from .pages import STATIC_DIR as PAGES_STATIC_DIR
+from .pages import STATIC_URL as PAGES_STATIC_URL
+from .pages import router as pages_router
 
 API_PREFIX = "/api/v1"
-SITE_ENV = "QTLATLAS_SITE"
+#: Swagger UI 5 (reads OpenAPI 3.1) as shipped by the ``swagger-ui-py`` package; found without importing it.
+SWAGGER_UI_DIR = Path(importlib.util.find_spec("swagger_ui").submodule_search_locations[0]) / "static"
 
 
 def create_app(site_dir: str | os.PathLike[str]) -> FastAPI:
     """The portal application serving every release of ``site_dir``."""
     site = Site(Path(site_dir))
     app = FastAPI(
-        title=f"{site.atlas.get('name', 'qtlatlas')} API",
-        description=(site.atlas.get("description") or "") + "\n\nEvery endpoint accepts `release` (default: the "
+        title=f"{_atlas_info(site).get('name') or 'qtlatlas'} API",
+        description=(_atlas_info(site).get("description") or "") + "\n\nEvery endpoint accepts `release` (default: the "
         "latest). Lists answer `{data, meta: {release, total, next_cursor}}`, or TSV/CSV with `format=`. Errors "
         "answer `{error, detail}` with status 400, 404 or 422.",
         version=__version__, openapi_url="/api/openapi.json", docs_url=None, redoc_url=None,
@@ -43,7 +49,7 @@ def create_app(site_dir: str | os.PathLike[str]) -> FastAPI:
     for module in (meta, genes, expression, qtls, variants, pbg):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ratgtex.router)
-    app.mount("/static/swagger", StaticFiles(directory=str(swagger_ui_path)), name="swagger")
+    app.mount("/static/swagger", StaticFiles(directory=str(SWAGGER_UI_DIR)), name="swagger")
 
     @app.get("/api/docs", include_in_schema=False)
     def docs():
@@ -52,7 +58,16 @@ def create_app(site_dir: str | os.PathLike[str]) -> FastAPI:
                                    swagger_css_url="/static/swagger/swagger-ui.css",
                                    swagger_favicon_url="/static/swagger/favicon-32x32.png")
 
+    # the portal pages last: their catch-all answers the HTML 404 page for any other URL
+    app.mount(PAGES_STATIC_URL, StaticFiles(directory=str(PAGES_STATIC_DIR)), name="portal-static")
+    app.include_router(pages_router)
     return app
+
+
+def _atlas_info(site: Site) -> dict:
+    """``atlas:`` of atlas.json (name, description, …); older sites kept them at the top level."""
+    info = site.atlas.get("atlas")
+    return info if isinstance(info, dict) else site.atlas
 
 
 def app_from_env() -> FastAPI:

@@ -1,0 +1,191 @@
+"""Reads the portal pages need beyond the REST API's: every association of one gene in one read per table,
+the lead p-value of every gene of a tissue × modality (QQ and Manhattan plots), gene symbols of a list of
+ids and the chromosome order of a release. Mixed into :class:`~qtlatlas.store.release.ReleaseStore`.
+
+Like the other query modules, these read the release tables through DuckDB with bound parameters only and
+predicates on the tables' sort keys, so that a gene page reads the few row groups near the gene.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..io.chromosomes import chrom_sort_key
+from .db import placeholders
+from .errors import BadQuery
+from .params import limit as check_limit
+
+#: Tables read by :meth:`PortalQueries.gene_associations`, by kind.
+GENE_TABLES = {"top": "top_qtls", "independent": "independent_qtls", "significant": "signif_pairs"}
+#: Most significant pairs returned for one gene (the most significant first).
+MAX_GENE_PAIRS = 20_000
+#: Columns of :meth:`PortalQueries.lead_per_gene`.
+LEAD_COLUMNS = ["gene_id", "gene_name", "chrom", "tss", "variant_id", "pval_nominal", "pval_beta", "qval",
+                "n_phenotypes"]
+
+
+class PortalQueries:
+    """Page-oriented reads (see the module docstring)."""
+
+    def tissue_summaries(self) -> list[dict]:
+        """:meth:`tissues` computed once per release (a release never changes); do not modify the result."""
+        return self._cached("portal:tissues", self.tissues)
+
+    def gene_names(self, gene_ids) -> dict[str, str]:
+        """``{gene_id: symbol}`` for the ids of the release among ``gene_ids`` (the id itself when a gene has
+        no symbol); unknown ids are left out."""
+        idx = self._gene_index()
+        out: dict[str, str] = {}
+        for g in gene_ids:
+            i = idx.by_id.get(str(g).lower())
+            if i is not None:
+                out[str(g)] = idx.names[i] or idx.ids[i]
+        return out
+
+    def search_examples(self) -> dict:
+        """Search examples shown on the home page: ``gene`` (symbol), ``variant`` and ``region`` (1 Mb around
+        the variant) of the most significant top QTL; empty when the release has no QTL (cached)."""
+        def load() -> dict:
+            rows = self.db.rows("SELECT gene_id, variant_id, chrom, pos FROM read_parquet(?) "
+                                "WHERE pval_nominal IS NOT NULL ORDER BY pval_nominal, gene_id LIMIT 1",
+                                [self.table_file("top_qtls")])
+            if not rows:
+                return {}
+            gene_id, variant_id, chrom, pos = rows[0]
+            pos = int(pos)
+            return {"gene": self.gene_names([gene_id]).get(gene_id, gene_id), "variant": variant_id,
+                    "region": f"{chrom}:{max(pos - 500_000, 1)}-{pos + 500_000}"}
+
+        return self._cached("portal:examples", load)
+
+    def threshold_summary(self) -> pd.DataFrame:
+        """The significance thresholds used in each tissue × modality, from the top QTL table (cached):
+        ``tissue, modality, n_phenotypes, n_significant`` (q ≤ the release's FDR), ``pval_beta_threshold``
+        (midpoint between the largest significant and the smallest non-significant permutation p-value, the
+        genome-wide bar of the mapping) and ``median_nominal_threshold`` (median per-phenotype nominal p bar).
+        Tissue × modality in release order."""
+        def load() -> pd.DataFrame:
+            fdr = float((self.info.get("mapping") or {}).get("fdr") or 0.05)
+            cols = set(self.columns("top_qtls"))
+            if not {"qval", "pval_beta"} <= cols:
+                return pd.DataFrame(columns=["tissue", "modality", "n_phenotypes", "n_significant",
+                                             "pval_beta_threshold", "median_nominal_threshold"])
+            nominal = "median(pval_nominal_threshold)" if "pval_nominal_threshold" in cols else "NULL"
+            df = self.db.df(
+                "SELECT tissue, modality, count(*) AS n_phenotypes, count(*) FILTER (WHERE qval <= ?) AS n_significant, "
+                "max(pval_beta) FILTER (WHERE qval <= ?) AS _sig, min(pval_beta) FILTER (WHERE qval > ?) AS _non, "
+                f"{nominal} AS median_nominal_threshold FROM read_parquet(?) GROUP BY tissue, modality",
+                [fdr, fdr, fdr, self.table_file("top_qtls")])
+            df["pval_beta_threshold"] = np.where(df["_sig"].notna() & df["_non"].notna(),
+                                                 (df["_sig"] + df["_non"]) / 2, df["_sig"])
+            order = {(t, m): i for i, (t, m) in enumerate((t, m) for t, ms in self._tissue_modalities.items() for m in ms)}
+            df["_o"] = [order.get((t, m), len(order)) for t, m in zip(df["tissue"], df["modality"], strict=True)]
+            df = df.sort_values(["_o", "tissue", "modality"])
+            return df[["tissue", "modality", "n_phenotypes", "n_significant", "pval_beta_threshold",
+                       "median_nominal_threshold"]].reset_index(drop=True)
+
+        return self._cached("portal:thresholds", load)
+
+    def chromosome_order(self) -> list[str]:
+        """Chromosome names of the genes table in natural order (1..22, X, Y, MT, others)."""
+        return self._cached("portal:chroms", lambda: sorted(
+            {str(c) for c in self._genes()["chrom"].dropna()}, key=chrom_sort_key))
+
+    def gene_rows(self, gene: dict, kind: str, *, limit: int | None = None) -> tuple[pd.DataFrame, int]:
+        """Every row of one gene in one association table, the smallest ``pval_nominal`` first (then tissue,
+        modality, phenotype, rank, variant).
+
+        Args:
+            gene: a row of :meth:`resolve_gene` / :meth:`gene` (``gene_id, chrom, start, end, tss``).
+            kind: ``top``, ``independent`` or ``significant`` (:data:`GENE_TABLES`).
+            limit: most rows returned (≤ 100,000; None: all).
+
+        Returns:
+            ``(rows, total)``: the rows and the number of rows of the gene in the table (more than
+            ``len(rows)`` when ``limit`` cut the list). A table the release lacks gives no rows.
+        """
+        if kind not in GENE_TABLES:
+            raise BadQuery("kind", f"must be one of {', '.join(GENE_TABLES)}, not {str(kind)[:40]!r}")
+        table = GENE_TABLES[kind]
+        if not self.has_table(table):
+            return pd.DataFrame(), 0
+        n = None if limit is None else check_limit(limit, "limit", maximum=100_000)
+        names = self.chrom_spellings(str(gene["chrom"]))
+        where = [f"chrom IN ({placeholders(len(names))})"]
+        params: list = list(names)
+        window = self._window()
+        if window is not None:  # pruning only, as in pairs(): cis variants lie within a window of the gene
+            coords = [int(gene[k]) for k in ("start", "end", "tss") if gene.get(k) is not None]
+            if coords:
+                where.append("pos BETWEEN ? AND ?")
+                params += [min(coords) - 2 * window, max(coords) + 2 * window]
+        where.append("gene_id = ?")
+        params.append(str(gene["gene_id"]))
+        cond = " AND ".join(where)
+        cols = self.columns(table)
+        ties = "".join(f", {c}" for c in ("tissue", "modality", "phenotype_id", "rank", "variant_id") if c in cols)
+        sql = f"SELECT * FROM read_parquet(?) WHERE {cond} ORDER BY pval_nominal ASC NULLS LAST{ties}"
+        if n is None:
+            rows = self.db.df(sql, [self.table_file(table), *params])
+            return rows, len(rows)
+        rows = self.db.df(sql + " LIMIT ?", [self.table_file(table), *params, n + 1])
+        if len(rows) <= n:
+            return rows, len(rows)
+        total = int(self.db.scalar(f"SELECT COUNT(*) FROM read_parquet(?) WHERE {cond}", [self.table_file(table), *params]))
+        return rows.iloc[:n].reset_index(drop=True), total
+
+    def gene_associations(self, gene: dict, *, max_pairs: int = MAX_GENE_PAIRS) -> dict[str, pd.DataFrame | int]:
+        """:meth:`gene_rows` of the three tables: ``{"top": df, "independent": df, "significant": df,
+        "n_significant": int}``, at most ``max_pairs`` significant pairs (the most significant)."""
+        top, _ = self.gene_rows(gene, "top")
+        independent, _ = self.gene_rows(gene, "independent")
+        significant, total = self.gene_rows(gene, "significant", limit=max_pairs)
+        return {"top": top, "independent": independent, "significant": significant, "n_significant": total}
+
+    def lead_per_gene(self, tissue: str, modality: str) -> pd.DataFrame:
+        """The lead QTL of every tested gene of a tissue × modality: :data:`LEAD_COLUMNS`.
+
+        One row per gene: the smallest ``pval_nominal`` over the gene's phenotypes (or groups) and its
+        variant, the smallest ``pval_beta`` and ``qval``, and how many phenotypes were tested. Rows are in
+        genome order (chromosomes in natural order, then TSS); genes missing from the genes table are left out.
+        """
+        t = self.check_tissue(tissue)
+        m = self.check_modality(modality, t)
+        cols = set(self.columns("top_qtls"))
+        beta = "min(pval_beta)" if "pval_beta" in cols else "CAST(NULL AS DOUBLE)"
+        qval = "min(qval)" if "qval" in cols else "CAST(NULL AS DOUBLE)"
+        df = self.db.df(
+            f"SELECT gene_id, arg_min(variant_id, pval_nominal) AS variant_id, min(pval_nominal) AS pval_nominal, "
+            f"{beta} AS pval_beta, {qval} AS qval, count(*) AS n_phenotypes FROM read_parquet(?) "
+            "WHERE tissue = ? AND modality = ? AND gene_id IS NOT NULL GROUP BY gene_id",
+            [self.table_file("top_qtls"), t, m])
+        idx = self._gene_index()
+        pos = np.array([idx.by_id.get(str(g).lower(), -1) for g in df["gene_id"]], dtype=np.int64)
+        df = df[pos >= 0].copy()
+        pos = pos[pos >= 0]
+        genes = self._genes()
+        df["gene_name"] = idx.names[pos] if len(pos) else []
+        df["chrom"] = genes["chrom"].to_numpy(dtype=object)[pos] if len(pos) else []
+        df["tss"] = genes["tss"].to_numpy()[pos] if len(pos) else []
+        order = {c: i for i, c in enumerate(self.chromosome_order())}
+        df["_c"] = df["chrom"].map(order).fillna(len(order))
+        df = df.sort_values(["_c", "tss", "gene_id"], kind="stable")
+        df["n_phenotypes"] = df["n_phenotypes"].astype(np.int64)
+        return df[LEAD_COLUMNS].reset_index(drop=True)
+
+
+class _PortalView(PortalQueries):
+    """:class:`PortalQueries` over a store that does not mix them in (attributes delegated to the store)."""
+
+    def __init__(self, store):
+        self._store = store
+
+    def __getattr__(self, name: str):
+        return getattr(self._store, name)
+
+
+def portal_queries(store) -> PortalQueries:
+    """The page queries of a :class:`~qtlatlas.store.release.ReleaseStore`: the store itself when it mixes in
+    :class:`PortalQueries`, else a thin view that adds them."""
+    return store if isinstance(store, PortalQueries) else _PortalView(store)

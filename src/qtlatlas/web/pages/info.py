@@ -1,0 +1,62 @@
+"""Pages generated from the atlas and release metadata: Methods (``/about``: data, parameters, thresholds
+actually used, software versions) and Data access (``/data-access``: raw reads, archives, variant calls,
+code, how to cite, data-use policy, from atlas.yaml)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from ...store.portal import portal_queries
+from .context import page_for
+from .errors import PageRoute
+from .tables import Column, table_from_frame, table_from_records
+from .templating import render
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+#: Sections of the data-access page: atlas.yaml key -> (title, what it lists).
+ACCESS_SECTIONS = {
+    "raw_reads": ("Raw sequencing reads", "Where the RNA-seq reads of every sample are deposited."),
+    "archives": ("Processed data archives", "Archived copies of the processed data, with their DOIs."),
+    "variant_calls": ("Variant calls", "The source of the genotypes used for mapping."),
+    "code": ("Code", "The code that produced the atlas."),
+}
+
+
+@router.get("/about")
+def about(request: Request) -> Response:
+    """Methods, parameters, thresholds and software of the release."""
+    page = page_for(request)
+    info = page.release.info
+    mapping = info.get("mapping") or {}
+    thresholds = portal_queries(page.release).threshold_summary().copy()
+    thresholds["tissue_name"] = [page.tissue_name(t) for t in thresholds["tissue"]]
+    thresholds["modality_name"] = [page.modality_names.get(m, m) for m in thresholds["modality"]]
+    threshold_table = table_from_frame(page, "thresholds-table", thresholds, [
+        Column("tissue", "Tissue", link="tissue", filter=True), Column("modality_name", "Modality", filter=True),
+        Column("n_phenotypes", "Tested", "int", help="phenotypes or groups tested"),
+        Column("n_significant", "Significant", "int", help="q-value ≤ FDR"),
+        Column("pval_beta_threshold", "Permutation p bar", "p",
+               help="genome-wide bar on the permutation p-value (pval_beta) that q ≤ FDR implies"),
+        Column("median_nominal_threshold", "Median nominal p bar", "p",
+               help="median over phenotypes of pval_nominal_threshold, the nominal p bar of significant pairs")],
+        tsv_name=f"thresholds.{page.release.id}", caption="Significance thresholds used, per tissue and modality")
+    modality_rows = [{**m, "grouped": "yes" if m.get("grouped") else "no"} for m in page.modalities]
+    modalities = table_from_records(page, "modalities-table", modality_rows, [
+        Column("id", "Id"), Column("name", "Name"), Column("grouped", "Grouped"), Column("description", "Description")],
+        tsv_name=f"modalities.{page.release.id}")
+    software = sorted((info.get("software") or {}).items())
+    return render(page, "about.html", info=info, mapping=mapping, thresholds=threshold_table, modalities=modalities,
+                  software=software, counts=info.get("counts") or {})
+
+
+@router.get("/data-access")
+def data_access(request: Request) -> Response:
+    """How to obtain, cite and use the data (atlas.yaml's data_access)."""
+    page = page_for(request)
+    access = page.site.atlas.get("data_access") or {}
+    sections = [{"key": k, "title": title, "about": about, "links": list(access.get(k) or [])}
+                for k, (title, about) in ACCESS_SECTIONS.items()]
+    return render(page, "data_access.html", sections=sections, citation=access.get("citation") or "",
+                  data_use=access.get("data_use") or "", studies=page.site.studies())

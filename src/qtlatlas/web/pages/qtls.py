@@ -1,0 +1,136 @@
+"""The QTL browser: top or independent QTLs across genes, filtered by tissue, modality, gene, region, q- and
+p-value, sorted by any column, paginated (``/qtls``), and the TSV download of exactly the filtered rows
+(``/qtls.tsv``, every page, streamed)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+import pandas as pd
+from fastapi import APIRouter, Request
+from fastapi.responses import Response, StreamingResponse
+
+from ...store import MAX_LIMIT, BadQuery
+from ...store.params import encode_cursor
+from ...store.portal import portal_queries
+from . import params
+from .context import Page, page_for
+from .errors import PageRoute
+from .tables import QTL_COLUMNS, table_from_frame
+from .templating import PAGE_HEADERS, render
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+KINDS = {"top": "Top QTL per phenotype", "independent": "Conditionally independent QTLs"}
+PAGE_SIZES = ("25", "50", "100", "250")
+
+
+@dataclass
+class QtlQuery:
+    """The validated filters of a QTL browser request."""
+
+    kind: str
+    tissues: list[str]
+    modalities: list[str]
+    genes: list[str]
+    region: str | None
+    max_qval: float | None
+    max_pval: float | None
+    sort: str
+    descending: bool
+    per_page: int
+    number: int
+
+    def store_filters(self) -> dict:
+        """Keyword arguments of :meth:`ReleaseStore.qtls` for these filters."""
+        return {"tissues": self.tissues or None, "modalities": self.modalities or None, "genes": self.genes or None,
+                "region": self.region, "max_qval": self.max_qval, "max_pval": self.max_pval, "sort": self.sort,
+                "descending": self.descending}
+
+    def url_params(self, **override) -> dict:
+        """Query parameters of a browser URL with these filters (``override`` replaces some)."""
+        out = {"kind": self.kind, "tissue": self.tissues, "modality": self.modalities, "gene": self.genes,
+               "region": self.region, "max_qval": _num(self.max_qval), "max_pval": _num(self.max_pval),
+               "sort": self.sort, "order": "desc" if self.descending else "asc", "per_page": self.per_page}
+        out.update(override)
+        return out
+
+
+def _num(x: float | None) -> str | None:
+    return None if x is None else f"{x:g}"
+
+
+def read_query(page: Page, request: Request) -> QtlQuery:
+    """The filters of ``request`` (BadQuery for a malformed one; unknown tissues or genes are NotFound later)."""
+    release = page.release
+    kind = params.choice(request, "kind", KINDS, default="top")
+    columns = release.columns("top_qtls" if kind == "top" else "independent_qtls")
+    return QtlQuery(
+        kind=kind,
+        tissues=[release.check_tissue(t) for t in params.text_list(request, "tissue", max_items=200)],
+        modalities=[release.check_modality(m) for m in params.text_list(request, "modality", max_items=50)],
+        genes=params.text_list(request, "gene", max_items=100),
+        region=params.text(request, "region", max_len=100),
+        max_qval=params.number(request, "max_qval", maximum=1),
+        max_pval=params.number(request, "max_pval", maximum=1),
+        sort=params.choice(request, "sort", columns, default="pval_nominal"),
+        descending=params.choice(request, "order", ("asc", "desc"), default="asc") == "desc",
+        per_page=int(params.choice(request, "per_page", PAGE_SIZES, default="50")),
+        number=params.integer(request, "page", 1, maximum=10_000_000),
+    )
+
+
+def _with_names(page: Page, rows: pd.DataFrame) -> pd.DataFrame:
+    if len(rows) and "gene_id" in rows.columns:
+        names = portal_queries(page.release).gene_names(rows["gene_id"].dropna().unique())
+        rows = rows.copy()
+        rows["gene_name"] = rows["gene_id"].map(names).fillna(rows["gene_id"])
+    return rows
+
+
+@router.get("/qtls")
+def qtl_browser(request: Request) -> Response:
+    """One page of the QTLs matching the filters, with links to sort, page and download them."""
+    page = page_for(request)
+    q = read_query(page, request)
+    cursor = encode_cursor((q.number - 1) * q.per_page, q.kind) if q.number > 1 else None
+    rows, total, _next = page.release.qtls(q.kind, limit=q.per_page, cursor=cursor, **q.store_filters())
+    count = max(1, -(-total // q.per_page))
+    if q.number > count:
+        raise BadQuery("page", f"beyond the last page ({count:,}) of these filters")
+    rows = _with_names(page, rows)
+    columns = [replace(c, filter=False) for c in QTL_COLUMNS]  # filtering is done by the form, on all pages
+    tsv = page.url("/qtls.tsv", **q.url_params(page=None, per_page=None))
+    table = table_from_frame(page, "qtl-table", rows, columns, total=total, tsv_name="qtls",
+                             caption=f"{KINDS[q.kind]}, sorted by {q.sort} ({'descending' if q.descending else 'ascending'})",
+                             empty="No QTL matches these filters.",
+                             links={f"Download all {total:,} rows (TSV)": tsv} if total else {})
+    sort_links = {c.key: page.url("/qtls", **q.url_params(
+        sort=c.key, order="asc" if (c.key != q.sort or q.descending) else "desc", page=None)) for c in table.columns}
+    link = lambda n: page.url("/qtls", **q.url_params(page=n))  # noqa: E731
+    pages = {"number": q.number, "count": count, "prev": link(q.number - 1) if q.number > 1 else None,
+             "next": link(q.number + 1) if q.number < count else None}
+    return render(page, "qtls.html", q=q, kinds=KINDS, table=table, total=total, pages=pages, sort_links=sort_links,
+                  page_sizes=PAGE_SIZES, modalities=page.modalities, tissues=page.tissues)
+
+
+def _tsv_chunks(page: Page, q: QtlQuery, first: tuple[pd.DataFrame, int, str | None]) -> Iterator[bytes]:
+    rows, _total, cursor = first
+    header = True
+    while True:
+        yield rows.to_csv(sep="\t", index=False, header=header, na_rep="NA", float_format="%.6g").encode()
+        header = False
+        if cursor is None:
+            return
+        rows, _total, cursor = page.release.qtls(q.kind, limit=MAX_LIMIT, cursor=cursor, **q.store_filters())
+
+
+@router.get("/qtls.tsv")
+def qtl_download(request: Request) -> Response:
+    """Every row matching the filters of the QTL browser (all pages, in the browser's order) as TSV."""
+    page = page_for(request)
+    q = read_query(page, request)
+    first = page.release.qtls(q.kind, limit=MAX_LIMIT, **q.store_filters())  # errors answer before streaming
+    name = f"{q.kind}_qtls.{page.release.id}.tsv"
+    headers = {**PAGE_HEADERS, "Content-Disposition": f'attachment; filename="{name}"', "X-Total-Count": str(first[1])}
+    return StreamingResponse(_tsv_chunks(page, q, first), media_type="text/tab-separated-values", headers=headers)

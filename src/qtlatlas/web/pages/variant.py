@@ -1,0 +1,125 @@
+"""The variant page: alleles and frequency, every association across tissues and modalities (table and
+forest plot), and phenotype-by-genotype violins for a chosen phenotype × tissue (the first one embedded,
+others fetched from the API; without JavaScript, ``?pbg=N`` chooses it)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from ...store import NotFound
+from ...store.portal import portal_queries
+from . import params
+from .context import Page, page_for
+from .errors import PageRoute
+from .tables import Column, table_from_frame
+from .templating import render
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+#: Most rows of the forest plot (the most significant associations).
+MAX_FOREST = 80
+#: Order in which a (tissue, modality, phenotype) keeps one row for the forest plot: nominal statistics first.
+SOURCE_ORDER = {"significant": 0, "top": 1, "independent": 2}
+
+ASSOCIATION_COLUMNS = [
+    Column("source", "Table", filter=True, help="top: top QTL of the phenotype; independent: conditionally "
+           "independent signal; significant: significant pair"),
+    Column("tissue", "Tissue", link="tissue", filter=True),
+    Column("modality", "Modality", filter=True),
+    Column("gene_name", "Gene", link="gene", filter=True),
+    Column("phenotype_id", "Phenotype"),
+    Column("rank", "Rank", "int"),
+    Column("tss_distance", "TSS dist.", "distance", help="variant position minus the TSS, strand-aware (bp)"),
+    Column("pval_nominal", "p", "p", help="nominal p-value"),
+    Column("slope", "Slope", "fixed"),
+    Column("slope_se", "SE", "fixed"),
+    Column("pval_beta", "p (beta)", "p", help="permutation p-value (beta approximation)"),
+    Column("qval", "q", "p"),
+    Column("log2_aFC", "log2 aFC", "fixed"),
+]
+
+
+def pbg_choices(assoc: pd.DataFrame) -> list[dict]:
+    """Distinct (tissue, modality, phenotype) of the associations, the most significant first:
+    ``{tissue, modality, phenotype_id, gene_id, gene_name, pval_nominal}``."""
+    if assoc.empty:
+        return []
+    cols = ["tissue", "modality", "phenotype_id", "gene_id", "gene_name", "pval_nominal"]
+    df = assoc[cols].sort_values(["pval_nominal", "tissue", "modality", "phenotype_id"], na_position="last")
+    df = df.drop_duplicates(["tissue", "modality", "phenotype_id"])
+    return df.to_dict("records")
+
+
+def forest_rows(page: Page, assoc: pd.DataFrame) -> list[dict]:
+    """One row per (tissue, modality, phenotype) with a slope and standard error (nominal statistics
+    preferred), the most significant :data:`MAX_FOREST`, in release tissue order."""
+    if assoc.empty:
+        return []
+    df = assoc.dropna(subset=["slope", "slope_se"]).copy()
+    df["_s"] = df["source"].map(SOURCE_ORDER).fillna(9)
+    df = df.sort_values(["_s"]).drop_duplicates(["tissue", "modality", "phenotype_id"])
+    df = df.sort_values("pval_nominal").head(MAX_FOREST)
+    order = {t["tissue_id"]: i for i, t in enumerate(page.tissues)}
+    morder = {m["id"]: i for i, m in enumerate(page.modalities)}
+    df["_t"] = df["tissue"].map(order).fillna(len(order))
+    df["_m"] = df["modality"].map(morder).fillna(len(morder))
+    df = df.sort_values(["_t", "_m", "gene_name", "phenotype_id"])
+    return [{"tissue": r.tissue, "tissue_name": page.tissue_name(r.tissue), "colour": page.tissue_colour(r.tissue),
+             "modality": page.modality_names.get(r.modality, r.modality), "phenotype_id": r.phenotype_id,
+             "gene": r.gene_name, "slope": r.slope, "se": r.slope_se, "p": r.pval_nominal}
+            for r in df.itertuples()]
+
+
+def pbg_data(page: Page, variant: dict, choice: dict | None) -> tuple[dict | None, str]:
+    """Phenotype-by-genotype data of a choice (or None with the reason)."""
+    if choice is None:
+        return None, "This variant has no association in this release."
+    try:
+        data = page.release.phenotype_by_genotype(choice["phenotype_id"], variant["variant_id"], choice["tissue"],
+                                                  choice["modality"])
+    except NotFound as exc:
+        return None, f"Genotypes or phenotype values are not available: {exc}"
+    values, genotypes = data.pop("values"), data.pop("genotypes")
+    data.pop("samples")
+    groups = {0: [], 1: [], 2: []}
+    for x, g in zip(values, genotypes, strict=True):
+        if x is not None and g is not None:
+            groups[g].append(x)
+    data["groups"] = [groups[0], groups[1], groups[2]]
+    data["gene_name"] = choice.get("gene_name")
+    return data, ""
+
+
+@router.get("/variant/{variant}")
+def variant_page(request: Request, variant: str) -> Response:
+    """The page of a variant (rsID, ``chr:pos`` or ``chr_pos_ref_alt``); ``?pbg=N`` chooses its
+    phenotype-by-genotype plot."""
+    page = page_for(request)
+    release = page.release
+    v = release.variant(variant)
+    assoc = release.variant_associations(v["variant_id"])
+    if "gene_id" in assoc.columns and len(assoc):
+        names = portal_queries(release).gene_names(assoc["gene_id"].dropna().unique())
+        assoc["gene_name"] = assoc["gene_id"].map(names).fillna(assoc["gene_id"])
+    else:
+        assoc = assoc.assign(gene_name=pd.Series(dtype=object), gene_id=pd.Series(dtype=object),
+                             tissue=pd.Series(dtype=object), modality=pd.Series(dtype=object),
+                             phenotype_id=pd.Series(dtype=object), pval_nominal=pd.Series(dtype=float),
+                             slope=pd.Series(dtype=float), slope_se=pd.Series(dtype=float))
+    choices = pbg_choices(assoc)
+    chosen = params.integer(request, "pbg", 1, maximum=max(len(choices), 1)) - 1
+    pbg, pbg_problem = pbg_data(page, v, choices[chosen] if choices else None)
+    table = table_from_frame(page, "associations-table", assoc, ASSOCIATION_COLUMNS,
+                             caption=f"Every association of {v['variant_id']} in release {release.id}",
+                             tsv_name=f"associations.{v['variant_id']}.{release.id}",
+                             empty="This variant has no association in this release.",
+                             links={"TSV (API)": page.api_url(f"/variants/{v['variant_id']}/associations", format="tsv")})
+    genes = (assoc.drop_duplicates("gene_id")[["gene_id", "gene_name"]].to_dict("records") if len(assoc) else [])
+    maf = None if v.get("af") is None else min(v["af"], 1 - v["af"])
+    data = {"variant": {k: v.get(k) for k in ("variant_id", "chrom", "pos", "ref", "alt", "af")},
+            "forest": forest_rows(page, assoc), "choices": choices, "chosen": chosen, "pbg": pbg}
+    return render(page, "variant.html", uses_plots=True, variant=v, maf=maf, table=table, genes=genes,
+                  n_tissues=assoc["tissue"].nunique() if len(assoc) else 0, choices=choices, chosen=chosen, pbg=pbg,
+                  pbg_problem=pbg_problem, data=data,
+                  region=f"{v['chrom']}:{max(int(v['pos']) - 500_000, 1)}-{int(v['pos']) + 500_000}")

@@ -1,0 +1,184 @@
+// Plot helpers shared by the pages: waiting for plotly.js (served by the portal itself), drawing with a
+// common layout and configuration, SVG/PNG export buttons, messages in place of a plot, and link building.
+
+const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
+
+/** Diverging colour scale for effects (blue: negative, red: positive), readable on white. */
+export const EFFECT_SCALE = [
+  [0, '#1f4e9c'], [0.25, '#6f9fd8'], [0.5, '#f2f2f2'], [0.75, '#e38a6d'], [1, '#a4262c'],
+];
+/** Sequential scale for expression heatmaps. */
+export const EXPRESSION_SCALE = [
+  [0, '#f7fbff'], [0.2, '#c6dbef'], [0.45, '#6baed6'], [0.7, '#2171b5'], [1, '#08306b'],
+];
+
+/** Resolves with window.Plotly once plotly.js has loaded. */
+export function whenPlotly() {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  return new Promise((resolve, reject) => {
+    let waited = 0;
+    const timer = setInterval(() => {
+      waited += 25;
+      if (window.Plotly) { clearInterval(timer); resolve(window.Plotly); }
+      else if (waited > 20000) { clearInterval(timer); reject(new Error('plotly.js did not load')); }
+    }, 25);
+  });
+}
+
+/** The JSON embedded in a <script type="application/json" id=...> element. */
+export function readJSON(id) {
+  const el = document.getElementById(id);
+  return el ? JSON.parse(el.textContent) : null;
+}
+
+/** A layout with the portal's defaults, merged with `extra`. */
+export function layout(extra = {}) {
+  return {
+    font: { family: FONT, size: 12, color: '#18212c' },
+    paper_bgcolor: '#ffffff', plot_bgcolor: '#ffffff',
+    margin: { l: 60, r: 20, t: 20, b: 50 },
+    hoverlabel: { font: { family: FONT } },
+    showlegend: false,
+    ...extra,
+  };
+}
+
+function config(filename) {
+  return {
+    responsive: true, displaylogo: false,
+    modeBarButtonsToRemove: ['lasso2d', 'select2d', 'autoScale2d'],
+    toImageButtonOptions: { format: 'svg', filename, scale: 2 },
+  };
+}
+
+function filenameOf(el) {
+  const base = (el.dataset.filename || el.id || 'plot').replace(/[^A-Za-z0-9_.-]+/g, '_');
+  return `${base}.${document.body.dataset.release || 'release'}`;
+}
+
+/** Draw `traces` in the element `id` (replacing its placeholder) and enable its SVG/PNG buttons. */
+export async function draw(id, traces, extraLayout = {}, options = {}) {
+  const Plotly = await whenPlotly();
+  const el = document.getElementById(id);
+  if (!el) return null;
+  if (!el.dataset.plotted) el.replaceChildren();
+  el.classList.remove('has-message');
+  const height = Number(options.height || el.dataset.height || 380);
+  el.style.minHeight = `${height}px`;
+  const lay = layout({ height, ...extraLayout });
+  if (el.dataset.plotted) await Plotly.react(el, traces, lay, config(filenameOf(el)));
+  else await Plotly.newPlot(el, traces, lay, config(filenameOf(el)));
+  el.dataset.plotted = 'true';
+  el.dataset.traces = String(traces.length);
+  enableExport(el);
+  if (options.onClick) {
+    el.removeAllListeners?.('plotly_click');
+    el.on('plotly_click', options.onClick);
+  }
+  return el;
+}
+
+function enableExport(el) {
+  const tools = document.querySelector(`.plot-tools[data-plot="${el.id}"]`);
+  if (!tools || tools.dataset.ready) { if (tools) tools.hidden = false; return; }
+  tools.dataset.ready = 'true';
+  tools.hidden = false;
+  for (const button of tools.querySelectorAll('button[data-export]')) {
+    button.addEventListener('click', () => {
+      window.Plotly.downloadImage(el, {
+        format: button.dataset.export, filename: filenameOf(el),
+        width: Math.max(el.clientWidth, 300), height: Math.max(el.clientHeight, 200), scale: button.dataset.export === 'png' ? 2 : 1,
+      });
+    });
+  }
+}
+
+/** Show a message instead of a plot (no data, a failed request). */
+export function message(id, text) {
+  const el = document.getElementById(id);
+  if (!el) return;
+  if (el.dataset.plotted && window.Plotly) window.Plotly.purge(el);
+  delete el.dataset.plotted;
+  el.dataset.traces = '0';
+  const p = document.createElement('p');
+  p.className = 'plot-message';
+  p.textContent = text;
+  el.replaceChildren(p);
+  el.classList.add('has-message');
+  const tools = document.querySelector(`.plot-tools[data-plot="${id}"]`);
+  if (tools) tools.hidden = true;
+}
+
+/** A portal URL that keeps the browsed release when the visitor chose one. */
+export function pageURL(path, params = {}) {
+  const query = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') query.append(k, v);
+  if (document.body.dataset.pinned === 'true') query.set('release', document.body.dataset.release);
+  const qs = query.toString();
+  return qs ? `${path}?${qs}` : path;
+}
+
+/** A REST API URL for the browsed release. */
+export function apiURL(path, params = {}) {
+  const query = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (Array.isArray(v)) v.forEach((x) => query.append(k, x));
+    else if (v !== undefined && v !== null && v !== '') query.append(k, v);
+  }
+  query.set('release', document.body.dataset.release);
+  return `/api/v1${path}?${query}`;
+}
+
+/** Fetch JSON; rejects with the API's error detail. */
+export async function getJSON(url) {
+  const response = await fetch(url, { headers: { Accept: 'application/json' } });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(typeof body.detail === 'string' ? body.detail : `request failed (${response.status})`);
+  return body;
+}
+
+export const variantURL = (id) => pageURL(`/variant/${encodeURIComponent(id)}`);
+export const geneURL = (id) => pageURL(`/gene/${encodeURIComponent(id)}`);
+
+/** −log10 p, capped for p = 0. */
+export function mlog10(p) {
+  if (p === null || p === undefined || !(p >= 0)) return null;
+  return p > 0 ? -Math.log10(p) : 320;
+}
+
+/** Format a p-value like the tables do. */
+export function fmtP(p) {
+  if (p === null || p === undefined || Number.isNaN(p)) return '–';
+  if (p === 0) return '< 1e-300';
+  return p >= 0.001 ? p.toPrecision(3).replace(/\.?0+$/, '') : p.toExponential(2).replace('e-0', 'e-');
+}
+
+/** Fill a <select> with options [{value, label}] and select `selected` when present. */
+export function fillSelect(select, options, selected) {
+  select.replaceChildren(...options.map(({ value, label }) => {
+    const o = document.createElement('option');
+    o.value = value;
+    o.textContent = label;
+    if (value === selected) o.selected = true;
+    return o;
+  }));
+}
+
+/** `colour` (#rgb or #rrggbb) with an alpha channel (0–1); other colour syntaxes are returned as they are. */
+export function withAlpha(colour, alpha) {
+  let c = String(colour || '');
+  if (/^#[0-9a-f]{3}$/i.test(c)) c = '#' + [...c.slice(1)].map((x) => x + x).join('');
+  if (!/^#[0-9a-f]{6}$/i.test(c)) return c;
+  return c + Math.round(alpha * 255).toString(16).padStart(2, '0');
+}
+
+/** Violin traces of values grouped by label (one trace per group). */
+export function violins(groups, { colours = [], showPoints = false } = {}) {
+  return groups.map((g, i) => ({
+    type: 'violin', name: g.label, y: g.values, x: g.values.map(() => g.label),
+    box: { visible: true, width: 0.15 }, meanline: { visible: false },
+    line: { color: colours[i] || '#0a58a8', width: 1.2 }, fillcolor: withAlpha(colours[i] || '#0a58a8', 0.35),
+    points: showPoints ? 'all' : false, jitter: 0.35, pointpos: 0, marker: { size: 3, opacity: 0.6 },
+    spanmode: 'hard', scalemode: 'width', hoverinfo: 'y+name',
+  }));
+}

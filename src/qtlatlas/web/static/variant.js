@@ -1,0 +1,106 @@
+// Variant page plots: the forest plot of effects across tissues × modalities × phenotypes, and the
+// phenotype-by-genotype violins of the chosen phenotype (the first embedded, others fetched from the API).
+import { apiURL, draw, fmtP, geneURL, getJSON, message, readJSON, violins } from './plots.js';
+
+const data = readJSON('variant-data');
+const v = data.variant;
+
+function forest() {
+  const rows = data.forest;
+  if (!rows.length) { message('forest-plot', 'No association with an effect estimate.'); return; }
+  const seen = new Set();
+  const labels = rows.map((r) => {
+    let label = `${r.tissue_name} · ${r.modality} · ${r.gene}`;
+    if (seen.has(label)) label += ` · ${r.phenotype_id}`;
+    seen.add(label);
+    return label;
+  });
+  const byTissue = new Map();
+  rows.forEach((r, i) => {
+    if (!byTissue.has(r.tissue)) byTissue.set(r.tissue, { name: r.tissue_name, colour: r.colour, idx: [] });
+    byTissue.get(r.tissue).idx.push(i);
+  });
+  const traces = [...byTissue.values()].map((t) => ({
+    type: 'scatter', mode: 'markers', name: t.name,
+    x: t.idx.map((i) => rows[i].slope), y: t.idx.map((i) => labels[i]),
+    customdata: t.idx.map((i) => [rows[i].gene]),
+    error_x: { type: 'data', array: t.idx.map((i) => 1.96 * rows[i].se), color: t.colour, thickness: 1.5, width: 3 },
+    marker: { color: t.colour, size: 9, symbol: 'square', line: { width: 1, color: '#1b2430' } },
+    text: t.idx.map((i) => `${rows[i].tissue_name} · ${rows[i].modality}<br>${rows[i].phenotype_id}<br>`
+      + `slope = ${rows[i].slope.toFixed(3)} ± ${(1.96 * rows[i].se).toFixed(3)}<br>p = ${fmtP(rows[i].p)}`),
+    hoverinfo: 'text',
+  }));
+  draw('forest-plot', traces, {
+    margin: { l: 20, r: 20, t: 10, b: 50 },
+    showlegend: byTissue.size > 1, legend: { orientation: 'h', y: -0.12 },
+    xaxis: { title: { text: `slope (effect of ${v.alt})` }, zeroline: true, zerolinecolor: '#8a96a5', zerolinewidth: 1.5 },
+    yaxis: { type: 'category', categoryorder: 'array', categoryarray: [...labels].reverse(), automargin: true },
+  }, {
+    height: Math.max(260, 80 + 24 * rows.length),
+    onClick: (event) => { const g = event.points?.[0]?.customdata?.[0]; if (g) window.location.assign(geneURL(g)); },
+  });
+}
+
+function pbgPlot(pbg) {
+  if (!pbg) { message('pbg-plot', 'No phenotype-by-genotype data for this variant.'); return; }
+  const ref = pbg.ref;
+  const alt = pbg.alt;
+  const classes = [`${ref}/${ref}`, `${ref}/${alt}`, `${alt}/${alt}`];
+  const groups = classes.map((label, i) => ({ label: `${label} (n = ${pbg.groups[i].length})`, values: pbg.groups[i] }));
+  const traces = violins(groups, { colours: ['#6f9fd8', '#8e7cc3', '#e38a6d'], showPoints: true });
+  draw('pbg-plot', traces, {
+    margin: { l: 60, r: 20, t: 10, b: 50 },
+    yaxis: { title: { text: `${pbg.phenotype_id} (normalised)` }, zeroline: false, automargin: true },
+    xaxis: { title: { text: `${pbg.variant_id} genotype` } },
+  });
+}
+
+function updateStats(pbg) {
+  const table = document.getElementById('pbg-table');
+  if (!table || !pbg) return;
+  table.caption.textContent = `${pbg.tissue} · ${pbg.modality} · ${pbg.phenotype_id}`;
+  for (const key of ['hom_ref', 'het', 'hom_alt', 'missing']) {
+    const row = table.querySelector(`tr[data-class="${key}"]`);
+    if (row) row.cells[1].textContent = String(pbg.counts[key]);
+  }
+  const note = document.getElementById('pbg-note');
+  if (note) {
+    const slope = pbg.slope === null ? '–' : pbg.slope.toFixed(3);
+    const se = pbg.slope_se === null ? '–' : pbg.slope_se.toFixed(3);
+    note.textContent = `Slope ${slope} ± ${se}, p = ${fmtP(pbg.pval)} (n = ${pbg.n}), recomputed without covariates: `
+      + 'it illustrates the plot and differs from the mapped statistics.'
+      + (pbg.pval_nominal_threshold ? ` Significance threshold of the phenotype: p ≤ ${fmtP(pbg.pval_nominal_threshold)}.` : '');
+  }
+}
+
+function groupsOf(pbg) {
+  const groups = [[], [], []];
+  pbg.values.forEach((x, i) => {
+    const g = pbg.genotypes[i];
+    if (x !== null && g !== null) groups[g].push(x);
+  });
+  return { ...pbg, groups };
+}
+
+async function choose(index) {
+  const c = data.choices[index];
+  if (!c) return;
+  try {
+    const body = await getJSON(apiURL('/phenotype-by-genotype', {
+      phenotype_id: c.phenotype_id, variant: v.variant_id, tissue: c.tissue, modality: c.modality,
+    }));
+    const pbg = groupsOf(body.data);
+    pbgPlot(pbg);
+    updateStats(pbg);
+    const url = new URL(window.location.href);
+    url.searchParams.set('pbg', String(index + 1));
+    window.history.replaceState(null, '', url);
+  } catch (error) {
+    message('pbg-plot', `Could not load these data: ${error.message}`);
+  }
+}
+
+forest();
+pbgPlot(data.pbg);
+const select = document.getElementById('pbg-choice');
+if (select) select.addEventListener('change', () => choose(Number(select.value) - 1));

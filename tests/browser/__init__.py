@@ -1,0 +1,1 @@
+"""Browser tests of the portal pages (Playwright driving Debian Chromium)."""

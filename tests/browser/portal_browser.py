@@ -1,0 +1,28 @@
+"""Helpers of the browser tests: screenshots into test-artifacts/browser/ and waiting for plotly plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Page
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts" / "browser"
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Save a full-page screenshot as test-artifacts/browser/NAME.png."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def plot_traces(page: Page, plot_id: str) -> int:
+    """Wait for a plotly plot to be drawn (an SVG with at least one trace) and return its number of traces."""
+    page.wait_for_function(
+        """id => { const el = document.getElementById(id);
+                   return el && el.data && el.querySelector('.main-svg')
+                          && el.querySelectorAll('g.trace, g.hm, g.violinlayer .trace').length > 0; }""",
+        arg=plot_id)
+    return page.evaluate("id => document.getElementById(id).data.length", plot_id)

@@ -1,0 +1,101 @@
+"""Tables and exports in Chromium: sorting and filtering of a gene's QTL table, TSV download of exactly the
+rows shown, SVG/PNG export of a plot, and the QTL browser's filters with the TSV of every filtered row."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+from .portal_browser import plot_traces, screenshot
+
+
+def table(site, name, release="v2") -> pd.DataFrame:
+    return pd.read_parquet(site / "releases" / release / "tables" / f"{name}.parquet")
+
+
+def busiest_gene(site) -> str:
+    """The gene with top QTL rows in the most tissues × modalities."""
+    top = table(site, "top_qtls")
+    return top.groupby("gene_id").size().sort_values(ascending=False).index[0]
+
+
+def column(page, table_id: str, key: str) -> list[str]:
+    """data-v of a column over the visible rows, in display order."""
+    return page.evaluate(
+        """([id, key]) => { const t = document.getElementById(id);
+             const i = [...t.tHead.rows[0].cells].findIndex(c => c.dataset.key === key);
+             return [...t.tBodies[0].rows].filter(r => !r.hidden)
+               .map(r => r.cells[i].dataset.v ?? r.cells[i].textContent.trim()); }""",
+        [table_id, key])
+
+
+def test_gene_table_sort_filter_and_tsv(page, site):
+    gene_id = busiest_gene(site)
+    page.goto(f"/gene/{gene_id}")
+    top = table(site, "top_qtls")
+    rows = top[top["gene_id"] == gene_id]
+    header = page.locator("#top-table th[data-key='slope'] button")
+    header.click()
+    slopes = [float(x) for x in column(page, "top-table", "slope")]
+    assert slopes == sorted(slopes) and page.locator("#top-table th[data-key='slope']").get_attribute("aria-sort") == "ascending"
+    header.click()
+    assert [float(x) for x in column(page, "top-table", "slope")] == sorted(slopes, reverse=True)
+    header.press("Enter")  # the sort buttons work from the keyboard
+    assert [float(x) for x in column(page, "top-table", "slope")] == sorted(slopes)
+
+    # filter by tissue: only its rows stay, the count says so
+    tissue = rows["tissue"].value_counts().index[0]
+    page.select_option("select[aria-label='Filter top-table by Tissue']", tissue)
+    shown = column(page, "top-table", "tissue")
+    assert set(shown) == {tissue} and len(shown) == int((rows["tissue"] == tissue).sum())
+    assert page.locator("#top-table-block .table-count").inner_text().startswith(f"{len(shown)} of")
+    page.fill("input[aria-label='Filter the rows of top-table']", "zzz-no-row-matches")
+    assert column(page, "top-table", "tissue") == []
+    page.fill("input[aria-label='Filter the rows of top-table']", "")
+
+    # the TSV holds exactly the rows shown, in the order shown, with raw values
+    with page.expect_download() as info:
+        page.click("button[data-tsv='top-table']")
+    download = info.value
+    assert download.suggested_filename.endswith(".tsv")
+    tsv = pd.read_csv(download.path(), sep="\t")
+    assert len(tsv) == len(shown) and set(tsv["tissue"]) == {tissue}
+    assert sorted(tsv["pval_nominal"]) == pytest.approx(sorted(rows[rows["tissue"] == tissue]["pval_nominal"]))
+    assert tsv["slope"].tolist() == sorted(tsv["slope"])
+    screenshot(page, "gene-table-filtered")
+
+
+def test_plot_exports_svg_and_png(page, site):
+    page.goto(f"/gene/{busiest_gene(site)}")
+    plot_traces(page, "bubble-plot")
+    with page.expect_download() as info:
+        page.click(".plot-tools[data-plot='bubble-plot'] button[data-export='svg']")
+    svg = open(info.value.path(), encoding="utf-8").read()
+    assert info.value.suggested_filename.endswith(".svg") and svg.lstrip().startswith("<svg") and "</svg>" in svg
+    with page.expect_download() as info:
+        page.click(".plot-tools[data-plot='bubble-plot'] button[data-export='png']")
+    assert open(info.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_qtl_browser_filters_pages_and_downloads(page, site):
+    top = table(site, "top_qtls")
+    page.goto("/qtls")
+    page.check("input[name=tissue][value=Liver]")
+    page.fill("#f-qval", "0.5")
+    page.click("#qtl-filters button[type=submit]")
+    page.wait_for_url("**/qtls?*tissue=Liver*")
+    expected = top[(top["tissue"] == "Liver") & (top["qval"] <= 0.5)]
+    assert page.locator("#results-heading").inner_text() == f"{len(expected):,} QTLs"
+    assert set(column(page, "qtl-table", "tissue")) == {"Liver"}
+    # sort by q-value through the header link (server-side, all pages)
+    page.click("#qtl-table th[data-key='qval'] a")
+    page.wait_for_url("**sort=qval**")
+    q = [float(x) for x in column(page, "qtl-table", "qval")]
+    assert q == sorted(q) and q[0] == expected["qval"].min()
+    screenshot(page, "qtl-browser")
+    with page.expect_download() as info:
+        page.click("a:has-text('Download all')")
+    rows = pd.read_csv(io.StringIO(open(info.value.path(), encoding="utf-8").read()), sep="\t")
+    assert len(rows) == len(expected) and set(rows["tissue"]) == {"Liver"}
+    assert rows["qval"].tolist() == sorted(rows["qval"])

@@ -1,0 +1,556 @@
+"""The portal pages without a browser (FastAPI's TestClient) on the small demo site: every page renders with
+its content in the HTML (no JavaScript needed), tables and counts agree with the release tables, links keep
+the chosen release, unknown items are helpful 404 pages, hostile query strings are 4xx pages (never a 500),
+downloads are the manifest's files, and the API keeps its JSON errors."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pandas as pd
+import pytest
+from browser.portal_site import demo_site
+from fastapi.testclient import TestClient
+
+from qtlatlas.web.pages.gene import PAIRS_PER_PAGE
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    return demo_site(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def client(site):
+    from qtlatlas.web.app import create_app
+
+    return TestClient(create_app(site), raise_server_exceptions=True)
+
+
+def table(site, release, name) -> pd.DataFrame:
+    return pd.read_parquet(site / "releases" / release / "tables" / f"{name}.parquet")
+
+
+class Page(HTMLParser):
+    """The parts of a page the tests look at: tables (cells with their data-v, text and link), links,
+    scripts, stylesheets, the embedded JSON and the text."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.tables: dict[str, list[list[dict]]] = {}
+        self.headers: dict[str, list[str]] = {}
+        self.links: list[str] = []
+        self.scripts: list[str] = []
+        self.styles: list[str] = []
+        self.json: dict[str, object] = {}
+        self.text: list[str] = []
+        self._table: str | None = None
+        self._cell: dict | None = None
+        self._in_head = False
+        self._json_id: str | None = None
+        self._json_parts: list[str] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table":
+            self._table = a.get("id") or f"table{len(self.tables)}"
+            self.tables[self._table] = []
+            self.headers[self._table] = []
+        elif tag == "thead":
+            self._in_head = True
+        elif tag == "tbody":
+            self._in_head = False
+        elif tag == "tr" and self._table and not self._in_head:
+            self.tables[self._table].append([])
+        elif tag == "th" and self._table and self._in_head:
+            self.headers[self._table].append(a.get("data-key") or "")
+        elif tag == "td" and self._table and self.tables[self._table]:
+            self._cell = {"v": a.get("data-v"), "text": "", "href": None}
+            self.tables[self._table][-1].append(self._cell)
+        elif tag == "a" and a.get("href"):
+            self.links.append(a["href"])
+            if self._cell is not None:
+                self._cell["href"] = a["href"]
+        elif tag == "script":
+            if a.get("src"):
+                self.scripts.append(a["src"])
+            if a.get("type") == "application/json":
+                self._json_id, self._json_parts = a.get("id"), []
+        elif tag == "link" and a.get("href"):
+            self.styles.append(a["href"])
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self._table = None
+        elif tag == "td":
+            if self._cell is not None and self._cell["v"] is None:
+                self._cell["v"] = self._cell["text"]  # no data-v: the value is the text shown
+            self._cell = None
+        elif tag == "script" and self._json_id:
+            self.json[self._json_id] = json.loads("".join(self._json_parts))
+            self._json_id = None
+
+    def handle_data(self, data):
+        if self._json_id:
+            self._json_parts.append(data)
+            return
+        self.text.append(data)
+        if self._cell is not None:
+            self._cell["text"] += data.strip()
+
+    def column(self, table_id: str, key: str) -> list[str | None]:
+        i = self.headers[table_id].index(key)
+        return [row[i]["v"] for row in self.tables[table_id]]
+
+    @property
+    def plain(self) -> str:
+        return " ".join(" ".join(self.text).split())
+
+
+def get_page(client, url: str, status: int = 200) -> Page:
+    r = client.get(url, follow_redirects=False)
+    assert r.status_code == status, (url, r.status_code, r.text[:500])
+    assert r.headers["content-type"].startswith("text/html")
+    return Page(r.text)
+
+
+def top_gene(site, release="v2") -> pd.Series:
+    """The gene with the most tissue × modality QTLs (ties: smallest p)."""
+    status = table(site, release, "gene_status")
+    n = status[status["has_qtl"]].groupby("gene_id").size().sort_values(ascending=False)
+    genes = table(site, release, "genes").set_index("gene_id")
+    return genes.loc[n.index[0]].rename(n.index[0])
+
+
+# -- every page ------------------------------------------------------------------------------------
+
+
+PAGES = ["/", "/qtls", "/expression", "/dashboard", "/downloads", "/about", "/data-access", "/studies",
+         "/studies/demo2024", "/tissue/Brain", "/gene/{gene}", "/variant/{variant}"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_renders_locally(client, site, path):
+    gene = top_gene(site)
+    variant = table(site, "v2", "top_qtls").sort_values("pval_nominal")["variant_id"].iloc[0]
+    r = client.get(path.format(gene=gene["gene_name"], variant=variant))
+    assert r.status_code == 200, r.text[:500]
+    assert "default-src 'self'" in r.headers["content-security-policy"]
+    page = Page(r.text)
+    atlas = json.loads((site / "atlas.json").read_text())["atlas"]["name"]
+    assert atlas in page.plain
+    # every script and stylesheet is served by the portal itself
+    for src in page.scripts + page.styles:
+        assert src.startswith("/") and not src.startswith("//"), src
+    # the release switcher lists every release
+    assert re.search(r'<option value="v1"', r.text) and re.search(r'<option value="v2" selected', r.text)
+
+
+def test_plotly_is_served_from_the_python_package(client):
+    import plotly
+
+    r = client.get("/assets/plotly.min.js", headers={"Accept-Encoding": "gzip"})
+    assert r.status_code == 200 and "immutable" in r.headers["cache-control"]
+    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    assert r.content == path.read_bytes()  # httpx decodes the gzip encoding
+    raw = client.get("/assets/plotly.min.js", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in raw.headers and raw.content == path.read_bytes()
+    gene_page = client.get("/gene/" + "x").text  # even the 404 page of a plot page is local-only
+    assert "cdn" not in gene_page.lower()
+
+
+# -- home --------------------------------------------------------------------------------------------
+
+
+def test_home_tissue_table_is_generated_from_the_release(client, site):
+    page = get_page(client, "/")
+    tissues = table(site, "v2", "tissues").set_index("tissue_id")
+    counts = table(site, "v2", "tissue_modality")
+    rows = page.tables["tissue-table"]
+    assert [r[0]["v"] for r in rows] == list(tissues.index)
+    headers = page.headers["tissue-table"]
+    for row in rows:
+        t = row[0]["v"]
+        assert row[0]["href"] == f"/tissue/{t}"
+        assert int(row[headers.index("n_samples")]["v"]) == tissues.loc[t, "n_samples"]
+        assert int(row[headers.index("n_expressed_genes")]["v"]) == tissues.loc[t, "n_expressed_genes"]
+        for _, c in counts[counts["tissue"] == t].iterrows():
+            assert int(row[headers.index(f"egenes:{c['modality']}")]["v"]) == c["n_egenes"]
+    info = json.loads((site / "releases" / "v2" / "release.json").read_text())
+    text = page.plain
+    assert info["notes"][:60] in text  # release banner and changelog
+    v1 = json.loads((site / "releases" / "v1" / "release.json").read_text())
+    assert v1["notes"][:60] in text
+    assert "A fictional multi-tissue xQTL study (demo)" in text and "/studies/demo2024" in page.links
+    assert "/data-access" in page.links and "/downloads" in page.links
+
+
+def test_search_goes_to_the_page_it_names(client, site):
+    gene = top_gene(site)
+    r = client.get("/search", params={"q": gene["gene_name"].upper()}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/gene/{gene['gene_name']}"
+    variant = table(site, "v2", "variants").iloc[3]
+    r = client.get("/search", params={"q": variant["variant_id"]}, follow_redirects=False)
+    assert r.headers["location"] == f"/variant/{variant['variant_id']}"
+    r = client.get("/search", params={"q": f"{variant['chrom']}:{variant['pos']}"}, follow_redirects=False)
+    assert r.headers["location"].startswith("/variant/")
+    r = client.get("/search", params={"q": "chr1:1,000,000-1,500,000", "release": "v1"}, follow_redirects=False)
+    assert r.status_code == 303
+    target = urlsplit(r.headers["location"])
+    assert target.path == "/qtls" and parse_qs(target.query) == {"region": ["chr1:1000000-1500000"], "release": ["v1"]}
+    prefix = gene["gene_name"][:2]
+    names = table(site, "v2", "genes")["gene_name"]
+    expected = {n for n in names if n.lower().startswith(prefix.lower())}
+    if len(expected) > 1:
+        page = get_page(client, f"/search?q={prefix}")
+        assert {c[0]["text"] for c in page.tables["search-results"]} == expected
+    get_page(client, "/search?q=zzzzzz-no-such-thing", status=404)
+
+
+# -- gene ----------------------------------------------------------------------------------------------
+
+
+def test_gene_page_tables_and_plot_data_match_the_release(client, site):
+    gene = top_gene(site)
+    gid = gene.name
+    page = get_page(client, f"/gene/{gene['gene_name'].lower()}")  # case-insensitive
+    assert gene["gene_name"] in page.plain and gid in page.plain
+    assert f"{gene['chrom']}:{gene['start']:,}" in page.plain
+    top = table(site, "v2", "top_qtls").query("gene_id == @gid")
+    indep = table(site, "v2", "independent_qtls").query("gene_id == @gid")
+    pairs = table(site, "v2", "signif_pairs").query("gene_id == @gid")
+    assert len(page.tables["top-table"]) == len(top)
+    assert len(page.tables["independent-table"]) == len(indep)
+    assert len(page.tables["pairs-table"]) == min(len(pairs), PAIRS_PER_PAGE)
+    p_values = [float(v) for v in page.column("top-table", "pval_nominal")]
+    assert p_values == sorted(p_values)
+    assert sorted(p_values) == pytest.approx(sorted(top["pval_nominal"]))
+    # variant links and the TWAS hub
+    assert all(c["href"] == f"/variant/{c['v']}" for c in (r[page.headers["top-table"].index("variant_id")]
+                                                           for r in page.tables["top-table"]))
+    assert f"/twas/genes/{gene['gene_name']}" in page.links
+    # status grid: one QTL badge per tissue × modality with a QTL
+    status = table(site, "v2", "gene_status").query("gene_id == @gid")
+    html = client.get(f"/gene/{gid}").text
+    grid = html.split('id="status-table"')[1].split("</table>")[0]
+    assert grid.count('class="badge badge-qtl"') == int(status["has_qtl"].sum())
+    # the plots' data are embedded: every significant pair, the gene's transcripts
+    data = page.json["gene-data"]
+    assert len(data["pairs"]["variant"]) == len(pairs) == data["n_pairs_total"]
+    assert sorted(data["pairs"]["p"]) == pytest.approx(sorted(pairs["pval_nominal"]))
+    exons = table(site, "v2", "transcripts").query("gene_id == @gid")
+    assert {t["id"] for t in data["transcripts"]} == set(exons["transcript_id"])
+    assert data["expression_url"].startswith(f"/api/v1/expression/{gid}?")
+
+
+def test_gene_page_pairs_are_paginated(client, site):
+    pairs = table(site, "v2", "signif_pairs")
+    busiest = pairs["gene_id"].value_counts().index[0]
+    page = get_page(client, f"/gene/{busiest}?pairs_page=1")
+    assert len(page.tables["pairs-table"]) == min(PAIRS_PER_PAGE, (pairs["gene_id"] == busiest).sum())
+    get_page(client, f"/gene/{busiest}?pairs_page=0", status=400)
+
+
+def test_unknown_gene_is_a_404_page_with_suggestions(client, site):
+    gene = top_gene(site)["gene_name"]
+    misspelt = gene[:-1] + ("x" if gene[-1] != "x" else "y")
+    r = client.get(f"/gene/{misspelt}")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    page = Page(r.text)
+    assert "Gene not found" in page.plain
+    assert f"/gene/{gene}" in page.links  # the gene meant is suggested
+    assert page.plain.count("Search") >= 1  # a search box to try again
+
+
+# -- variant -------------------------------------------------------------------------------------------
+
+
+def test_variant_page_lists_every_association(client, site):
+    top = table(site, "v2", "top_qtls").sort_values("pval_nominal").iloc[0]
+    vid = top["variant_id"]
+    page = get_page(client, f"/variant/{vid}")
+    variants = table(site, "v2", "variants").set_index("variant_id")
+    v = variants.loc[vid]
+    assert f"{v['chrom']}:{v['pos']:,}" in page.plain and f"{v['ref']} > {v['alt']}" in page.plain
+    assert f"{v['af']:.3f}" in page.plain
+    expected = sum(int((table(site, "v2", t)["variant_id"] == vid).sum())
+                   for t in ("top_qtls", "independent_qtls", "signif_pairs"))
+    assert len(page.tables["associations-table"]) == expected
+    assert set(page.column("associations-table", "source")) <= {"top", "independent", "significant"}
+    data = page.json["variant-data"]
+    assert data["forest"] and all(r["se"] > 0 for r in data["forest"])
+    pbg = data["pbg"]
+    assert pbg is not None and pbg["variant_id"] == vid
+    assert sum(len(g) for g in pbg["groups"]) == pbg["n"]
+    assert pbg["counts"]["hom_ref"] + pbg["counts"]["het"] + pbg["counts"]["hom_alt"] >= pbg["n"]
+    # ?pbg= chooses another phenotype × tissue without JavaScript
+    if len(data["choices"]) > 1:
+        second = get_page(client, f"/variant/{vid}?pbg=2").json["variant-data"]["pbg"]
+        choice = data["choices"][1]
+        assert (second["tissue"], second["phenotype_id"]) == (choice["tissue"], choice["phenotype_id"])
+    get_page(client, f"/variant/{vid}?pbg=999", status=400)
+
+
+def test_variant_by_position_and_unknown_position(client, site):
+    v = table(site, "v2", "variants").iloc[10]
+    page = get_page(client, f"/variant/{v['chrom']}:{v['pos']}")
+    assert v["variant_id"] in page.plain
+    r = client.get(f"/variant/{v['chrom']}:{v['pos'] + 1}")
+    assert r.status_code == 404
+    assert f"/variant/{v['variant_id']}" in Page(r.text).links  # nearby variants suggested
+
+
+# -- tissue ------------------------------------------------------------------------------------------
+
+
+def test_tissue_page_counts_and_lead_genes(client, site):
+    page = get_page(client, "/tissue/Liver?modality=expression")
+    counts = table(site, "v2", "tissue_modality").query("tissue == 'Liver'")
+    assert [int(x) for x in page.column("counts-table", "n_egenes")] == counts["n_egenes"].tolist()
+    top = table(site, "v2", "top_qtls").query("tissue == 'Liver' and modality == 'expression'")
+    leads = top.groupby("gene_id")["pval_nominal"].min().sort_values()
+    genes = table(site, "v2", "genes").set_index("gene_id")["gene_name"]
+    shown = [c[0]["text"] for c in page.tables["top-genes-table"]]
+    assert shown[0] == genes[leads.index[0]]
+    data = page.json["tissue-data"]
+    assert data["qq"]["n"] == len(leads) and len(data["manhattan"]["x"]) == len(leads)
+    observed = sorted(data["qq"]["observed"], reverse=True)
+    assert observed[0] == pytest.approx(-math.log10(top.groupby("gene_id")["pval_beta"].min().min()), abs=1e-3)
+    fdr = json.loads((site / "releases" / "v2" / "release.json").read_text())["mapping"]["fdr"]
+    assert sum(data["manhattan"]["egene"]) == int((top.groupby("gene_id")["qval"].min() <= fdr).sum())
+    get_page(client, "/tissue/Liver?modality=nope", status=400)
+    r = client.get("/tissue/Lung")
+    assert r.status_code == 404 and "/tissue/Liver" in Page(r.text).links  # the tissues that exist
+
+
+# -- QTL browser ---------------------------------------------------------------------------------------
+
+
+def test_qtl_browser_filters_pages_and_tsv(client, site):
+    top = table(site, "v2", "top_qtls")
+    expected = top[(top["tissue"] == "Brain") & (top["qval"] <= 0.5)]
+    page = get_page(client, "/qtls?tissue=Brain&max_qval=0.5&per_page=25")
+    assert f"{len(expected):,} QTL" in page.plain
+    assert set(page.column("qtl-table", "tissue")) == {"Brain"}
+    assert len(page.tables["qtl-table"]) == min(25, len(expected))
+    if len(expected) > 25:
+        assert any("page=2" in link for link in page.links)
+        page2 = get_page(client, "/qtls?tissue=Brain&max_qval=0.5&per_page=25&page=2")
+        first = set(page.column("qtl-table", "phenotype_id"))
+        assert not first & set(page2.column("qtl-table", "phenotype_id")) or len(expected) < 50
+    r = client.get("/qtls.tsv?tissue=Brain&max_qval=0.5")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/tab-separated-values")
+    rows = pd.read_csv(io.StringIO(r.text), sep="\t")
+    assert len(rows) == len(expected) == int(r.headers["x-total-count"])
+    assert set(zip(rows["modality"], rows["phenotype_id"], strict=True)) == set(
+        zip(expected["modality"], expected["phenotype_id"], strict=True))
+    # sorting by a column, descending
+    page = get_page(client, "/qtls?sort=slope&order=desc&per_page=100")
+    slopes = [float(x) for x in page.column("qtl-table", "slope") if x]
+    assert slopes == sorted(slopes, reverse=True) and slopes[0] == pytest.approx(top["slope"].max())
+
+
+def test_qtl_browser_region_and_unknown_gene(client, site):
+    top = table(site, "v2", "top_qtls")
+    v = top.iloc[0]
+    region = f"{v['chrom']}:{max(v['pos'] - 100_000, 1)}-{v['pos'] + 100_000}"
+    page = get_page(client, f"/qtls?region={region}&per_page=250")
+    inside = top[(top["chrom"] == v["chrom"]) & top["pos"].between(max(v["pos"] - 100_000, 1), v["pos"] + 100_000)]
+    assert f"{len(inside):,} QTL" in page.plain
+    get_page(client, "/qtls?region=chr1:1-99999999", status=400)  # wider than the API allows
+    r = client.get("/qtls?gene=NoSuchGene1")
+    assert r.status_code == 404 and "text/html" in r.headers["content-type"]
+
+
+# -- expression, dashboard -----------------------------------------------------------------------------
+
+
+def test_expression_heatmap_top_genes_and_gene_list(client, site):
+    medians = table(site, "v2", "medians")
+    brain = medians.query("tissue == 'Brain'").sort_values(["median", "gene_id"], ascending=[False, True]).head(10)
+    page = get_page(client, "/expression?tissue=Brain&n=10")
+    data = page.json["expression-data"]
+    assert set(data["genes"]) == set(brain["gene_id"])
+    assert set(data["tissues"]) == {"Adipose", "Brain", "Liver"}
+    gi, ti = data["genes"].index(brain["gene_id"].iloc[0]), data["tissues"].index("Brain")
+    assert data["tpm"][gi][ti] == pytest.approx(brain["median"].iloc[0], rel=1e-3)
+    assert data["z"][gi][ti] == pytest.approx(math.log2(brain["median"].iloc[0] + 1), rel=1e-3)
+    linear = get_page(client, "/expression?tissue=Brain&n=10&log=0").json["expression-data"]
+    assert linear["log"] is False and max(max(r) for r in linear["z"]) == pytest.approx(
+        medians[medians["gene_id"].isin(brain["gene_id"])]["median"].max(), rel=1e-3)
+    assert len(data["gene_tree"]["pos"]) == 5 * 9 and len(data["tissue_tree"]["pos"]) == 5 * 2  # n - 1 merges of 4 points + a gap
+    genes = table(site, "v2", "genes")["gene_name"].head(3).tolist()
+    page = get_page(client, "/expression?genes=" + "%0A".join(genes) + "%0Anosuchgene")
+    assert set(page.json["expression-data"]["gene_names"]) == set(genes)
+    assert "Not found in this release" in page.plain and "nosuchgene" in page.plain
+    many = ",".join(f"g{i}" for i in range(101))
+    get_page(client, f"/expression?genes={many}", status=400)
+
+
+def test_dashboard_grid_of_pairs(client, site):
+    top = table(site, "v2", "top_qtls").query("modality == 'expression'").sort_values("pval_nominal")
+    genes = table(site, "v2", "genes").set_index("gene_id")["gene_name"]
+    a, b = top.iloc[0], top.iloc[1]
+    text = f"{genes[a['gene_id']]} {a['variant_id']}\n{genes[b['gene_id']]} {b['variant_id']}"
+    page = get_page(client, "/dashboard?" + "&".join(["pairs=" + text.replace(" ", "+").replace("\n", "%0A"),
+                                                      "tissue=Brain", "tissue=Liver"]))
+    rows = page.json["dashboard-data"]["rows"]
+    assert [r["variant"] for r in rows] == [a["variant_id"], b["variant_id"]]
+    assert all(len(r["cells"]) == 2 for r in rows)
+    cell = next(c for c in rows[0]["cells"] if c["tissue"] == a["tissue"])
+    assert sum(len(g) for g in cell["groups"]) == cell["n"]
+    get_page(client, "/dashboard?pairs=onlyonething", status=400)
+    assert "not found" in get_page(client, "/dashboard?pairs=NoGene+rs1").plain
+
+
+# -- downloads, studies, methods, data access -------------------------------------------------------
+
+
+def test_downloads_page_is_the_manifest(client, site):
+    manifest = pd.read_csv(site / "releases" / "v2" / "MANIFEST.tsv", sep="\t")
+    downloads = manifest[(manifest["kind"] == "download")
+                         | ((manifest["kind"] == "index") & manifest["path"].str.startswith("downloads/"))]
+    assert downloads["path"].str.endswith(".tbi").any()  # the tabix indexes are listed with their files
+    page = get_page(client, "/downloads")
+    listed = {c["href"]: c for t in page.tables.values() for row in t for c in row[:1]}
+    assert set(listed) == {f"/releases/v2/{p}" for p in downloads["path"]}
+    shas = {row[4]["v"] for t_id, t in page.tables.items() for row in t if page.headers[t_id][4] == "sha256"}
+    assert shas == set(downloads["sha256"])
+    assert "Top QTL per phenotype" in page.plain and "Phenotypes" in page.plain  # sections by kind
+    small = downloads.sort_values("bytes").iloc[0]
+    r = client.get(f"/releases/v2/{small['path']}")
+    assert r.status_code == 200 and hashlib.sha256(r.content).hexdigest() == small["sha256"]
+    assert "immutable" in r.headers["cache-control"]
+    for bad in ("/releases/v2/release.json", "/releases/v2/../atlas.json", "/releases/v2/downloads/..%2F..%2Fatlas.json",
+                "/releases/v9/" + small["path"], "/releases/v2/tables/genes.parquet"):
+        assert client.get(bad).status_code == 404, bad
+    v1 = get_page(client, "/downloads?release=v1")
+    assert all("/releases/v1/" in c["href"] for t in v1.tables.values() for row in t for c in row[:1])
+
+
+def test_study_page_and_files(client, site):
+    study = json.loads((site / "studies" / "demo2024" / "study.json").read_text())
+    page = get_page(client, "/studies/demo2024")
+    assert study["citation"] in page.plain and study["genome"] in page.plain
+    files = page.tables["study-files"]
+    manifest = pd.read_csv(site / "studies" / "demo2024" / "MANIFEST.tsv", sep="\t")
+    assert {row[0]["text"] for row in files} == set(manifest["path"]) >= {f["name"] for f in study["files"]}
+    r = client.get(files[0][0]["href"])
+    assert r.status_code == 200 and r.content == (site / "studies" / "demo2024" / files[0][0]["text"]).read_bytes()
+    assert client.get("/studies/demo2024/files/MANIFEST.tsv").status_code == 404  # not a listed file
+    assert client.get("/studies/nope").status_code == 404
+
+
+def test_about_page_shows_the_parameters_used(client, site):
+    info = json.loads((site / "releases" / "v2" / "release.json").read_text())
+    page = get_page(client, "/about")
+    text = page.plain
+    m = info["mapping"]
+    assert f"± {m['window']:,} bp" in text and f"{m['permutations']:,} per phenotype" in text
+    assert f"q ≤ {m['fdr']}" in text and str(m["qvalue_lambda"]) in text
+    assert info["annotation"]["sha256"] in text and info["genome"] in text
+    for package, version in info["software"].items():
+        assert package in text and version in text
+    top = table(site, "v2", "top_qtls")
+    assert len(page.tables["thresholds-table"]) == len(top.groupby(["tissue", "modality"]))
+    assert sum(int(x) for x in page.column("thresholds-table", "n_phenotypes")) == len(top)
+    assert sum(int(x) for x in page.column("thresholds-table", "n_significant")) == int((top["qval"] <= m["fdr"]).sum())
+
+
+def test_data_access_page_comes_from_atlas_yaml(client, site):
+    access = json.loads((site / "atlas.json").read_text())["data_access"]
+    page = get_page(client, "/data-access")
+    text = page.plain
+    for section in ("raw_reads", "archives", "variant_calls", "code"):
+        for link in access[section]:
+            assert link["label"] in text
+            if link.get("accession"):
+                assert link["accession"] in text
+            if link.get("doi"):
+                assert f"https://doi.org/{link['doi']}" in page.links
+    assert access["citation"] in text and access["data_use"] in text
+    assert "/data-access" in get_page(client, "/downloads").links  # linked from downloads and home
+
+
+# -- releases, errors ----------------------------------------------------------------------------------
+
+
+def test_links_keep_the_chosen_release(client, site):
+    gene = top_gene(site, "v1")
+    page = get_page(client, f"/gene/{gene['gene_name']}?release=v1")
+    assert "You are browsing release v1" in page.plain
+    internal = [u for u in page.links if u.startswith("/") and not u.startswith(("/api/", "/static/", "/releases/"))]
+    assert internal
+    for u in internal:
+        path, query = urlsplit(u).path, parse_qs(urlsplit(u).query)
+        if path == "/api/docs" or (path == f"/gene/{gene['gene_name']}" and query == {"release": ["v2"]}):
+            continue  # the API documentation, and the link to this page in the latest release
+        assert query.get("release") == ["v1"], u
+    # the data of the other pages are those of v1
+    home = get_page(client, "/?release=v1")
+    assert [r[0]["v"] for r in home.tables["tissue-table"]] == list(table(site, "v1", "tissues")["tissue_id"])
+    # switching keeps the other query parameters
+    assert 'name="modality" value="splicing"' in client.get("/tissue/Brain?modality=splicing").text
+
+
+def test_unknown_release_is_a_404_listing_the_releases(client):
+    r = client.get("/?release=v9")
+    assert r.status_code == 404
+    page = Page(r.text)
+    assert "Release not found" in page.plain
+    assert any("release=v1" in u for u in page.links) and any("release=v2" in u for u in page.links)
+
+
+HOSTILE = [
+    "/gene/%00", "/gene/" + "A" * 500, "/gene/%3Cscript%3Ealert(1)%3C%2Fscript%3E", "/variant/%FF%FE",
+    "/variant/chr1:99999999999999999999", "/tissue/..%2F..%2Fetc", "/?release=%00", "/?release=" + "v" * 300,
+    "/qtls?max_qval=nan", "/qtls?max_qval=-1", "/qtls?max_qval=1e999", "/qtls?page=-3", "/qtls?page=abc",
+    "/qtls?sort=pval_nominal;DROP", "/qtls?order=sideways", "/qtls?kind=all", "/qtls?tissue=%00",
+    "/qtls?region=chr1:5-1", "/qtls?region=%27%20OR%201=1", "/qtls?per_page=100000", "/qtls.tsv?tissue=Nope",
+    "/expression?log=maybe", "/expression?n=7", "/expression?tissue=%01", "/dashboard?modality=<b>",
+    "/gene/Ccdc59?pairs_page=1e3", "/tissue/Brain?modality=%00", "/search?q=%00", "/search?q=" + "x" * 200,
+    "/studies/..%2Fsite", "/studies/demo2024/files/..%2F..%2Fatlas.json", "/releases/%00/x",
+]
+
+
+@pytest.mark.parametrize("url", HOSTILE)
+def test_hostile_query_strings_answer_a_4xx_page(client, url):
+    r = client.get(url)
+    assert 400 <= r.status_code < 500, (url, r.status_code)
+    assert r.headers["content-type"].startswith("text/html")
+    assert "<script>alert(1)" not in r.text
+
+
+def test_api_errors_stay_json(client):
+    r = client.get("/api/v1/genes/nosuchgene")
+    assert r.status_code == 404 and r.json()["error"] == "not_found"
+    r = client.get("/api/v1/no/such/endpoint")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/json")
+    r = client.get("/compat/nothing")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/json")
+    r = client.get("/no/such/page")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert client.get("/api/docs").status_code == 200
+
+
+def test_pages_carry_their_content_without_javascript(client, site):
+    """What a browser without JavaScript gets: the tables are in the HTML, the plots say where their data are."""
+    gene = top_gene(site)
+    html = client.get(f"/gene/{gene['gene_name']}").text
+    assert "The interactive plot needs JavaScript" in html
+    page = Page(html)
+    assert page.tables["top-table"] and page.tables["status-table"]
+    # forms work without JavaScript: the release switch and the modality choice are plain GET forms
+    assert '<form class="release-switch" method="get"' in html
+    tissue = client.get("/tissue/Brain").text
+    assert 'method="get"' in tissue and 'name="modality"' in tissue
+    # embedded JSON cannot close its script element
+    assert "</script" not in json.dumps(Page(html).json["gene-data"])
