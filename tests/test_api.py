@@ -127,6 +127,21 @@ def test_qtl_browse_filters_pages_and_formats(client, site):
     assert client.get("/api/v1/qtls/independent", params={"tissue": "Brain"}).status_code == 200
 
 
+def test_json_keeps_every_significant_digit(client, site):
+    """Floats are sent in their shortest round-trip form: small p-values keep all their digits."""
+    top = table(site, "v2", "top_qtls").sort_values("pval_nominal")
+    rows = client.get("/api/v1/qtls/top", params={"release": "v2", "limit": 50}).json()["data"]
+    by_key = {(r["tissue"], r["modality"], r["phenotype_id"]): r for r in rows}
+    checked = 0
+    for row in top.head(50).itertuples():
+        got = by_key.get((row.tissue, row.modality, row.phenotype_id))
+        if got is not None:
+            for column in ("pval_nominal", "slope", "pval_beta", "qval"):
+                assert got[column] == getattr(row, column)  # exact, not approximately
+            checked += 1
+    assert checked > 10 and min(r["pval_nominal"] for r in rows) < 1e-5
+
+
 def test_pairs_by_gene_and_region(client, site):
     pairs = table(site, "v2", "signif_pairs")
     gene = pairs["gene_id"].iloc[0]

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 from playwright.sync_api import Page, sync_playwright
+
 from .portal_site import demo_site
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pandas as pd
+
 from .portal_browser import plot_traces, screenshot
 
 

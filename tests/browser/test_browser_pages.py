@@ -8,6 +8,7 @@ import re
 
 import pandas as pd
 import pytest
+
 from .portal_browser import plot_traces, screenshot
 
 

@@ -7,6 +7,7 @@ import io
 
 import pandas as pd
 import pytest
+
 from .portal_browser import plot_traces, screenshot
 
 
