@@ -19,6 +19,21 @@ Work-directory layout written by ``qtlatlas run`` (``WORK/{release}/{tissue}/{mo
     summary.json                    counts and timings
 
 Cross-modality results live in ``WORK/{release}/{tissue}/cross_modality/`` with the same names.
+
+TWAS results (``WORK/{release}/twas/``, written when ``atlas.yaml`` lists ``twas.traits``)::
+
+    panels/{tissue}.{modality}/     weights panel of one tissue × modality (panel id ``{tissue}.{modality}``):
+        twas_weights.parquet        one row per phenotype × SNP (:mod:`qtlatlas.twas.fusion_io` panel format)
+        twas_profile.parquet        one row per fitted phenotype: h², CV R² and p-value per model
+        summary.json                phenotypes fitted and skipped (with reasons)
+    assoc/{trait}.parquet           association of every model of every panel with the trait: FUSION's
+                                    ``.dat`` columns + tissue, modality, phenotype_id, gene_id, skip_reason
+    post/{trait}/                   loci with joint/conditional tests (FUSION post_process):
+        loci.parquet                one row per analysed locus (numbered 1.. per trait in genome order)
+        locus_models.parquet        the models of each locus: joint flag, joint/conditional z
+        locus_gwas.parquet          per locus SNP: marginal and conditional GWAS z
+        omnibus.parquet             omnibus test per gene with several models
+        summary.json                models tested, Bonferroni threshold, loci
 """
 
 from __future__ import annotations
@@ -92,6 +107,96 @@ class ResultFiles:
         return cls(tissue=tissue, modality=modality, cis=imported.cis, phenotypes=imported.phenotypes,
                    covariates=imported.covariates, median=imported.median, independent=imported.independent,
                    signif_pairs=imported.signif_pairs, trans=imported.trans, afc=imported.afc, nominal=nominal)
+
+
+TWAS_DIR = "twas"
+TWAS_PANELS = "panels"
+TWAS_ASSOC = "assoc"
+TWAS_POST = "post"
+#: Files of a post-processing directory ``post/{trait}/``.
+TWAS_POST_FILES = {
+    "loci": "loci.parquet",
+    "locus_models": "locus_models.parquet",
+    "locus_gwas": "locus_gwas.parquet",
+    "omnibus": "omnibus.parquet",
+    "summary": "summary.json",
+}
+#: Counts file of a weights panel directory.
+TWAS_PANEL_SUMMARY = "summary.json"
+
+
+def twas_panel_id(tissue: str, modality: str) -> str:
+    """The id of the weights panel of a tissue × modality: ``{tissue}.{modality}``."""
+    return f"{tissue}.{modality}"
+
+
+def twas_selection(release, settings) -> list[tuple[str, str]]:
+    """(tissue, modality) pairs of ``release`` (:class:`qtlatlas.config.Release`) that get a TWAS weights
+    panel under ``settings`` (:class:`qtlatlas.config.TwasSettings`): those in ``settings.tissues`` and
+    ``settings.modalities`` (all when None) that are mapped (a phenotype BED) or whose imported results name
+    their normalised phenotypes."""
+    out = []
+    for tissue, modality, inp in release.inputs():
+        if settings.tissues is not None and tissue not in settings.tissues:
+            continue
+        if settings.modalities is not None and modality not in settings.modalities:
+            continue
+        if inp.bed is not None or (inp.results is not None and inp.results.phenotypes is not None):
+            out.append((tissue, modality))
+    return out
+
+
+def twas_directory(work: str | os.PathLike[str], release: str) -> Path:
+    """``WORK/{release}/twas``."""
+    return Path(work) / release / TWAS_DIR
+
+
+def twas_panel_directory(work: str | os.PathLike[str], release: str, tissue: str, modality: str) -> Path:
+    """``WORK/{release}/twas/panels/{tissue}.{modality}``."""
+    return twas_directory(work, release) / TWAS_PANELS / twas_panel_id(tissue, modality)
+
+
+def twas_assoc_file(work: str | os.PathLike[str], release: str, trait: str) -> Path:
+    """``WORK/{release}/twas/assoc/{trait}.parquet``."""
+    return twas_directory(work, release) / TWAS_ASSOC / f"{trait}.parquet"
+
+
+def twas_post_directory(work: str | os.PathLike[str], release: str, trait: str) -> Path:
+    """``WORK/{release}/twas/post/{trait}``."""
+    return twas_directory(work, release) / TWAS_POST / trait
+
+
+@dataclass
+class TwasResultFiles:
+    """The TWAS results of a release found in ``WORK/{release}/twas`` (complete entries only).
+
+    ``panels``: panel id -> panel directory (holding both Parquet tables); ``associations``: trait ->
+    association table; ``post``: trait -> post-processing directory (holding every file of
+    :data:`TWAS_POST_FILES`).
+    """
+
+    directory: Path
+    panels: dict[str, Path] = field(default_factory=dict)
+    associations: dict[str, Path] = field(default_factory=dict)
+    post: dict[str, Path] = field(default_factory=dict)
+
+    @classmethod
+    def from_directory(cls, directory: str | os.PathLike[str]) -> TwasResultFiles:
+        d = Path(directory)
+        out = cls(d)
+        for p in sorted((d / TWAS_PANELS).glob("*")) if (d / TWAS_PANELS).is_dir() else []:
+            if (p / "twas_weights.parquet").is_file() and (p / "twas_profile.parquet").is_file():
+                out.panels[p.name] = p
+        for p in sorted((d / TWAS_ASSOC).glob("*.parquet")) if (d / TWAS_ASSOC).is_dir() else []:
+            out.associations[p.name[: -len(".parquet")]] = p
+        for p in sorted((d / TWAS_POST).glob("*")) if (d / TWAS_POST).is_dir() else []:
+            if all((p / f).is_file() for f in TWAS_POST_FILES.values()):
+                out.post[p.name] = p
+        return out
+
+    @property
+    def empty(self) -> bool:
+        return not (self.panels or self.associations or self.post)
 
 
 def work_directory(work: str | os.PathLike[str], release: str, tissue: str, modality: str) -> Path:

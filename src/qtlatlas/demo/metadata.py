@@ -17,6 +17,10 @@ from .settings import DemoConfig
 
 ATLAS_NAME = "qtlatlas demo atlas"
 PROJECT = "Demo GWAS consortium (fictional)"
+#: Modalities the demo fits TWAS weights for (expression mediates the simulated traits).
+TWAS_MODALITIES = ("expression", "splicing")
+#: Models the demo fits TWAS weights with.
+TWAS_MODELS = ("top1", "lasso", "blup")
 
 
 def release_notes(spec: ReleaseSpec, first: ReleaseSpec | None, added: list[str]) -> str:
@@ -109,7 +113,10 @@ def atlas_yaml(cfg: DemoConfig, releases: list[tuple[ReleaseSpec, str, str, dict
         "twas": {"traits": [{"id": t.id, "name": t.name, "n": int(t.sumstats["N"].iloc[0]), "sumstats": path,
                              "tags": list(t.tags), "project": PROJECT,
                              "description": f"Simulated trait ({t.unit}), mediated by expression in {t.tissue}."}
-                            for t, path in traits]},
+                            for t, path in traits],
+                 # weights for two modalities and three models keep the demo quick (elastic net, the slowest
+                 # model to fit, is left out); the LD reference is the release genotypes
+                 "modalities": list(TWAS_MODALITIES), "models": list(TWAS_MODELS)},
         "mapping": {"window": 1_000_000, "permutations": 1000, "genotype_pcs": 3,
                     "phenotype_pcs": max(cfg.n_hidden_factors + 2, 2)},
     }

@@ -9,6 +9,12 @@ Per tissue × modality with a phenotype BED (entries with only imported ``result
 
 plus one release-wide ``prune`` (LD-pruned common variants for genotype PCs), and, per tissue with at least
 two mapped modalities, ``cross_modality``: prepare (concatenate, group by gene) → cis → independent → summary.
+
+When ``atlas.yaml`` lists TWAS traits (``twas.traits``), the TWAS of the release (:mod:`.twas_tasks`)::
+
+    prepare (per tissue × modality in twas.tissues × twas.modalities) → twas weights (panel)
+    every panel → twas assoc (per trait) → twas post (per trait)
+
 Outputs are laid out as :mod:`qtlatlas.results` describes, under ``WORK/{release}/``.
 """
 
@@ -20,10 +26,19 @@ from pathlib import Path
 
 from .. import __version__
 from ..config import Atlas
-from ..results import CROSS_MODALITY, FILE_NAMES
+from ..results import (
+    CROSS_MODALITY,
+    FILE_NAMES,
+    twas_assoc_file,
+    twas_panel_directory,
+    twas_panel_id,
+    twas_post_directory,
+    twas_selection,
+)
 from .graph import Task
 
 _FUNC = "qtlatlas.pipeline.qtl_tasks:"
+_TWAS = "qtlatlas.pipeline.twas_tasks:"
 
 
 def genotype_files(path: str | os.PathLike[str]) -> list[str]:
@@ -107,6 +122,69 @@ def _plan(atlas: Atlas, release_id: str, work: str | os.PathLike[str]) -> list[T
     for tissue, modalities in mapped.items():
         if len(modalities) >= 2:
             tasks += _cross_modality_tasks(rid, root, tissue, modalities, geno, geno_files, pruned, atlas, mapping)
+    if atlas.twas.traits:
+        tasks += _twas_tasks(atlas, rid, Path(work).resolve(), geno, geno_files)
+    return tasks
+
+
+def _twas_inputs(atlas: Atlas, rid: str, work: Path) -> list[tuple[str, str, str, str | None, str | None, str | None]]:
+    """(tissue, modality, normalised phenotypes, covariates, groups, producing task or None) of every tissue ×
+    modality selected for TWAS weights (:func:`qtlatlas.results.twas_selection`): mapped ones use the prepare
+    task's outputs, imported ones the ``results.phenotypes`` / ``results.covariates`` they name."""
+    release = atlas.release(rid)
+    inputs = {(t, m): inp for t, m, inp in release.inputs()}
+    out = []
+    for tissue, modality in twas_selection(release, atlas.twas):
+        inp = inputs[(tissue, modality)]
+        grouped = atlas.modality(modality).grouped
+        if inp.bed is not None:
+            d = work / rid / tissue / modality
+            out.append((tissue, modality, str(d / FILE_NAMES["phenotypes"]), str(d / FILE_NAMES["covariates"]),
+                        str(d / FILE_NAMES["groups"]) if grouped else None, f"{rid}/{tissue}/{modality}/prepare"))
+        else:
+            cov = inp.results.covariates or inp.covariates
+            out.append((tissue, modality, str(inp.results.phenotypes), str(cov) if cov else None,
+                        str(inp.groups) if inp.groups else None, None))
+    return out
+
+
+def _twas_tasks(atlas: Atlas, rid: str, work: Path, geno: list[str], geno_files: list[str]) -> list[Task]:
+    """Weights per selected tissue × modality, association and post-processing per trait."""
+    settings = atlas.twas
+    ld = [str(p) for p in settings.ld_reference] or geno
+    ld_files = [f for p in ld for f in genotype_files(p)]
+    tasks: list[Task] = []
+    panels: list[dict] = []
+    for tissue, modality, phenotypes, covariates, groups, producer in _twas_inputs(atlas, rid, work):
+        panel = twas_panel_id(tissue, modality)
+        directory = str(twas_panel_directory(work, rid, tissue, modality)) + "/"
+        inputs = [phenotypes, *([covariates] if covariates else []), *([groups] if groups else []), *geno_files]
+        tasks.append(Task(id=f"{rid}/twas/weights/{panel}", func=_TWAS + "weights",
+                          label=f"{rid} {tissue} {modality}: TWAS weights",
+                          params={"panel": panel, "tissue": tissue, "modality": modality, "phenotypes": phenotypes,
+                                  "covariates": covariates, "groups": groups, "genotypes": geno,
+                                  "window": settings.window, "models": list(settings.models),
+                                  "crossval": settings.crossval, "hsq_p": settings.hsq_p, "seed": settings.seed},
+                          inputs=tuple(inputs), outputs={"panel": directory},
+                          deps=(producer,) if producer else ()))
+        panels.append({"panel": panel, "tissue": tissue, "modality": modality, "path": directory})
+    weight_tasks = tuple(t.id for t in tasks)
+    for trait in settings.traits:
+        assoc_file = str(twas_assoc_file(work, rid, trait.id))
+        common = {"trait": trait.id, "sumstats": str(trait.sumstats), "panels": panels, "ld_reference": ld}
+        inputs = (str(trait.sumstats), *[p["path"] for p in panels], *ld_files)
+        tasks.append(Task(id=f"{rid}/twas/assoc/{trait.id}", func=_TWAS + "assoc",
+                          label=f"{rid} TWAS association: {trait.id}",
+                          params={**common, "gwas_n": trait.n, "coloc_p": settings.coloc_p, "perm": settings.perm,
+                                  "seed": settings.seed},
+                          inputs=inputs, outputs={"assoc": assoc_file}, deps=weight_tasks))
+        tasks.append(Task(id=f"{rid}/twas/post/{trait.id}", func=_TWAS + "post",
+                          label=f"{rid} TWAS loci: {trait.id}",
+                          params={**common, "assoc": assoc_file, "locus_window": settings.locus_window,
+                                  "locus_stability": True},
+                          inputs=(*inputs, assoc_file),
+                          outputs={"post": str(twas_post_directory(work, rid, trait.id)) + "/"},
+                          deps=(f"{rid}/twas/assoc/{trait.id}",)))
     return tasks
 
 

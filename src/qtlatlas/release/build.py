@@ -25,7 +25,7 @@ from ..io.groups import read_groups
 from ..io.gtf import read_gtf
 from ..io.phenotypes import read_bed_samples, read_phenotype_bed
 from ..io.text import gzip_text_writer, write_tsv_gz
-from ..results import CROSS_MODALITY, ResultFiles
+from ..results import CROSS_MODALITY, ResultFiles, TwasResultFiles
 from . import layout
 from .batched import sidecar_path
 from .downloads import bed_download, copy_file, genotypes_download, median_tpm_download, samples_download
@@ -52,6 +52,7 @@ from .tables import (
     write_table,
     write_variant_index,
 )
+from .twas_tables import infer_twas_results, publish_twas
 
 _GENOTYPE_WINDOW = 5_000_000
 _SCRATCH = ".scratch"
@@ -96,7 +97,7 @@ def remove_stale_builds(site: str | os.PathLike[str], release_id: str) -> list[P
 
 def build_release(atlas: Atlas, release_id: str, site: str | os.PathLike[str],
                   results: Mapping[tuple[str, str], ResultFiles],
-                  on_step: Callable[[str], None] | None = None) -> Path:
+                  on_step: Callable[[str], None] | None = None, twas: TwasResultFiles | None = None) -> Path:
     """Build release ``release_id`` of ``atlas`` into ``SITE/releases/<id>`` and return that path.
 
     Args:
@@ -106,6 +107,8 @@ def build_release(atlas: Atlas, release_id: str, site: str | os.PathLike[str],
         results: (tissue id, modality id) -> :class:`ResultFiles`; modality may be ``cross_modality``.
             Absent optional result files are skipped (what exists is built).
         on_step: called with a short description at the start of each step (progress display).
+        twas: the release's TWAS results; by default those beside the mapping results in the work directory
+            (``WORK/{release}/twas``), when the atlas lists traits. None found: the release has no TWAS tables.
 
     Raises:
         QtlAtlasError: the release is already published, or an input is missing or malformed.
@@ -127,7 +130,9 @@ def build_release(atlas: Atlas, release_id: str, site: str | os.PathLike[str],
     tmp = root / f"{layout.building_prefix(release.id)}{os.getpid()}-{secrets.token_hex(4)}"
     tmp.mkdir()
     try:
-        _ReleaseBuilder(atlas, release, tmp, results, step).run()
+        builder = _ReleaseBuilder(atlas, release, tmp, results, step)
+        builder.twas = twas if twas is not None else infer_twas_results(atlas, release, results)
+        builder.run()
         step("publish")
         if final.exists():
             raise _already_published(site, release.id)
@@ -166,6 +171,7 @@ class _ReleaseBuilder:
         self.medians: list[pd.DataFrame] = []
         self.trans_frames: list[pd.DataFrame] = []
         self.scratch = out / _SCRATCH
+        self.twas: TwasResultFiles | None = None
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -227,6 +233,8 @@ class _ReleaseBuilder:
                             "independent": sorted_qtls(self.indep) if self.indep else None})
         self.step("QTL tables")
         self._qtl_tables()
+        self.step("TWAS")
+        publish_twas(self.atlas, self.release, self.twas, self.out, self._note)
         self.step("tissues and samples")
         self._tissue_tables()
         self.step("genotypes")

@@ -18,7 +18,7 @@ Release directory (``SITE/releases/<release>/``)::
 
 Download file names follow the RatGTEx v4 pattern::
 
-    {kind}[.{tissue}][.{modality}][.{norm}].{release}[_{genome}].{ext}
+    {kind}[.{trait}][.{tissue}][.{modality}][.{norm}].{release}[_{genome}].{ext}
 
 The ``_{genome}`` suffix is added only to files with genomic coordinates (or variant ids that are tied to
 a genome build). Kinds:
@@ -38,6 +38,10 @@ covariates     tissue, modality          no     covariates used in mapping (tens
 samples        tissue                    no     sample ids of a tissue, one per line
 median_tpm     —                         no     median expression (TPM) per gene (rows) and tissue
 genotypes      —                         yes    genotypes, bgzipped VCF + ``.tbi``
+twas_assoc     trait                     yes    TWAS associations of a trait, FUSION ``.dat``
+twas_pos       tissue, modality          yes    FUSION ``.pos`` of a weights panel
+twas_weights   tissue, modality          yes    FUSION weights of a panel: ``{panel}/{panel}.{phenotype}.wgt.RDat``
+                                                files in a tar.gz (the ``.pos`` WGT paths)
 ============== ========================= ====== ===================================================
 
 Example: ``phenotypes.Adipose.expression.norm.v1_demo1.bed.gz``, ``samples.Adipose.v1.txt``.
@@ -111,6 +115,15 @@ TABLES = {
     "genotypes": "genotypes.parquet",
     "medians": "medians.parquet",
     "samples": "samples.parquet",
+    # TWAS (present when the release has TWAS results; see qtlatlas.release.twas_tables)
+    "twas_panels": "twas_panels.parquet",
+    "twas_models": "twas_models.parquet",
+    "twas_weights": "twas_weights.parquet",
+    "twas_traits": "twas_traits.parquet",
+    "twas_associations": "twas_associations.parquet",
+    "twas_loci": "twas_loci.parquet",
+    "twas_locus_gwas": "twas_locus_gwas.parquet",
+    "twas_omnibus": "twas_omnibus.parquet",
 }
 
 
@@ -147,20 +160,23 @@ DOWNLOAD_KINDS: dict[str, tuple[str, bool]] = {
     "samples": ("txt", False),
     "median_tpm": ("tsv.gz", False),
     "genotypes": ("vcf.gz", True),
+    "twas_assoc": ("dat", True),
+    "twas_pos": ("pos", True),
+    "twas_weights": ("tar.gz", True),
 }
 
 NORMS = ("norm", "raw")
 
 
 def download_name(kind: str, release: str, genome: str, *, tissue: str | None = None,
-                  modality: str | None = None, norm: str | None = None) -> str:
-    """The file name of a download: ``{kind}[.{tissue}][.{modality}][.{norm}].{release}[_{genome}].{ext}``."""
+                  modality: str | None = None, norm: str | None = None, trait: str | None = None) -> str:
+    """The file name of a download: ``{kind}[.{trait}][.{tissue}][.{modality}][.{norm}].{release}[_{genome}].{ext}``."""
     if kind not in DOWNLOAD_KINDS:
         raise ValueError(f"unknown download kind {kind!r}; kinds: {', '.join(DOWNLOAD_KINDS)}")
     if norm is not None and norm not in NORMS:
         raise ValueError(f"norm must be one of {NORMS}, not {norm!r}")
     ext, genomic = DOWNLOAD_KINDS[kind]
-    parts = [kind] + [p for p in (tissue, modality, norm) if p is not None]
+    parts = [kind] + [p for p in (trait, tissue, modality, norm) if p is not None]
     for p in parts:
         if "." in p or "/" in p:
             raise ValueError(f"file name part {p!r} may not contain '.' or '/'")

@@ -28,12 +28,13 @@ from .genes import GeneQueries
 from .params import is_clean
 from .portal import PortalQueries
 from .positional import PositionalTable
+from .twas import TwasQueries
 from .variants import VariantQueries
 
 CROSS_MODALITY = "cross_modality"
 
 
-class ReleaseStore(GeneQueries, AssociationQueries, VariantQueries, PortalQueries):
+class ReleaseStore(GeneQueries, AssociationQueries, VariantQueries, PortalQueries, TwasQueries):
     """Read-only queries on ``SITE/releases/<id>``; safe to share between threads.
 
     Args:

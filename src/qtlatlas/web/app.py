@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
 from ..store import Site
-from .api import expression, genes, meta, pbg, qtls, variants
+from .api import expression, genes, meta, pbg, qtls, twas, variants
 from .compat import ratgtex
 from .env import SITE_ENV
 from .errors import install_error_handlers
@@ -46,7 +46,7 @@ def create_app(site_dir: str | os.PathLike[str]) -> FastAPI:
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD", "OPTIONS"], allow_headers=["*"],
                        expose_headers=["ETag", "X-Total-Count", "X-Next-Cursor"])
     install_error_handlers(app)
-    for module in (meta, genes, expression, qtls, variants, pbg):
+    for module in (meta, genes, expression, qtls, variants, pbg, twas):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ratgtex.router)
     app.mount("/static/swagger", StaticFiles(directory=str(SWAGGER_UI_DIR)), name="swagger")

@@ -1,0 +1,315 @@
+"""TWAS queries of a release (the TWAS hub); mixed into :class:`~qtlatlas.store.release.ReleaseStore`.
+
+Reads the ``twas_*`` tables described in :mod:`qtlatlas.release.twas_tables`. The small ones (traits,
+panels) are cached; associations, loci, models and locus GWAS are filtered by DuckDB with every user value
+bound as a parameter. A release built without TWAS answers :class:`NotFound` for every TWAS query.
+
+Cross-trait statistic (:meth:`TwasQueries.twas_correlations`): for trait A and each other trait B, the
+Pearson correlation ``r`` of the TWAS z-scores of the models tested for both traits (same panel and
+phenotype: the same weights), with ``n`` such models and the two-sided p-value of ``t = r √((n − 2)/(1 − r²))``
+on ``n − 2`` degrees of freedom. The p-value treats models as independent; models of neighbouring or
+co-regulated genes share SNPs and LD, so it is anti-conservative and best read as a ranking (the
+correlation itself is unbiased for the z-scores' similarity). ``n_shared_genes`` counts the genes
+significant (Bonferroni, per trait) for both traits.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import params as P
+from .db import placeholders
+from .errors import BadQuery, NotFound
+
+#: Tie-breakers appended to the sort of associations and models (each row on exactly one page).
+_ASSOC_TIES = ["trait", "panel", "phenotype_id"]
+_MODEL_TIES = ["panel", "phenotype_id"]
+#: Columns of a locus's models (from ``twas_associations``).
+LOCUS_MODEL_FIELDS = ["panel", "tissue", "modality", "phenotype_id", "gene_id", "gene_name", "p0", "p1", "hsq",
+                      "model", "model_cv_r2", "model_cv_pval", "nsnp", "twas_z", "twas_p", "coloc_pp3", "coloc_pp4",
+                      "significant", "joint", "joint_z", "joint_p", "cond_z", "cond_p", "top_snp_cor"]
+#: Columns of a gene's models (from ``twas_models``), per tissue × modality.
+GENE_MODEL_FIELDS = ["panel", "tissue", "modality", "phenotype_id", "chrom", "p0", "p1", "n", "n_snps", "hsq",
+                     "hsq_se", "hsq_pval", "top1_r2", "top1_pval", "lasso_r2", "lasso_pval", "enet_r2", "enet_pval",
+                     "blup_r2", "blup_pval", "best_model"]
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _flag(value: object, param: str) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value  # type: ignore[return-value]
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    raise BadQuery(param, f"expected true or false, not {text[:20]!r}")
+
+
+class TwasQueries:
+    """TWAS traits, associations, loci, genes, panels and models (see the module docstring)."""
+
+    # -- tables -----------------------------------------------------------------------------------
+
+    def has_twas(self) -> bool:
+        """True when the release was built with TWAS results."""
+        return self.has_table("twas_traits")
+
+    def _twas_table(self, name: str) -> str:
+        if not self.has_twas():
+            raise NotFound("TWAS results", self.id, detail="(this release was built without TWAS)")
+        return self.table_file(name)
+
+    def _twas_traits_df(self) -> pd.DataFrame:
+        path = self._twas_table("twas_traits")
+        return self._cached("twas_traits", lambda: pd.read_parquet(path))
+
+    def _twas_panels_df(self) -> pd.DataFrame:
+        path = self._twas_table("twas_panels")
+        return self._cached("twas_panels", lambda: pd.read_parquet(path))
+
+    # -- validation -------------------------------------------------------------------------------
+
+    def check_trait(self, trait: object) -> str:
+        """The trait id (exact, or the one id or name equal to it ignoring case); NotFound with suggestions."""
+        df = self._twas_traits_df()
+        ids = df["id"].astype(str).tolist()
+        if P.is_clean(trait) and trait in ids:
+            return trait  # type: ignore[return-value]
+        suggestions: list[str] = []
+        if P.is_clean(trait) and str(trait).strip():
+            key = str(trait).strip().lower()
+            names = df["name"].astype(str).str.lower().tolist()
+            same = [i for i, n in zip(ids, names, strict=True) if key in (i.lower(), n)]
+            if len(same) == 1:
+                return same[0]
+            by_lower = {i.lower(): i for i in ids}
+            suggestions = [by_lower[c] for c in difflib.get_close_matches(key, list(by_lower), n=5, cutoff=0.5)]
+            suggestions += [i for i, n in zip(ids, names, strict=True) if key in i.lower() or key in n]
+        raise NotFound("trait", trait, suggestions=list(dict.fromkeys(suggestions))[:5],
+                       detail=f"in release {self.id} (traits: {', '.join(ids[:20])})")
+
+    def check_panel(self, panel: object) -> str:
+        panels = self._twas_panels_df()["panel"].astype(str).tolist()
+        if not P.is_clean(panel) or panel not in panels:
+            raise NotFound("TWAS panel", panel, detail=f"in release {self.id} (panels: {', '.join(panels)})")
+        return panel  # type: ignore[return-value]
+
+    def _twas_filters(self, where: list[str], values: list, *, panels=None, tissues=None, modalities=None,
+                      genes=None) -> None:
+        """Append panel / tissue / modality / gene filters (validated, bound) to ``where`` and ``values``."""
+        panel_ids = P.text_list(panels, "panel")
+        if panel_ids is not None:
+            panel_ids = [self.check_panel(p) for p in panel_ids]
+        for column, chosen in (("panel", panel_ids), ("tissue", self._tissue_filter(tissues)),
+                               ("modality", self._modality_filter(modalities))):
+            if chosen is not None:
+                where.append(f"{column} IN ({placeholders(len(chosen))})")
+                values += chosen
+        gene_ids = self._gene_ids(genes)
+        if gene_ids is not None:
+            where.append(f"gene_id IN ({placeholders(len(gene_ids))})")
+            values += gene_ids
+
+    def _page(self, table: str, where: list[str], values: list, sort: str, descending: bool, ties: list[str],
+              limit, cursor: str | None, kind: str) -> tuple[pd.DataFrame, int, str | None]:
+        """One page of ``table`` filtered by ``where``, sorted by ``sort`` (missing last) then ``ties``."""
+        n = P.limit(limit)
+        offset = P.decode_cursor(cursor, kind)
+        columns = self.columns(table)
+        if not isinstance(sort, str) or sort not in columns:
+            raise BadQuery("sort", f"not a column of {table}; columns: {', '.join(columns)}")
+        path = self._twas_table(table)
+        cond = " AND ".join(where) or "TRUE"
+        total = int(self.db.scalar(f"SELECT COUNT(*) FROM read_parquet(?) WHERE {cond}", [path, *values]))
+        order = [f"{_quote(sort)} {'DESC' if descending else 'ASC'} NULLS LAST"]
+        order += [f"{_quote(c)} ASC" for c in ties if c in columns and c != sort]
+        if offset >= total:
+            rows = self.db.df("SELECT * FROM read_parquet(?) LIMIT 0", [path])
+        else:
+            rows = self.db.df(f"SELECT * FROM read_parquet(?) WHERE {cond} ORDER BY {', '.join(order)} LIMIT ? OFFSET ?",
+                              [path, *values, n, offset])
+        return rows, total, P.next_cursor(offset, len(rows), total, kind)
+
+    # -- traits -----------------------------------------------------------------------------------
+
+    def twas_traits(self, *, tag: str | None = None, project: str | None = None) -> pd.DataFrame:
+        """Traits (atlas.yaml metadata and counts, ``twas_traits`` columns), in atlas order; ``tag``: traits
+        carrying this tag, ``project``: of this project (both exact, case-insensitive)."""
+        df = self._twas_traits_df()
+        keep = np.ones(len(df), dtype=bool)
+        if tag is not None:
+            t = P.text(tag, "tag").lower()
+            keep &= np.array([t in [str(x).lower() for x in tags] for tags in df["tags"]], dtype=bool)
+        if project is not None:
+            p = P.text(project, "project").lower()
+            keep &= (df["project"].astype(str).str.lower() == p).to_numpy()
+        return df[keep].reset_index(drop=True)
+
+    def twas_trait(self, trait: str) -> dict:
+        """One trait: its ``twas_traits`` row (tags as a list) plus ``panels`` (ids of the panels tested)."""
+        from .genes import records
+
+        tid = self.check_trait(trait)
+        df = self._twas_traits_df()
+        row = records(df[df["id"] == tid])[0]
+        row["tags"] = [str(t) for t in df.loc[df["id"] == tid, "tags"].iloc[0]]
+        row["panels"] = self._twas_panels_df()["panel"].astype(str).tolist()
+        return row
+
+    def twas_correlations(self, trait: str) -> pd.DataFrame:
+        """Cross-trait association of ``trait`` with every other trait (module docstring): ``trait, name,
+        n_models, r, pval, n_shared_genes``, sorted by |r| descending (traits with no shared model last)."""
+        tid = self.check_trait(trait)
+        path = self._twas_table("twas_associations")
+        pairs = self.db.df(
+            "SELECT b.trait AS trait, COUNT(*) AS n_models, corr(a.twas_z, b.twas_z) AS r "
+            "FROM read_parquet(?) a JOIN read_parquet(?) b ON a.panel = b.panel AND a.phenotype_id = b.phenotype_id "
+            "WHERE a.trait = ? AND b.trait <> ? AND a.twas_z IS NOT NULL AND b.twas_z IS NOT NULL GROUP BY b.trait",
+            [path, path, tid, tid])
+        shared = self.db.df(
+            "SELECT b.trait AS trait, COUNT(DISTINCT a.gene_id) AS n_shared_genes FROM read_parquet(?) a "
+            "JOIN read_parquet(?) b ON a.gene_id = b.gene_id WHERE a.trait = ? AND b.trait <> ? AND a.significant "
+            "AND b.significant GROUP BY b.trait", [path, path, tid, tid])
+        traits = self._twas_traits_df()
+        out = traits.loc[traits["id"] != tid, ["id", "name"]].rename(columns={"id": "trait"}).reset_index(drop=True)
+        out = out.merge(pairs, on="trait", how="left").merge(shared, on="trait", how="left")
+        out["n_models"] = out["n_models"].fillna(0).astype(np.int64)
+        out["n_shared_genes"] = out["n_shared_genes"].fillna(0).astype(np.int64)
+        r = out["r"].to_numpy(np.float64)
+        n = out["n_models"].to_numpy(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = r * np.sqrt((n - 2) / np.maximum(1 - r * r, 1e-300))
+            p = np.where(n > 2, 2 * stats.t.sf(np.abs(t), np.maximum(n - 2, 1)), np.nan)
+        out["r"] = np.where(n > 2, r, np.nan)
+        out["pval"] = np.where(np.isnan(out["r"]), np.nan, p)
+        order = np.lexsort((out["trait"].to_numpy(), -np.nan_to_num(np.abs(out["r"].to_numpy()), nan=-1.0)))
+        return out.iloc[order].reset_index(drop=True)[["trait", "name", "n_models", "r", "pval", "n_shared_genes"]]
+
+    # -- associations and loci --------------------------------------------------------------------
+
+    def twas_associations(self, trait: str, *, panels=None, tissues=None, modalities=None, genes=None,
+                          max_pval: float | None = None, significant=None, sort: str = "twas_p",
+                          descending: bool = False, limit: int = 100, cursor: str | None = None,
+                          ) -> tuple[pd.DataFrame, int, str | None]:
+        """Association rows of one trait (``twas_associations`` columns), filtered by ``panels``, ``tissues``,
+        ``modalities``, ``genes`` (ids or symbols), ``max_pval`` (on ``twas_p``) and ``significant``, sorted
+        by any column (missing values last; models not tested have no ``twas_p``). Returns ``(rows, total,
+        next_cursor)`` like :meth:`qtlatlas.store.associations.AssociationQueries.qtls`."""
+        tid = self.check_trait(trait)
+        where, values = ["trait = ?"], [tid]
+        self._twas_filters(where, values, panels=panels, tissues=tissues, modalities=modalities, genes=genes)
+        pmax = P.number(max_pval, "max_pval")
+        if pmax is not None:
+            where.append("twas_p <= ?")
+            values.append(pmax)
+        sig = _flag(significant, "significant")
+        if sig is not None:
+            where.append("significant = ?")
+            values.append(sig)
+        return self._page("twas_associations", where, values, sort, descending, _ASSOC_TIES, limit, cursor,
+                          f"twas:{tid}")
+
+    def twas_loci(self, trait: str) -> pd.DataFrame:
+        """The analysed loci of a trait (``twas_loci`` columns), by locus number."""
+        tid = self.check_trait(trait)
+        return self.db.df("SELECT * FROM read_parquet(?) WHERE trait = ? ORDER BY locus",
+                          [self._twas_table("twas_loci"), tid])
+
+    def twas_locus(self, trait: str, number: object) -> dict:
+        """One locus: ``locus`` (its ``twas_loci`` row), ``models`` (its models: h², CV R², TWAS z/p, coloc
+        PP3/PP4, joint flag, joint or conditional z; :data:`LOCUS_MODEL_FIELDS`) and ``gwas`` (per SNP:
+        marginal and conditional GWAS z and p, by position)."""
+        from .genes import records
+
+        tid = self.check_trait(trait)
+        try:
+            n = int(str(number))
+        except ValueError:
+            raise BadQuery("locus", f"expected a locus number, not {str(number)[:20]!r}") from None
+        loci = self.db.df("SELECT * FROM read_parquet(?) WHERE trait = ? AND locus = ?",
+                          [self._twas_table("twas_loci"), tid, n])
+        if loci.empty:
+            count = self.db.scalar("SELECT COUNT(*) FROM read_parquet(?) WHERE trait = ?",
+                                   [self._twas_table("twas_loci"), tid])
+            raise NotFound("locus", n, detail=f"of trait {tid} in release {self.id} (loci: 1..{count})"
+                           if count else f"of trait {tid} in release {self.id} (the trait has no locus)")
+        fields = ", ".join(_quote(c) for c in LOCUS_MODEL_FIELDS)
+        models = self.db.df(f"SELECT {fields} FROM read_parquet(?) WHERE trait = ? AND locus = ? "
+                            "ORDER BY joint DESC, twas_p ASC NULLS LAST, panel, phenotype_id",
+                            [self._twas_table("twas_associations"), tid, n])
+        gwas = self.db.df("SELECT variant_id, chrom, pos, gwas_z, gwas_p, cond_z, cond_p FROM read_parquet(?) "
+                          "WHERE trait = ? AND locus = ? ORDER BY pos, variant_id",
+                          [self._twas_table("twas_locus_gwas"), tid, n])
+        return {"trait": tid, "locus": records(loci)[0], "models": records(models), "gwas": records(gwas)}
+
+    # -- genes, panels and models -----------------------------------------------------------------
+
+    def twas_gene(self, gene: str) -> dict:
+        """A gene's TWAS: ``gene`` (genes-table row), ``models`` (its models per tissue × modality with h² and CV
+        R²/p per method; :data:`GENE_MODEL_FIELDS`), ``associations`` (every trait × model row: trait, panel,
+        phenotype, model, z, p, significant, joint, locus) and ``matrix`` (``traits`` × ``models`` of TWAS z,
+        None where a model was not tested)."""
+        from .genes import records
+
+        path = self._twas_table("twas_models")
+        g = self.resolve_gene(gene)
+        gid = g["gene_id"]
+        fields = ", ".join(_quote(c) for c in GENE_MODEL_FIELDS)
+        models = self.db.df(f"SELECT {fields} FROM read_parquet(?) WHERE gene_id = ? ORDER BY panel, phenotype_id",
+                            [path, gid])
+        assoc = self.db.df(
+            "SELECT trait, panel, tissue, modality, phenotype_id, model, twas_z, twas_p, significant, joint, locus "
+            "FROM read_parquet(?) WHERE gene_id = ? ORDER BY trait, panel, phenotype_id",
+            [self._twas_table("twas_associations"), gid])
+        order = {t: i for i, t in enumerate(self._twas_traits_df()["id"].astype(str))}
+        traits = sorted(set(assoc["trait"].astype(str)), key=lambda t: order.get(t, len(order)))
+        keys = list(dict.fromkeys(zip(models["panel"].astype(str), models["phenotype_id"].astype(str), strict=True)))
+        z = [[None] * len(keys) for _ in traits]
+        col = {k: j for j, k in enumerate(keys)}
+        row = {t: i for i, t in enumerate(traits)}
+        for rec in assoc.itertuples(index=False):
+            j = col.get((str(rec.panel), str(rec.phenotype_id)))
+            if j is not None and pd.notna(rec.twas_z):
+                z[row[str(rec.trait)]][j] = float(rec.twas_z)
+        info = {(str(r.panel), str(r.phenotype_id)): (r.tissue, r.modality) for r in models.itertuples(index=False)}
+        matrix = {"traits": traits,
+                  "models": [{"panel": p, "phenotype_id": ph, "tissue": info[(p, ph)][0],
+                              "modality": info[(p, ph)][1]} for p, ph in keys],
+                  "z": z}
+        return {"gene": g, "models": records(models), "associations": records(assoc), "matrix": matrix}
+
+    def twas_panels(self) -> pd.DataFrame:
+        """Weights panels (``twas_panels`` columns): tissue, modality and counts."""
+        return self._twas_panels_df().copy()
+
+    def twas_models(self, *, panels=None, tissues=None, modalities=None, genes=None,
+                    max_hsq_pval: float | None = None, best_model: str | None = None, sort: str = "hsq_pval",
+                    descending: bool = False, limit: int = 100, cursor: str | None = None,
+                    ) -> tuple[pd.DataFrame, int, str | None]:
+        """Models of the panels (``twas_models`` columns), filtered by ``panels``, ``tissues``, ``modalities``,
+        ``genes``, ``max_hsq_pval`` and ``best_model``, sorted and paged like :meth:`twas_associations`."""
+        where: list[str] = []
+        values: list = []
+        self._twas_table("twas_models")
+        self._twas_filters(where, values, panels=panels, tissues=tissues, modalities=modalities, genes=genes)
+        hmax = P.number(max_hsq_pval, "max_hsq_pval")
+        if hmax is not None:
+            where.append("hsq_pval <= ?")
+            values.append(hmax)
+        if best_model is not None:
+            from ..config import TWAS_MODELS
+
+            if best_model not in TWAS_MODELS:
+                raise BadQuery("best_model", f"must be one of {', '.join(TWAS_MODELS)}")
+            where.append("best_model = ?")
+            values.append(best_model)
+        return self._page("twas_models", where, values, sort, descending, ["gene_id", *_MODEL_TIES], limit, cursor,
+                          "twas-models")
