@@ -7,11 +7,24 @@ HTML 404 page; the application includes it after the API routers and mounts :dat
 
 from fastapi import APIRouter
 
-from . import assets, dashboard, downloads, expression, fallback, gene, home, info, qtls, tissue, variant
+from . import (
+    assets,
+    dashboard,
+    downloads,
+    expression,
+    fallback,
+    gene,
+    home,
+    info,
+    qtls,
+    tissue,
+    twas,
+    variant,
+)
 from .assets import STATIC_DIR, STATIC_URL
 
 router = APIRouter(include_in_schema=False)
-for _module in (assets, home, gene, variant, tissue, qtls, expression, dashboard, downloads, info):
+for _module in (assets, home, gene, variant, tissue, qtls, expression, dashboard, downloads, info, twas):
     router.include_router(_module.router)
 router.include_router(fallback.router)  # last: every other URL
 assets.prepare_plotly()

@@ -32,6 +32,10 @@ SECTIONS = {
     "samples": ("Samples", "sample ids of each tissue."),
     "median_tpm": ("Median expression", "median TPM per gene and tissue."),
     "genotypes": ("Genotypes", "the genotypes of the mapped samples (bgzipped VCF with its index)."),
+    "twas_assoc": ("TWAS associations", "per trait, every model tested, in FUSION's .dat columns (full precision)."),
+    "twas_pos": ("TWAS weight panels", "per tissue × modality, FUSION's .pos index of the weight files."),
+    "twas_weights": ("TWAS weights", "per tissue × modality, FUSION .wgt.RDat weight files (tar.gz), readable by "
+                     "FUSION and by qtlatlas twas assoc."),
 }
 DOWNLOAD_COLUMNS = [
     Column("name", "File", link="url"), Column("tissue", "Tissue", filter=True), Column("modality", "Modality", filter=True),

@@ -1,0 +1,257 @@
+"""The TWAS hub in Chromium: every hub page draws its plots with the expected number of traces, tables sort,
+filter and download as TSV, plots export SVG and PNG, navigation trait → locus → gene → gene page, the release
+switcher (a release without TWAS), the 404 page's suggestions and phone widths; no page requests another host
+or raises a JavaScript error.
+
+The hub is served from the TWAS demo site of tests/twas_demo.py (with the release without TWAS of
+tests/test_twas_pages.py), by its own uvicorn server: these tests do not need the portal demo site."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+
+import pandas as pd
+import pytest
+import uvicorn
+from test_twas_pages import NO_TWAS, hub_app, hub_site
+from twas_demo import RELEASE
+
+from .conftest import DESKTOP, PHONE, new_page
+from .portal_browser import plot_traces, screenshot
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    return hub_site(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture(scope="module")
+def hub_url(hub):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(hub_app(hub), host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="off"))
+    thread = threading.Thread(target=server.run, name="twas-hub-test-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the portal did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def _checked(browser, url, viewport):
+    page, guard, context = new_page(browser, url, viewport)
+    yield page
+    context.close()
+    assert not guard.external, f"requests to other hosts: {guard.external}"
+    assert all(guard.local(u) for u in guard.requests), [u for u in guard.requests if not guard.local(u)]
+    assert not guard.errors, f"JavaScript errors: {guard.errors}"
+
+
+@pytest.fixture
+def tab(browser, hub_url):
+    """A desktop-sized page on the hub; fails the test on a request to another host or a JavaScript error."""
+    yield from _checked(browser, hub_url, DESKTOP)
+
+
+@pytest.fixture
+def phone_tab(browser, hub_url):
+    yield from _checked(browser, hub_url, PHONE)
+
+
+def table(site, name) -> pd.DataFrame:
+    return pd.read_parquet(site / "releases" / RELEASE / "tables" / f"{name}.parquet")
+
+
+def column(page, table_id: str, key: str) -> list[str]:
+    """data-v (or text) of a column over the visible rows, in display order."""
+    return page.evaluate(
+        """([id, key]) => { const t = document.getElementById(id);
+             const i = [...t.tHead.rows[0].cells].findIndex(c => c.dataset.key === key);
+             return [...t.tBodies[0].rows].filter(r => !r.hidden)
+               .map(r => r.cells[i].dataset.v ?? r.cells[i].textContent.trim()); }""",
+        [table_id, key])
+
+
+def download_tsv(page, table_id: str) -> pd.DataFrame:
+    with page.expect_download() as info:
+        page.click(f"button[data-tsv='{table_id}']")
+    assert info.value.suggested_filename.endswith(".tsv")
+    return pd.read_csv(info.value.path(), sep="\t", keep_default_na=False, na_values=[""])
+
+
+def test_traits_index_plot_filter_and_tsv(tab, hub):
+    traits = table(hub, "twas_traits")
+    tab.goto("/twas/traits")
+    assert plot_traces(tab, "traits-plot") == 2  # total and independent genes
+    assert tab.evaluate("document.getElementById('traits-plot').data[0].y") == list(traits["n_genes"])
+    tsv = download_tsv(tab, "traits-table")
+    assert list(tsv["id"]) == list(traits["id"]) and list(tsv["n_loci"]) == list(traits["n_loci"])
+    # the tag filter (server side): only the traits with the tag
+    tag = traits["tags"].iloc[0][0]
+    tab.select_option("#f-tag", tag)
+    tab.click("#trait-filters button[type=submit]")
+    tab.wait_for_url(re.compile(rf"tag={tag}"))
+    expected = [i for i, tags in zip(traits["id"], traits["tags"], strict=True) if tag in list(tags)]
+    assert column(tab, "traits-table", "id") == expected
+    assert plot_traces(tab, "traits-plot") == 2
+    assert len(tab.evaluate("document.getElementById('traits-plot').data[0].x")) == len(expected)
+    screenshot(tab, "twas-traits")
+
+
+def test_navigation_trait_locus_gene_and_gene_page(tab, hub):
+    assoc = table(hub, "twas_associations")
+    loci = table(hub, "twas_loci")
+    models = table(hub, "twas_models")
+    trait = "body_weight"
+    tab.goto("/twas/traits")
+    tab.click(f"#traits-table a[href='/twas/traits/{trait}']")
+    tab.wait_for_url(f"**/twas/traits/{trait}")
+    rows = assoc[(assoc["trait"] == trait) & assoc["twas_z"].notna()]
+    assert plot_traces(tab, "manhattan-plot") == rows["panel"].nunique()  # one trace per panel
+    points = tab.evaluate("document.getElementById('manhattan-plot').data.reduce((n, t) => n + t.x.length, 0)")
+    assert points == len(rows)
+    assert plot_traces(tab, "correlation-plot") == 1
+    assert tab.evaluate("document.getElementById('correlation-plot').data[0].y.length") == 2
+    screenshot(tab, "twas-trait")
+    # trait → its best locus
+    n = int(loci[loci["trait"] == trait].sort_values("best_twas_p")["locus"].iloc[0])
+    tab.click(f"#loci-table a[href='/twas/traits/{trait}/loci/{n}']")
+    tab.wait_for_url(f"**/twas/traits/{trait}/loci/{n}")
+    assert plot_traces(tab, "locus-plot") == 4  # marginal, conditional, genes, joint genes
+    plot = tab.evaluate("""() => { const d = document.getElementById('locus-plot').data;
+        return d.map(t => ({ name: t.name, n: t.x.filter(x => x !== null).length })); }""")
+    members = assoc[(assoc["trait"] == trait) & (assoc["locus"] == n)]
+    gwas = table(hub, "twas_locus_gwas").query("trait == @trait and locus == @n")
+    assert plot[0]["n"] == plot[1]["n"] == len(gwas)
+    assert plot[3]["n"] == 3 * members.loc[members["joint"], "gene_id"].nunique()  # 3 vertices per joint gene
+    screenshot(tab, "twas-locus")
+    # locus → a joint gene's TWAS page (first row of the models table: a joint model)
+    gene = tab.locator("#models-table tbody tr").first.locator("td").first.inner_text()
+    tab.locator("#models-table tbody tr").first.locator("a").first.click()
+    tab.wait_for_url(f"**/twas/genes/{gene}")
+    gene_models = models[models["gene_name"] == gene]
+    assert plot_traces(tab, "zmap-plot") == 2  # heatmap and the significance marks
+    assert tab.evaluate("document.getElementById('zmap-plot').data[0].z.length") == assoc.loc[
+        assoc["gene_name"] == gene, "trait"].nunique()
+    fitted = sum(gene_models[f"{m}_r2"].notna().any() for m in ("top1", "lasso", "enet", "blup"))
+    assert plot_traces(tab, "cv-plot") == 1 + fitted  # h² and one bar per fitted method
+    assert tab.locator("#gene-models-table tbody tr").count() == len(gene_models)
+    screenshot(tab, "twas-gene")
+    # TWAS gene → the gene page → back to the hub
+    tab.click(f"a:has-text('Gene page of {gene}')")
+    tab.wait_for_url(f"**/gene/{gene}")
+    tab.locator("#status-table").wait_for()
+    tab.click(f"a:has-text('TWAS hub for {gene}')")
+    tab.wait_for_url(f"**/twas/genes/{gene}")
+
+
+def test_trait_associations_sort_filter_and_tsv(tab, hub):
+    assoc = table(hub, "twas_associations")
+    rows = assoc[assoc["trait"] == "fat_pad"]
+    tab.goto("/twas/traits/fat_pad")
+    header = tab.locator("#associations-table th[data-key='twas_z'] button")
+    header.click()
+    z = [float(x) for x in column(tab, "associations-table", "twas_z") if x]
+    assert z == sorted(z) and len(z) == int(rows["twas_z"].notna().sum())
+    header.click()
+    assert [float(x) for x in column(tab, "associations-table", "twas_z") if x] == sorted(z, reverse=True)
+    panel = rows["panel"].value_counts().index[0]
+    tab.select_option("select[aria-label='Filter associations-table by Panel']", panel)
+    shown = column(tab, "associations-table", "panel")
+    assert set(shown) == {panel} and len(shown) == int((rows["panel"] == panel).sum())
+    tsv = download_tsv(tab, "associations-table")
+    assert len(tsv) == len(shown) and set(tsv["panel"]) == {panel}
+    expected = rows[rows["panel"] == panel].set_index("phenotype_id")
+    assert sorted(tsv["twas_p"].dropna()) == pytest.approx(sorted(expected["twas_p"].dropna()))
+    assert list(tsv["twas_z"].dropna()) == sorted(tsv["twas_z"].dropna(), reverse=True)  # the order shown
+    tab.fill("input[aria-label='Filter the rows of associations-table']", "zzz-no-such-row")
+    assert column(tab, "associations-table", "panel") == []
+    # the server's filters: one panel, significant models only
+    tab.select_option("#f-panel", panel)
+    tab.check("#assoc-filters input[name=significant]")
+    tab.click("#assoc-filters button[type=submit]")
+    tab.wait_for_url(re.compile(r"significant=1"))
+    assert len(column(tab, "associations-table", "panel")) == int(((rows["panel"] == panel) & rows["significant"]).sum())
+
+
+def test_plots_export_svg_and_png(tab):
+    tab.goto("/twas/traits/body_weight")
+    plot_traces(tab, "manhattan-plot")
+    with tab.expect_download() as info:
+        tab.click(".plot-tools[data-plot='manhattan-plot'] button[data-export='svg']")
+    svg = open(info.value.path(), encoding="utf-8").read()
+    assert info.value.suggested_filename.endswith(".svg") and svg.lstrip().startswith("<svg") and "</svg>" in svg
+    with tab.expect_download() as info:
+        tab.click(".plot-tools[data-plot='correlation-plot'] button[data-export='png']")
+    assert open(info.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_panels_page_plot_filters_and_models_tsv(tab, hub):
+    models = table(hub, "twas_models")
+    tab.goto("/twas/panels")
+    assert plot_traces(tab, "panels-plot") == models["best_model"].nunique()  # one stack per best method
+    totals = tab.evaluate("""() => { const d = document.getElementById('panels-plot').data;
+        return d[0].y.map((_, i) => d.reduce((s, t) => s + t.y[i], 0)); }""")
+    assert totals == list(table(hub, "twas_panels")["n_models"])
+    tab.select_option("#m-panel", "Liver.expression")
+    tab.select_option("#m-sort", "hsq")
+    tab.select_option("#m-order", "desc")
+    tab.click("#model-filters button[type=submit]")
+    tab.wait_for_url(re.compile(r"panel=Liver.expression"))
+    tsv = download_tsv(tab, "models-table")
+    expected = models[models["panel"] == "Liver.expression"].sort_values("hsq", ascending=False)
+    assert list(tsv["phenotype_id"]) == list(expected["phenotype_id"])
+    assert list(tsv["hsq"]) == pytest.approx(list(expected["hsq"]))
+    screenshot(tab, "twas-panels")
+
+
+def test_release_switch_to_a_release_without_twas(tab):
+    tab.goto("/twas/traits/body_weight")
+    plot_traces(tab, "manhattan-plot")
+    tab.select_option("#release-select", NO_TWAS)
+    tab.wait_for_url(re.compile(rf"/twas/traits/body_weight\?release={NO_TWAS}$"))
+    assert "No TWAS in this release" in tab.locator("#no-twas").inner_text()
+    screenshot(tab, "twas-none")
+    tab.click(f"#twas-releases a:has-text('Release {RELEASE}')")
+    tab.wait_for_url(re.compile(rf"/twas/traits/body_weight\?release={RELEASE}$"))
+    assert plot_traces(tab, "manhattan-plot") >= 1
+    # the hub's links keep the chosen release
+    hrefs = tab.eval_on_selector_all("nav.twas-nav a", "as => as.map(a => a.getAttribute('href'))")
+    assert hrefs and all(f"release={RELEASE}" in h for h in hrefs)
+
+
+def test_unknown_trait_suggests_the_trait(tab):
+    response = tab.goto("/twas/traits/fat_pads")
+    assert response.status == 404
+    tab.locator("#suggestions a[href='/twas/traits/fat_pad']").click()
+    tab.wait_for_url("**/twas/traits/fat_pad")
+    assert plot_traces(tab, "manhattan-plot") >= 1
+    # a gene through the hub's search box
+    tab.fill("#twas-gene-input", "kcnj23")
+    tab.press("#twas-gene-input", "Enter")
+    tab.wait_for_url("**/twas/genes/kcnj23")
+    assert plot_traces(tab, "zmap-plot") == 2
+
+
+@pytest.mark.parametrize("path, plots", [
+    ("/twas/traits", ["traits-plot"]), ("/twas/projects", []), ("/twas/traits/body_weight", ["manhattan-plot"]),
+    ("/twas/traits/body_weight/loci/1", ["locus-plot"]), ("/twas/genes/Kcnj23", ["zmap-plot", "cv-plot"]),
+    ("/twas/panels", ["panels-plot"]),
+])
+def test_phone_width_has_no_horizontal_scroll(phone_tab, path, plots):
+    phone_tab.goto(path)
+    for plot in plots:
+        plot_traces(phone_tab, plot)
+        assert phone_tab.evaluate(f"document.getElementById('{plot}').getBoundingClientRect().width") <= PHONE["width"]
+    overflow = phone_tab.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"the page is {overflow}px wider than the phone"
+    screenshot(phone_tab, "phone-twas" + path.replace("/twas", "").replace("/", "-"))
