@@ -61,6 +61,7 @@ from qtlatlas.release.tables import (
     QTL_ROW_GROUP_SIZE,
     ROW_GROUP_SIZE,
     SIGNIF_SCHEMA,
+    write_gene_status_index,
     write_variant_index,
 )
 
@@ -108,6 +109,7 @@ _DESCRIPTIONS = {
     "transcripts": "transcripts of the release annotation",
     "exons": "exons of the release annotation",
     "gene_status": "expressed / tested / has a QTL, per gene, tissue and modality",
+    "gene_status_index": "gene_status keyed by gene id (Arrow IPC batches for gene look-ups)",
     "tissues": "tissues of the release",
     "tissue_modality": "counts per tissue × modality",
     "top_qtls": "top cis-QTL per phenotype/group, every tissue × modality",
@@ -434,6 +436,9 @@ class _Simulation:
         for name, w in writers.items():
             self.rows[name] = w.close()
         self.associations_by_position()
+        status = pq.read_table(self._table_path("gene_status")).sort_by([("gene_id", "ascending"), ("tissue", "ascending"),
+                                                                          ("modality", "ascending")])
+        write_gene_status_index(status, self._table_path("gene_status_index"))
 
     def associations_by_position(self) -> None:
         """``associations_by_position``: per chromosome, the significant pairs (one run of row groups, see

@@ -270,3 +270,23 @@ def test_schemathesis_no_server_errors_no_schema_violations(site):
             case.call_and_validate(checks=checks)
 
         check()
+
+
+def test_handler_threads_are_bounded(site, monkeypatch):
+    """Blocking handlers run on a bounded thread pool (argument, then $QTLATLAS_THREADS, then the default)."""
+    import anyio.to_thread
+
+    from qtlatlas.web.app import HANDLER_THREADS, create_app
+
+    def tokens() -> float:
+        return anyio.to_thread.current_default_thread_limiter().total_tokens
+
+    with TestClient(create_app(site, threads=3)) as c:
+        assert c.portal.call(tokens) == 3
+        assert c.get("/api/v1/releases").status_code == 200
+    monkeypatch.setenv("QTLATLAS_THREADS", "2")
+    with TestClient(create_app(site)) as c:
+        assert c.portal.call(tokens) == 2
+    monkeypatch.delenv("QTLATLAS_THREADS")
+    with TestClient(create_app(site)) as c:
+        assert c.portal.call(tokens) == HANDLER_THREADS

@@ -509,3 +509,13 @@ def test_variant_index_answers_every_field(store, monkeypatch):
     monkeypatch.undo()
     with pytest.raises(NotFound):
         store.variant("RS_NOT_THERE")
+
+
+def test_gene_status_through_the_look_up_file_equals_sql(store, monkeypatch):
+    genes = table(store, "gene_status")["gene_id"].drop_duplicates().sample(15, random_state=5)
+    fast = [store.gene(g) for g in genes]
+    assert all(len(g["status"]) > 0 for g in fast)
+    original = type(store).has_table
+    monkeypatch.setattr(type(store), "has_table", lambda self, name: name != "gene_status_index" and original(self, name))
+    slow = [store.gene(g) for g in genes]
+    assert fast == slow

@@ -49,6 +49,7 @@ from .tables import (
     sorted_qtls,
     transcripts_table,
     values_table,
+    write_gene_status_index,
     write_table,
     write_variant_index,
 )
@@ -402,6 +403,10 @@ class _ReleaseBuilder:
         status = status.sort_values(["gene_id", "tissue", "modality"], kind="stable").reset_index(drop=True)
         write_table(status, self._table(layout.table_path("gene_status"),
                                         "expressed / tested / has a QTL, per gene, tissue and modality"))
+        write_gene_status_index(status, self._table(layout.table_path("gene_status_index"),
+                                                    "gene_status keyed by gene id (Arrow IPC batches for gene look-ups)"))
+        self._note(str(sidecar_path(layout.table_path("gene_status_index"))),
+                   "key range of each batch of gene_status_index", "index")
         tm = pd.DataFrame(self.tissue_modality, columns=["tissue", "modality", "n_samples", "n_tested", "n_egenes",
                                                          "n_independent"])
         write_table(tm, self._table(layout.table_path("tissue_modality"), "counts per tissue × modality"))

@@ -104,6 +104,7 @@ TABLES = {
     "transcripts": "transcripts.parquet",
     "exons": "exons.parquet",
     "gene_status": "gene_status.parquet",
+    "gene_status_index": "gene_status_index.arrow",
     "tissues": "tissues.parquet",
     "tissue_modality": "tissue_modality.parquet",
     "top_qtls": "top_qtls.parquet",
@@ -129,6 +130,10 @@ TABLES = {
 
 #: The id index of releases built before :data:`TABLES` named ``variant_index.arrow`` (ids and positions only).
 LEGACY_VARIANT_INDEX = f"{TABLES_DIR}/variant_index.parquet"
+
+
+#: The TWAS tables of :data:`TABLES` (a release has them only when its atlas lists traits).
+TWAS_TABLES = tuple(name for name in TABLES if name.startswith("twas_"))
 
 
 def table_path(name: str) -> str:

@@ -100,6 +100,23 @@ VARIANT_INDEX_SCHEMA = pa.schema([
 ])
 
 
+GENE_STATUS_SCHEMA = pa.schema([
+    ("gene_id", pa.string()), ("tissue", pa.string()), ("modality", pa.string()), ("expressed", pa.bool_()),
+    ("tested", pa.bool_()), ("has_qtl", pa.bool_()), ("n_independent", pa.int64()),
+])
+
+
+def write_gene_status_index(status: pd.DataFrame | pa.Table, path: str | os.PathLike[str]) -> Path:
+    """``gene_status`` (sorted by gene_id) as a look-up file keyed by gene id: a gene's status rows are one
+    small batch to decode (:class:`qtlatlas.store.batched.KeyedRows`)."""
+    table = status if isinstance(status, pa.Table) else pa.Table.from_pandas(
+        status.assign(n_independent=pd.to_numeric(status["n_independent"]).fillna(0).astype("int64"),
+                      **{c: status[c].astype(bool) for c in ("expressed", "tested", "has_qtl")}),
+        preserve_index=False)
+    table = table.select(GENE_STATUS_SCHEMA.names).cast(GENE_STATUS_SCHEMA).replace_schema_metadata(None)
+    return write_keyed_batches(table, "gene_id", path, batch_rows=4096)
+
+
 def write_variant_index(variants: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """The variants table keyed by ``variant_key`` (lower-cased id) in small row groups, with
     ``same_position`` (ids of the other variants at the same chrom:pos): a lookup by rsID (any case) reads

@@ -33,3 +33,31 @@ class BatchedFile:
 
     def batch(self, i: int) -> pa.RecordBatch:
         return self._reader().get_batch(i)
+
+
+class KeyedRows:
+    """All rows of an exact key in a file written by :func:`qtlatlas.release.batched.write_keyed_batches`
+    (the key's rows may continue from one batch into the next)."""
+
+    def __init__(self, path: str, key: str):
+        self.file = BatchedFile(path)
+        self.key = key
+        self._min_keys: list[str] = self.file.ranges.column("key_min").to_pylist()
+
+    def rows(self, value: str) -> list[dict]:
+        import bisect
+
+        import numpy as np
+
+        out: list[dict] = []
+        first = max(bisect.bisect_left(self._min_keys, value) - 1, 0)
+        for group in range(first, len(self._min_keys)):
+            if self._min_keys[group] > value:
+                break
+            batch = self.file.batch(group)
+            keys = batch.column(batch.schema.get_field_index(self.key)).to_numpy(zero_copy_only=False)
+            lo, hi = np.searchsorted(keys, value, side="left"), np.searchsorted(keys, value, side="right")
+            out += batch.slice(int(lo), int(hi - lo)).to_pylist()
+            if hi < len(keys):
+                break
+        return out

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..io.chromosomes import chrom_key
+from .batched import KeyedRows
 from .db import placeholders
 from .errors import NotFound
 from .params import MAX_LIST, is_clean, text
@@ -149,9 +150,14 @@ class GeneQueries:
         strand, tss) and ``status``, one ``{tissue, modality, expressed, tested, has_qtl, n_independent}``
         per tissue × modality where the gene was measured (release order)."""
         row = self.resolve_gene(gene)
-        found = self.db.rows(  # plain tuples: a few dozen rows do not need a DataFrame
-            "SELECT tissue, modality, expressed, tested, has_qtl, n_independent FROM read_parquet(?) "
-            "WHERE gene_id = ?", [self.table_file("gene_status"), row["gene_id"]])
+        if self.has_table("gene_status_index"):  # one small batch of a look-up file
+            index = self._cached("gene_status_index", lambda: KeyedRows(self.table_file("gene_status_index"), "gene_id"))
+            found = [(r["tissue"], r["modality"], r["expressed"], r["tested"], r["has_qtl"], r["n_independent"])
+                     for r in index.rows(row["gene_id"])]
+        else:  # releases built before the look-up file
+            found = self.db.rows(
+                "SELECT tissue, modality, expressed, tested, has_qtl, n_independent FROM read_parquet(?) "
+                "WHERE gene_id = ?", [self.table_file("gene_status"), row["gene_id"]])
         order = {(t, m): i for i, (t, m) in enumerate((t, m) for t, ms in self._tissue_modalities.items() for m in ms)}
         found.sort(key=lambda r: (order.get((r[0], r[1]), 1 << 30), r[0], r[1]))
         row["status"] = [{"tissue": t, "modality": m, "expressed": bool(e), "tested": bool(te), "has_qtl": bool(q),

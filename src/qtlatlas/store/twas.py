@@ -19,7 +19,6 @@ import difflib
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from . import params as P
 from .db import placeholders
@@ -185,9 +184,11 @@ class TwasQueries:
         out["n_shared_genes"] = out["n_shared_genes"].fillna(0).astype(np.int64)
         r = out["r"].to_numpy(np.float64)
         n = out["n_models"].to_numpy(np.float64)
+        from scipy.special import stdtr  # here, not at import: the portal starts without SciPy
+
         with np.errstate(invalid="ignore", divide="ignore"):
             t = r * np.sqrt((n - 2) / np.maximum(1 - r * r, 1e-300))
-            p = np.where(n > 2, 2 * stats.t.sf(np.abs(t), np.maximum(n - 2, 1)), np.nan)
+            p = np.where(n > 2, 2 * stdtr(np.maximum(n - 2, 1), -np.abs(t)), np.nan)
         out["r"] = np.where(n > 2, r, np.nan)
         out["pval"] = np.where(np.isnan(out["r"]), np.nan, p)
         order = np.lexsort((out["trait"].to_numpy(), -np.nan_to_num(np.abs(out["r"].to_numpy()), nan=-1.0)))

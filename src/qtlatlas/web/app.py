@@ -8,10 +8,12 @@ pages (:mod:`qtlatlas.web.pages`, static files under ``/static/portal``).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 from pathlib import Path
 
+import pyarrow as pa
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -28,14 +30,30 @@ from .pages import STATIC_URL as PAGES_STATIC_URL
 from .pages import router as pages_router
 
 API_PREFIX = "/api/v1"
+#: Threads per process that run the (blocking) store queries. The work is CPU-bound and holds the GIL for
+#: much of it, so more threads than this only add contention and per-thread memory (each keeps its own DuckDB
+#: cursor, file readers and allocator arenas); scale out with ``--workers`` instead. $QTLATLAS_THREADS overrides.
+HANDLER_THREADS = 4
 #: Swagger UI 5 (reads OpenAPI 3.1) as shipped by the ``swagger-ui-py`` package; found without importing it.
 SWAGGER_UI_DIR = Path(importlib.util.find_spec("swagger_ui").submodule_search_locations[0]) / "static"
 
 
-def create_app(site_dir: str | os.PathLike[str]) -> FastAPI:
-    """The portal application serving every release of ``site_dir``."""
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI):
+    import anyio.to_thread
+
+    anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.handler_threads
+    yield
+
+
+def create_app(site_dir: str | os.PathLike[str], *, threads: int | None = None) -> FastAPI:
+    """The portal application serving every release of ``site_dir``, running blocking handlers on
+    ``threads`` threads (default :data:`HANDLER_THREADS`, or $QTLATLAS_THREADS)."""
+    # Arrow's default allocator keeps freed memory in per-thread caches; a portal decodes many small batches
+    # on several threads, and the system allocator gives that memory back (about 100 MB less per worker)
+    pa.set_memory_pool(pa.system_memory_pool())
     site = Site(Path(site_dir))
-    app = FastAPI(
+    app = FastAPI(lifespan=_lifespan,
         title=f"{_atlas_info(site).get('name') or 'qtlatlas'} API",
         description=(_atlas_info(site).get("description") or "") + "\n\nEvery endpoint accepts `release` (default: the "
         "latest). Lists answer `{data, meta: {release, total, next_cursor}}`, or TSV/CSV with `format=`. Errors "
@@ -43,6 +61,7 @@ def create_app(site_dir: str | os.PathLike[str]) -> FastAPI:
         version=__version__, openapi_url="/api/openapi.json", docs_url=None, redoc_url=None,
     )
     app.state.site = site
+    app.state.handler_threads = max(1, int(threads or os.environ.get("QTLATLAS_THREADS") or HANDLER_THREADS))
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD", "OPTIONS"], allow_headers=["*"],
                        expose_headers=["ETag", "X-Total-Count", "X-Next-Cursor"])
     install_error_handlers(app)

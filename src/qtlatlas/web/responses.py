@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
@@ -77,15 +78,12 @@ def _column_json(column: pd.Series) -> list[str]:
     significant digit of a p-value of 7.6e-11 is kept), missing values as ``null``."""
     values = column.to_numpy()
     kind = values.dtype.kind
-    if kind == "f":
-        finite = np.isfinite(values)
-        out = list(map(repr, values.tolist()))
-        if not finite.all():
-            for i in np.flatnonzero(~finite):
-                out[i] = "null"
-        return out
-    if kind in "iu":
-        return list(map(str, values.tolist()))
+    if kind in "fiu":
+        if not len(values):
+            return []
+        # orjson writes each number in its shortest round-trip form and NaN/inf as null; a comma never occurs
+        # inside a number, so the array splits into its values
+        return orjson.dumps(values, option=orjson.OPT_SERIALIZE_NUMPY).decode()[1:-1].split(",")
     if kind == "b":
         return ["true" if v else "false" for v in values.tolist()]
     items = values.tolist()

@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from scipy import stats
 
 from ...store import BadQuery, NotFound
 from ...store.params import MAX_LIMIT, encode_cursor
@@ -74,8 +73,10 @@ def mlog10_p(z, p) -> np.ndarray:
     else from ``p``; NaN where neither is known."""
     z = np.asarray(pd.to_numeric(pd.Series(z), errors="coerce"), dtype=np.float64)
     p = np.asarray(pd.to_numeric(pd.Series(p), errors="coerce"), dtype=np.float64)
+    from scipy.special import log_ndtr  # here, not at import: the portal starts without SciPy
+
     with np.errstate(divide="ignore", invalid="ignore"):
-        from_z = -(stats.norm.logsf(np.abs(z)) + _LOG2) / _LN10
+        from_z = -(log_ndtr(-np.abs(z)) + _LOG2) / _LN10
         from_p = -np.log10(np.clip(p, 1e-320, 1.0))
     out = np.where(np.isfinite(z), from_z, from_p)
     return np.minimum(out, MAX_MLOG10)
