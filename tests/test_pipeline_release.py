@@ -93,8 +93,12 @@ def test_rerun_skips_and_changed_input_reruns_only_its_tasks(atlas_dir, tmp_path
     write_phenotype_bed(table, bed)
     third = run_graph(plan_release(atlas, "v1", work), state, cores=2, progress=False)
     rerun = {t.id for t in third.tasks if t.status == "done"}
-    assert rerun and all(t.startswith(("v1/Brain/expression/", "v1/Brain/cross_modality/")) for t in rerun)
+    # ... and the TWAS tasks that read Brain expression: its weights panel (when TWAS models expression), then
+    # every trait's association and post-processing, which read all panels
+    twas = tuple(f"v1/twas/{step}/" for step in ("assoc", "post")) + ("v1/twas/weights/Brain.expression",)
+    assert rerun and all(t.startswith(("v1/Brain/expression/", "v1/Brain/cross_modality/", *twas)) for t in rerun)
     assert "v1/Brain/expression/prepare" in rerun
+    assert not any(t.startswith("v1/twas/weights/") and t != "v1/twas/weights/Brain.expression" for t in rerun)
 
 
 def _run_cli(config: Path, work: Path) -> subprocess.Popen:

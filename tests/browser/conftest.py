@@ -37,15 +37,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def base_url(site) -> str:
-    """URL of the portal serving the demo site (uvicorn in a daemon thread, stopped after the session)."""
-    from qtlatlas.web.app import create_app
-
+def serve(app, name: str):
+    """Serve ``app`` with uvicorn in a daemon thread on a free port; yields its URL, then stops it."""
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(site), host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off"))
-    thread = threading.Thread(target=server.run, name="portal-test-server", daemon=True)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, name=name, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started:
@@ -55,6 +51,14 @@ def base_url(site) -> str:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def base_url(site) -> str:
+    """URL of the portal serving the demo site (uvicorn in a daemon thread, stopped after the session)."""
+    from qtlatlas.web.app import create_app
+
+    yield from serve(create_app(site), "portal-test-server")
 
 
 @pytest.fixture(scope="session")
@@ -100,7 +104,8 @@ def new_page(browser, base_url: str, viewport: dict) -> tuple[Page, Guard, objec
     return page, guard, context
 
 
-def _checked(browser, base_url, viewport):
+def checked_page(browser, base_url, viewport):
+    """A page whose test fails if it requested another host or raised a JavaScript error (a generator)."""
     page, guard, context = new_page(browser, base_url, viewport)
     page.guard = guard
     yield page
@@ -113,10 +118,10 @@ def _checked(browser, base_url, viewport):
 @pytest.fixture
 def page(browser, base_url):
     """A desktop-sized page; the test fails if it requested another host or raised a JavaScript error."""
-    yield from _checked(browser, base_url, DESKTOP)
+    yield from checked_page(browser, base_url, DESKTOP)
 
 
 @pytest.fixture
 def phone(browser, base_url):
     """A phone-sized page (390 × 844), checked like ``page``."""
-    yield from _checked(browser, base_url, PHONE)
+    yield from checked_page(browser, base_url, PHONE)

@@ -9,17 +9,13 @@ tests/test_twas_pages.py), by its own uvicorn server: these tests do not need th
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 
 import pandas as pd
 import pytest
-import uvicorn
 from test_twas_pages import NO_TWAS, hub_app, hub_site
 from twas_demo import RELEASE
 
-from .conftest import DESKTOP, PHONE, new_page
+from .conftest import DESKTOP, PHONE, checked_page, serve
 from .portal_browser import plot_traces, screenshot
 
 
@@ -30,41 +26,18 @@ def hub(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def hub_url(hub):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(hub_app(hub), host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off"))
-    thread = threading.Thread(target=server.run, name="twas-hub-test-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the portal did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-def _checked(browser, url, viewport):
-    page, guard, context = new_page(browser, url, viewport)
-    yield page
-    context.close()
-    assert not guard.external, f"requests to other hosts: {guard.external}"
-    assert all(guard.local(u) for u in guard.requests), [u for u in guard.requests if not guard.local(u)]
-    assert not guard.errors, f"JavaScript errors: {guard.errors}"
+    yield from serve(hub_app(hub), "twas-hub-test-server")
 
 
 @pytest.fixture
 def tab(browser, hub_url):
     """A desktop-sized page on the hub; fails the test on a request to another host or a JavaScript error."""
-    yield from _checked(browser, hub_url, DESKTOP)
+    yield from checked_page(browser, hub_url, DESKTOP)
 
 
 @pytest.fixture
 def phone_tab(browser, hub_url):
-    yield from _checked(browser, hub_url, PHONE)
+    yield from checked_page(browser, hub_url, PHONE)
 
 
 def table(site, name) -> pd.DataFrame:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import QtlAtlasError
-from .console import console, err_console
+from .console import ProgressBars, console
 
 
 def _add_prepare(sub: argparse._SubParsersAction) -> None:
@@ -124,7 +124,7 @@ def cmd_map(args: argparse.Namespace) -> int:
                              trans_pval_threshold=args.pval_threshold, adaptive=args.adaptive)
     Path(args.prefix).parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    with threadpool_limits(limits=args.threads), _progress() as progress:
+    with threadpool_limits(limits=args.threads), ProgressBars() as progress:
         inputs = load_mapping_inputs(args.genotypes, args.phenotypes, args.covariates, args.groups)
         console.print(f"{len(inputs.samples)} samples, {len(inputs.phenotypes.phenotype_ids):,} phenotypes, "
                       f"{len(inputs.covariate_names)} covariates, {len(inputs.genotypes.variants):,} variants")
@@ -166,27 +166,3 @@ def cmd_map(args: argparse.Namespace) -> int:
     return 0
 
 
-class _progress:
-    """A rich progress display usable as ``progress(description, total, unit)`` → advance callback."""
-
-    def __enter__(self):
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self._bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                              TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, transient=False)
-        self._bars.__enter__()
-        return self
-
-    def __call__(self, description: str, total: int, unit: int = 1):
-        task = self._bars.add_task(description, total=total)
-        return lambda n: self._bars.advance(task, n)
-
-    def __exit__(self, *exc):
-        return self._bars.__exit__(*exc)

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from ..errors import InputFileError, QtlAtlasError, SampleMismatchError
-from .console import console, err_console
+from .console import ProgressBars, console
 
 MODEL_NAMES = ("top1", "lasso", "enet", "blup")
 
@@ -114,32 +114,6 @@ def read_covariates_any(path: str, samples: list[str]):
     return cov.loc[:, [s for s in cov.columns if s in set(samples)]]
 
 
-class _Progress:
-    """A rich progress display usable as ``progress(description, total)`` → advance callback."""
-
-    def __enter__(self):
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self._bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                              TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, transient=False)
-        self._bars.__enter__()
-        return self
-
-    def __call__(self, description: str, total: int):
-        task = self._bars.add_task(description, total=total or None)
-        return lambda k: self._bars.advance(task, k)
-
-    def __exit__(self, *exc):
-        return self._bars.__exit__(*exc)
-
-
 def _panel_name(bed: str) -> str:
     name = os.path.basename(bed)
     for suffix in (".gz", ".bgz", ".bed"):
@@ -184,7 +158,7 @@ def cmd_weights(args: argparse.Namespace) -> int:
                 yield first
             yield from windows
 
-        with PanelWriter(args.out) as writer, _Progress() as progress:
+        with PanelWriter(args.out) as writer, ProgressBars() as progress:
             summary = fit_panel(panel, stream(), writer, options, total=n_pheno, workers=args.threads,
                                 progress=progress)
     skipped = sum(summary.skipped.values())

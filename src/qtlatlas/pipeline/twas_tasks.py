@@ -36,7 +36,7 @@ from ..io.sumstats import read_sumstats
 from ..results import TWAS_PANEL_SUMMARY, TWAS_POST_FILES
 from ..twas.align import AlignedGwas, align_gwas
 from ..twas.assoc import COLOC_COLUMNS, DAT_COLUMNS, PERM_COLUMNS, AssocOptions, associate
-from ..twas.fusion_io import TwasModel, read_parquet_panel
+from ..twas.fusion_io import WEIGHTS_FILE, TwasModel, read_parquet_panel
 from ..twas.ld import LdReference
 from ..twas.omnibus import OMNIBUS_COLUMNS, omnibus_by_gene
 from ..twas.postprocess import PostOptions, bonferroni_z, joint_estimates, post_process, predict
@@ -183,6 +183,12 @@ def _by_chromosome(chroms: Sequence[str]) -> list[tuple[str, list[int]]]:
 # ----------------------------------------------------------------------------------------------------------
 
 
+def model_file(phenotype_id: str) -> str:
+    """The ``FILE`` of a model in a work-directory association table: its panel's weights table (the release's
+    FUSION ``.dat`` download names the ``.wgt.RDat`` file instead)."""
+    return f"{WEIGHTS_FILE}#{phenotype_id}"
+
+
 def association_columns(coloc: bool, perm: bool) -> list[str]:
     """Columns of an association table: :data:`ASSOC_KEYS`, FUSION's ``.dat`` columns (+ coloc, permutation
     columns) and ``skip_reason``."""
@@ -193,7 +199,8 @@ def association_columns(coloc: bool, perm: bool) -> list[str]:
 def _untested_row(model: TwasModel, tissue: str, modality: str, columns: list[str], reason: str) -> dict:
     row = dict.fromkeys(columns, math.nan)
     row.update({"tissue": tissue, "modality": modality, "phenotype_id": model.phenotype_id, "gene_id": model.gene_id,
-                "PANEL": model.panel, "FILE": model.source, "ID": model.phenotype_id, "CHR": model.chrom,
+                "PANEL": model.panel, "FILE": f"{model.panel}/{model_file(model.phenotype_id)}",
+                "ID": model.phenotype_id, "CHR": model.chrom,
                 "P0": int(model.p0), "P1": int(model.p1), "HSQ": model.hsq, "BEST.GWAS.ID": None, "EQTL.ID": None,
                 "MODEL": None, "MODELCV.R2": None, "MODELCV.PV": None, "skip_reason": reason})
     return row
@@ -263,7 +270,12 @@ def assoc(outputs: dict[str, str], threads: int, trait: str, sumstats: str, gwas
     models = read_panels(panels)
     info = {p["panel"]: (p["tissue"], p["modality"]) for p in panels}
     options = AssocOptions(coloc_p=coloc_p, gwas_n=int(gwas_n), perm=int(perm), seed=int(seed))
-    _write_parquet(associate_trait(models, info, stats, sumstats, ld_reference, options), outputs["assoc"])
+    table = associate_trait(models, info, stats, sumstats, ld_reference, options)
+    # FILE names the model's weights relative to the panels' directory, not where this run's work directory
+    # happens to be: the output depends on the inputs' content only (resumed and moved runs are identical)
+    table["FILE"] = [f"{panel}/{model_file(phenotype)}" for panel, phenotype
+                     in zip(table["PANEL"].astype(str), table["ID"].astype(str), strict=True)]
+    _write_parquet(table, outputs["assoc"])
 
 
 # ----------------------------------------------------------------------------------------------------------
