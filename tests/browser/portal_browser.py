@@ -26,3 +26,15 @@ def plot_traces(page: Page, plot_id: str) -> int:
                           && el.querySelectorAll('g.trace, g.hm, g.violinlayer .trace').length > 0; }""",
         arg=plot_id)
     return page.evaluate("id => document.getElementById(id).data.length", plot_id)
+
+
+def assert_exports(page: Page, svg_plot: str, png_plot: str | None = None) -> None:
+    """The plot-tools buttons download a real SVG of ``svg_plot`` and a real PNG of ``png_plot`` (default: the
+    same plot)."""
+    with page.expect_download() as info:
+        page.click(f".plot-tools[data-plot='{svg_plot}'] button[data-export='svg']")
+    svg = open(info.value.path(), encoding="utf-8").read()
+    assert info.value.suggested_filename.endswith(".svg") and svg.lstrip().startswith("<svg") and "</svg>" in svg
+    with page.expect_download() as info:
+        page.click(f".plot-tools[data-plot='{png_plot or svg_plot}'] button[data-export='png']")
+    assert open(info.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"

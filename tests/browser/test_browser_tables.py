@@ -8,7 +8,7 @@ import io
 import pandas as pd
 import pytest
 
-from .portal_browser import plot_traces, screenshot
+from .portal_browser import assert_exports, plot_traces, screenshot
 
 
 def table(site, name, release="v2") -> pd.DataFrame:
@@ -70,13 +70,7 @@ def test_gene_table_sort_filter_and_tsv(page, site):
 def test_plot_exports_svg_and_png(page, site):
     page.goto(f"/gene/{busiest_gene(site)}")
     plot_traces(page, "bubble-plot")
-    with page.expect_download() as info:
-        page.click(".plot-tools[data-plot='bubble-plot'] button[data-export='svg']")
-    svg = open(info.value.path(), encoding="utf-8").read()
-    assert info.value.suggested_filename.endswith(".svg") and svg.lstrip().startswith("<svg") and "</svg>" in svg
-    with page.expect_download() as info:
-        page.click(".plot-tools[data-plot='bubble-plot'] button[data-export='png']")
-    assert open(info.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    assert_exports(page, "bubble-plot")
 
 
 def test_qtl_browser_filters_pages_and_downloads(page, site):

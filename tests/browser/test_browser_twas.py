@@ -16,7 +16,7 @@ from test_twas_pages import NO_TWAS, hub_app, hub_site
 from twas_demo import RELEASE
 
 from .conftest import DESKTOP, PHONE, checked_page, serve
-from .portal_browser import plot_traces, screenshot
+from .portal_browser import assert_exports, plot_traces, screenshot
 
 
 @pytest.fixture(scope="module")
@@ -159,13 +159,7 @@ def test_trait_associations_sort_filter_and_tsv(tab, hub):
 def test_plots_export_svg_and_png(tab):
     tab.goto("/twas/traits/body_weight")
     plot_traces(tab, "manhattan-plot")
-    with tab.expect_download() as info:
-        tab.click(".plot-tools[data-plot='manhattan-plot'] button[data-export='svg']")
-    svg = open(info.value.path(), encoding="utf-8").read()
-    assert info.value.suggested_filename.endswith(".svg") and svg.lstrip().startswith("<svg") and "</svg>" in svg
-    with tab.expect_download() as info:
-        tab.click(".plot-tools[data-plot='correlation-plot'] button[data-export='png']")
-    assert open(info.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    assert_exports(tab, "manhattan-plot", "correlation-plot")
 
 
 def test_panels_page_plot_filters_and_models_tsv(tab, hub):

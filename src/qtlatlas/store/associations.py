@@ -16,11 +16,6 @@ from .db import placeholders
 from .errors import BadQuery
 
 QTL_KINDS = {"top": "top_qtls", "independent": "independent_qtls"}
-#: The table of every association sorted by variant position (releases built before it lack it).
-BY_POSITION = "associations_by_position"
-#: Columns of the significant pairs (``signif_pairs``), as read from :data:`BY_POSITION`.
-SIGNIF_COLUMN_LIST = ["tissue", "modality", "phenotype_id", "gene_id", "variant_id", "chrom", "pos",
-                      "tss_distance", "af", "pval_nominal", "slope", "slope_se", "pval_nominal_threshold"]
 #: Tie-breakers appended to every ORDER BY so that pages are stable (each row on exactly one page).
 _QTL_TIES = ["tissue", "modality", "gene_id", "phenotype_id", "rank", "variant_id"]
 _PAIR_TIES = ["tissue", "modality", "phenotype_id", "variant_id"]
@@ -160,7 +155,7 @@ class AssociationQueries:
                     if values is not None:
                         equal[column] = values
                 table, total = positional.page(self.chrom_spellings(span.chrom), span.start, span.end, equal,
-                                               offset, n, SIGNIF_COLUMN_LIST)
+                                               offset, n, self.columns("signif_pairs"))
                 return table.to_pandas(), total, P.next_cursor(offset, table.num_rows, total, kind)
             clause, values = self._region_clause(P.region(region))
             where.append(clause)

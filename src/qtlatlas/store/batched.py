@@ -6,8 +6,10 @@ the sidecar of key ranges is read once and shared.
 
 from __future__ import annotations
 
+import bisect
 import threading
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -45,10 +47,7 @@ class KeyedRows:
         self._min_keys: list[str] = self.file.ranges.column("key_min").to_pylist()
 
     def rows(self, value: str) -> list[dict]:
-        import bisect
-
-        import numpy as np
-
+        """Every row whose key equals ``value`` (file order)."""
         out: list[dict] = []
         first = max(bisect.bisect_left(self._min_keys, value) - 1, 0)
         for group in range(first, len(self._min_keys)):

@@ -28,9 +28,6 @@ _ALLELES = re.compile(rf"^({_CHROM})[:_-]([\d,]{{1,15}})[:_-]([A-Za-z*<>.]{{1,10
 #: How far from an unknown position suggested variants may lie, bp.
 SUGGEST_BP = 10_000
 _SOURCES = (("top", "top_qtls"), ("independent", "independent_qtls"), ("significant", "signif_pairs"))
-#: Columns of a variant's associations when all are significant pairs (the columns of ``signif_pairs``).
-_PAIR_COLUMNS = {"source", "tissue", "modality", "phenotype_id", "gene_id", "variant_id", "chrom", "pos",
-                 "tss_distance", "af", "pval_nominal", "slope", "slope_se", "pval_nominal_threshold"}
 
 
 def _plain_row(row: dict) -> dict:
@@ -139,7 +136,8 @@ class VariantQueries:
                 [("_rank", "ascending"), ("tissue", "ascending"), ("modality", "ascending"),
                  ("phenotype_id", "ascending")]).drop_columns(["_rank"])
             if table.num_rows and pc.all(pc.equal(table.column("source"), "significant")).as_py():
-                table = table.select([c for c in table.column_names if c in _PAIR_COLUMNS])
+                pair_columns = {"source", *self.columns("signif_pairs")}
+                table = table.select([c for c in table.column_names if c in pair_columns])
             return table.to_pandas()
         parts, params = [], []
         for i, (source, table) in enumerate(_SOURCES):

@@ -975,20 +975,24 @@ class _LassoSweeps:
             if stop >= m:
                 return
             # the variable whose case changes: PLINK's scalar update
-            old = float(b[stop])
-            zz = old + float(g[stop])
-            new = zz - lam if zz > lam else (zz + lam if zz < -lam else 0.0)
-            b[stop] = new
-            if new == 0.0:
-                active[stop] = False
-            if new != old:
-                g -= G[:, stop] * (new - old)
+            self._scalar_update(b, g, active, lam, stop)
             pos = stop + 1
 
 
+    def _scalar_update(self, b: np.ndarray, g: np.ndarray, active: np.ndarray, lam: float, j: int) -> None:
+        """PLINK's update of variable ``j``: soft-threshold ``b[j] + g[j]`` at λ, drop it from the active set at
+        0, and move the gradient by the change."""
+        old = float(b[j])
+        zz = old + float(g[j])
+        new = zz - lam if zz > lam else (zz + lam if zz < -lam else 0.0)
+        b[j] = new
+        if new == 0.0:
+            active[j] = False
+        if new != old:
+            g -= self.G[:, j] * (new - old)
+
     def _sweep_sequential(self, b: np.ndarray, g: np.ndarray, active: np.ndarray, lam: float, pos: int) -> None:
         """The rest of a sweep from ``pos``, one variable at a time (PLINK's arithmetic)."""
-        G = self.G
         m = self.m
         while pos < m:
             seg = active[pos:] & ((b[pos:] != 0.0) | (np.abs(g[pos:]) > lam))
@@ -999,14 +1003,7 @@ class _LassoSweeps:
             active[skipped] = False
             if stop >= m:
                 return
-            old = float(b[stop])
-            zz = old + float(g[stop])
-            new = zz - lam if zz > lam else (zz + lam if zz < -lam else 0.0)
-            b[stop] = new
-            if new == 0.0:
-                active[stop] = False
-            if new != old:
-                g -= G[:, stop] * (new - old)
+            self._scalar_update(b, g, active, lam, stop)
             pos = stop + 1
 
 
