@@ -49,18 +49,20 @@ from scipy.special import ndtri
 
 from qtlatlas.config import DEFAULT_MODALITIES, Atlas, AtlasInfo, PhenotypeInput, Release, Tissue
 from qtlatlas.release import layout
-from qtlatlas.release.batched import PositionBatchWriter
+from qtlatlas.release.batched import PositionBatchWriter, RunBatchWriter
 from qtlatlas.release.downloads import median_tpm_download, samples_download
 from qtlatlas.release.manifest import write_manifest
 from qtlatlas.release.metadata import atlas_metadata, release_metadata, write_json
 from qtlatlas.release.tables import (
     ASSOCIATION_SCHEMA,
     ASSOCIATION_SOURCES,
+    BY_GENE_RUN_ORDER,
     BY_POSITION_ORDER,
     QTL_COLUMNS,
     QTL_ROW_GROUP_SIZE,
     ROW_GROUP_SIZE,
     SIGNIF_SCHEMA,
+    ExpressionIndexWriter,
     write_gene_status_index,
     write_variant_index,
 )
@@ -117,10 +119,13 @@ _DESCRIPTIONS = {
     "signif_pairs": "significant cis variant–phenotype pairs",
     "associations_by_position": "top, independent and significant cis associations sorted by variant position "
                                 "(region and variant look-ups)",
+    "associations_by_gene": "top, independent and significant cis associations in runs of one gene and source "
+                            "(gene look-ups)",
     "trans_pairs": "trans-QTL pairs, every tissue × modality",
     "variants": "variants of every QTL table (rsID / position lookups)",
     "genotypes": "genotypes (ALT dosage, −9 missing) of the top and independent QTL variants",
     "medians": "median expression (TPM) per gene and tissue",
+    "expression_index": "expression of every tissue keyed by gene (Arrow IPC batches for gene look-ups)",
     "samples": "samples per tissue and their modalities",
 }
 
@@ -441,12 +446,14 @@ class _Simulation:
         write_gene_status_index(status, self._table_path("gene_status_index"))
 
     def associations_by_position(self) -> None:
-        """``associations_by_position``: per chromosome, the significant pairs (one run of row groups, see
-        :meth:`run`) with the chromosome's top and independent QTLs, sorted by position as
-        :class:`~qtlatlas.release.tables.SignifPairsWriter` does."""
+        """``associations_by_position`` and ``associations_by_gene``: per chromosome, the significant pairs
+        (one run of row groups, see :meth:`run`) with the chromosome's top and independent QTLs, sorted by
+        position and in runs of gene × source as :class:`~qtlatlas.release.tables.SignifPairsWriter` does."""
         source = pq.ParquetFile(self._table_path("signif_pairs"))
         out = PositionBatchWriter(self._table_path("associations_by_position"), ASSOCIATION_SCHEMA)
+        by_gene = RunBatchWriter(self._table_path("associations_by_gene"), ASSOCIATION_SCHEMA, "gene_id", "source")
         order = [(c, "ascending") for c in BY_POSITION_ORDER]
+        gene_order = [(c, "ascending") for c in BY_GENE_RUN_ORDER]
         run: list[pa.Table] = []
 
         def qtls(name: str, chrom: str, rank: int) -> pa.Table:
@@ -461,9 +468,9 @@ class _Simulation:
             pairs = pairs.append_column("source", pa.array(["significant"] * pairs.num_rows, pa.string())) \
                          .append_column("_source_rank", pa.array(np.full(pairs.num_rows, 2, dtype=np.int64)))
             both = pa.concat_tables([qtls("top_qtls", chrom, 0), qtls("independent_qtls", chrom, 1), pairs],
-                                    promote_options="permissive").sort_by(order)
-            both = both.select(ASSOCIATION_SCHEMA.names).cast(ASSOCIATION_SCHEMA)
-            out.write(both)
+                                    promote_options="permissive")
+            out.write(both.sort_by(order).select(ASSOCIATION_SCHEMA.names).cast(ASSOCIATION_SCHEMA))
+            by_gene.write(both.sort_by(gene_order))  # missing values last (the default)
             run.clear()
 
         chrom_of_run = None
@@ -476,6 +483,7 @@ class _Simulation:
             run.append(group)
         flush(chrom_of_run)
         out.close()
+        by_gene.close()
 
     def qtl_chunk(self, genes: np.ndarray, v: dict, used: np.ndarray, genotyped: np.ndarray,
                   writers: dict[str, _GroupedWriter]) -> None:
@@ -631,6 +639,9 @@ class _Simulation:
 
     def sample_tables(self) -> None:
         rng, g = self.rng, self.genes
+        index = None
+        if "expression" in self.m_sorted:
+            index = ExpressionIndexWriter(self._table_path("expression_index"))
         for ti, t in enumerate(self.t_sorted):
             samples = [self.samples[i] for i in self.tissue_samples[t]]
             for mi, m in enumerate(self.m_sorted):
@@ -647,16 +658,20 @@ class _Simulation:
                     level = np.exp(rng.normal(2.0, 2.0, len(genes)))[:, None]
                     tpm = (level * np.exp(rng.normal(0, 0.4, (len(genes), len(samples))))).astype(np.float32)
                     self.median_tpm[genes, ti] = np.median(tpm, axis=1)
-                    self._values(_take(g.ids, genes).cast(S), np.arange(len(genes)), tpm, samples,
-                                 layout.expression_table_path(t),
-                                 f"expression (unnormalised, TPM) of {t}, one column per sample")
+                    index.add(t, self._values(_take(g.ids, genes).cast(S), np.arange(len(genes)), tpm, samples,
+                                              layout.expression_table_path(t),
+                                              f"expression (unnormalised, TPM) of {t}, one column per sample"))
+        if index is not None:
+            index.close()
         self.rows["phenotypes/*"] = int(sum(self.group_size[:, mi] @ self.expressed[:, ti, mi]
                                             for ti in range(self.T) for mi in range(self.M)))
 
     def _values(self, ids: pa.Array, order: np.ndarray, values: np.ndarray, samples: list[str], rel: str,
-                description: str) -> None:
+                description: str) -> pa.Table:
         arrays = [_take(ids, order)] + [pa.array(values[order, j]) for j in range(values.shape[1])]
-        _write(pa.Table.from_arrays(arrays, names=["phenotype_id", *samples]), self._note(rel, description, "table"))
+        table = pa.Table.from_arrays(arrays, names=["phenotype_id", *samples])
+        _write(table, self._note(rel, description, "table"))
+        return table
 
     def small_tables(self) -> None:
         g, rng = self.genes, self.rng

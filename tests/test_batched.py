@@ -7,7 +7,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from qtlatlas.release.batched import PositionBatchWriter, sidecar_path, write_keyed_batches
+from qtlatlas.release.batched import PositionBatchWriter, RunBatchWriter, sidecar_path, write_keyed_batches
+from qtlatlas.store.batched import RunRows
 from qtlatlas.store.positional import PositionalTable
 from qtlatlas.store.variant_index import VariantIndexReader
 
@@ -71,3 +72,47 @@ def test_a_batch_spanning_two_chromosomes_is_refused(tmp_path):
     writer = PositionBatchWriter(tmp_path / "bad.arrow", pa.schema([("chrom", pa.string()), ("pos", pa.int64())]))
     with pytest.raises(ValueError, match="one chromosome"):
         writer.write(pa.table({"chrom": ["1", "2"], "pos": [1, 2]}))
+
+
+RUN_SCHEMA = pa.schema([("gene", pa.string()), ("source", pa.string()), ("v", pa.int64())])
+
+
+@pytest.mark.parametrize("batch_rows", [1, 2, 3, 7, 1000])
+def test_runs_read_back_exactly_their_rows_at_any_batch_boundary(tmp_path, batch_rows):
+    rng = np.random.default_rng(batch_rows)
+    writer = RunBatchWriter(tmp_path / "runs.arrow", RUN_SCHEMA, "gene", "source", batch_rows=batch_rows)
+    expected: dict[tuple[str, str], list[list[int]]] = {}
+    value = 0
+    # three writes (chromosomes); gene "g2" comes back in the last one: a second run
+    for genes in (["g3", "g1"], ["g0", "g2", "g10"], ["g2", "g4"]):
+        rows = {"gene": [], "source": [], "v": []}
+        for gene in genes:
+            for source in ("top", "significant"):
+                n = int(rng.integers(0, 6))
+                runs = expected.setdefault((gene, source), [])
+                if n:
+                    runs.append(list(range(value, value + n)))
+                rows["gene"] += [gene] * n
+                rows["source"] += [source] * n
+                rows["v"] += list(range(value, value + n))
+                value += n
+        writer.write(pa.table(rows, schema=RUN_SCHEMA))
+    writer.close()
+    reader = RunRows(str(tmp_path / "runs.arrow"))
+    for (gene, source), runs in expected.items():
+        got = reader.read(gene, source, columns=["v"])
+        assert [t.column("v").to_pylist() for t in got] == runs
+        assert reader.count(gene, source) == sum(map(len, runs))
+        cut = reader.read(gene, source, limit=2)
+        assert [t.column("v").to_pylist() for t in cut] == [r[:2] for r in runs]
+        assert [t.column("gene").to_pylist() for t in cut] == [[gene] * len(r[:2]) for r in runs]
+    both = reader.read("g2")  # every part of a key
+    assert sum(t.num_rows for t in both) == sum(len(r) for (g, _), runs in expected.items() if g == "g2" for r in runs)
+    for absent in ("g", "g5", "g20", "", "zz"):
+        assert reader.read(absent, "top") == [] and reader.count(absent) == 0
+
+
+def test_runs_refuse_a_missing_key(tmp_path):
+    writer = RunBatchWriter(tmp_path / "runs.arrow", RUN_SCHEMA, "gene", "source")
+    with pytest.raises(ValueError, match="missing values"):
+        writer.write(pa.table({"gene": ["a", None], "source": ["top", "top"], "v": [1, 2]}, schema=RUN_SCHEMA))

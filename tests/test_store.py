@@ -519,3 +519,48 @@ def test_gene_status_through_the_look_up_file_equals_sql(store, monkeypatch):
     monkeypatch.setattr(type(store), "has_table", lambda self, name: name != "gene_status_index" and original(self, name))
     slow = [store.gene(g) for g in genes]
     assert fast == slow
+
+
+def test_gene_runs_equal_the_sql_path(store, monkeypatch):
+    """A gene's top / independent / significant rows read from associations_by_gene (runs found in the
+    sidecar) equal the SQL answers over the three tables — rows, order, totals — with and without a limit."""
+    from qtlatlas.store.release import ReleaseStore as Store
+
+    assert store.has_table("associations_by_gene")
+    sp = table(store, "signif_pairs")
+    counts = sp["gene_id"].value_counts()
+    genes = list(counts.index[:3]) + list(counts.index[-2:])  # most and fewest pairs
+    genes += list(table(store, "genes")["gene_id"].sample(12, random_state=5))  # some without any QTL
+    cases = [(g, kind, limit) for g in dict.fromkeys(genes) for kind, limit in
+             (("top", None), ("independent", None), ("significant", None), ("significant", 5), ("significant", 1))]
+
+    def answers():
+        return [store.gene_rows(store.gene(g), kind, limit=limit) for g, kind, limit in cases]
+
+    fast = answers()
+    real_has_table = Store.has_table
+    monkeypatch.setattr(Store, "has_table", lambda self, name: name != "associations_by_gene" and real_has_table(self, name))
+    slow = answers()
+    assert sum(len(rows) for rows, _ in fast) > 100  # the comparison covers real rows
+    assert any(total > len(rows) for rows, total in fast)  # and limits that cut
+    for (a, ta), (b, tb), case in zip(fast, slow, cases, strict=True):
+        assert ta == tb, case
+        assert list(a.columns) == list(b.columns), case
+        same_missing = lambda df: df.astype(object).where(df.notna(), None)  # noqa: E731 (str NaN vs None)
+        pd.testing.assert_frame_equal(same_missing(a), same_missing(b), obj=str(case))
+
+
+def test_expression_index_equals_the_expression_tables(store, monkeypatch):
+    """Per-sample expression read from expression_index (one batch per tissue) equals the SQL read of each
+    tissue's wide table — samples, order and values — for every tissue and for one; unknown genes have none."""
+    from qtlatlas.store.release import ReleaseStore as Store
+
+    assert store._expression_index() is not None
+    genes = list(table(store, "genes")["gene_id"].sample(15, random_state=6))
+    tissue = store.expression_tissues()[0]
+    fast = [store.expression(g) for g in genes] + [store.expression(g, tissue) for g in genes[:5]]
+    monkeypatch.setattr(Store, "_expression_index", lambda self: None)
+    slow = [store.expression(g) for g in genes] + [store.expression(g, tissue) for g in genes[:5]]
+    assert sum(len(f) for f in fast) > 1000 and any(f.empty for f in fast) is any(s.empty for s in slow)
+    for a, b in zip(fast, slow, strict=True):
+        pd.testing.assert_frame_equal(a, b, check_dtype=False)

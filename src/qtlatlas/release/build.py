@@ -34,6 +34,7 @@ from .metadata import atlas_metadata, release_metadata, write_json
 from .studies import publish_studies
 from .tables import (
     QTL_ROW_GROUP_SIZE,
+    ExpressionIndexWriter,
     GeneIndex,
     GeneResolver,
     SignifPairsWriter,
@@ -219,15 +220,25 @@ class _ReleaseBuilder:
         self.variants = VariantIndex(pd.concat([r.variants for r in self.readers], ignore_index=True))
 
         self.signif = SignifPairsWriter(self.out / layout.table_path("signif_pairs"), self.scratch,
-                                        by_position=self.out / layout.table_path("associations_by_position"))
+                                        by_position=self.out / layout.table_path("associations_by_position"),
+                                        by_gene=self.out / layout.table_path("associations_by_gene"))
         self._note(layout.table_path("signif_pairs"), "significant cis variant–phenotype pairs", "table")
         by_pos = layout.table_path("associations_by_position")
         self._note(by_pos, "top, independent and significant cis associations sorted by variant position "
                    "(Arrow IPC batches for region and variant look-ups)", "table")
         self._note(str(sidecar_path(by_pos)), "position range of each batch of associations_by_position", "index")
+        by_gene = layout.table_path("associations_by_gene")
+        self._note(by_gene, "top, independent and significant cis associations in runs of one gene and source "
+                   "(Arrow IPC batches for gene look-ups)", "table")
+        self._note(str(sidecar_path(by_gene)), "rows of each gene and source in associations_by_gene", "index")
+        self.expression_index: ExpressionIndexWriter | None = None
         for tissue, modality in self._order():
             self.step(f"{tissue} × {modality}")
             self._tissue_modality(tissue, modality, self.results[(tissue, modality)], self.inputs.get((tissue, modality)))
+        if self.expression_index is not None:
+            self.expression_index.close()
+            self._note(str(sidecar_path(layout.table_path("expression_index"))),
+                       "key range of each batch of expression_index, and the sample ids of each tissue", "index")
 
         self.step("significant pairs")
         self.signif.finish({"top": sorted_qtls(self.top) if self.top else None,
@@ -374,9 +385,14 @@ class _ReleaseBuilder:
 
     def _expression(self, tissue: str, raw_bed: Path, rf: ResultFiles, resolver: GeneResolver) -> None:
         table = read_phenotype_bed(raw_bed, allow_missing=True)
-        write_table(values_table(table.phenotype_ids, table.values, table.samples),
-                    self._table(layout.expression_table_path(tissue),
-                                f"expression (unnormalised, TPM) of {tissue}, one column per sample"))
+        values = values_table(table.phenotype_ids, table.values, table.samples)
+        write_table(values, self._table(layout.expression_table_path(tissue),
+                                        f"expression (unnormalised, TPM) of {tissue}, one column per sample"))
+        if self.expression_index is None:
+            self.expression_index = ExpressionIndexWriter(self._table(
+                layout.table_path("expression_index"),
+                "expression of every tissue keyed by gene (Arrow IPC batches for gene look-ups)"))
+        self.expression_index.add(tissue, values)
         if rf.median is not None:
             med = read_result_table(rf.median)
             pids, values = med["phenotype_id"].astype(object), pd.to_numeric(med["median"], errors="coerce")

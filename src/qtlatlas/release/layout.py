@@ -111,10 +111,12 @@ TABLES = {
     "independent_qtls": "independent_qtls.parquet",
     "signif_pairs": "signif_pairs.parquet",
     "associations_by_position": "associations_by_position.arrow",
+    "associations_by_gene": "associations_by_gene.arrow",
     "trans_pairs": "trans_pairs.parquet",
     "variants": "variants.parquet",
     "genotypes": "genotypes.parquet",
     "medians": "medians.parquet",
+    "expression_index": "expression_index.arrow",
     "samples": "samples.parquet",
     # TWAS (present when the release has TWAS results; see qtlatlas.release.twas_tables)
     "twas_panels": "twas_panels.parquet",

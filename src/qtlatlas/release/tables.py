@@ -15,14 +15,20 @@ Sort orders (chromosomes in natural order 1..22, X, Y, MT, then others, by
   ``source`` column says which) sorted by chrom, pos, gene_id, tissue, modality, phenotype_id, variant_id,
   source: a region or a variant lookup reads one contiguous range, already in the order pages are served
   a look-up file (Arrow IPC batches + a sidecar of position ranges, :mod:`qtlatlas.release.batched`);
+* ``associations_by_gene``: the same rows in runs of one gene and source each (top, independent,
+  significant), within a run by pval_nominal, tissue, modality, phenotype_id, rank, variant_id — the order
+  of a gene page; a look-up file by runs (:class:`qtlatlas.release.batched.RunBatchWriter`);
 * ``variant_index``: lower-cased variant id (every field of ``variants`` plus ``same_position``; a look-up
   file, :mod:`qtlatlas.release.batched`);
 * ``variants``: chrom, pos; ``genotypes``: variant_id; ``gene_status``: gene_id, tissue, modality;
 * ``medians``: gene_id, tissue; ``phenotypes/*``, ``expression/*``: phenotype_id.
+* ``expression_index``: every ``expression/*`` table as rows ``phenotype_id, tpm`` (list), one part per
+  tissue, each sorted by phenotype_id (a look-up file, :class:`ExpressionIndexWriter`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,7 +41,7 @@ import pyarrow.parquet as pq
 from ..io.chromosomes import chrom_sort_key
 from ..io.groups import genes_of
 from ..results import CROSS_MODALITY
-from .batched import PositionBatchWriter, write_keyed_batches
+from .batched import KeyedBatchWriter, PositionBatchWriter, RunBatchWriter, write_keyed_batches
 
 ROW_GROUP_SIZE = 65_536
 #: Row groups of the top and independent QTL tables: their rows are wide (tensorQTL columns), so a look-up
@@ -415,6 +421,9 @@ def download_qtls(df: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
 #: Sort keys (after the chromosome) of ``signif_pairs`` and of ``associations_by_position``.
 BY_GENE_ORDER = ["_tss", "gene_id", "pos", "tissue", "modality", "phenotype_id", "variant_id"]
 BY_POSITION_ORDER = ["pos", "gene_id", "tissue", "modality", "phenotype_id", "variant_id", "_source_rank"]
+#: Sort keys of ``associations_by_gene`` (runs of gene × source, each in the order of a gene page).
+BY_GENE_RUN_ORDER = ["gene_id", "_source_rank", "pval_nominal", "tissue", "modality", "phenotype_id", "rank",
+                     "variant_id"]
 #: ``source`` values of ``associations_by_position``, in their sort order.
 ASSOCIATION_SOURCES = ("top", "independent", "significant")
 _STRING_COLUMNS = {"tissue", "modality", "phenotype_id", "gene_id", "variant_id", "chrom", "ref", "alt", "group_id"}
@@ -426,20 +435,22 @@ ASSOCIATION_SCHEMA = pa.schema(
 
 class SignifPairsWriter:
     """Streams significant pairs into ``signif_pairs.parquet`` (sorted by gene) and, when ``by_position`` is
-    given, ``associations_by_position.parquet`` (the same rows with the top and independent QTLs, sorted by
-    variant position), with bounded memory.
+    given, ``associations_by_position.arrow`` (the same rows with the top and independent QTLs, sorted by
+    variant position) and, when ``by_gene`` is given, ``associations_by_gene.arrow`` (the same rows in runs of
+    one gene and source), with bounded memory.
 
     Phase 1 (:meth:`add`, one batch at a time): rows are annotated and appended to one spool Parquet file
     per variant chromosome in ``scratch`` (a cis pair's gene lies on the same chromosome). Phase 2
     (:meth:`finish`): each chromosome's spool is read, sorted by :data:`BY_GENE_ORDER` (and, with that
-    chromosome's QTL rows, by :data:`BY_POSITION_ORDER`) and appended, chromosomes in natural order, to the
-    final file(s). Peak memory is that of the largest chromosome's significant pairs, not of all pairs.
+    chromosome's QTL rows, by :data:`BY_POSITION_ORDER` and by :data:`BY_GENE_RUN_ORDER`) and appended,
+    chromosomes in natural order, to the final file(s). Peak memory is that of the largest chromosome's significant pairs, not of all pairs.
     """
 
     def __init__(self, path: str | os.PathLike[str], scratch: str | os.PathLike[str],
-                 by_position: str | os.PathLike[str] | None = None):
+                 by_position: str | os.PathLike[str] | None = None, by_gene: str | os.PathLike[str] | None = None):
         self.path = Path(path)
         self.by_position = None if by_position is None else Path(by_position)
+        self.by_gene = None if by_gene is None else Path(by_gene)
         self.scratch = Path(scratch)
         self.scratch.mkdir(parents=True, exist_ok=True)
         self._spools: dict[str, pq.ParquetWriter] = {}
@@ -469,9 +480,8 @@ class SignifPairsWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         qtls = _qtl_rows_by_chrom(qtl_rows or {})
         chroms = sorted(set(self._spool_paths) | set(qtls), key=lambda c: (c == "", chrom_sort_key(c) if c else (9, "")))
-        by_pos = None
-        if self.by_position is not None:
-            by_pos = PositionBatchWriter(self.by_position, ASSOCIATION_SCHEMA)
+        by_pos = None if self.by_position is None else PositionBatchWriter(self.by_position, ASSOCIATION_SCHEMA)
+        by_gene = None if self.by_gene is None else RunBatchWriter(self.by_gene, ASSOCIATION_SCHEMA, "gene_id", "source")
         try:
             with pq.ParquetWriter(self.path, SIGNIF_SCHEMA, compression="zstd") as out:
                 for chrom in chroms:
@@ -481,20 +491,29 @@ class SignifPairsWriter:
                         df = df.sort_values(BY_GENE_ORDER, kind="stable", na_position="last")
                         out.write_table(pa.Table.from_pandas(df[SIGNIF_COLUMNS], schema=SIGNIF_SCHEMA,
                                                              preserve_index=False), row_group_size=ROW_GROUP_SIZE)
-                    if by_pos is not None:
+                    if by_pos is not None or by_gene is not None:
                         parts = [q for q in [qtls.get(chrom)] if q is not None]
                         if df is not None and len(df):
                             parts.append(df[SIGNIF_COLUMNS].assign(source="significant", _source_rank=2))
-                        both = pd.concat(parts, ignore_index=True).sort_values(
-                            BY_POSITION_ORDER, kind="stable", na_position="last")
-                        by_pos.write(pa.Table.from_pandas(both, schema=ASSOCIATION_SCHEMA, preserve_index=False))
-                        del both, parts
+                        both = pd.concat(parts, ignore_index=True)
+                        del parts
+                        if by_pos is not None:
+                            by_pos.write(pa.Table.from_pandas(both.sort_values(BY_POSITION_ORDER, kind="stable",
+                                                                               na_position="last"),
+                                                              schema=ASSOCIATION_SCHEMA, preserve_index=False))
+                        if by_gene is not None:  # rows without a gene cannot be looked up by gene
+                            runs = both[both["gene_id"].notna()].sort_values(BY_GENE_RUN_ORDER, kind="stable",
+                                                                             na_position="last")
+                            by_gene.write(pa.Table.from_pandas(runs, schema=ASSOCIATION_SCHEMA, preserve_index=False))
+                            del runs
+                        del both
                     del df
                     if spool is not None:
                         spool.unlink()
         finally:
-            if by_pos is not None:
-                by_pos.close()
+            for writer in (by_pos, by_gene):
+                if writer is not None:
+                    writer.close()
         return self.path
 
 
@@ -562,6 +581,42 @@ def values_table(phenotype_ids: list[str], values: np.ndarray, samples: list[str
     vals = np.asarray(values, dtype=np.float32)[order]
     arrays += [pa.array(vals[:, j]) for j in range(vals.shape[1])]
     return pa.Table.from_arrays(arrays, names=["phenotype_id", *samples])
+
+
+#: Columns of ``expression_index``: a phenotype (gene) id and its values in the sample order of its tissue.
+EXPRESSION_INDEX_SCHEMA = pa.schema([("phenotype_id", pa.string()), ("tpm", pa.list_(pa.float32()))])
+#: Rows per batch of ``expression_index``: a gene look-up decodes one short batch per tissue.
+EXPRESSION_INDEX_BATCH = 256
+#: Sidecar metadata key of ``expression_index``: JSON ``{tissue: [sample ids in value order]}``.
+EXPRESSION_SAMPLES_KEY = b"qtlatlas.samples"
+
+
+class ExpressionIndexWriter:
+    """Writes ``expression_index``: every tissue's expression table (:func:`values_table`) as rows
+    ``phenotype_id, tpm`` (a list in the table's sample order), one part per tissue
+    (:class:`qtlatlas.release.batched.KeyedBatchWriter`), so that the expression of a gene in every tissue
+    is a handful of small batches to decode instead of one scan of a wide table per tissue."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self._writer = KeyedBatchWriter(path, EXPRESSION_INDEX_SCHEMA, "phenotype_id", EXPRESSION_INDEX_BATCH)
+        self._samples: dict[str, list[str]] = {}
+
+    def add(self, tissue: str, table: pa.Table) -> None:
+        """Append one tissue's table (``phenotype_id`` + one float32 column per sample, sorted by id)."""
+        if tissue in self._samples:
+            raise ValueError(f"expression of tissue {tissue!r} added twice")
+        samples = table.column_names[1:]
+        n = table.num_rows
+        values = (np.column_stack([table.column(c).to_numpy(zero_copy_only=False) for c in samples])
+                  if samples else np.zeros((n, 0))).astype(np.float32, copy=False)
+        offsets = pa.array(np.arange(n + 1, dtype=np.int32) * len(samples))
+        lists = pa.ListArray.from_arrays(offsets, pa.array(values.ravel(), pa.float32()))
+        self._writer.write(pa.table({"phenotype_id": table.column("phenotype_id"), "tpm": lists},
+                                    schema=EXPRESSION_INDEX_SCHEMA), part=tissue)
+        self._samples[tissue] = [str(c) for c in samples]
+
+    def close(self) -> Path:
+        return self._writer.close({EXPRESSION_SAMPLES_KEY: json.dumps(self._samples).encode()})
 
 
 def genotypes_table(variant_ids: np.ndarray, dosages: np.ndarray, samples: list[str]) -> pa.Table:

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..release.batched import sidecar_path
+from ..release.batched import RUN_BATCH_ROWS_KEY, sidecar_path
 
 
 class BatchedFile:
@@ -38,25 +38,96 @@ class BatchedFile:
 
 
 class KeyedRows:
-    """All rows of an exact key in a file written by :func:`qtlatlas.release.batched.write_keyed_batches`
-    (the key's rows may continue from one batch into the next)."""
+    """All rows of an exact key in a file written by :class:`qtlatlas.release.batched.KeyedBatchWriter`
+    (the key's rows may continue from one batch into the next), in one part or in each part."""
 
     def __init__(self, path: str, key: str):
         self.file = BatchedFile(path)
         self.key = key
-        self._min_keys: list[str] = self.file.ranges.column("key_min").to_pylist()
+        r = self.file.ranges
+        parts = r.column("part").to_pylist() if "part" in r.column_names else [None] * r.num_rows  # older files
+        self._batches: dict[str | None, tuple[list[str], list[int]]] = {}
+        for part, key_min, batch in zip(parts, r.column("key_min").to_pylist(), r.column("batch").to_pylist(),
+                                        strict=True):
+            mins, ids = self._batches.setdefault(part, ([], []))
+            mins.append(key_min)
+            ids.append(batch)
 
-    def rows(self, value: str) -> list[dict]:
-        """Every row whose key equals ``value`` (file order)."""
-        out: list[dict] = []
-        first = max(bisect.bisect_left(self._min_keys, value) - 1, 0)
-        for group in range(first, len(self._min_keys)):
-            if self._min_keys[group] > value:
+    @property
+    def parts(self) -> list[str | None]:
+        """The parts of the file, in file order."""
+        return list(self._batches)
+
+    def slices(self, value: str, part: str | None = None) -> list[pa.RecordBatch]:
+        """The rows whose key equals ``value`` in ``part``, as slices of the batches that hold them."""
+        found = self._batches.get(part)
+        if found is None:
+            return []
+        mins, ids = found
+        out: list[pa.RecordBatch] = []
+        for i in range(max(bisect.bisect_left(mins, value) - 1, 0), len(mins)):
+            if mins[i] > value:
                 break
-            batch = self.file.batch(group)
+            batch = self.file.batch(ids[i])
             keys = batch.column(batch.schema.get_field_index(self.key)).to_numpy(zero_copy_only=False)
             lo, hi = np.searchsorted(keys, value, side="left"), np.searchsorted(keys, value, side="right")
-            out += batch.slice(int(lo), int(hi - lo)).to_pylist()
+            if hi > lo:
+                out.append(batch.slice(int(lo), int(hi - lo)))
             if hi < len(keys):
                 break
         return out
+
+    def rows(self, value: str, part: str | None = None) -> list[dict]:
+        """Every row whose key equals ``value`` (in ``part``; file order)."""
+        return [row for s in self.slices(value, part) for row in s.to_pylist()]
+
+
+class RunRows:
+    """The rows of a key (and part) in a file written by :class:`qtlatlas.release.batched.RunBatchWriter`:
+    its runs are found in the sidecar (kept as arrays: a few dozen bytes per run) and only their rows are
+    decoded."""
+
+    def __init__(self, path: str):
+        self.file = BatchedFile(path)
+        r = self.file.ranges
+        self.batch_rows = int((r.schema.metadata or {}).get(RUN_BATCH_ROWS_KEY, b"0"))
+        if self.batch_rows < 1:
+            raise ValueError(f"{path}: the sidecar does not give the batch size")
+        self._keys = np.asarray(r.column("key").to_pylist(), dtype=str)
+        self._parts = r.column("part").to_pylist()
+        self._first = r.column("first_row").to_numpy()
+        self._n = r.column("n_rows").to_numpy()
+
+    def runs(self, key: str, part: str | None = None) -> list[tuple[int, int]]:
+        """``[(first_row, n_rows), ...]`` of the runs of ``key`` (of ``part`` only, when given), file order."""
+        lo, hi = np.searchsorted(self._keys, key, side="left"), np.searchsorted(self._keys, key, side="right")
+        return [(int(self._first[i]), int(self._n[i])) for i in range(int(lo), int(hi))
+                if part is None or self._parts[i] == part]
+
+    def count(self, key: str, part: str | None = None) -> int:
+        """Rows of ``key`` (and ``part``), read from the sidecar only."""
+        return sum(n for _, n in self.runs(key, part))
+
+    def read_run(self, first: int, n: int, columns: list[str] | None = None) -> pa.Table:
+        """Rows ``first .. first + n - 1`` of the file (``columns`` only, all when None)."""
+        names = columns or self.file.schema.names
+        parts = []
+        row, end = first, first + n
+        while row < end:
+            b = row // self.batch_rows
+            batch = self.file.batch(b)
+            offset = row - b * self.batch_rows
+            take = min(end - row, batch.num_rows - offset)
+            if take <= 0:
+                raise ValueError(f"{self.file.path}: rows {first}..{end - 1} run past its batches")
+            parts.append(batch.slice(offset, take).select(names))
+            row += take
+        if not parts:
+            return self.file.schema.empty_table().select(names)
+        return pa.Table.from_batches(parts)
+
+    def read(self, key: str, part: str | None = None, *, limit: int | None = None,
+             columns: list[str] | None = None) -> list[pa.Table]:
+        """One table per run of ``key`` (and ``part``), each cut to its first ``limit`` rows when given."""
+        return [self.read_run(first, n if limit is None else min(n, limit), columns)
+                for first, n in self.runs(key, part)]

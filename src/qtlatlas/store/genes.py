@@ -4,6 +4,7 @@ expression per sample and median expression. Mixed into :class:`~qtlatlas.store.
 from __future__ import annotations
 
 import difflib
+import json
 
 import numpy as np
 import pandas as pd
@@ -184,6 +185,20 @@ class GeneQueries:
 
         return [t for t in self.tissue_ids() if (self.path / layout.expression_table_path(t)).is_file()]
 
+    def _expression_index(self) -> tuple[KeyedRows, dict[str, list[str]]] | None:
+        """The reader of ``expression_index`` and each tissue's sample ids (None when the release predates it)."""
+        if not self.has_table("expression_index"):
+            return None
+
+        def load() -> tuple[KeyedRows, dict[str, list[str]]]:
+            from ..release.tables import EXPRESSION_SAMPLES_KEY
+
+            reader = KeyedRows(self.table_file("expression_index"), "phenotype_id")
+            samples = json.loads((reader.file.ranges.schema.metadata or {}).get(EXPRESSION_SAMPLES_KEY, b"{}"))
+            return reader, {str(t): [str(x) for x in ids] for t, ids in samples.items()}
+
+        return self._cached("expression_index", load)
+
     def expression(self, gene_id: str, tissue: str | None = None) -> pd.DataFrame:
         """Expression (TPM) of a gene (id or symbol) per sample: long table ``tissue, sample_id, tpm``
         (samples in table order; tissues in release order). Empty when the gene was not quantified."""
@@ -191,8 +206,17 @@ class GeneQueries:
 
         gid = self.resolve_gene(gene_id)["gene_id"]
         tissues = self.expression_tissues() if tissue is None else [self.check_tissue(tissue)]
+        index = self._expression_index()
         frames = []
         for t in tissues:
+            if index is not None:  # one short batch of the look-up file per tissue
+                reader, samples = index
+                found = reader.slices(gid, t)
+                if not found or t not in samples:
+                    continue
+                values = found[0].column(1)[0].values.to_numpy(zero_copy_only=False).astype(np.float64)
+                frames.append(pd.DataFrame({"tissue": t, "sample_id": samples[t], "tpm": values}))
+                continue
             path = self.path / layout.expression_table_path(t)
             if not path.is_file():
                 continue

@@ -2,16 +2,19 @@
 the lead p-value of every gene of a tissue × modality (QQ and Manhattan plots), gene symbols of a list of
 ids and the chromosome order of a release. Mixed into :class:`~qtlatlas.store.release.ReleaseStore`.
 
-Like the other query modules, these read the release tables through DuckDB with bound parameters only and
-predicates on the tables' sort keys, so that a gene page reads the few row groups near the gene.
+A gene's associations come from the look-up file ``associations_by_gene`` (runs of one gene and source,
+already in page order: a gene page decodes only its own rows); releases built before it are read through
+DuckDB with bound parameters only and predicates on the tables' sort keys, like the other query modules.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..io.chromosomes import chrom_sort_key
+from .batched import RunRows
 from .db import placeholders
 from .errors import BadQuery
 from .params import limit as check_limit
@@ -111,6 +114,26 @@ class PortalQueries:
         if not self.has_table(table):
             return pd.DataFrame(), 0
         n = None if limit is None else check_limit(limit, "limit", maximum=100_000)
+        if self.has_table("associations_by_gene"):
+            return self._gene_runs(str(gene["gene_id"]), kind, table, n)
+        return self._gene_rows_sql(gene, table, n)
+
+    def _gene_runs(self, gene_id: str, kind: str, table: str, n: int | None) -> tuple[pd.DataFrame, int]:
+        """:meth:`gene_rows` from ``associations_by_gene``: the gene's run(s) of ``kind``, cut to ``n`` rows."""
+        runs = self._cached("associations_by_gene", lambda: RunRows(self.table_file("associations_by_gene")))
+        cols = [c for c in self.columns(table) if c in runs.file.schema.names]
+        total = runs.count(gene_id, kind)
+        parts = runs.read(gene_id, kind, limit=None if n is None else n, columns=cols)
+        rows = pa.concat_tables(parts).to_pandas() if parts else pd.DataFrame({c: [] for c in cols})
+        if len(parts) > 1:  # a gene whose rows were written in two runs (variants named on two chromosomes)
+            keys = [c for c in ("pval_nominal", "tissue", "modality", "phenotype_id", "rank", "variant_id") if c in cols]
+            rows = rows.sort_values(keys, kind="stable", na_position="last")
+        if n is not None:
+            rows = rows.iloc[:n]
+        return rows.reset_index(drop=True), total
+
+    def _gene_rows_sql(self, gene: dict, table: str, n: int | None) -> tuple[pd.DataFrame, int]:
+        """:meth:`gene_rows` through DuckDB (releases built before ``associations_by_gene``)."""
         names = self.chrom_spellings(str(gene["chrom"]))
         where = [f"chrom IN ({placeholders(len(names))})"]
         params: list = list(names)
