@@ -63,6 +63,7 @@ from qtlatlas.release.tables import (
     ROW_GROUP_SIZE,
     SIGNIF_SCHEMA,
     ExpressionIndexWriter,
+    write_gene_model_index,
     write_gene_status_index,
     write_variant_index,
 )
@@ -110,6 +111,8 @@ _DESCRIPTIONS = {
     "genes": "genes of the release annotation",
     "transcripts": "transcripts of the release annotation",
     "exons": "exons of the release annotation",
+    "transcripts_index": "transcripts keyed by gene id (Arrow IPC batches for gene look-ups)",
+    "exons_index": "exons keyed by gene id (Arrow IPC batches for gene look-ups)",
     "gene_status": "expressed / tested / has a QTL, per gene, tissue and modality",
     "gene_status_index": "gene_status keyed by gene id (Arrow IPC batches for gene look-ups)",
     "tissues": "tissues of the release",
@@ -440,6 +443,8 @@ class _Simulation:
             self.genotypes_chrom(v, genotyped, writers["genotypes"])
         for name, w in writers.items():
             self.rows[name] = w.close()
+        for kind in ("transcripts", "exons"):
+            write_gene_model_index(pq.read_table(self._table_path(kind)), kind, self._table_path(f"{kind}_index"))
         self.associations_by_position()
         status = pq.read_table(self._table_path("gene_status")).sort_by([("gene_id", "ascending"), ("tissue", "ascending"),
                                                                           ("modality", "ascending")])

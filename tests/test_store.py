@@ -564,3 +564,17 @@ def test_expression_index_equals_the_expression_tables(store, monkeypatch):
     assert sum(len(f) for f in fast) > 1000 and any(f.empty for f in fast) is any(s.empty for s in slow)
     for a, b in zip(fast, slow, strict=True):
         pd.testing.assert_frame_equal(a, b, check_dtype=False)
+
+
+def test_gene_model_indexes_equal_the_annotation_tables(store, monkeypatch):
+    """A gene's transcripts and exons read from their look-up files equal the SQL answers (fields, order)."""
+    from qtlatlas.store.release import ReleaseStore as Store
+
+    assert store.has_table("transcripts_index") and store.has_table("exons_index")
+    genes = list(table(store, "genes")["gene_id"].sample(20, random_state=7))
+    fast = [store.exons(g) for g in genes]
+    real_has_table = Store.has_table
+    monkeypatch.setattr(Store, "has_table", lambda self, name: not name.endswith("_index") and real_has_table(self, name))
+    slow = [store.exons(g) for g in genes]
+    assert sum(len(f["exons"]) for f in fast) > 40
+    assert fast == slow

@@ -50,6 +50,7 @@ from .tables import (
     sorted_qtls,
     transcripts_table,
     values_table,
+    write_gene_model_index,
     write_gene_status_index,
     write_table,
     write_variant_index,
@@ -210,9 +211,12 @@ class _ReleaseBuilder:
         ann = read_gtf(self.release.annotation)
         self.genes = GeneIndex(ann.genes)
         write_table(genes_table(ann.genes), self._table(layout.table_path("genes"), "genes of the release annotation"))
-        write_table(transcripts_table(ann.transcripts),
-                    self._table(layout.table_path("transcripts"), "transcripts of the release annotation"))
-        write_table(exons_table(ann.exons), self._table(layout.table_path("exons"), "exons of the release annotation"))
+        for kind, table in (("transcripts", transcripts_table(ann.transcripts)), ("exons", exons_table(ann.exons))):
+            write_table(table, self._table(layout.table_path(kind), f"{kind} of the release annotation"))
+            index = f"{kind}_index"
+            write_gene_model_index(table, kind, self._table(
+                layout.table_path(index), f"{kind} keyed by gene id (Arrow IPC batches for gene look-ups)"))
+            self._note(str(sidecar_path(layout.table_path(index))), f"key range of each batch of {index}", "index")
         del ann
 
         self.step("variants")

@@ -103,6 +103,8 @@ TABLES = {
     "genes": "genes.parquet",
     "transcripts": "transcripts.parquet",
     "exons": "exons.parquet",
+    "transcripts_index": "transcripts_index.arrow",
+    "exons_index": "exons_index.arrow",
     "gene_status": "gene_status.parquet",
     "gene_status_index": "gene_status_index.arrow",
     "tissues": "tissues.parquet",

@@ -9,6 +9,8 @@ Sort orders (chromosomes in natural order 1..22, X, Y, MT, then others, by
 :func:`qtlatlas.io.chromosomes.chrom_sort_key`):
 
 * ``genes``: chrom, tss; ``transcripts``/``exons``: gene_id, start;
+* ``transcripts_index``/``exons_index``: the same rows keyed by gene_id, then start, transcript_id (look-up
+  files, :func:`write_gene_model_index`);
 * ``top_qtls``, ``independent_qtls``: chrom, gene tss, gene_id, tissue, modality, rank;
 * ``signif_pairs``: chrom, gene tss, gene_id, pos (a gene lookup reads a contiguous range);
 * ``associations_by_position``: the rows of ``signif_pairs``, ``top_qtls`` and ``independent_qtls`` (a
@@ -121,6 +123,19 @@ def write_gene_status_index(status: pd.DataFrame | pa.Table, path: str | os.Path
         preserve_index=False)
     table = table.select(GENE_STATUS_SCHEMA.names).cast(GENE_STATUS_SCHEMA).replace_schema_metadata(None)
     return write_keyed_batches(table, "gene_id", path, batch_rows=4096)
+
+
+#: Order of a gene's rows in the annotation look-up files (after ``gene_id``): that of a gene page.
+GENE_MODEL_ORDER = {"transcripts": ["start", "transcript_id"], "exons": ["start", "transcript_id"]}
+
+
+def write_gene_model_index(table: pd.DataFrame | pa.Table, kind: str, path: str | os.PathLike[str]) -> Path:
+    """The ``transcripts`` or ``exons`` table (``kind``) as a look-up file keyed by gene id, each gene's rows
+    in :data:`GENE_MODEL_ORDER`: a gene's structure is one small batch to decode."""
+    t = table if isinstance(table, pa.Table) else pa.Table.from_pandas(table, preserve_index=False)
+    t = t.replace_schema_metadata(None)
+    t = t.sort_by([(c, "ascending") for c in ["gene_id", *GENE_MODEL_ORDER[kind]]])
+    return write_keyed_batches(t, "gene_id", path, batch_rows=4096)
 
 
 def write_variant_index(variants: pd.DataFrame, path: str | os.PathLike[str]) -> Path:

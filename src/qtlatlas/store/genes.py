@@ -171,8 +171,12 @@ class GeneQueries:
         gid = self.resolve_gene(gene_id)["gene_id"]
         out: dict = {"gene_id": gid, "transcripts": [], "exons": []}
         for name in ("transcripts", "exons"):
-            if self.has_table(name):
-                df = self.db.df(f"SELECT * FROM read_parquet(?) WHERE gene_id = ? ORDER BY start, {'transcript_id' if name == 'transcripts' else 'transcript_id, start'}",
+            index = f"{name}_index"
+            if self.has_table(index):  # one small batch of a look-up file, rows already in this order
+                reader = self._cached(index, lambda index=index: KeyedRows(self.table_file(index), "gene_id"))
+                out[name] = [{k: _plain(v) for k, v in row.items()} for row in reader.rows(gid)]
+            elif self.has_table(name):
+                df = self.db.df("SELECT * FROM read_parquet(?) WHERE gene_id = ? ORDER BY start, transcript_id",
                                 [self.table_file(name), gid])
                 out[name] = records(df)
         return out
