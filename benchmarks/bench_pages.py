@@ -6,8 +6,9 @@
 * server-side render time of the gene page: one client requests the pages of random genes one after the
   other (after a warm-up) and the p50/p95/p99 of the full HTML responses are printed (target p95 ≤ 100 ms);
 * time to first plot in Chromium (Debian's, driven by Playwright): from the start of the navigation to the
-  first plotly SVG in the page, for a first visit (plotly.js not cached yet) and for later visits (cached),
-  median and worst (target ≤ 1 s).
+  first plot painted — the gene page draws its expression violins on the server as SVG — and, separately,
+  to the first interactive plotly plot, for a first visit (plotly.js not cached yet) and for later visits
+  (cached), median and worst (target ≤ 1 s).
 
 Environment: QTLATLAS_BENCH_PAGES_SCALE (default 1), QTLATLAS_BENCH_PAGES_REQUESTS (default 300 gene pages),
 QTLATLAS_BENCH_PAGES_BROWSER (default 10 gene pages in Chromium).
@@ -35,12 +36,26 @@ TARGET_FIRST_PLOT_MS = 1000
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
-#: Records, in the page, the time (ms since the navigation started) when the first plotly SVG appears.
+#: Records, in the page, times in ms since the navigation started: ``__staticPlot`` when the first
+#: server-drawn plot (``svg.static-plot``) has been painted (the rendering opportunity after it entered the
+#: DOM, and not before the first contentful paint), ``__firstPlot`` when the first plotly SVG appears.
 FIRST_PLOT_PROBE = """
 (() => {
-  const seen = () => document.querySelector('.js-plotly-plot .main-svg');
+  let fcp = null;
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if (e.name === 'first-contentful-paint') fcp = e.startTime;
+  }).observe({ type: 'paint', buffered: true });
+  const painted = () => requestAnimationFrame(() => setTimeout(() => {
+    const now = performance.now();
+    window.__staticPlot = fcp === null ? now : Math.max(now, fcp);
+  }, 0));
+  let staticSeen = false;
   const observer = new MutationObserver(() => {
-    if (window.__firstPlot === undefined && seen()) { window.__firstPlot = performance.now(); observer.disconnect(); }
+    if (!staticSeen && document.querySelector('.plot svg.static-plot')) { staticSeen = true; painted(); }
+    if (window.__firstPlot === undefined && document.querySelector('.js-plotly-plot .main-svg')) {
+      window.__firstPlot = performance.now();
+      observer.disconnect();
+    }
   });
   observer.observe(document, { childList: true, subtree: true });
 })();
@@ -97,8 +112,10 @@ def render_times(port: int, paths: list[str]) -> tuple[np.ndarray, int, int]:
     return np.array(times), errors, int(np.mean(sizes)) if sizes else 0
 
 
-def first_plot_times(base_url: str, paths: list[str]) -> tuple[float, list[float]]:
-    """Time to the first plot (ms) of the first visit (nothing cached) and of the next visits."""
+def first_plot_times(base_url: str, paths: list[str]) -> list[tuple[float, float]]:
+    """``(first plot shown, first interactive plot)`` in ms of each visit, the first one with nothing cached:
+    the first plot shown is the painted server-drawn SVG, or the plotly plot when that comes first (or when
+    the page has no server-drawn plot)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -110,9 +127,11 @@ def first_plot_times(base_url: str, paths: list[str]) -> tuple[float, list[float
         for path in paths:
             page.goto(base_url + path, wait_until="commit")
             page.wait_for_function("() => window.__firstPlot !== undefined", timeout=30_000)
-            times.append(float(page.evaluate("window.__firstPlot")))
+            shown, interactive = page.evaluate("[window.__staticPlot ?? null, window.__firstPlot]")
+            interactive = float(interactive)
+            times.append((interactive if shown is None else min(float(shown), interactive), interactive))
         browser.close()
-    return times[0], times[1:]
+    return times
 
 
 def main() -> None:
@@ -134,9 +153,13 @@ def main() -> None:
             if not Path(CHROMIUM).exists():
                 print(f"  time to first plot: skipped ({CHROMIUM} is missing; `make chromium` installs it)")
                 return
-            cold, warm = first_plot_times(f"http://127.0.0.1:{port}", _gene_paths(release, n_browser + 1, seed=11))
-            print(f"  time to first plot in Chromium: first visit {cold:.0f} ms, later visits median "
-                  f"{np.median(warm):.0f} ms, worst {max(warm):.0f} ms (target ≤ {TARGET_FIRST_PLOT_MS})")
+            times = first_plot_times(f"http://127.0.0.1:{port}", _gene_paths(release, n_browser + 1, seed=11))
+            for label, k in (("time to first plot in Chromium (server-drawn SVG painted)", 0),
+                             ("time to first interactive (plotly) plot", 1)):
+                cold, warm = times[0][k], [t[k] for t in times[1:]]
+                target = f" (target ≤ {TARGET_FIRST_PLOT_MS})" if k == 0 else ""
+                print(f"  {label}: first visit {cold:.0f} ms, later visits median {np.median(warm):.0f} ms, "
+                      f"worst {max(warm):.0f} ms{target}")
         finally:
             proc.terminate()
             proc.wait(timeout=30)

@@ -14,6 +14,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import numpy as np
 import pandas as pd
 import pytest
 from browser.portal_site import demo_site
@@ -249,6 +250,36 @@ def test_gene_page_tables_and_plot_data_match_the_release(client, site):
     exons = table(site, "v2", "transcripts").query("gene_id == @gid")
     assert {t["id"] for t in data["transcripts"]} == set(exons["transcript_id"])
     assert data["expression_url"].startswith(f"/api/v1/expression/{gid}?")
+
+
+def test_gene_page_embeds_its_expression_and_draws_it_as_svg(client, site):
+    """The expression violins' values are in the page (each tissue's expression table, to 6 significant
+    digits) and drawn on the server: one violin, box and median per tissue, before any JavaScript runs."""
+    gene = top_gene(site)
+    gid = gene.name
+    page = get_page(client, f"/gene/{gid}")
+    data = page.json["gene-data"]
+    tissues = [t["id"] for t in data["tissues"]]
+    expected = {}
+    for path in sorted((site / "releases" / "v2" / "tables" / "expression").glob("*.parquet")):
+        wide = pd.read_parquet(path)
+        row = wide[wide["phenotype_id"] == gid]
+        if len(row):
+            expected[path.stem] = row.drop(columns=["phenotype_id"]).iloc[0].to_numpy(dtype=np.float64)
+    assert len(expected) >= 2
+    got = {tissues[g["t"]]: np.array([np.nan if v is None else v for v in g["tpm"]]) for g in data["expression"]}
+    assert set(got) == set(expected)
+    for tissue, values in expected.items():
+        np.testing.assert_allclose(got[tissue], values, rtol=5e-6, equal_nan=True)
+    html = client.get(f"/gene/{gid}").text
+    figure = html.split('id="expression-plot"')[1].split("</figure>")[0]
+    svg = figure.split("<svg", 1)[1].split("</svg>")[0]
+    assert 'class="static-plot"' in svg and "log10(TPM + 1)" in svg
+    assert svg.count("<polygon") == len(expected)  # one violin per tissue with a spread of values
+    assert svg.count("<rect") == 2 * len(expected)  # the quartile box (outline and fill)
+    names = {t["id"]: t["name"] for t in data["tissues"]}
+    assert all(f">{names[t]}</text>" in svg for t in expected)
+    assert "<script" not in svg and "style=" not in svg  # nothing the Content-Security-Policy must allow
 
 
 def test_gene_page_pairs_are_paginated(client, site):

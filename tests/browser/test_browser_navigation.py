@@ -45,6 +45,8 @@ def test_search_gene_variant_tissue(page, site):
     assert plot_traces(page, "bubble-plot") == 1
     assert plot_traces(page, "regional-plot") == 4  # pairs, leads, independent signals, transcripts
     assert plot_traces(page, "expression-plot") == expressed_tissues(site, gene.name)
+    # the server-drawn violins were replaced by the interactive ones
+    assert page.locator("#expression-plot svg.static-plot").count() == 0
     bubbles = page.evaluate("document.getElementById('bubble-plot').data[0].x.length")
     assert bubbles >= 1
     screenshot(page, "gene")

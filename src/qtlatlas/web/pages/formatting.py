@@ -143,6 +143,14 @@ def finite_list(values) -> list:
     return [None if isinstance(x, float) and x != x else x for x in list(values)]
 
 
+def significant_list(values, digits: int = 6) -> list:
+    """``values`` rounded to ``digits`` significant digits (a float32 quantity needs no more), NaN as None:
+    a compact JSON list."""
+    a = np.asarray(values, dtype=np.float64)
+    text = np.char.mod(f"%.{int(digits)}g", a)
+    return [float(t) if v == v else None for t, v in zip(text.tolist(), a.tolist(), strict=True)]
+
+
 def json_records(frame) -> list[dict]:
     """Rows of a DataFrame as dicts with missing values as None, for JSON."""
     if frame is None or len(frame) == 0:

@@ -1,12 +1,14 @@
 """The gene page: coordinates, status per tissue × modality, QTL tables (top, independent, significant pairs),
-and the data of its plots (bubble map, regional plot, gene track; expression violins are fetched from the
-API after the page has loaded, so that the page itself stays fast)."""
+and the data of its plots (expression violins, bubble map, regional plot, gene track) embedded in the page.
+The expression violins, the first plot of the page, are also drawn on the server as SVG, so that they show
+as soon as the page does; plotly replaces them with the interactive version."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
+import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -15,7 +17,8 @@ from ...store.portal import MAX_GENE_PAIRS, portal_queries
 from . import params
 from .context import Page, page_for
 from .errors import PageRoute
-from .formatting import finite_list, json_records
+from .formatting import finite_list, json_records, significant_list
+from .static_plots import Group, violin_svg
 from .tables import PAIR_COLUMNS, QTL_COLUMNS, Table, table_from_frame, without
 from .templating import render
 
@@ -51,7 +54,32 @@ def _pairs_page(page: Page, gene_name: str, pairs: pd.DataFrame, total: int, num
     return table, pages
 
 
-def plot_data(page: Page, gene: dict, assoc: dict, exons: dict) -> dict:
+def expression_groups(page: Page, rows: pd.DataFrame) -> list[dict]:
+    """Per-sample expression for the page: ``[{"t": tissue index (page.tissues), "tpm": [values]}]`` in
+    release order, values to 6 significant digits (TPM are stored as float32), missing values as None."""
+    if rows is None or rows.empty:
+        return []
+    index = {t["tissue_id"]: i for i, t in enumerate(page.tissues)}
+    out = []
+    for tissue, part in rows.groupby("tissue", sort=False):
+        if tissue in index:
+            out.append({"t": index[tissue], "tpm": significant_list(part["tpm"].to_numpy())})
+    return sorted(out, key=lambda g: g["t"])
+
+
+def expression_svg(page: Page, groups: list[dict], title: str) -> str | None:
+    """The expression violins (log10(TPM + 1), the page's default scale) as a server-drawn SVG; None
+    without expression."""
+    if not groups:
+        return None
+    tissues = page.tissues
+    return violin_svg([Group(tissues[g["t"]].get("name") or tissues[g["t"]]["tissue_id"],
+                             page.tissue_colour(tissues[g["t"]]["tissue_id"]),
+                             np.log10(np.asarray([np.nan if v is None else v for v in g["tpm"]], dtype=np.float64) + 1))
+                       for g in groups], y_title="log10(TPM + 1)", label=title)
+
+
+def plot_data(page: Page, gene: dict, assoc: dict, exons: dict, expression: list[dict] | None = None) -> dict:
     """The compact JSON embedded in the page for its plots (column arrays, tissues/modalities as indices)."""
     tissues = [{"id": t["tissue_id"], "name": t.get("name") or t["tissue_id"], "colour": page.tissue_colour(t["tissue_id"])}
                for t in page.tissues]
@@ -88,7 +116,7 @@ def plot_data(page: Page, gene: dict, assoc: dict, exons: dict) -> dict:
         "tissues": tissues, "modalities": mods, "phenotypes": phenotypes, "pairs": compact,
         "n_pairs_total": assoc["n_significant"],
         "leads": rows(assoc["top"], lead_cols), "independent": rows(assoc["independent"], [*lead_cols, "rank"]),
-        "transcripts": transcripts,
+        "transcripts": transcripts, "expression": expression or [],
         "expression_url": page.api_url("/expression/" + quote(gene["gene_id"], safe="")),
         "release": page.release.id, "pinned": page.pinned,
     }
@@ -104,11 +132,13 @@ def gene_page(request: Request, gene: str) -> Response:
     # the three largest reads side by side (DuckDB releases the GIL while it reads)
     pairs_read = _READS.submit(queries.gene_rows, g, "significant", limit=MAX_GENE_PAIRS)
     exons_read = _READS.submit(page.release.exons, g["gene_id"])
+    expression_read = _READS.submit(page.release.expression, g["gene_id"])
     independent_read = _READS.submit(queries.gene_rows, g, "independent")
     top_rows, _ = queries.gene_rows(g, "top")
     independent_rows, _ = independent_read.result()
     pair_rows, n_pairs = pairs_read.result()
     exons = exons_read.result()
+    expression = expression_groups(page, expression_read.result())
     assoc = {"top": top_rows, "independent": independent_rows, "significant": pair_rows, "n_significant": n_pairs}
     name = g["gene_name"] or g["gene_id"]
     qtl_cols = without(QTL_COLUMNS, "gene_name", "chrom")
@@ -125,5 +155,7 @@ def gene_page(request: Request, gene: str) -> Response:
     n_qtl = sum(1 for s in g["status"] if s["has_qtl"])
     return render(page, "gene.html", uses_plots=True, gene=g, name=name, grid=status_grid(page, g), top=top,
                   independent=independent, pairs=pairs, pages=pages, n_qtl=n_qtl,
-                  data=plot_data(page, g, assoc, exons), twas_url=page.url("/twas/genes/" + quote(name, safe="")),
+                  data=plot_data(page, g, assoc, exons, expression),
+                  expression_svg=expression_svg(page, expression, f"Expression (TPM) of {name} per tissue"),
+                  twas_url=page.url("/twas/genes/" + quote(name, safe="")),
                   n_transcripts=len(exons.get("transcripts", [])))

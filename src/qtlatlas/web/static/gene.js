@@ -1,7 +1,7 @@
-// Gene page plots: expression violins (fetched from the API), bubble map of variants × tissues and the
-// regional plot with the gene track. Data come from <script id="gene-data"> (no round trip for the first plots).
+// Gene page plots: expression violins, bubble map of variants × tissues and the regional plot with the gene
+// track. Data come from <script id="gene-data"> (no round trip).
 import {
-  EFFECT_SCALE, draw, fillSelect, fmtP, getJSON, message, mlog10, readJSON, variantURL, violins,
+  EFFECT_SCALE, draw, fillSelect, fmtP, message, mlog10, readJSON, variantURL, violins,
 } from './plots.js';
 
 const data = readJSON('gene-data');
@@ -202,40 +202,33 @@ function initRegional() {
 }
 
 // -- expression violins ----------------------------------------------------------------------------
+// The page carries the values (data.expression: [{t: tissue index, tpm: [...]}]) and a server-drawn SVG of
+// the same violins, which the interactive plot replaces.
 
 const scaleSelect = document.getElementById('expr-scale');
-let expressionRows = null;
 
 function expressionPlot() {
-  if (!expressionRows.length) { message('expression-plot', 'This gene has no expression value in this release.'); return; }
+  const groups = data.expression.filter((g) => data.tissues[g.t]);
+  if (!groups.length) { message('expression-plot', 'This gene has no expression value in this release.'); return; }
   const log = scaleSelect.value === 'log';
-  const byTissue = new Map();
-  for (const r of expressionRows) {
-    if (!byTissue.has(r.tissue)) byTissue.set(r.tissue, []);
-    if (r.tpm !== null) byTissue.get(r.tissue).push(log ? Math.log10(r.tpm + 1) : r.tpm);
-  }
-  const known = data.tissues.filter((t) => byTissue.has(t.id));
-  const traces = violins(known.map((t) => ({ label: t.name, values: byTissue.get(t.id) })), { colours: known.map((t) => t.colour) });
+  const values = (g) => g.tpm.filter((v) => v !== null).map((v) => (log ? Math.log10(v + 1) : v));
+  const traces = violins(groups.map((g) => ({ label: tissueName(g.t), values: values(g) })),
+    { colours: groups.map((g) => data.tissues[g.t].colour) });
   draw('expression-plot', traces, {
     margin: { l: 70, r: 20, t: 10, b: 80 },
     yaxis: { title: { text: log ? 'log10(TPM + 1)' : 'TPM' }, zeroline: false, rangemode: 'tozero' },
-    xaxis: { tickangle: known.length > 6 ? -35 : 0, automargin: true },
+    xaxis: { tickangle: groups.length > 6 ? -35 : 0, automargin: true },
     violingap: 0.25,
   });
 }
 
-async function initExpression() {
-  try {
-    const body = await getJSON(data.expression_url);
-    expressionRows = body.data;
-  } catch (error) {
-    message('expression-plot', `Expression could not be loaded: ${error.message}`);
-    return;
-  }
+function initExpression() {
   scaleSelect.addEventListener('change', expressionPlot);
   expressionPlot();
 }
 
-initBubble();
-initRegional();
+// The first plot of the page first; the others after the browser has painted it.
 initExpression();
+const later = (fn) => requestAnimationFrame(() => setTimeout(fn, 0));
+later(initBubble);
+later(initRegional);

@@ -1,0 +1,78 @@
+"""Server-drawn SVG plots (web/pages/static_plots.py): the numbers behind the shapes and the markup."""
+
+from __future__ import annotations
+
+import math
+import re
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from qtlatlas.web.pages.static_plots import Group, kde, nice_ticks, silverman_bandwidth, violin_svg
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.mark.parametrize("low, high", [(0, 1), (0, 3.27), (-2.5, 7.1), (0, 12_345), (0.001, 0.0042), (5, 5)])
+def test_nice_ticks_cover_the_range_with_round_steps(low, high):
+    ticks = nice_ticks(low, high)
+    assert 2 <= len(ticks) <= 12
+    steps = np.diff(ticks)
+    assert ticks[0] <= low < ticks[0] + steps[0]
+    top = high if high > low else low + 1  # an empty range is widened by 1
+    assert ticks[-1] <= top + 1e-12 < ticks[-1] + steps[0] + 1e-12
+    assert np.allclose(steps, steps[0])
+    mantissa = steps[0] / 10 ** math.floor(math.log10(steps[0]))
+    assert any(math.isclose(mantissa, m) for m in (1, 2, 2.5, 5))
+
+
+def test_kde_is_a_density_with_silvermans_bandwidth():
+    rng = np.random.default_rng(0)
+    values = rng.normal(3, 0.5, 400)
+    q1, q3 = np.percentile(values, [25, 75])
+    expected = 1.059 * min(values.std(ddof=1), (q3 - q1) / 1.349) * len(values) ** -0.2
+    assert silverman_bandwidth(values) == pytest.approx(expected)
+    grid = np.linspace(-2, 8, 4001)
+    density = kde(values, grid)
+    assert np.trapezoid(density, grid) == pytest.approx(1, abs=1e-6)
+    assert grid[np.argmax(density)] == pytest.approx(3, abs=0.2)
+    assert silverman_bandwidth(np.array([1.0, 1.0, 1.0])) == 0
+
+
+def _polygon_points(el) -> np.ndarray:
+    return np.array([[float(x) for x in p.split(",")] for p in el.get("points").split()])
+
+
+def test_violins_follow_their_groups():
+    rng = np.random.default_rng(1)
+    groups = [Group("low <b>", "#1f77b4", rng.normal(1, 0.2, 80)), Group("none", "#ff7f0e", np.array([np.nan])),
+              Group("high & wide", "#2ca02c", rng.normal(4, 0.8, 80))]
+    markup = str(violin_svg(groups, y_title="log10(TPM + 1)", height=360))
+    root = ET.fromstring(markup)  # well-formed XML, labels escaped
+    assert root.get("height") == "360" and root.get("class") == "static-plot"
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert "low <b>" in texts and "high & wide" in texts and "none" in texts
+    polygons = list(root.iter(f"{SVG}polygon"))
+    assert len(polygons) == 2  # the empty group keeps its slot and draws nothing
+    low, high = (_polygon_points(p) for p in polygons)
+    # SVG y grows downwards: the higher group sits higher; each violin spans its group's range
+    assert high[:, 1].mean() < low[:, 1].mean()
+    assert low[:, 0].mean() < high[:, 0].mean()  # left to right in order
+    # the y axis maps values linearly: read it back from the tick labels
+    ticks = {float(t.text): float(t.get("y")) for t in root.iter(f"{SVG}text") if t.get("y") and re.fullmatch(r"-?[\d.]+", t.text or "")}
+    (v0, y0), (v1, y1) = sorted(ticks.items())[:2]
+    to_value = lambda yy: v0 + (yy - y0) * (v1 - v0) / (y1 - y0)  # noqa: E731
+    values = groups[2].values
+    assert to_value(high[:, 1].max()) == pytest.approx(values.min(), abs=0.02)
+    assert to_value(high[:, 1].min()) == pytest.approx(values.max(), abs=0.02)
+    # the median line of each box
+    medians = [float(line.get("y1")) for line in root.iter(f"{SVG}line")
+               if line.get("stroke-width") == "1.5"]
+    assert [to_value(y) for y in medians] == pytest.approx([np.median(groups[0].values), np.median(values)], abs=0.02)
+
+
+def test_no_values_at_all_still_draws_axes():
+    markup = str(violin_svg([Group("a", "#000000", np.array([]))], y_title="TPM"))
+    root = ET.fromstring(markup)
+    assert not list(root.iter(f"{SVG}polygon")) and any(t.text == "TPM" for t in root.iter(f"{SVG}text"))
