@@ -56,6 +56,7 @@ from qtlatlas.release.metadata import atlas_metadata, release_metadata, write_js
 from qtlatlas.release.tables import (
     ASSOCIATION_SCHEMA,
     ASSOCIATION_SOURCES,
+    BY_GENE_COMPRESSION,
     BY_GENE_RUN_ORDER,
     BY_POSITION_ORDER,
     QTL_COLUMNS,
@@ -456,7 +457,8 @@ class _Simulation:
         position and in runs of gene × source as :class:`~qtlatlas.release.tables.SignifPairsWriter` does."""
         source = pq.ParquetFile(self._table_path("signif_pairs"))
         out = PositionBatchWriter(self._table_path("associations_by_position"), ASSOCIATION_SCHEMA)
-        by_gene = RunBatchWriter(self._table_path("associations_by_gene"), ASSOCIATION_SCHEMA, "gene_id", "source")
+        by_gene = RunBatchWriter(self._table_path("associations_by_gene"), ASSOCIATION_SCHEMA, "gene_id", "source",
+                                 compression=BY_GENE_COMPRESSION)
         order = [(c, "ascending") for c in BY_POSITION_ORDER]
         gene_order = [(c, "ascending") for c in BY_GENE_RUN_ORDER]
         run: list[pa.Table] = []

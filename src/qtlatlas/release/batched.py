@@ -131,16 +131,17 @@ class RunBatchWriter:
 
     Each :meth:`write` call takes rows whose equal (key, part) values are adjacent; a (key, part) may recur in
     a later call (a second run, listed in the sidecar after the first). Missing keys are refused.
+    ``compression``: of the IPC buffers (``lz4`` decodes fastest, ``zstd`` is ~30 % smaller).
     """
 
     def __init__(self, path: str | os.PathLike[str], schema: pa.Schema, key: str, part: str | None = None,
-                 batch_rows: int = BATCH_ROWS):
+                 batch_rows: int = BATCH_ROWS, compression: str = "lz4"):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.schema, self.key, self.part, self.batch_rows = schema, key, part, int(batch_rows)
         if self.batch_rows < 1:
             raise ValueError("batch_rows must be at least 1")
-        self._writer = pa.ipc.new_file(self.path, schema, options=_OPTIONS)
+        self._writer = pa.ipc.new_file(self.path, schema, options=pa.ipc.IpcWriteOptions(compression=compression))
         self._pending: list[pa.Table] = []
         self._n_pending = 0
         self._n_rows = 0

@@ -436,6 +436,9 @@ def download_qtls(df: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
 #: Sort keys (after the chromosome) of ``signif_pairs`` and of ``associations_by_position``.
 BY_GENE_ORDER = ["_tss", "gene_id", "pos", "tissue", "modality", "phenotype_id", "variant_id"]
 BY_POSITION_ORDER = ["pos", "gene_id", "tissue", "modality", "phenotype_id", "variant_id", "_source_rank"]
+#: Compression of ``associations_by_gene``: it repeats every significant pair, and zstd keeps it ~30 % smaller
+#: than lz4 for ~0.4 ms more per batch decoded (a gene page decodes one to three).
+BY_GENE_COMPRESSION = "zstd"
 #: Sort keys of ``associations_by_gene`` (runs of gene × source, each in the order of a gene page).
 BY_GENE_RUN_ORDER = ["gene_id", "_source_rank", "pval_nominal", "tissue", "modality", "phenotype_id", "rank",
                      "variant_id"]
@@ -496,7 +499,8 @@ class SignifPairsWriter:
         qtls = _qtl_rows_by_chrom(qtl_rows or {})
         chroms = sorted(set(self._spool_paths) | set(qtls), key=lambda c: (c == "", chrom_sort_key(c) if c else (9, "")))
         by_pos = None if self.by_position is None else PositionBatchWriter(self.by_position, ASSOCIATION_SCHEMA)
-        by_gene = None if self.by_gene is None else RunBatchWriter(self.by_gene, ASSOCIATION_SCHEMA, "gene_id", "source")
+        by_gene = None if self.by_gene is None else RunBatchWriter(self.by_gene, ASSOCIATION_SCHEMA, "gene_id", "source",
+                                                                   compression=BY_GENE_COMPRESSION)
         try:
             with pq.ParquetWriter(self.path, SIGNIF_SCHEMA, compression="zstd") as out:
                 for chrom in chroms:
