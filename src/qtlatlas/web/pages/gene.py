@@ -129,7 +129,7 @@ def gene_page(request: Request, gene: str) -> Response:
     number = params.integer(request, "pairs_page", 1, maximum=100_000)
     g = page.release.gene(gene)
     queries = portal_queries(page.release)
-    # the three largest reads side by side (DuckDB releases the GIL while it reads)
+    # the reads side by side (Arrow and DuckDB release the GIL while they decode)
     pairs_read = _READS.submit(queries.gene_rows, g, "significant", limit=MAX_GENE_PAIRS)
     exons_read = _READS.submit(page.release.exons, g["gene_id"])
     expression_read = _READS.submit(page.release.expression, g["gene_id"])
