@@ -91,6 +91,18 @@ def test_bad_sumstats(tmp_path):
     assert any(e.startswith("twas.traits[0].sumstats:") and "missing column(s) A2" in e for e in errors)
 
 
+def test_ld_reference_is_checked(tmp_path):
+    path = make_atlas(tmp_path)
+    text = path.read_text()
+    path.write_text(text.replace("twas:\n", "twas:\n  ld_reference: [genotypes.vcf, no_such_panel]\n"))
+    errors = _report(path).all_errors()
+    assert [e for e in errors if e.startswith("twas.ld_reference")] == [
+        e for e in errors if e.startswith("twas.ld_reference[1]:") and "no_such_panel" in e]
+    assert any(e.startswith("twas.ld_reference[1]:") for e in errors)
+    path.write_text(text.replace("twas:\n", "twas:\n  ld_reference: genotypes.vcf\n"))
+    assert _report(path).ok
+
+
 @pytest.mark.parametrize("release", ["r1"])
 def test_release_selection(tmp_path, release):
     report = validate_atlas(load_atlas(make_atlas(tmp_path)), [release])

@@ -95,6 +95,7 @@ def validate_atlas(
             report.releases.append(_validate_release(atlas, release, index, step))
     _validate_studies(atlas, report, step)
     _validate_traits(atlas, report, step)
+    _validate_ld_reference(atlas, report, step)
     return report
 
 
@@ -306,3 +307,28 @@ def _validate_traits(atlas: Atlas, report: AtlasReport, step) -> None:
             read_sumstats_header(trait.sumstats)
         except QtlAtlasError as e:
             report.errors.append(f"twas.traits[{i}].sumstats: {e}")
+
+
+def _validate_ld_reference(atlas: Atlas, report: AtlasReport, step) -> None:
+    """``twas.ld_reference``: every source opens and has variants, and all list the same samples (the
+    association reads them as one panel); otherwise a TWAS run would fail only after fitting its weights."""
+    samples: list[str] | None = None
+    first = None
+    for i, path in enumerate(atlas.twas.ld_reference):
+        step(f"LD reference {Path(path).name}")
+        where = f"twas.ld_reference[{i}]"
+        try:
+            reader = open_genotypes(path)
+            variants = reader.variants
+        except QtlAtlasError as e:
+            report.errors.append(f"{where}: {e}")
+            continue
+        if len(variants) == 0:
+            report.errors.append(f"{where}: {path}: no variant")
+        if samples is None:
+            samples, first = list(reader.samples), path
+        elif list(reader.samples) != samples:
+            report.errors.append(f"{where}: {path}: samples differ from {first} (the files of an LD reference "
+                                 "must list the same samples in the same order)")
+    if atlas.twas.ld_reference and not atlas.twas.traits:
+        report.warnings.append("twas.ld_reference is set but twas.traits is empty: it is not used")
