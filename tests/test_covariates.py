@@ -3,7 +3,7 @@ import pytest
 from conftest import GEUVADIS22, write_text
 
 from qtlatlas.errors import InputFileError, SampleMismatchError
-from qtlatlas.io.covariates import read_covariates, write_covariates
+from qtlatlas.io.covariates import read_covariates, read_covariates_of, read_plink_covariates, write_covariates
 
 
 def test_tensorqtl_layout_and_sample_order(tmp_path):
@@ -59,3 +59,29 @@ def test_real_covariates_both_layouts_agree(shared):
     b = read_covariates(shared / "data" / "geuvadis-chr22-qtltools" / "genes.covariates.pc50.txt.gz")
     assert a.shape == b.shape == (53, 358)
     np.testing.assert_allclose(a.to_numpy(), b.loc[:, a.columns].to_numpy(), rtol=1e-5)
+
+
+def test_plink_layout(tmp_path):
+    p = write_text(tmp_path / "covar.txt", "FID IID pc1 age\nf1 s1 0.5 30\nf2 s2 -1 41\nf3 s3 2e-3 -9.5\n")
+    c = read_plink_covariates(p)
+    assert list(c.columns) == ["s1", "s2", "s3"] and list(c.index) == ["pc1", "age"]
+    np.testing.assert_array_equal(c.to_numpy(), [[0.5, -1, 0.002], [30, 41, -9.5]])
+    # any layout, restricted to the samples asked for that the file has (file order)
+    assert list(read_covariates_of(p, ["s3", "s1", "zz"]).columns) == ["s1", "s3"]
+    t = write_text(tmp_path / "tensorqtl.txt", "id\ts1\ts2\ts3\npc1\t0.5\t-1\t0.002\n")
+    assert list(read_covariates_of(t, ["s3", "s2"]).columns) == ["s2", "s3"]
+    tr = write_text(tmp_path / "transposed.txt", "sample\tpc1\ns1\t0.5\ns2\t-1\n")
+    got = read_covariates_of(tr, ["s2", "s1"])
+    assert list(got.columns) == ["s1", "s2"] and list(got.index) == ["pc1"]
+
+
+@pytest.mark.parametrize("text, message, line", [
+    ("FID IID pc1\nf1 s1 0.5\nf2 s1 1\n", "listed twice", 3),
+    ("FID IID pc1\nf1 s1 NA\n", "missing or not a number", 2),
+    ("FID IID pc1\nf1 s1 0.1\nf2 s2 abc\n", "not a number", 3),
+])
+def test_plink_layout_errors_name_the_line(tmp_path, text, message, line):
+    p = write_text(tmp_path / "covar.txt", text)
+    with pytest.raises(InputFileError, match=message) as err:
+        read_plink_covariates(p)
+    assert err.value.line == line

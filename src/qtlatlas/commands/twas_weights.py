@@ -7,7 +7,7 @@ import os
 import time
 from pathlib import Path
 
-from ..errors import InputFileError, QtlAtlasError, SampleMismatchError
+from ..errors import QtlAtlasError, SampleMismatchError
 from .console import ProgressBars, console
 
 MODEL_NAMES = ("top1", "lasso", "enet", "blup")
@@ -75,45 +75,6 @@ def _check_args(args: argparse.Namespace) -> None:
         raise QtlAtlasError("--threads: must be a positive integer")
 
 
-def read_covariates_any(path: str, samples: list[str]):
-    """Covariates (DataFrame covariates × samples) restricted to the ``samples`` the file has.
-
-    FUSION/PLINK files (header ``FID IID c1 …``, whitespace-separated) are read here; other layouts go to
-    :func:`qtlatlas.io.covariates.read_covariates`.
-    """
-    import numpy as np
-    import pandas as pd
-
-    from ..errors import require_file
-    from ..io.covariates import read_covariates
-    from ..io.text import first_line
-
-    require_file(path, "covariate file")
-    head = (first_line(path) or "").split()
-    if len(head) >= 3 and head[0].upper() == "FID" and head[1].upper() == "IID":
-        try:
-            frame = pd.read_csv(path, sep=r"\s+", dtype={head[0]: str, head[1]: str}, na_values=["NA", "-9"],
-                                keep_default_na=False, compression="infer")
-        except (pd.errors.ParserError, ValueError) as e:
-            raise InputFileError(path, f"malformed covariate table ({str(e).splitlines()[0]})") from None
-        ids = frame.iloc[:, 1].astype(str)
-        dup = ids.duplicated()
-        if dup.any():
-            raise InputFileError(path, f"sample {ids[dup].iat[0]!r} listed twice", line=int(dup.to_numpy().argmax()) + 2)
-        values = frame.iloc[:, 2:].apply(pd.to_numeric, errors="coerce")
-        bad = values.isna().to_numpy()
-        if bad.any():
-            r, c = np.argwhere(bad)[0]
-            raise InputFileError(path, f"covariate {values.columns[c]!r} of sample {ids.iat[r]!r} is missing or "
-                                       "not a number", line=int(r) + 2)
-        values.index = ids.to_numpy()
-        return values.T.loc[:, [s for s in values.index if s in set(samples)]]
-    cov = read_covariates(path)
-    if not set(cov.columns) & set(samples) and set(cov.index) & set(samples):
-        cov = read_covariates(path, samples=[s for s in cov.index if s in set(samples)])
-    return cov.loc[:, [s for s in cov.columns if s in set(samples)]]
-
-
 def _panel_name(bed: str) -> str:
     name = os.path.basename(bed)
     for suffix in (".gz", ".bgz", ".bed"):
@@ -125,6 +86,7 @@ def _panel_name(bed: str) -> str:
 def cmd_weights(args: argparse.Namespace) -> int:
     from threadpoolctl import threadpool_limits
 
+    from ..io.covariates import read_covariates_of
     from ..io.genotype_set import open_genotype_files
     from ..io.phenotypes import read_phenotype_bed
     from ..twas.weights import PanelWriter, WeightsOptions, fit_panel, panel_windows
@@ -141,7 +103,7 @@ def cmd_weights(args: argparse.Namespace) -> int:
         covariates = None
         if args.covariates:
             shared = [s for s in reader.samples if s in set(phenotypes.samples)]
-            covariates = read_covariates_any(args.covariates, shared)
+            covariates = read_covariates_of(args.covariates, shared)
         try:
             windows = panel_windows(reader, phenotypes, covariates, window=args.window, maf=args.maf)
             first = next(windows, None)

@@ -4,7 +4,9 @@ Accepted layouts (tab-separated, plain or gzipped):
 
 * tensorQTL / QTLtools: covariates × samples, header ``id`` (any first-column name) then sample ids;
 * transposed: samples × covariates (first column sample ids, header covariate names), recognised when
-  the expected sample ids are found in the first column instead of the header.
+  the expected sample ids are found in the first column instead of the header;
+* FUSION / PLINK (:func:`read_plink_covariates`): whitespace-separated, header ``FID IID c1 c2 …``, one
+  sample (IID) per line, ``NA`` or ``-9`` missing.
 
 QTLtools allows categorical covariates (text values); these are expanded to 0/1 indicator columns,
 one per level except the first (in order of appearance), named ``{covariate}_{level}``.
@@ -108,3 +110,53 @@ def write_covariates(covariates: pd.DataFrame, path: str | os.PathLike[str]) -> 
     out = covariates.copy()
     out.index.name = "id"
     out.to_csv(path, sep="\t", float_format="%.6g")
+
+
+def is_plink_covariates(path: str | os.PathLike[str]) -> bool:
+    """Whether the file's header starts with ``FID IID`` and names at least one covariate."""
+    head = (first_line(os.fspath(path)) or "").split()
+    return len(head) >= 3 and head[0].upper() == "FID" and head[1].upper() == "IID"
+
+
+def read_plink_covariates(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """A FUSION / PLINK covariate file as float64 covariates × samples (columns: the IIDs, file order).
+
+    Raises:
+        InputFileError: missing or malformed file, a sample listed twice, a missing or non-numeric value
+            (with its line).
+    """
+    path = os.fspath(path)
+    require_file(path, "covariate file")
+    head = (first_line(path) or "").split()
+    try:
+        frame = pd.read_csv(path, sep=r"\s+", dtype={head[0]: str, head[1]: str}, na_values=["NA", "-9"],
+                            keep_default_na=False, compression="infer")
+    except (pd.errors.ParserError, ValueError) as e:
+        raise InputFileError(path, f"malformed covariate table ({str(e).splitlines()[0]})") from None
+    ids = frame.iloc[:, 1].astype(str)
+    dup = ids.duplicated()
+    if dup.any():
+        raise InputFileError(path, f"sample {ids[dup].iat[0]!r} listed twice", line=int(dup.to_numpy().argmax()) + 2)
+    values = frame.iloc[:, 2:].apply(pd.to_numeric, errors="coerce")
+    bad = values.isna().to_numpy()
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise InputFileError(path, f"covariate {values.columns[c]!r} of sample {ids.iat[r]!r} is missing or "
+                                   "not a number", line=int(r) + 2)
+    values.index = ids.to_numpy()
+    out = values.T.astype(np.float64)
+    out.index = pd.Index([str(c) for c in out.index], name="id")
+    return out
+
+
+def read_covariates_of(path: str | os.PathLike[str], samples: Sequence[str]) -> pd.DataFrame:
+    """Covariates × samples of a file in any accepted layout, restricted to those of ``samples`` the file has
+    (in file order): for tools that use the samples shared by every input."""
+    wanted = set(samples)
+    if is_plink_covariates(path):
+        cov = read_plink_covariates(path)
+    else:
+        cov = read_covariates(path)
+        if not set(cov.columns) & wanted and set(cov.index) & wanted:  # samples × covariates
+            cov = read_covariates(path, samples=[s for s in cov.index if s in wanted])
+    return cov.loc[:, [s for s in cov.columns if s in wanted]]
