@@ -330,6 +330,18 @@ def test_variant_page_lists_every_association(client, site):
     get_page(client, f"/variant/{vid}?pbg=999", status=400)
 
 
+def test_variant_page_draws_its_forest_plot_as_svg(client, site):
+    """The forest plot is drawn on the server from the rows the interactive plot gets: one square per row."""
+    variant = table(site, "v2", "top_qtls").sort_values("pval_nominal")["variant_id"].iloc[0]
+    r = client.get(f"/variant/{variant}")
+    rows = Page(r.text).json["variant-data"]["forest"]
+    assert len(rows) >= 2
+    svg = r.text.split('id="forest-plot"')[1].split("</figure>")[0].split("<svg", 1)[1].split("</svg>")[0]
+    assert svg.count('width="9" height="9"') == len(rows)
+    assert all(f">{row['label']}</text>" in svg for row in rows if len(row["label"]) < 40)
+    assert len({row["label"] for row in rows}) == len(rows)  # labels are unique (a second phenotype is named)
+
+
 def test_variant_by_position_and_unknown_position(client, site):
     v = table(site, "v2", "variants").iloc[10]
     page = get_page(client, f"/variant/{v['chrom']}:{v['pos']}")

@@ -76,3 +76,31 @@ def test_no_values_at_all_still_draws_axes():
     markup = str(violin_svg([Group("a", "#000000", np.array([]))], y_title="TPM"))
     root = ET.fromstring(markup)
     assert not list(root.iter(f"{SVG}polygon")) and any(t.text == "TPM" for t in root.iter(f"{SVG}text"))
+
+
+def test_forest_rows_sit_at_their_effects():
+    from qtlatlas.web.pages.static_plots import ForestRow, forest_height, forest_svg
+
+    rows = [ForestRow("Liver · Expression · GeneA", "#aa0000", "Liver", -0.8, 0.1),
+            ForestRow("Brain & co · Splicing · <GeneB>", "#0000aa", "Brain & co", 0.4, 0.2),
+            ForestRow("x" * 200, "#0000aa", "Brain & co", 0.1, 0.05)]
+    root = ET.fromstring(str(forest_svg(rows, x_title="slope (effect of T)")))
+    assert int(root.get("height")) > forest_height(3)  # plus the legend of two groups
+    texts = [t for t in root.iter(f"{SVG}text")]
+    ticks = {float(t.text): float(t.get("x")) for t in texts if re.fullmatch(r"-?[\d.]+", t.text or "")}
+    (v0, x0), (v1, x1) = sorted(ticks.items())[:2]
+    to_value = lambda xx: v0 + (xx - x0) * (v1 - v0) / (x1 - x0)  # noqa: E731
+    squares = [r for r in root.iter(f"{SVG}rect") if r.get("width") == "9"]
+    assert [to_value(float(s.get("x")) + 4.5) for s in squares] == pytest.approx([r.effect for r in rows], abs=0.01)
+    ys = [float(s.get("y")) for s in squares]
+    assert ys == sorted(ys)  # top to bottom in row order
+    bars = [ln for ln in root.iter(f"{SVG}line") if ln.get("stroke") in {"#aa0000", "#0000aa"}]
+    for bar, row in zip(bars, rows, strict=True):
+        assert to_value(float(bar.get("x1"))) == pytest.approx(row.effect - 1.96 * row.se, abs=0.01)
+        assert to_value(float(bar.get("x2"))) == pytest.approx(row.effect + 1.96 * row.se, abs=0.01)
+    labels = [t.text for t in texts]
+    assert "Brain & co · Splicing · <GeneB>" in labels  # escaped in the markup, intact once parsed
+    assert any(t.endswith("…") and len(t) < 60 for t in labels)  # a long label is cut
+    assert labels.count("Brain & co") == 1 and labels.count("Liver") == 1  # the legend
+    single = ET.fromstring(str(forest_svg(rows[:1], x_title="slope")))
+    assert int(single.get("height")) == forest_height(1) and "Liver" not in [t.text for t in single.iter(f"{SVG}text")]

@@ -60,6 +60,7 @@ def test_search_gene_variant_tissue(page, site):
     assoc = pd.concat([t[t["variant_id"] == variant] for t in tables])
     forest_tissues = assoc.dropna(subset=["slope", "slope_se"])["tissue"].nunique()
     assert plot_traces(page, "forest-plot") == forest_tissues
+    assert page.locator("#forest-plot svg.static-plot").count() == 0  # replaced by the interactive plot
     assert plot_traces(page, "pbg-plot") == 3  # hom ref, het, hom alt
     assert page.locator("#associations-table tbody tr").count() == len(assoc)
     screenshot(page, "variant")

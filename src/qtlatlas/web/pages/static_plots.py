@@ -146,3 +146,97 @@ def violin_svg(groups: list[Group], *, y_title: str, height: int = 360, width: i
     out.append(f'<line x1="{left}" x2="{left}" y1="{top}" y2="{top + plot_h}" stroke="#9aa4b2"/>')
     out.append("</svg>")
     return Markup("".join(out))
+
+
+@dataclass(frozen=True)
+class ForestRow:
+    """One estimate of a forest plot: its label, colour, legend group, effect and standard error."""
+
+    label: str
+    colour: str
+    group: str
+    effect: float
+    se: float
+
+
+#: Approximate width of one character of the plots' 12 px font, for margins and legends.
+CHAR_PX = 6.6
+#: Height of one row of a forest plot, px.
+FOREST_ROW_PX = 24
+
+
+def forest_height(n_rows: int) -> int:
+    """Height (px) of a forest plot of ``n_rows`` estimates (the same rule as the interactive plot)."""
+    return max(260, 80 + FOREST_ROW_PX * n_rows)
+
+
+def _fit(label: str, chars: int) -> str:
+    return label if len(label) <= chars else label[:max(chars - 1, 1)] + "…"
+
+
+def forest_svg(rows: list[ForestRow], *, x_title: str, width: int = 600, label: str = "") -> Markup:
+    """A forest plot: one row per estimate (top to bottom in ``rows`` order), a square at the effect and a
+    bar of ± 1.96 SE, coloured by group, with a line at zero and a legend of the groups when there are
+    several (below the axis, 18 px per line). ``<svg class="static-plot">`` of :func:`forest_height` pixels
+    plus the legend; labels longer than half the width are cut with an ellipsis."""
+    height = forest_height(len(rows))
+    lows = [r.effect - 1.96 * r.se for r in rows if math.isfinite(r.effect) and math.isfinite(r.se)]
+    highs = [r.effect + 1.96 * r.se for r in rows if math.isfinite(r.effect) and math.isfinite(r.se)]
+    lo, hi = min([0.0, *lows]), max([0.0, *highs])
+    pad = (hi - lo) * 0.05 or 1.0
+    lo, hi = lo - pad, hi + pad
+    groups = list(dict.fromkeys((r.group, r.colour) for r in rows))
+    max_chars = int(width * 0.5 / CHAR_PX)
+    left = min(max((len(r.label) for r in rows), default=4), max_chars) * CHAR_PX + 14
+    right, top = 20, 10
+    legend_rows: list[list[tuple[str, str, float]]] = [[]]
+    if len(groups) > 1:  # legend items left to right, wrapped to the width
+        x = left
+        for name, colour in groups:
+            w = 22 + CHAR_PX * len(name)
+            if legend_rows[-1] and x + w > width - right:
+                legend_rows.append([])
+                x = left
+            legend_rows[-1].append((name, colour, x))
+            x += w + 12
+    legend_px = 18 * len(legend_rows) + 8 if len(groups) > 1 else 0
+    height_px = height + legend_px  # the legend below the axis adds to the plot's height
+    plot_w, plot_h = width - left - right, height - top - 50
+
+    def x(v: float) -> float:
+        return left + plot_w * (v - lo) / (hi - lo)
+
+    step = plot_h / max(len(rows), 1)
+    out = [f'<svg class="static-plot" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height_px}" '
+           f'width="100%" height="{height_px}" preserveAspectRatio="xMidYMid meet" aria-hidden="true" '
+           f'font-family="{FONT}" font-size="12" fill="#18212c"><title>{escape(label or x_title)}</title>']
+    for t in nice_ticks(lo, hi):
+        if t < lo:
+            continue
+        xx = _num(x(t))
+        out.append(f'<line x1="{xx}" x2="{xx}" y1="{top}" y2="{top + plot_h}" stroke="#e6e9ee"/>'
+                   f'<text x="{xx}" y="{_num(top + plot_h + 16)}" text-anchor="middle">{_tick_label(t)}</text>')
+    zero = _num(x(0.0))
+    out.append(f'<line x1="{zero}" x2="{zero}" y1="{top}" y2="{top + plot_h}" stroke="#8a96a5" stroke-width="1.5"/>')
+    out.append(f'<text x="{_num(left + plot_w / 2)}" y="{_num(top + plot_h + 36)}" text-anchor="middle">'
+               f'{escape(x_title)}</text>')
+    for i, r in enumerate(rows):
+        cy = top + step * (i + 0.5)
+        out.append(f'<text x="{left - 8}" y="{_num(cy)}" text-anchor="end" dominant-baseline="middle">'
+                   f'{escape(_fit(r.label, max_chars))}</text>')
+        if not (math.isfinite(r.effect) and math.isfinite(r.se)):
+            continue
+        colour = escape(r.colour)
+        a, b, c = _num(x(r.effect - 1.96 * r.se)), _num(x(r.effect + 1.96 * r.se)), x(r.effect)
+        out.append(f'<line x1="{a}" x2="{b}" y1="{_num(cy)}" y2="{_num(cy)}" stroke="{colour}" stroke-width="1.5"/>'
+                   f'<rect x="{_num(c - 4.5)}" y="{_num(cy - 4.5)}" width="9" height="9" fill="{colour}" '
+                   f'stroke="#1b2430"/>')
+    if len(groups) > 1:
+        for j, items in enumerate(legend_rows):
+            ly = top + plot_h + 58 + 18 * j
+            for name, colour, lx in items:
+                out.append(f'<rect x="{_num(lx)}" y="{_num(ly - 5)}" width="10" height="10" fill="{escape(colour)}"/>'
+                           f'<text x="{_num(lx + 14)}" y="{_num(ly)}" dominant-baseline="middle">{escape(name)}</text>')
+    out.append(f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="#9aa4b2"/>')
+    out.append("</svg>")
+    return Markup("".join(out))

@@ -13,6 +13,7 @@ from ...store.portal import portal_queries
 from . import params
 from .context import Page, page_for
 from .errors import PageRoute
+from .static_plots import ForestRow, forest_height, forest_svg
 from .tables import Column, table_from_frame
 from .templating import render
 
@@ -65,10 +66,25 @@ def forest_rows(page: Page, assoc: pd.DataFrame) -> list[dict]:
     df["_t"] = df["tissue"].map(order).fillna(len(order))
     df["_m"] = df["modality"].map(morder).fillna(len(morder))
     df = df.sort_values(["_t", "_m", "gene_name", "phenotype_id"])
-    return [{"tissue": r.tissue, "tissue_name": page.tissue_name(r.tissue), "colour": page.tissue_colour(r.tissue),
-             "modality": page.modality_names.get(r.modality, r.modality), "phenotype_id": r.phenotype_id,
-             "gene": r.gene_name, "slope": r.slope, "se": r.slope_se, "p": r.pval_nominal}
-            for r in df.itertuples()]
+    out, seen = [], set()
+    for r in df.itertuples():
+        modality = page.modality_names.get(r.modality, r.modality)
+        label = f"{page.tissue_name(r.tissue)} · {modality} · {r.gene_name}"
+        if label in seen:  # a gene's second phenotype in the same tissue × modality
+            label += f" · {r.phenotype_id}"
+        seen.add(label)
+        out.append({"tissue": r.tissue, "tissue_name": page.tissue_name(r.tissue), "colour": page.tissue_colour(r.tissue),
+                    "modality": modality, "phenotype_id": r.phenotype_id, "gene": r.gene_name, "label": label,
+                    "slope": r.slope, "se": r.slope_se, "p": r.pval_nominal})
+    return out
+
+
+def forest_plot_svg(rows: list[dict], alt: str, title: str) -> str | None:
+    """The forest plot drawn on the server (replaced by the interactive one); None without rows."""
+    if not rows:
+        return None
+    return forest_svg([ForestRow(r["label"], r["colour"], r["tissue_name"], float(r["slope"]), float(r["se"]))
+                       for r in rows], x_title=f"slope (effect of {alt})", label=title)
 
 
 def pbg_data(page: Page, variant: dict, choice: dict | None) -> tuple[dict | None, str]:
@@ -117,9 +133,12 @@ def variant_page(request: Request, variant: str) -> Response:
                              links={"TSV (API)": page.api_url(f"/variants/{v['variant_id']}/associations", format="tsv")})
     genes = (assoc.drop_duplicates("gene_id")[["gene_id", "gene_name"]].to_dict("records") if len(assoc) else [])
     maf = None if v.get("af") is None else min(v["af"], 1 - v["af"])
+    forest = forest_rows(page, assoc)
     data = {"variant": {k: v.get(k) for k in ("variant_id", "chrom", "pos", "ref", "alt", "af")},
-            "forest": forest_rows(page, assoc), "choices": choices, "chosen": chosen, "pbg": pbg}
+            "forest": forest, "choices": choices, "chosen": chosen, "pbg": pbg}
+    title = f"Effect of {v['alt']} (slope ± 1.96 SE) per tissue, modality and phenotype"
     return render(page, "variant.html", uses_plots=True, variant=v, maf=maf, table=table, genes=genes,
                   n_tissues=assoc["tissue"].nunique() if len(assoc) else 0, choices=choices, chosen=chosen, pbg=pbg,
-                  pbg_problem=pbg_problem, data=data,
+                  pbg_problem=pbg_problem, data=data, forest_title=title, forest_height=forest_height(len(forest)),
+                  forest_svg=forest_plot_svg(forest, str(v["alt"]), title),
                   region=f"{v['chrom']}:{max(int(v['pos']) - 500_000, 1)}-{int(v['pos']) + 500_000}")

@@ -8,13 +8,7 @@ const v = data.variant;
 function forest() {
   const rows = data.forest;
   if (!rows.length) { message('forest-plot', 'No association with an effect estimate.'); return; }
-  const seen = new Set();
-  const labels = rows.map((r) => {
-    let label = `${r.tissue_name} · ${r.modality} · ${r.gene}`;
-    if (seen.has(label)) label += ` · ${r.phenotype_id}`;
-    seen.add(label);
-    return label;
-  });
+  const labels = rows.map((r) => r.label);
   const byTissue = new Map();
   rows.forEach((r, i) => {
     if (!byTissue.has(r.tissue)) byTissue.set(r.tissue, { name: r.tissue_name, colour: r.colour, idx: [] });
