@@ -3,7 +3,12 @@ import pytest
 from conftest import GEUVADIS22, write_text
 
 from qtlatlas.errors import InputFileError, SampleMismatchError
-from qtlatlas.io.covariates import read_covariates, read_covariates_of, read_plink_covariates, write_covariates
+from qtlatlas.io.covariates import (
+    read_covariates,
+    read_covariates_of,
+    read_plink_covariates,
+    write_covariates,
+)
 
 
 def test_tensorqtl_layout_and_sample_order(tmp_path):
