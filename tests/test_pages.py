@@ -298,7 +298,8 @@ def test_unknown_gene_is_a_404_page_with_suggestions(client, site):
     page = Page(r.text)
     assert "Gene not found" in page.plain
     assert f"/gene/{gene}" in page.links  # the gene meant is suggested
-    assert page.plain.count("Search") >= 1  # a search box to try again
+    # a search box to try again, holding what was asked
+    assert re.search(rf'id="error-search-input"[^>]*value="{re.escape(misspelt)}"', r.text)
 
 
 # -- variant -------------------------------------------------------------------------------------------
@@ -561,6 +562,8 @@ HOSTILE = [
     "/expression?log=maybe", "/expression?n=7", "/expression?tissue=%01", "/dashboard?modality=<b>",
     "/gene/Ccdc59?pairs_page=1e3", "/tissue/Brain?modality=%00", "/search?q=%00", "/search?q=" + "x" * 200,
     "/studies/..%2Fsite", "/studies/demo2024/files/..%2F..%2Fatlas.json", "/releases/%00/x",
+    "/qtls?page=%2B-5", "/qtls?page=%C2%B2", "/gene/Ccdc59?pairs_page=--1", "/variant/chr1:,", "/search?q=1:,,",
+    "/variant/chr1_,_A_G",
 ]
 
 
@@ -577,6 +580,8 @@ def test_api_errors_stay_json(client):
     assert r.status_code == 404 and r.json()["error"] == "not_found"
     r = client.get("/api/v1/no/such/endpoint")
     assert r.status_code == 404 and r.headers["content-type"].startswith("application/json")
+    r = client.get("/api/v1/variants/1:,")  # a position of commas only
+    assert r.status_code == 404 and r.json()["error"] == "not_found"
     r = client.get("/compat/nothing")
     assert r.status_code == 404 and r.headers["content-type"].startswith("application/json")
     r = client.get("/no/such/page")
@@ -595,5 +600,10 @@ def test_pages_carry_their_content_without_javascript(client, site):
     assert '<form class="release-switch" method="get"' in html
     tissue = client.get("/tissue/Brain").text
     assert 'method="get"' in tissue and 'name="modality"' in tissue
-    # embedded JSON cannot close its script element
-    assert "</script" not in json.dumps(Page(html).json["gene-data"])
+    # embedded JSON cannot close its script element nor break a line of script
+    from qtlatlas.web.pages.formatting import script_json
+
+    hostile = {"x": "</script><!-- & \u2028 \u2029", "y": float("nan")}
+    encoded = script_json(hostile)
+    assert not {"<", ">", "&", "\u2028", "\u2029"} & set(encoded)
+    assert json.loads(encoded) == {"x": hostile["x"], "y": None}

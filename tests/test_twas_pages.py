@@ -385,6 +385,8 @@ def test_unknown_locus_lists_the_loci_of_the_trait(client, site):
     page = get_page(client, "/twas/traits/body_weight/loci/99", status=404)
     assert [a for a in page.links if "/loci/" in a] == [f"/twas/traits/body_weight/loci/{n}" for n in loci["locus"]]
     get_page(client, "/twas/traits/body_weight/loci/0", status=404)
+    for bad in ("%C2%B2", "1.5", "-1", "1" * 12):  # not a locus number: a 400 page, never a server error
+        get_page(client, f"/twas/traits/body_weight/loci/{bad}", status=400)
 
 
 # ------------------------------------------------------------------------------------------------------------

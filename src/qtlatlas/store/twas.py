@@ -16,6 +16,7 @@ significant (Bonferroni, per trait) for both traits.
 from __future__ import annotations
 
 import difflib
+import re
 
 import numpy as np
 import pandas as pd
@@ -231,10 +232,9 @@ class TwasQueries:
         from .genes import records
 
         tid = self.check_trait(trait)
-        try:
-            n = int(str(number))
-        except ValueError:
-            raise BadQuery("locus", f"expected a locus number, not {str(number)[:20]!r}") from None
+        if not re.fullmatch(r"[0-9]{1,9}", str(number)):
+            raise BadQuery("locus", f"expected a locus number (1, 2, …), not {str(number)[:20]!r}")
+        n = int(str(number))
         loci = self.db.df("SELECT * FROM read_parquet(?) WHERE trait = ? AND locus = ?",
                           [self._twas_table("twas_loci"), tid, n])
         if loci.empty:

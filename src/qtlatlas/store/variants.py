@@ -23,8 +23,8 @@ from .variant_index import VariantIndexReader
 MISSING_INT8 = -9
 VARIANT_FIELDS = ["variant_id", "chrom", "pos", "ref", "alt", "af"]
 _CHROM = r"[A-Za-z0-9.]{1,40}?"
-_POSITION = re.compile(rf"^({_CHROM})[:_-]([\d,]{{1,15}})$")
-_ALLELES = re.compile(rf"^({_CHROM})[:_-]([\d,]{{1,15}})[:_-]([A-Za-z*<>.]{{1,100}})[:_/>-]([A-Za-z*<>.,]{{1,100}})$")
+_POSITION = re.compile(rf"^({_CHROM})[:_-]([0-9][0-9,]{{0,14}})$")
+_ALLELES = re.compile(rf"^({_CHROM})[:_-]([0-9][0-9,]{{0,14}})[:_-]([A-Za-z*<>.]{{1,100}})[:_/>-]([A-Za-z*<>.,]{{1,100}})$")
 #: How far from an unknown position suggested variants may lie, bp.
 SUGGEST_BP = 10_000
 _SOURCES = (("top", "top_qtls"), ("independent", "independent_qtls"), ("significant", "signif_pairs"))

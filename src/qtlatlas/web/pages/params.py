@@ -7,6 +7,7 @@ Each function reads the last value of a parameter (``?x=1&x=2`` → ``2``) unles
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 
 from fastapi import Request
@@ -59,12 +60,16 @@ def choice(request: Request, name: str, allowed: Iterable[str], default: str | N
     return value
 
 
+#: An integer as a query parameter: ASCII digits with an optional sign (``"+-5"`` or ``"²"`` are not).
+_INTEGER = re.compile(r"[+-]?[0-9]{1,12}")
+
+
 def integer(request: Request, name: str, default: int, *, minimum: int = 1, maximum: int = 1_000_000) -> int:
     """An integer in ``minimum..maximum``, or ``default``."""
     value = _last(request, name)
     if value is None:
         return default
-    if len(value) > 12 or not value.lstrip("+-").isdigit():
+    if not _INTEGER.fullmatch(value):
         raise BadQuery(name, f"expected an integer, not {value[:40]!r}")
     n = int(value)
     if n < minimum or n > maximum:
