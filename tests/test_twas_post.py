@@ -316,6 +316,33 @@ def test_cli_post_bad_inputs_exit_2(tmp_path, capsys):
     assert _post("--input", str(moved), "--out", str(tmp_path / "x")) == 2
     err = capsys.readouterr().err
     assert f"{moved}:2" in err and "GONE.ENSG" in err
+    # with --minp_input only some rows are read: the error still names the line of the file
+    header = text[0].split("\t")
+    p = [float(r.split("\t")[header.index("TWAS.P")]) if r.split("\t")[header.index("TWAS.P")] != "NA" else 1.0
+         for r in text[1:]]
+    kept = [i for i, x in enumerate(p) if x < 0.05]
+    j = kept[-1]  # the last row kept: others before it are not, so its place among the kept rows differs
+    assert kept.index(j) != j
+    rows = list(text)
+    rows[j + 1] = rows[j + 1].replace("GEUV.ENSG", "GONE.ENSG")
+    moved.write_text("\n".join(rows) + "\n")
+    assert _post("--input", str(moved), "--out", str(tmp_path / "x"), "--minp_input", "0.05") == 2
+    assert f"{moved}:{j + 2}" in capsys.readouterr().err
     assert _post("--input", str(FUSION / "assoc" / "trait2.chr22.dat"), "--out", str(tmp_path / "x"),
                  "--min_r2", "0.95") == 2
     assert "--min_r2" in capsys.readouterr().err
+    # a GWAS none of whose SNPs is in the LD reference, and a MODEL its weight file lacks: clear errors
+    sumstats = (FUSION / "inputs" / "trait2.chr22.sumstats").read_text().splitlines()
+    other = tmp_path / "other.sumstats"
+    other.write_text("\n".join([sumstats[0], *("xx" + line for line in sumstats[1:])]) + "\n")
+    assert _post("--input", str(FUSION / "assoc" / "trait2.chr22.dat"), "--out", str(tmp_path / "x"),
+                 "--sumstats", str(other)) == 2
+    err = capsys.readouterr().err
+    assert f"{other}: no SNP id matches the LD reference on chromosome 22" in err and "Traceback" not in err
+    model = header.index("MODEL")
+    first = text[1].split("\t")
+    first[model] = "bslmm"
+    moved.write_text("\n".join([text[0], "\t".join(first), *text[2:]]) + "\n")
+    assert _post("--input", str(moved), "--out", str(tmp_path / "x")) == 2
+    err = capsys.readouterr().err
+    assert "model 'bslmm'" in err and "is not in this weight file" in err and "Traceback" not in err

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import ConfigError, InputFileError, QtlAtlasError
+from ..errors import ConfigError, InputFileError
 from .console import console, err_console
 
 if TYPE_CHECKING:  # numpy and pandas are imported when a command runs, not when the CLI starts
@@ -96,7 +96,7 @@ def cmd_assoc(args: argparse.Namespace) -> int:
 
     from ..io.chromosomes import chrom_key, chrom_sort_key
     from ..io.sumstats import read_sumstats
-    from ..twas.align import align_gwas
+    from ..twas.align import matched_gwas
     from ..twas.assoc import AssocOptions, associate
     from ..twas.fusion_io import write_dat
     from ..twas.ld import LdReference, ld_prefix
@@ -121,10 +121,7 @@ def cmd_assoc(args: argparse.Namespace) -> int:
         chrom = args.chr if args.chr else models[idx[0]].chrom
         with console.status(f"chr{key}: reading the LD reference…"):
             ld = LdReference.from_plink(ld_prefix(args.ref_ld_chr, chrom))
-        gwas = align_gwas(sumstats, ld.variants, args.match_by)
-        if gwas.n_matched == 0:
-            raise InputFileError(args.sumstats, f"no SNP matches the LD reference {ld.path} "
-                                                f"(matching by {args.match_by})")
+        gwas = matched_gwas(sumstats, ld, args.match_by, args.sumstats)
         result = associate([models[i] for i in idx], gwas, ld, options)
         for j, row in enumerate(result.table.to_dict("records")):
             tables[idx[j]] = row
@@ -225,7 +222,7 @@ def _check_post_args(args: argparse.Namespace) -> None:
 
 def cmd_post(args: argparse.Namespace) -> int:
     from ..io.sumstats import read_sumstats
-    from ..twas.align import align_gwas
+    from ..twas.align import matched_gwas
     from ..twas.fusion_io import models_for_dat, read_dat
     from ..twas.ld import LdReference, ld_prefix
     from ..twas.postprocess import PostOptions, post_process, select_rows
@@ -243,11 +240,8 @@ def cmd_post(args: argparse.Namespace) -> int:
     for i, m in zip(rows, loaded, strict=True):
         models[i] = m
     ld = LdReference.from_plink(ld_prefix(args.ref_ld_chr, args.chr))
-    gwas = align_gwas(read_sumstats(args.sumstats), ld.variants, args.match_by)
-    try:
-        result = post_process(numbers, models, gwas, ld, options, chrom=args.chr)
-    except ValueError as e:  # a MODEL absent from its weight file
-        raise QtlAtlasError(f"{args.input}: {e}") from None
+    gwas = matched_gwas(read_sumstats(args.sumstats), ld, args.match_by, args.sumstats)
+    result = post_process(numbers, models, gwas, ld, options, chrom=args.chr)
     out = args.out
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     console.print(f"{len(result.rows)} models analysed (of {result.n_tests} tested in {args.input}; "

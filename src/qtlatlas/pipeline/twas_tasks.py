@@ -34,7 +34,7 @@ from ..io.groups import gene_of, read_groups
 from ..io.phenotypes import read_phenotype_bed
 from ..io.sumstats import read_sumstats
 from ..results import TWAS_PANEL_SUMMARY, TWAS_POST_FILES
-from ..twas.align import AlignedGwas, align_gwas
+from ..twas.align import AlignedGwas, align_gwas, matched_gwas
 from ..twas.assoc import COLOC_COLUMNS, DAT_COLUMNS, PERM_COLUMNS, AssocOptions, associate
 from ..twas.fusion_io import WEIGHTS_FILE, TwasModel, read_parquet_panel
 from ..twas.ld import LdReference
@@ -145,14 +145,6 @@ def load_ld_reference(sources: Sequence[str], chrom: str) -> LdReference:
                              "snp": v["id"].astype(str).to_numpy(), "a1": v["alt"].astype(str).str.upper().to_numpy(),
                              "a2": v["ref"].astype(str).str.upper().to_numpy()})
     return LdReference(data.dosages, variants, path=", ".join(sources))
-
-
-def _aligned_gwas(sumstats: pd.DataFrame, ld: LdReference, sumstats_path: str) -> AlignedGwas:
-    gwas = align_gwas(sumstats, ld.variants, "id")
-    if gwas.n_matched == 0:
-        raise InputFileError(sumstats_path, f"no SNP id matches the LD reference on chromosome "
-                                            f"{ld.variants['chrom'].iat[0] if ld.n_snps else '?'} ({ld.path})")
-    return gwas
 
 
 def read_panels(panels: Sequence[dict]) -> list[TwasModel]:
@@ -321,7 +313,7 @@ def post_process_trait(numbers: pd.DataFrame, models: Sequence[TwasModel | None]
     for chrom, idx in _by_chromosome(numbers["CHR"].astype(str).iloc[tested].tolist()):
         rows = tested[idx]
         ld = load_ld_reference(ld_sources, chrom)
-        gwas = _aligned_gwas(sumstats, ld, sumstats_path)
+        gwas = matched_gwas(sumstats, ld, "id", sumstats_path)
         result = post_process(numbers, models, gwas, ld, options, chrom=chrom)
         n_runs += result.n_runs
         for locus in result.loci:

@@ -24,12 +24,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from ..errors import ConfigError
+from ..errors import ConfigError, InputFileError
 from ..io.chromosomes import chrom_key
+
+if TYPE_CHECKING:
+    from .ld import LdReference
 
 MATCH_MODES = ("id", "position")
 _COMPLEMENT = {"A": "T", "T": "A", "C": "G", "G": "C"}
@@ -131,6 +135,20 @@ class AlignedGwas:
         """Reference row of each key among usable SNPs (first occurrence), −1 when absent. ``(len(keys),)``."""
         pos = self._lookup_keys.get_indexer(pd.Index(keys, dtype=object))
         return np.where(pos >= 0, self._lookup_rows[np.maximum(pos, 0)], -1)
+
+
+def matched_gwas(sumstats: pd.DataFrame, ld: LdReference, match_by: str, sumstats_path: str) -> AlignedGwas:
+    """:func:`align_gwas` to the SNPs of ``ld``, refusing a GWAS none of whose SNPs matches them.
+
+    Raises:
+        InputFileError: no SNP matches (naming ``sumstats_path``, the reference and its chromosome).
+    """
+    gwas = align_gwas(sumstats, ld.variants, match_by)
+    if gwas.n_matched == 0:
+        chrom = ld.variants["chrom"].iat[0] if ld.n_snps else "?"
+        raise InputFileError(sumstats_path, f"no SNP {'id' if match_by == 'id' else 'position'} matches the LD "
+                                            f"reference on chromosome {chrom} ({ld.path})")
+    return gwas
 
 
 def align_gwas(sumstats: pd.DataFrame, reference: pd.DataFrame, match_by: str = "id") -> AlignedGwas:

@@ -684,7 +684,9 @@ def _resolve_weight_file(file: str, weights_dir: str | None, base_dirs: Sequence
 
 def models_for_dat(table: pd.DataFrame, weights_dir: str | os.PathLike[str] | None = None,
                    dat_path: str | os.PathLike[str] | None = None) -> list[TwasModel]:
-    """The weight model of every row of an association table (columns ``PANEL FILE ID CHR P0 P1``).
+    """The weight model of every row of an association table (columns ``PANEL FILE ID CHR P0 P1``; the
+    table's index is its row number in the file, as :func:`read_dat` gives it, so that a subset of its rows
+    still names the right line).
 
     ``FILE`` names a FUSION ``.wgt.RDat`` or a Parquet weights table (``…/twas_weights.parquet``, where the row
     is found by ``PANEL`` and ``ID``). A ``FILE`` that does not exist as written (FUSION writes it relative
@@ -703,7 +705,8 @@ def models_for_dat(table: pd.DataFrame, weights_dir: str | os.PathLike[str] | No
     rdat: dict[str, TwasModel] = {}
     parquet: dict[str, dict[tuple[str, str], TwasModel]] = {}
     out = []
-    for line, row in enumerate(table.to_dict("records"), start=2):
+    for index, row in zip(table.index, table.to_dict("records"), strict=True):
+        line = int(index) + 2  # after the header
         file = str(row["FILE"])
         path = _resolve_weight_file(file, wdir, bases)
         if path is None:

@@ -56,6 +56,7 @@ import pandas as pd
 from scipy.special import ndtr, ndtri
 from threadpoolctl import threadpool_limits
 
+from ..errors import InputFileError
 from .align import AlignedGwas, align_panel
 from .fusion_io import TwasModel
 from .ld import LdReference
@@ -121,7 +122,7 @@ def predict(models: Sequence[TwasModel], model_names: Sequence[str], gwas: Align
     default uses the whole column (FUSION's post-processing).
 
     Raises:
-        ValueError: a model lacks the named column.
+        InputFileError: a model's weight file lacks the named model.
     """
     n = ld.n_samples
     values = np.zeros((n, len(models)))
@@ -129,8 +130,8 @@ def predict(models: Sequence[TwasModel], model_names: Sequence[str], gwas: Align
     alignments = align_panel([m.snps for m in models], gwas)
     for i, (model, name, aligned) in enumerate(zip(models, model_names, alignments, strict=True)):
         if name not in model.models:
-            raise ValueError(f"model {name!r} of {model.phenotype_id} is not in its weights ({model.source} has "
-                             f"{', '.join(model.models) or 'none'})")
+            raise InputFileError(model.source or "weights", f"model {name!r} of {model.phenotype_id} is not in "
+                                 f"this weight file (it has {', '.join(model.models) or 'none'})")
         col = model.models.index(name)
         w = model.weights[aligned.matched, col] * aligned.sign
         if top1_single and name.startswith("top1") and len(w):
