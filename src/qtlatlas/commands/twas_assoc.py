@@ -130,7 +130,9 @@ def cmd_assoc(args: argparse.Namespace) -> int:
         console.print(f"chr{key}: {len(idx)} models; GWAS: {gwas.n_matched:,} of {ld.n_snps:,} reference SNPs "
                       f"matched ({gwas.n_flipped:,} flipped, {gwas.n_ambiguous:,} strand-ambiguous dropped"
                       + (f", {gwas.n_mismatch:,} with mismatched alleles kept as is" if gwas.n_mismatch else "")
-                      + f"); LD blocks computed {ld.blocks_computed}")
+                      + f"); LD blocks computed {ld.blocks_computed}"
+                      + (f"; {result.n_weight_mismatch:,} weight SNPs with alleles matching the reference in no way, "
+                         "kept as is" if result.n_weight_mismatch else ""))
     table = pd.DataFrame(tables, columns=list(result.table.columns))
     for col in ("NSNP", "NWGT", "PERM.N"):
         if col in table:

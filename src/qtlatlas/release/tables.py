@@ -87,19 +87,19 @@ def chrom_rank(chroms: pd.Series) -> pd.Series:
 
 
 def write_table(df: pd.DataFrame | pa.Table, path: str | os.PathLike[str], *,
-                row_group_size: int = ROW_GROUP_SIZE, compression: str = "zstd") -> Path:
-    """Write a table (already sorted) as compressed Parquet with statistics and bounded row groups."""
+                row_group_size: int = ROW_GROUP_SIZE) -> Path:
+    """Write a table (already sorted) as zstd-compressed Parquet with statistics and bounded row groups."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     table = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
     table = table.replace_schema_metadata(None)
-    pq.write_table(table, path, row_group_size=row_group_size, compression=compression)
+    pq.write_table(table, path, row_group_size=row_group_size, compression="zstd")
     return path
 
 
-#: Batches of the variant index (a look-up file, :mod:`qtlatlas.release.batched`): small, so that an id
-#: look-up decodes one short batch.
-VARIANT_INDEX_ROW_GROUP = 4096
+#: Rows per batch of the variant index (a look-up file, :mod:`qtlatlas.release.batched`): small, so that an
+#: id look-up decodes one short batch.
+VARIANT_INDEX_BATCH = 4096
 
 
 VARIANT_INDEX_SCHEMA = pa.schema([
@@ -157,7 +157,7 @@ def write_variant_index(variants: pd.DataFrame, path: str | os.PathLike[str]) ->
                           "same_position": same})
     index = index.sort_values(["variant_key", "variant_id"], kind="stable").reset_index(drop=True)
     table = pa.Table.from_pandas(index, schema=VARIANT_INDEX_SCHEMA, preserve_index=False)
-    return write_keyed_batches(table, "variant_key", path, batch_rows=VARIANT_INDEX_ROW_GROUP)
+    return write_keyed_batches(table, "variant_key", path, batch_rows=VARIANT_INDEX_BATCH)
 
 
 def sort_by(df: pd.DataFrame, columns: list[str], chrom: str | None = "chrom") -> pd.DataFrame:

@@ -144,7 +144,6 @@ class AssociationQueries:
             params.append(g["gene_id"])
             order = ["pos"] + _PAIR_TIES
         else:
-            order = ["pos", "gene_id"] + _PAIR_TIES
             positional = self._positional()
             if positional is not None:
                 # the same rows stored in exactly this order: a page is the next rows of one contiguous run
@@ -160,13 +159,13 @@ class AssociationQueries:
             clause, values = self._region_clause(P.region(region))
             where.append(clause)
             params += values
+            order = ["pos", "gene_id"] + _PAIR_TIES
         self._add_membership(where, params, tissues, modalities)
         cond = " AND ".join(where)
         total = int(self.db.scalar(f"SELECT COUNT(*) FROM read_parquet(?) WHERE {cond}", [path, *params]))
         if offset >= total:
             rows = self.db.df("SELECT * FROM read_parquet(?) LIMIT 0", [path])
         else:
-            order_by = f"ORDER BY {', '.join(order)} " if order else ""
-            rows = self.db.df(f"SELECT * FROM read_parquet(?) WHERE {cond} {order_by}LIMIT ? OFFSET ?",
+            rows = self.db.df(f"SELECT * FROM read_parquet(?) WHERE {cond} ORDER BY {', '.join(order)} LIMIT ? OFFSET ?",
                               [path, *params, n, offset])
         return rows, total, P.next_cursor(offset, len(rows), total, kind)

@@ -53,11 +53,6 @@ class KeyedRows:
             mins.append(key_min)
             ids.append(batch)
 
-    @property
-    def parts(self) -> list[str | None]:
-        """The parts of the file, in file order."""
-        return list(self._batches)
-
     def slices(self, value: str, part: str | None = None) -> list[pa.RecordBatch]:
         """The rows whose key equals ``value`` in ``part``, as slices of the batches that hold them."""
         found = self._batches.get(part)

@@ -19,7 +19,7 @@ from .db import placeholders
 from .errors import BadQuery
 from .params import limit as check_limit
 
-#: Tables read by :meth:`PortalQueries.gene_associations`, by kind.
+#: Tables read by :meth:`PortalQueries.gene_rows`, by kind.
 GENE_TABLES = {"top": "top_qtls", "independent": "independent_qtls", "significant": "signif_pairs"}
 #: Most significant pairs returned for one gene (the most significant first).
 MAX_GENE_PAIRS = 20_000
@@ -123,7 +123,7 @@ class PortalQueries:
         runs = self._cached("associations_by_gene", lambda: RunRows(self.table_file("associations_by_gene")))
         cols = [c for c in self.columns(table) if c in runs.file.schema.names]
         total = runs.count(gene_id, kind)
-        parts = runs.read(gene_id, kind, limit=None if n is None else n, columns=cols)
+        parts = runs.read(gene_id, kind, limit=n, columns=cols)
         rows = pa.concat_tables(parts).to_pandas() if parts else pd.DataFrame({c: [] for c in cols})
         if len(parts) > 1:  # a gene whose rows were written in two runs (variants named on two chromosomes)
             keys = [c for c in ("pval_nominal", "tissue", "modality", "phenotype_id", "rank", "variant_id") if c in cols]
@@ -157,14 +157,6 @@ class PortalQueries:
             return rows, len(rows)
         total = int(self.db.scalar(f"SELECT COUNT(*) FROM read_parquet(?) WHERE {cond}", [self.table_file(table), *params]))
         return rows.iloc[:n].reset_index(drop=True), total
-
-    def gene_associations(self, gene: dict, *, max_pairs: int = MAX_GENE_PAIRS) -> dict[str, pd.DataFrame | int]:
-        """:meth:`gene_rows` of the three tables: ``{"top": df, "independent": df, "significant": df,
-        "n_significant": int}``, at most ``max_pairs`` significant pairs (the most significant)."""
-        top, _ = self.gene_rows(gene, "top")
-        independent, _ = self.gene_rows(gene, "independent")
-        significant, total = self.gene_rows(gene, "significant", limit=max_pairs)
-        return {"top": top, "independent": independent, "significant": significant, "n_significant": total}
 
     def lead_per_gene(self, tissue: str, modality: str) -> pd.DataFrame:
         """The lead QTL of every tested gene of a tissue × modality: :data:`LEAD_COLUMNS`.

@@ -13,8 +13,8 @@ For a pair of alleles ``(a1, a2)`` compared with reference alleles ``(ref1, ref2
 The GWAS is aligned to the reference first (:func:`align_gwas`): every reference SNP gets the GWAS z of the
 same SNP (NaN when the GWAS lacks it), sign-flipped to the reference A1; reference SNPs whose GWAS alleles
 (or, when the GWAS lacks the SNP, reference alleles) are strand-ambiguous are dropped from the analysis.
-Weights are then aligned to the remaining reference SNPs (:func:`align_weights`, or :func:`align_panel` for
-many models in one vectorised pass).
+Weights are then aligned to the remaining reference SNPs (:func:`align_panel`, every model of a panel in one
+vectorised pass).
 
 SNPs are matched by id (rsID, the default) or by chromosome and position (``match_by="position"``; the
 first reference SNP at a position wins, as R's ``match`` would).
@@ -205,7 +205,8 @@ class AlignedWeights:
 
 
 def align_panel(snp_tables: Sequence[pd.DataFrame], gwas: AlignedGwas) -> list[AlignedWeights]:
-    """:func:`align_weights` for many models at once (one lookup and one allele comparison in total)."""
+    """Match each model's weight SNPs (``chrom snp pos a1 a2``) to the usable reference SNPs and find flips,
+    for many models at once (one lookup and one allele comparison in total)."""
     if not snp_tables:
         return []
     sizes = np.array([len(t) for t in snp_tables])
@@ -228,7 +229,3 @@ def align_panel(snp_tables: Sequence[pd.DataFrame], gwas: AlignedGwas) -> list[A
                                   n_mismatch=int(qc.mismatch[c:d].sum())))
     return out
 
-
-def align_weights(snps: pd.DataFrame, gwas: AlignedGwas) -> AlignedWeights:
-    """Match one model's weight SNPs (``chrom snp pos a1 a2``) to the usable reference SNPs; find flips."""
-    return align_panel([snps], gwas)[0]

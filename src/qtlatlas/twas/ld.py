@@ -37,12 +37,10 @@ class Imputation:
     Attributes:
         z: ``(m,)`` z-scores: observed values, imputed values where missing (NaN if not imputable).
         r2pred: ``(m,)`` imputation accuracy: 1 for observed SNPs.
-        n_missing: number of imputed SNPs.
     """
 
     z: np.ndarray
     r2pred: np.ndarray
-    n_missing: int
 
 
 class LdBlock:
@@ -87,7 +85,7 @@ class LdBlock:
         hit = self._imputations.get(key)
         if hit is None:
             zi, r2 = impute_z(self.r, z, lam=lam)
-            hit = Imputation(zi, r2, int(missing.sum()))
+            hit = Imputation(zi, r2)
             self._imputations[key] = hit
         return hit
 
@@ -99,7 +97,6 @@ class LdReference:
         path: the fileset prefix.
         variants: one row per reference SNP: ``chrom, pos, snp, a1, a2`` (A1 = counted allele).
         n_samples: number of reference individuals.
-        n_monomorphic: SNPs with SD 0 in the reference.
     """
 
     def __init__(self, dosages: np.ndarray, variants: pd.DataFrame, path: str = "", cache_size: int = 64):
@@ -112,11 +109,9 @@ class LdReference:
         if self.n_samples < 2:
             raise InputFileError(path, f"an LD reference needs at least 2 individuals, found {self.n_samples}")
         self._mean, self._sd, self._has_missing = _moments(dosages)
-        self.n_monomorphic = int(np.count_nonzero(self._sd == 0))
         self._cache: OrderedDict[bytes, LdBlock] = OrderedDict()
         self._cache_size = cache_size
         self.blocks_computed = 0
-        self.blocks_reused = 0
 
     @classmethod
     def from_plink(cls, prefix: str | os.PathLike[str], cache_size: int = 64) -> LdReference:
@@ -159,7 +154,6 @@ class LdReference:
         hit = self._cache.get(key)
         if hit is not None:
             self._cache.move_to_end(key)
-            self.blocks_reused += 1
             return hit
         block = LdBlock(indices, self.standardized(indices))
         self.blocks_computed += 1
@@ -167,19 +161,6 @@ class LdReference:
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return block
-
-    def correlation_of_predictions(self, parts: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-        """Correlation matrix ``(k, k)`` of ``k`` predictions into the reference.
-
-        ``parts[i] = (reference rows, weights)`` of prediction i; prediction i is ``Z[:, rows] @ weights``.
-        A prediction with zero variance gives NaN correlations.
-        """
-        preds = np.column_stack([self.standardized(rows) @ w for rows, w in parts])
-        preds = preds - preds.mean(axis=0)
-        norm = np.sqrt(np.einsum("ij,ij->j", preds, preds))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            preds = preds / norm
-        return preds.T @ preds
 
 
 def _moments(dosages: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:

@@ -536,10 +536,6 @@ class GlmnetPath:
     dev_ratio: np.ndarray
     npasses: int
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        """Predictions (n, nlam) for rows ``X`` (n, m)."""
-        return X @ self.beta + self.a0[None, :]
-
 
 class _PathStepper:
     """A glmnet path computed one λ at a time (so that cv.glmnet can stop early)."""
@@ -887,7 +883,6 @@ class _LassoSweeps:
     """PLINK's coordinate-descent sweeps, with one triangular solve per sweep (see :func:`plink_lasso`)."""
 
     def __init__(self, X: np.ndarray, y: np.ndarray, c: np.ndarray):
-        self.X = X
         self.G = X.T @ X
         self.y = y
         self.c = c
