@@ -35,7 +35,7 @@ from ..io.phenotypes import read_phenotype_bed
 from ..io.sumstats import read_sumstats
 from ..results import TWAS_PANEL_SUMMARY, TWAS_POST_FILES
 from ..twas.align import AlignedGwas, align_gwas, matched_gwas
-from ..twas.assoc import COLOC_COLUMNS, DAT_COLUMNS, PERM_COLUMNS, AssocOptions, associate
+from ..twas.assoc import COLOC_COLUMNS, DAT_COLUMNS, PERM_COLUMNS, AssocOptions, associate, base_row
 from ..twas.fusion_io import WEIGHTS_FILE, TwasModel, read_parquet_panel
 from ..twas.ld import LdReference
 from ..twas.omnibus import OMNIBUS_COLUMNS, omnibus_by_gene
@@ -189,12 +189,11 @@ def association_columns(coloc: bool, perm: bool) -> list[str]:
 
 
 def _untested_row(model: TwasModel, tissue: str, modality: str, columns: list[str], reason: str) -> dict:
+    """The row of a model the association could not test: what identifies it, every statistic missing."""
     row = dict.fromkeys(columns, math.nan)
+    row.update(base_row(model, None))
     row.update({"tissue": tissue, "modality": modality, "phenotype_id": model.phenotype_id, "gene_id": model.gene_id,
-                "PANEL": model.panel, "FILE": f"{model.panel}/{model_file(model.phenotype_id)}",
-                "ID": model.phenotype_id, "CHR": model.chrom,
-                "P0": int(model.p0), "P1": int(model.p1), "HSQ": model.hsq, "BEST.GWAS.ID": None, "EQTL.ID": None,
-                "MODEL": None, "MODELCV.R2": None, "MODELCV.PV": None, "skip_reason": reason})
+                "skip_reason": reason})
     return row
 
 

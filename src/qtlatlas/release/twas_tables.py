@@ -43,7 +43,7 @@ from ..results import (
 from ..twas.assoc import COLOC_COLUMNS, DAT_COLUMNS, PERM_COLUMNS
 from ..twas.fusion_io import PROFILE_FILE, WEIGHTS_FILE
 from . import layout
-from .tables import chrom_rank, write_table
+from .tables import sort_by, write_table
 from .twas_downloads import write_pos, write_trait_dat, write_weights_archive
 
 #: FUSION ``.dat`` column -> column of ``twas_associations``.
@@ -115,14 +115,6 @@ def _check_complete(atlas: Atlas, release: Release, twas: TwasResultFiles) -> li
 def _gene_names(out: Path) -> pd.Series:
     genes = pd.read_parquet(out / layout.table_path("genes"), columns=["gene_id", "gene_name"])
     return genes.drop_duplicates("gene_id").set_index("gene_id")["gene_name"]
-
-
-def _sorted(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    if "chrom" in keys and len(df):
-        df = df.assign(_rank=chrom_rank(df["chrom"]))
-        keys = ["_rank" if k == "chrom" else k for k in keys]
-        return df.sort_values(keys, kind="stable").drop(columns="_rank").reset_index(drop=True)
-    return df.sort_values(keys, kind="stable").reset_index(drop=True) if len(df) else df.reset_index(drop=True)
 
 
 def panel_row(panel: str, tissue: str, modality: str, profile: pd.DataFrame, weights_rows: int,
@@ -253,10 +245,10 @@ def publish_twas(atlas: Atlas, release: Release, twas: TwasResultFiles | None, o
     models["gene_name"] = models["gene_id"].map(names) if len(models) else pd.Series(dtype=object)
     lead = ["panel", "tissue", "modality", "phenotype_id", "gene_id", "gene_name"]
     models = models[lead + [c for c in models.columns if c not in lead]]
-    table("twas_models", _sorted(models, ["gene_id", "panel", "phenotype_id"]),
+    table("twas_models", sort_by(models, ["gene_id", "panel", "phenotype_id"]),
           "TWAS models: heritability and cross-validation per model, per phenotype of each panel")
     all_weights = pd.concat(weights, ignore_index=True) if weights else pd.DataFrame()
-    table("twas_weights", _sorted(all_weights, ["panel", "phenotype_id", "pos"]) if len(all_weights) else all_weights,
+    table("twas_weights", sort_by(all_weights, ["panel", "phenotype_id", "pos"]) if len(all_weights) else all_weights,
           "TWAS weights (one row per phenotype × SNP; weights per standardised genotype, A1 counted)")
 
     traits, assoc_frames, loci_frames, gwas_frames, omni_frames = [], [], [], [], []
@@ -285,14 +277,14 @@ def publish_twas(atlas: Atlas, release: Release, twas: TwasResultFiles | None, o
 
     table("twas_traits", pd.DataFrame(traits, columns=TRAIT_COLUMNS), "TWAS traits: metadata and counts")
     assoc = pd.concat(assoc_frames, ignore_index=True)
-    table("twas_associations", _sorted(assoc, ["trait", "chrom", "p0", "panel", "phenotype_id"]),
+    table("twas_associations", sort_by(assoc, ["trait", "chrom", "p0", "panel", "phenotype_id"]),
           "TWAS associations of every model with every trait, with loci and joint/conditional results")
     loci = first(pd.concat(loci_frames, ignore_index=True), "trait")
-    table("twas_loci", _sorted(loci, ["trait", "locus"]), "TWAS loci per trait (FUSION post_process)")
+    table("twas_loci", sort_by(loci, ["trait", "locus"]), "TWAS loci per trait (FUSION post_process)")
     gwas = first(pd.concat(gwas_frames, ignore_index=True), "trait")
-    table("twas_locus_gwas", _sorted(gwas, ["trait", "locus", "pos"]),
+    table("twas_locus_gwas", sort_by(gwas, ["trait", "locus", "pos"]),
           "GWAS z per SNP of each TWAS locus, marginal and conditional on the locus's joint models")
     omni = first(pd.concat(omni_frames, ignore_index=True), "trait")
-    table("twas_omnibus", _sorted(omni, ["trait", "gene_id"]), "TWAS omnibus test per gene and trait")
+    table("twas_omnibus", sort_by(omni, ["trait", "gene_id"]), "TWAS omnibus test per gene and trait")
     return {"n_panels": len(panels), "n_traits": len(traits), "n_associations": int(len(assoc)),
             "n_loci": int(len(loci)), "n_significant": int(assoc["significant"].sum()) if len(assoc) else 0}

@@ -12,18 +12,13 @@ from __future__ import annotations
 import pandas as pd
 
 from . import params as P
-from .db import placeholders
+from .db import placeholders, quote_identifier
 from .errors import BadQuery
 
 QTL_KINDS = {"top": "top_qtls", "independent": "independent_qtls"}
 #: Tie-breakers appended to every ORDER BY so that pages are stable (each row on exactly one page).
 _QTL_TIES = ["tissue", "modality", "gene_id", "phenotype_id", "rank", "variant_id"]
 _PAIR_TIES = ["tissue", "modality", "phenotype_id", "variant_id"]
-
-
-def _quote(identifier: str) -> str:
-    """A validated column name as a quoted SQL identifier."""
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 class AssociationQueries:
@@ -101,7 +96,7 @@ class AssociationQueries:
         path = self.table_file(table)
         total = int(self.db.scalar(f"SELECT COUNT(*) FROM {source} WHERE {cond}", [path, *params]))
         direction = "DESC" if descending else "ASC"
-        order = [f"{_quote(sort)} {direction} NULLS LAST"] + [f"{_quote(c)} ASC NULLS LAST" for c in _QTL_TIES
+        order = [f"{quote_identifier(sort)} {direction} NULLS LAST"] + [f"{quote_identifier(c)} ASC NULLS LAST" for c in _QTL_TIES
                                                              if c in columns and c != sort]
         if offset >= total:
             rows = self.db.df(f"SELECT * FROM {source} LIMIT 0", [path])

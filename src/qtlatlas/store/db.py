@@ -54,6 +54,11 @@ class Database:
         return None if row is None else row[0]
 
 
+def quote_identifier(identifier: str) -> str:
+    """A validated column name as a quoted SQL identifier."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
 def placeholders(n: int) -> str:
     """``?, ?, ?`` for ``n`` bound values (``NULL`` when ``n`` is 0, so that ``IN (NULL)`` matches nothing)."""
     return ", ".join(["?"] * n) if n else "NULL"

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import params as P
-from .db import placeholders
+from .db import placeholders, quote_identifier
 from .errors import BadQuery, NotFound
 
 #: Tie-breakers appended to the sort of associations and models (each row on exactly one page).
@@ -36,10 +36,6 @@ LOCUS_MODEL_FIELDS = ["panel", "tissue", "modality", "phenotype_id", "gene_id", 
 GENE_MODEL_FIELDS = ["panel", "tissue", "modality", "phenotype_id", "chrom", "p0", "p1", "n", "n_snps", "hsq",
                      "hsq_se", "hsq_pval", "top1_r2", "top1_pval", "lasso_r2", "lasso_pval", "enet_r2", "enet_pval",
                      "blup_r2", "blup_pval", "best_model"]
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _flag(value: object, param: str) -> bool | None:
@@ -129,8 +125,8 @@ class TwasQueries:
         path = self._twas_table(table)
         cond = " AND ".join(where) or "TRUE"
         total = int(self.db.scalar(f"SELECT COUNT(*) FROM read_parquet(?) WHERE {cond}", [path, *values]))
-        order = [f"{_quote(sort)} {'DESC' if descending else 'ASC'} NULLS LAST"]
-        order += [f"{_quote(c)} ASC" for c in ties if c in columns and c != sort]
+        order = [f"{quote_identifier(sort)} {'DESC' if descending else 'ASC'} NULLS LAST"]
+        order += [f"{quote_identifier(c)} ASC" for c in ties if c in columns and c != sort]
         if offset >= total:
             rows = self.db.df("SELECT * FROM read_parquet(?) LIMIT 0", [path])
         else:
@@ -242,7 +238,7 @@ class TwasQueries:
                                    [self._twas_table("twas_loci"), tid])
             raise NotFound("locus", n, detail=f"of trait {tid} in release {self.id} (loci: 1..{count})"
                            if count else f"of trait {tid} in release {self.id} (the trait has no locus)")
-        fields = ", ".join(_quote(c) for c in LOCUS_MODEL_FIELDS)
+        fields = ", ".join(quote_identifier(c) for c in LOCUS_MODEL_FIELDS)
         models = self.db.df(f"SELECT {fields} FROM read_parquet(?) WHERE trait = ? AND locus = ? "
                             "ORDER BY joint DESC, twas_p ASC NULLS LAST, panel, phenotype_id",
                             [self._twas_table("twas_associations"), tid, n])
@@ -263,7 +259,7 @@ class TwasQueries:
         path = self._twas_table("twas_models")
         g = self.resolve_gene(gene)
         gid = g["gene_id"]
-        fields = ", ".join(_quote(c) for c in GENE_MODEL_FIELDS)
+        fields = ", ".join(quote_identifier(c) for c in GENE_MODEL_FIELDS)
         models = self.db.df(f"SELECT {fields} FROM read_parquet(?) WHERE gene_id = ? ORDER BY panel, phenotype_id",
                             [path, gid])
         assoc = self.db.df(

@@ -123,7 +123,9 @@ class _Prepared:
     position: np.ndarray  # (k,) block column of each matched SNP
 
 
-def _base_row(model: TwasModel, best: int | None) -> dict:
+def base_row(model: TwasModel, best: int | None) -> dict:
+    """The :data:`DAT_COLUMNS` of a model that identify it (and its best model when ``best`` is given); every
+    statistic missing."""
     row = dict.fromkeys(DAT_COLUMNS, math.nan)
     row.update({"PANEL": model.panel if model.panel is not None else "NA", "FILE": model.source,
                 "ID": model.phenotype_id, "CHR": model.chrom, "P0": int(model.p0), "P1": int(model.p1),
@@ -156,7 +158,7 @@ def _associate(models: Sequence[TwasModel], gwas: AlignedGwas, ld: LdReference, 
     alignments = align_panel([m.snps for m in models], gwas)
     for i, (model, aligned) in enumerate(zip(models, alignments, strict=True)):
         best = select_model(model, options.force_model)
-        rows.append(_base_row(model, best))
+        rows.append(base_row(model, best))
         if best is None:
             why = (f"has no model {options.force_model!r} (--force_model)" if options.force_model
                    else "did not have a predictive model")

@@ -53,11 +53,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr, ndtri
+from scipy.special import ndtri
 from threadpoolctl import threadpool_limits
 
 from ..errors import InputFileError
 from .align import AlignedGwas, align_panel
+from .assoc import twas_pvalue
 from .fusion_io import TwasModel
 from .ld import LdReference
 
@@ -84,10 +85,6 @@ class PostOptions:
 def bonferroni_z(n_tests: int, alpha: float = 0.05) -> float:
     """Two-sided Bonferroni z threshold ``Φ⁻¹(1 − α / (2 n))``."""
     return float(-ndtri(alpha / n_tests / 2))
-
-
-def pvalue(z) -> np.ndarray:
-    return 2.0 * ndtr(-np.abs(z))
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -252,8 +249,8 @@ def joint_estimates(z: np.ndarray, corr: np.ndarray, joint: np.ndarray, ridge: f
     cse = np.sqrt(np.where(cv >= 0, cv, np.nan))
     with np.errstate(invalid="ignore", divide="ignore"):
         cz = cb / cse
-    return {"joint_beta": jb, "joint_se": jse, "joint_z": jb / jse, "joint_p": pvalue(jb / jse),
-            "cond_beta": cb, "cond_se": cse, "cond_z": cz, "cond_p": pvalue(cz)}
+    return {"joint_beta": jb, "joint_se": jse, "joint_z": jb / jse, "joint_p": twas_pvalue(jb / jse),
+            "cond_beta": cb, "cond_se": cse, "cond_z": cz, "cond_p": twas_pvalue(cz)}
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -437,9 +434,9 @@ def _locus(number: int, lo: int, hi: int, members: np.ndarray, sel: Selection, z
     cond_se[auto] = 1.0
     with np.errstate(invalid="ignore", divide="ignore"):
         cond_z = cond_b / cond_se
-    gwas_p = pvalue(snp_z)
+    gwas_p = twas_pvalue(snp_z)
     snps = pd.DataFrame({"SNP": ld.variants["snp"].to_numpy()[snp_rows], "POS": positions[snp_rows],
-                         "GWAS.Z": snp_z, "GWAS.P": gwas_p, "GWAS_cond.Z": cond_z, "GWAS_cond.P": pvalue(cond_z)})
+                         "GWAS.Z": snp_z, "GWAS.P": gwas_p, "GWAS_cond.Z": cond_z, "GWAS_cond.P": twas_pvalue(cond_z)})
     chisq = snp_z * snp_z
     top = int(np.nanargmax(chisq)) if np.any(~np.isnan(chisq)) else -1
     best_chisq = float(chisq[top]) if top >= 0 else math.nan
@@ -450,7 +447,7 @@ def _locus(number: int, lo: int, hi: int, members: np.ndarray, sel: Selection, z
               "P1": int(positions[snp_rows].max()), "HIT.GENES": int(sub["ID"].iloc[model_idx].nunique()),
               "JOINT.GENES": int(sel.joint[model_idx].sum()),
               "BEST.TWAS.P": float(np.nanmin(sub["TWAS.P"].to_numpy(dtype=np.float64)[model_idx])),
-              "BEST.SNP.P": float(pvalue(math.sqrt(best_chisq))), "COND.SNP.P": float(pvalue(math.sqrt(cond_chisq))),
+              "BEST.SNP.P": float(twas_pvalue(math.sqrt(best_chisq))), "COND.SNP.P": float(twas_pvalue(math.sqrt(cond_chisq))),
               "VAR.EXP": 1.0 - cond_chisq / best_chisq}
     return Locus(number, lo, hi, model_idx, sel.joint[model_idx], sel, snps, top_cor, report)
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Query
 
+from ...store.params import encode_cursor
 from ..responses import ErrorResponse, Format, ListResponse
 
 FormatParam = Annotated[Format, Query(description="json (default), tsv or csv")]
@@ -21,3 +22,10 @@ ERRORS = {400: {"model": ErrorResponse, "description": "invalid parameter"},
 LIST = {200: {"model": ListResponse, "description": "rows (JSON envelope, or TSV/CSV with format=)",
               "content": {"text/tab-separated-values": {"schema": {"type": "string"}},
                           "text/csv": {"schema": {"type": "string"}}}}, **ERRORS}
+
+
+def page_cursor(kind: str, cursor: str | None, page: int | None, limit: int) -> str | None:
+    """The store cursor of ``page`` (1-based) when a page number is given, else ``cursor``."""
+    if page is None:
+        return cursor
+    return None if page == 1 else encode_cursor((page - 1) * limit, kind)

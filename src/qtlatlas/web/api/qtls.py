@@ -6,28 +6,29 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from ...store.params import encode_cursor
 from ..deps import ReleaseDep
 from ..responses import list_response
-from .common import LIST, CursorParam, FormatParam, LimitParam, ModalitiesParam, PageParam, TissuesParam
+from .common import (
+    LIST,
+    CursorParam,
+    FormatParam,
+    LimitParam,
+    ModalitiesParam,
+    PageParam,
+    TissuesParam,
+    page_cursor,
+)
 
 router = APIRouter(tags=["qtls"])
 RegionParam = Annotated[str | None, Query(max_length=100, description="chr:start-end (1-based, inclusive)")]
 GeneListParam = Annotated[list[str] | None, Query(max_length=1000, description="gene ids or symbols (repeatable)")]
 
 
-def _cursor(kind: str, cursor: str | None, page: int | None, limit: int) -> str | None:
-    """The store cursor of ``page`` (1-based) when a page number is given, else ``cursor``."""
-    if page is None or page == 1:
-        return cursor if page is None else None
-    return encode_cursor((page - 1) * limit, kind)
-
-
 def _browse(kind: str, request: Request, release, tissue, modality, gene, region, max_qval, max_pval, sort, order,
             limit, cursor, page, format):
     rows, total, next_cursor = release.qtls(
         kind, tissues=tissue, modalities=modality, genes=gene, region=region, max_qval=max_qval, max_pval=max_pval,
-        sort=sort, descending=order == "desc", limit=limit, cursor=_cursor(kind, cursor, page, limit))
+        sort=sort, descending=order == "desc", limit=limit, cursor=page_cursor(kind, cursor, page, limit))
     return list_response(request, release.id, rows, total, next_cursor, format, name=f"{kind}_qtls")
 
 
@@ -59,5 +60,5 @@ def pairs(request: Request, release: ReleaseDep, gene: Annotated[str | None, Que
           limit: Annotated[int, Query(ge=1, le=10_000)] = 1000, cursor: CursorParam = None, page: PageParam = None,
           format: FormatParam = "json"):
     rows, total, next_cursor = release.pairs(gene=gene, region=region, tissues=tissue, modalities=modality, limit=limit,
-                                             cursor=_cursor("pairs", cursor, page, limit))
+                                             cursor=page_cursor("pairs", cursor, page, limit))
     return list_response(request, release.id, rows, total, next_cursor, format, name="signif_pairs")

@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 import pandas as pd
 from fastapi import APIRouter, Path, Query, Request
 
-from ...store.params import encode_cursor
 from ..deps import ReleaseDep
 from ..responses import Format, json_response, list_response
 from .common import (
@@ -19,6 +18,7 @@ from .common import (
     ModalitiesParam,
     PageParam,
     TissuesParam,
+    page_cursor,
 )
 
 router = APIRouter(tags=["twas"])
@@ -29,13 +29,6 @@ PanelsParam = Annotated[list[str] | None, Query(max_length=200, description="pan
 GenesParam = Annotated[list[str] | None, Query(max_length=1000, description="gene ids or symbols (repeatable)")]
 SortParam = Annotated[str, Query(max_length=40, description="column to sort by (missing values last)")]
 OrderParam = Literal["asc", "desc"]
-
-
-def _cursor(kind: str, cursor: str | None, page: int | None, limit: int) -> str | None:
-    """The store cursor of ``page`` (1-based) when a page number is given, else ``cursor``."""
-    if page is None:
-        return cursor
-    return None if page == 1 else encode_cursor((page - 1) * limit, kind)
 
 
 def _flat(frame: pd.DataFrame, fmt: Format) -> pd.DataFrame:
@@ -76,7 +69,7 @@ def associations(request: Request, release: ReleaseDep, trait: TraitParam, panel
     tid = release.check_trait(trait)
     rows, total, next_cursor = release.twas_associations(
         tid, panels=panel, tissues=tissue, modalities=modality, genes=gene, max_pval=max_pval, significant=significant,
-        sort=sort, descending=order == "desc", limit=limit, cursor=_cursor(f"twas:{tid}", cursor, page, limit))
+        sort=sort, descending=order == "desc", limit=limit, cursor=page_cursor(f"twas:{tid}", cursor, page, limit))
     return list_response(request, release.id, rows, total, next_cursor, format, name=f"twas_associations.{tid}")
 
 
@@ -127,5 +120,5 @@ def models(request: Request, release: ReleaseDep, panel: PanelsParam = None, tis
     rows, total, next_cursor = release.twas_models(
         panels=panel, tissues=tissue, modalities=modality, genes=gene, max_hsq_pval=max_hsq_pval,
         best_model=best_model, sort=sort, descending=order == "desc", limit=limit,
-        cursor=_cursor("twas-models", cursor, page, limit))
+        cursor=page_cursor("twas-models", cursor, page, limit))
     return list_response(request, release.id, rows, total, next_cursor, format, name="twas_models")

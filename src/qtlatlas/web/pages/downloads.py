@@ -11,13 +11,13 @@ from fastapi.responses import FileResponse, Response
 
 from ...store import NotFound
 from ...store.params import is_clean
+from .assets import IMMUTABLE
 from .context import Page, page_for
 from .errors import PageRoute
 from .tables import Column, table_from_records
 from .templating import render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-IMMUTABLE = "public, max-age=31536000, immutable"
 
 #: Sections of the downloads page: file kind (the first part of a file name) -> (title, what the files hold).
 SECTIONS = {
