@@ -8,26 +8,14 @@ import io
 import pandas as pd
 import pytest
 import schemathesis
+from browser.portal_site import demo_site
 from fastapi.testclient import TestClient
-
-from qtlatlas.cli import main
-from qtlatlas.demo import DemoConfig
-
-SMALL = DemoConfig(seed=5, n_individuals=120, n_variants_per_chrom=600, n_genes_per_chrom=15, n_traits=1, gwas_n=300)
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    import qtlatlas.commands.demo as demo_command
-
-    out = tmp_path_factory.mktemp("api_demo")
-    original = demo_command.DEMO_CONFIG
-    demo_command.DEMO_CONFIG = SMALL
-    try:
-        assert main(["demo", "--out", str(out), "--no-serve", "--quiet"]) == 0
-    finally:
-        demo_command.DEMO_CONFIG = original
-    return out / "site"
+    """The small demo site shared with the page tests (built once per session; the API only reads it)."""
+    return demo_site(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

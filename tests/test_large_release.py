@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from browser.portal_site import demo_site
 
 from qtlatlas.cli import main
 from qtlatlas.io.chromosomes import chrom_sort_key
@@ -27,17 +28,8 @@ from benchmarks.large_release import make_large_release  # noqa: E402
 
 @pytest.fixture(scope="module")
 def demo_release(tmp_path_factory) -> Path:
-    """v1 of the demo site, built by ``qtlatlas demo`` with a small configuration."""
-    import qtlatlas.commands.demo as demo_command
-    from qtlatlas.demo import DemoConfig
-
-    config = DemoConfig(seed=5, n_individuals=120, n_variants_per_chrom=600, n_genes_per_chrom=15, n_traits=1,
-                        gwas_n=300)
-    out = tmp_path_factory.mktemp("demo")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(demo_command, "DEMO_CONFIG", config)
-        assert main(["demo", "--out", str(out), "--no-serve", "--quiet"]) == 0
-    return out / "site" / "releases" / "v1"
+    """v1 of the small demo site (``qtlatlas demo``), shared with the page and API tests, which only read it."""
+    return demo_site(tmp_path_factory) / "releases" / "v1"
 
 
 @pytest.fixture(scope="module")
