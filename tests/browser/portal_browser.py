@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 from playwright.sync_api import Page
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,3 +39,21 @@ def assert_exports(page: Page, svg_plot: str, png_plot: str | None = None) -> No
     with page.expect_download() as info:
         page.click(f".plot-tools[data-plot='{png_plot or svg_plot}'] button[data-export='png']")
     assert open(info.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def column(page: Page, table_id: str, key: str) -> list[str]:
+    """data-v (or text) of a column of a portal table over its visible rows, in display order."""
+    return page.evaluate(
+        """([id, key]) => { const t = document.getElementById(id);
+             const i = [...t.tHead.rows[0].cells].findIndex(c => c.dataset.key === key);
+             return [...t.tBodies[0].rows].filter(r => !r.hidden)
+               .map(r => r.cells[i].dataset.v ?? r.cells[i].textContent.trim()); }""",
+        [table_id, key])
+
+
+def download_tsv(page: Page, table_id: str) -> pd.DataFrame:
+    """The TSV a table's download button saves (empty cells as missing values)."""
+    with page.expect_download() as info:
+        page.click(f"button[data-tsv='{table_id}']")
+    assert info.value.suggested_filename.endswith(".tsv")
+    return pd.read_csv(info.value.path(), sep="\t", keep_default_na=False, na_values=[""])

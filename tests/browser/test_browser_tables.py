@@ -8,7 +8,7 @@ import io
 import pandas as pd
 import pytest
 
-from .portal_browser import assert_exports, plot_traces, screenshot
+from .portal_browser import assert_exports, column, download_tsv, plot_traces, screenshot
 
 
 def table(site, name, release="v2") -> pd.DataFrame:
@@ -19,16 +19,6 @@ def busiest_gene(site) -> str:
     """The gene with top QTL rows in the most tissues × modalities."""
     top = table(site, "top_qtls")
     return top.groupby("gene_id").size().sort_values(ascending=False).index[0]
-
-
-def column(page, table_id: str, key: str) -> list[str]:
-    """data-v of a column over the visible rows, in display order."""
-    return page.evaluate(
-        """([id, key]) => { const t = document.getElementById(id);
-             const i = [...t.tHead.rows[0].cells].findIndex(c => c.dataset.key === key);
-             return [...t.tBodies[0].rows].filter(r => !r.hidden)
-               .map(r => r.cells[i].dataset.v ?? r.cells[i].textContent.trim()); }""",
-        [table_id, key])
 
 
 def test_gene_table_sort_filter_and_tsv(page, site):
@@ -56,11 +46,7 @@ def test_gene_table_sort_filter_and_tsv(page, site):
     page.fill("input[aria-label='Filter the rows of top-table']", "")
 
     # the TSV holds exactly the rows shown, in the order shown, with raw values
-    with page.expect_download() as info:
-        page.click("button[data-tsv='top-table']")
-    download = info.value
-    assert download.suggested_filename.endswith(".tsv")
-    tsv = pd.read_csv(download.path(), sep="\t")
+    tsv = download_tsv(page, "top-table")
     assert len(tsv) == len(shown) and set(tsv["tissue"]) == {tissue}
     assert sorted(tsv["pval_nominal"]) == pytest.approx(sorted(rows[rows["tissue"] == tissue]["pval_nominal"]))
     assert tsv["slope"].tolist() == sorted(tsv["slope"])

@@ -16,7 +16,7 @@ from test_twas_pages import NO_TWAS, hub_app, hub_site
 from twas_demo import RELEASE
 
 from .conftest import DESKTOP, PHONE, checked_page, serve
-from .portal_browser import assert_exports, plot_traces, screenshot
+from .portal_browser import assert_exports, column, download_tsv, plot_traces, screenshot
 
 
 @pytest.fixture(scope="module")
@@ -42,23 +42,6 @@ def phone_tab(browser, hub_url):
 
 def table(site, name) -> pd.DataFrame:
     return pd.read_parquet(site / "releases" / RELEASE / "tables" / f"{name}.parquet")
-
-
-def column(page, table_id: str, key: str) -> list[str]:
-    """data-v (or text) of a column over the visible rows, in display order."""
-    return page.evaluate(
-        """([id, key]) => { const t = document.getElementById(id);
-             const i = [...t.tHead.rows[0].cells].findIndex(c => c.dataset.key === key);
-             return [...t.tBodies[0].rows].filter(r => !r.hidden)
-               .map(r => r.cells[i].dataset.v ?? r.cells[i].textContent.trim()); }""",
-        [table_id, key])
-
-
-def download_tsv(page, table_id: str) -> pd.DataFrame:
-    with page.expect_download() as info:
-        page.click(f"button[data-tsv='{table_id}']")
-    assert info.value.suggested_filename.endswith(".tsv")
-    return pd.read_csv(info.value.path(), sep="\t", keep_default_na=False, na_values=[""])
 
 
 def test_traits_index_plot_filter_and_tsv(tab, hub):
