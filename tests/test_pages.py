@@ -451,6 +451,10 @@ def test_dashboard_grid_of_pairs(client, site):
     assert all(len(r["cells"]) == 2 for r in rows)
     cell = next(c for c in rows[0]["cells"] if c["tissue"] == a["tissue"])
     assert sum(len(g) for g in cell["groups"]) == cell["n"]
+    for r, lead in zip(rows, (a, b), strict=True):  # each cell shows the gene's lead phenotype there
+        for c in r["cells"]:
+            mine = top[(top["gene_id"] == lead["gene_id"]) & (top["tissue"] == c["tissue"])]
+            assert c.get("phenotype_id") == (mine["phenotype_id"].iloc[0] if len(mine) else None)
     get_page(client, "/dashboard?pairs=onlyonething", status=400)
     assert "not found" in get_page(client, "/dashboard?pairs=NoGene+rs1").plain
 
