@@ -49,25 +49,34 @@ from scipy.special import ndtri
 
 from qtlatlas.config import DEFAULT_MODALITIES, Atlas, AtlasInfo, PhenotypeInput, Release, Tissue
 from qtlatlas.release import layout
+from qtlatlas.release.associations import (
+    ASSOCIATION_SCHEMA,
+    ASSOCIATION_SOURCES,
+    BY_GENE_BATCH_ROWS,
+    BY_GENE_COMPRESSION,
+    BY_GENE_RUN_ORDER,
+    BY_POSITION_ORDER,
+    QTL_TABLE_SCHEMA,
+    SIGNIF_SCHEMA,
+)
 from qtlatlas.release.batched import PositionBatchWriter, RunBatchWriter
 from qtlatlas.release.downloads import median_tpm_download, samples_download
 from qtlatlas.release.manifest import write_manifest
 from qtlatlas.release.metadata import atlas_metadata, release_metadata, write_json
 from qtlatlas.release.tables import (
-    ASSOCIATION_SCHEMA,
-    ASSOCIATION_SOURCES,
-    BY_GENE_COMPRESSION,
-    BY_GENE_RUN_ORDER,
-    BY_POSITION_ORDER,
-    QTL_COLUMNS,
     QTL_ROW_GROUP_SIZE,
     ROW_GROUP_SIZE,
-    SIGNIF_SCHEMA,
-    ExpressionIndexWriter,
     write_gene_model_index,
     write_gene_status_index,
     write_variant_index,
 )
+from qtlatlas.release.values import (
+    PHENOTYPE_INDEX_SCHEMA,
+    ExpressionIndexWriter,
+    ValuesIndexWriter,
+    phenotype_part,
+)
+from qtlatlas.release.variant_tables import POSITION_BATCH_ROWS, VARIANT_SCHEMA
 
 __all__ = ["make_large_release", "SCHEMAS", "release_summary"]
 
@@ -78,23 +87,19 @@ __all__ = ["make_large_release", "SCHEMAS", "release_summary"]
 
 LS, S, I64, F64, F32 = pa.large_string(), pa.string(), pa.int64(), pa.float64(), pa.float32()
 
-_QTL_TYPES = {
-    "tissue": LS, "modality": LS, "phenotype_id": S, "gene_id": LS, "variant_id": S, "chrom": LS, "pos": I64,
-    "ref": LS, "alt": LS, "tss_distance": I64, "rank": I64, "group_id": S,
-}
-QTL_SCHEMA = pa.schema([(c, _QTL_TYPES.get(c, F64)) for c in QTL_COLUMNS])
+QTL_SCHEMA = QTL_TABLE_SCHEMA
 
 SCHEMAS: dict[str, pa.Schema] = {
     "genes": pa.schema([("gene_id", LS), ("gene_name", LS), ("gene_type", LS), ("chrom", LS), ("start", I64),
-                        ("end", I64), ("strand", LS), ("tss", I64)]),
+                        ("end", I64), ("strand", LS), ("tss", I64), ("description", LS)]),
     "transcripts": pa.schema([("transcript_id", LS), ("gene_id", LS), ("transcript_name", LS),
                               ("transcript_type", LS), ("chrom", LS), ("start", I64), ("end", I64), ("strand", LS)]),
     "exons": pa.schema([("gene_id", LS), ("transcript_id", LS), ("exon_number", I64), ("chrom", LS), ("start", I64),
-                        ("end", I64), ("strand", LS)]),
+                        ("end", I64), ("strand", LS), ("exon_id", LS), ("feature_type", LS)]),
     "gene_status": pa.schema([("gene_id", LS), ("tissue", LS), ("modality", LS), ("expressed", pa.bool_()),
                               ("tested", pa.bool_()), ("has_qtl", pa.bool_()), ("n_independent", pa.int32())]),
     "tissues": pa.schema([("tissue_id", LS), ("name", LS), ("colour", LS), ("ontology_id", LS), ("n_samples", I64),
-                          ("n_expressed_genes", I64)]),
+                          ("n_expressed_genes", I64), ("site", LS), ("abbreviation", LS)]),
     "tissue_modality": pa.schema([("tissue", LS), ("modality", LS), ("n_samples", I64), ("n_tested", I64),
                                   ("n_egenes", I64), ("n_independent", I64)]),
     "top_qtls": QTL_SCHEMA,
@@ -102,7 +107,7 @@ SCHEMAS: dict[str, pa.Schema] = {
     "signif_pairs": SIGNIF_SCHEMA,
     "trans_pairs": pa.schema([("tissue", LS), ("modality", LS), ("variant_id", LS), ("phenotype_id", LS),
                               ("pval", F64), ("b", F32), ("b_se", F32), ("r2", F32), ("af", F32)]),
-    "variants": pa.schema([("variant_id", LS), ("chrom", LS), ("pos", I64), ("ref", LS), ("alt", LS), ("af", F64)]),
+    "variants": VARIANT_SCHEMA,
     "medians": pa.schema([("tissue", LS), ("gene_id", LS), ("median", F64)]),
     "samples": pa.schema([("sample_id", S), ("tissue", S), ("modalities", pa.list_(pa.string()))]),
 }
@@ -126,8 +131,10 @@ _DESCRIPTIONS = {
     "associations_by_gene": "top, independent and significant cis associations in runs of one gene and source "
                             "(gene look-ups)",
     "trans_pairs": "trans-QTL pairs, every tissue × modality",
-    "variants": "variants of every QTL table (rsID / position lookups)",
-    "genotypes": "genotypes (ALT dosage, −9 missing) of the top and independent QTL variants",
+    "variants": "every genotyped variant (id, position, alleles)",
+    "variants_by_position": "variants by chromosome and position (Arrow IPC batches for position look-ups)",
+    "phenotype_index": "normalised phenotypes of every tissue × modality keyed by phenotype id (Arrow IPC batches "
+                       "for look-ups)",
     "medians": "median expression (TPM) per gene and tissue",
     "expression_index": "expression of every tissue keyed by gene (Arrow IPC batches for gene look-ups)",
     "samples": "samples per tissue and their modalities",
@@ -193,6 +200,43 @@ class _GroupedWriter:
             self.writer.write_table(self.schema.empty_table())
         self.writer.close()
         return self.rows
+
+
+class _VcfWriter:
+    """Writes the simulated genotypes as the builder's download: a bgzipped VCF (GT calls of the ALT allele),
+    tabix-indexed on :meth:`close`; records are formatted with numpy a block at a time."""
+
+    _CALLS = np.frombuffer(b"./.\t0/0\t0/1\t1/1\t", dtype=np.uint8).reshape(4, 4)
+
+    def __init__(self, path: Path, samples: list[str]):
+        from pysam.libcbgzf import BGZFile
+
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._out = BGZFile(str(path), "wb")
+        header = ["##fileformat=VCFv4.2", "##source=qtlatlas benchmarks.large_release",
+                  *[f"##contig=<ID={_chrom_name(c)},length={_CHROM_LENGTHS[c]}>" for c in range(22)],
+                  '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+                  "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT", *samples])]
+        self._out.write(("\n".join(header) + "\n").encode())
+
+    def write(self, chrom: str, pos: np.ndarray, ids: list[str], ref: np.ndarray, alt: np.ndarray,
+              dosages: np.ndarray) -> None:
+        """Records of variants (sorted by position), ``dosages`` (variants × samples, int8, −9 missing)."""
+        calls = self._CALLS[np.where(dosages < 0, 0, dosages.astype(np.int64) + 1)]
+        calls[:, -1, 3] = ord("\n")
+        lines = calls.reshape(len(pos), -1)
+        out = []
+        for k in range(len(pos)):
+            out.append(f"{chrom}\t{pos[k]}\t{ids[k]}\t{ref[k]}\t{alt[k]}\t.\tPASS\t.\tGT\t".encode())
+            out.append(lines[k].tobytes())
+        self._out.write(b"".join(out))
+
+    def close(self) -> None:
+        import pysam
+
+        self._out.close()
+        pysam.tabix_index(str(self.path), preset="vcf", force=True)
 
 
 def _write(table: pa.Table, path: Path) -> None:
@@ -371,7 +415,8 @@ class _Simulation:
         _write(_table(SCHEMAS["genes"], {
             "gene_id": g.ids, "gene_name": g.names,
             "gene_type": np.where(g.lncrna, "lncRNA", "protein_coding"), "chrom": chrom, "start": g.start,
-            "end": g.end, "strand": np.where(g.minus, "-", "+"), "tss": g.tss}), self._table_path("genes"))
+            "end": g.end, "strand": np.where(g.minus, "-", "+"), "tss": g.tss,
+            "description": _repeat("", len(g.tss))}), self._table_path("genes"))
         self.rows["genes"] = len(g.tss)
 
     def annotation_chunk(self, genes: np.ndarray, chrom: str, tx_w: _GroupedWriter, ex_w: _GroupedWriter) -> None:
@@ -406,7 +451,8 @@ class _Simulation:
         exon_number = np.where(g.minus[tg][et], n_ex[et] - j, j + 1)
         ex_w.write(_table(SCHEMAS["exons"], {
             "gene_id": _take(gids, et), "transcript_id": _take(tx_ids, et), "exon_number": exon_number,
-            "chrom": _repeat(chrom, len(et)), "start": e_start, "end": e_end, "strand": _take(pa.array(strand), et)}))
+            "chrom": _repeat(chrom, len(et)), "start": e_start, "end": e_end, "strand": _take(pa.array(strand), et),
+            "exon_id": pa.nulls(len(et), LS), "feature_type": _repeat("exon", len(et))}))
 
     # -- QTL tables -------------------------------------------------------------------------------
 
@@ -417,8 +463,8 @@ class _Simulation:
                                         QTL_ROW_GROUP_SIZE if name.endswith("_qtls") else ROW_GROUP_SIZE)
                    for name in ("transcripts", "exons", "gene_status", "top_qtls", "independent_qtls",
                                 "signif_pairs", "variants")}
-        geno_schema = pa.schema([("variant_id", S)] + [(s, pa.int8()) for s in self.samples])
-        writers["genotypes"] = _GroupedWriter(self._table_path("genotypes"), geno_schema)
+        vcf = _VcfWriter(self._note(layout.download_path("genotypes", self.release_id, self.genome),
+                                    "genotypes of the release (VCF)", "download"), self.samples)
         self.n_tested = np.zeros((self.T, self.M), dtype=np.int64)
         rs_offset = 0
         for c in range(22):
@@ -439,11 +485,15 @@ class _Simulation:
                 genes = genes_c[s:s + _GENE_CHUNK]
                 self.annotation_chunk(genes, chrom, writers["transcripts"], writers["exons"])
                 self.qtl_chunk(genes, v, used, genotyped, writers)
-            writers["signif_pairs"].end_group()  # the builder writes each chromosome's pairs separately
+            for name in ("signif_pairs", "top_qtls", "independent_qtls"):
+                writers[name].end_group()  # the builder writes each chromosome's rows separately
             self.variants_chrom(v, used, writers["variants"])
-            self.genotypes_chrom(v, genotyped, writers["genotypes"])
+            self.genotypes_chrom(v, genotyped, vcf)
         for name, w in writers.items():
             self.rows[name] = w.close()
+        vcf.close()
+        self._note(layout.download_path("genotypes", self.release_id, self.genome) + ".tbi",
+                   "tabix index of the genotypes VCF (genotype look-ups by position)", "index")
         for kind in ("transcripts", "exons"):
             write_gene_model_index(pq.read_table(self._table_path(kind)), kind, self._table_path(f"{kind}_index"))
         self.associations_by_position()
@@ -458,7 +508,7 @@ class _Simulation:
         source = pq.ParquetFile(self._table_path("signif_pairs"))
         out = PositionBatchWriter(self._table_path("associations_by_position"), ASSOCIATION_SCHEMA)
         by_gene = RunBatchWriter(self._table_path("associations_by_gene"), ASSOCIATION_SCHEMA, "gene_id", "source",
-                                 compression=BY_GENE_COMPRESSION)
+                                 batch_rows=BY_GENE_BATCH_ROWS, compression=BY_GENE_COMPRESSION)
         order = [(c, "ascending") for c in BY_POSITION_ORDER]
         gene_order = [(c, "ascending") for c in BY_GENE_RUN_ORDER]
         run: list[pa.Table] = []
@@ -633,14 +683,16 @@ class _Simulation:
             "ref": _BASES[v["ref"][idx]], "alt": _BASES[(v["ref"][idx] + v["alt_shift"][idx]) % 4],
             "af": v["af"][idx]}))
 
-    def genotypes_chrom(self, v: dict, genotyped: np.ndarray, w: _GroupedWriter) -> None:
+    def genotypes_chrom(self, v: dict, genotyped: np.ndarray, vcf: _VcfWriter) -> None:
+        """The genotypes of the chromosome's top and independent QTL variants, as VCF records."""
         idx = np.nonzero(genotyped)[0]
+        ids = v["ids"].to_pylist()
         for s in range(0, len(idx), ROW_GROUP_SIZE):
             part = idx[s:s + ROW_GROUP_SIZE]
             d = self.rng.binomial(2, v["af"][part][:, None], (len(part), len(self.samples))).astype(np.int8)
             d[self.rng.random(d.shape) < 0.005] = -9
-            arrays = [_take(v["ids"], part).cast(S)] + [pa.array(d[:, j]) for j in range(d.shape[1])]
-            w.write(pa.Table.from_arrays(arrays, schema=w.schema))
+            vcf.write(v["chrom"], v["pos"][part], [ids[i] for i in part], _BASES[v["ref"][part]],
+                      _BASES[(v["ref"][part] + v["alt_shift"][part]) % 4], d)
 
     # -- per-sample tables, tissues, samples, trans ---------------------------------------------------
 
@@ -649,6 +701,7 @@ class _Simulation:
         index = None
         if "expression" in self.m_sorted:
             index = ExpressionIndexWriter(self._table_path("expression_index"))
+        phenotypes = ValuesIndexWriter(self._table_path("phenotype_index"), PHENOTYPE_INDEX_SCHEMA)
         for ti, t in enumerate(self.t_sorted):
             samples = [self.samples[i] for i in self.tissue_samples[t]]
             for mi, m in enumerate(self.m_sorted):
@@ -659,8 +712,9 @@ class _Simulation:
                 ids = self.phenotype_ids(m, pg, j).cast(S)
                 order = pc.sort_indices(ids).to_numpy()
                 values = rng.standard_normal((len(pg), len(samples)), dtype=np.float32)
-                self._values(ids, order, values, samples, layout.phenotype_table_path(t, m),
-                             f"normalised phenotypes of {t} {m}, one column per sample")
+                phenotypes.add(phenotype_part(t, m), self._values(
+                    ids, order, values, samples, layout.phenotype_table_path(t, m),
+                    f"normalised phenotypes of {t} {m}, one column per sample"))
                 if m == "expression":
                     level = np.exp(rng.normal(2.0, 2.0, len(genes)))[:, None]
                     tpm = (level * np.exp(rng.normal(0, 0.4, (len(genes), len(samples))))).astype(np.float32)
@@ -670,6 +724,7 @@ class _Simulation:
                                               f"expression (unnormalised, TPM) of {t}, one column per sample"))
         if index is not None:
             index.close()
+        phenotypes.close()
         self.rows["phenotypes/*"] = int(sum(self.group_size[:, mi] @ self.expressed[:, ti, mi]
                                             for ti in range(self.T) for mi in range(self.M)))
 
@@ -717,7 +772,7 @@ class _Simulation:
                 n_expr = int(self.expressed[:, ti, :].any(axis=1).sum())
             samples = [self.samples[j] for j in self.tissue_samples[t]]
             trows.append({"tissue_id": t, "name": name, "colour": _COLOURS[i % len(_COLOURS)], "ontology_id": ontology,
-                          "n_samples": len(samples), "n_expressed_genes": n_expr})
+                          "n_samples": len(samples), "n_expressed_genes": n_expr, "site": "", "abbreviation": ""})
             srows += [{"sample_id": s, "tissue": t, "modalities": list(self.modalities)} for s in samples]
             samples_download(samples, self._note(layout.download_path("samples", self.release_id, self.genome,
                                                                       tissue=t), f"sample ids of {name}", "download"))
@@ -817,6 +872,11 @@ def make_large_release(site: Path, release_id: str = "v1", *, n_genes: int = 20_
         variants = pq.read_table(tmp / layout.table_path("variants"),
                                  columns=["variant_id", "chrom", "pos", "ref", "alt", "af"]).to_pandas()
         write_variant_index(variants, sim._note(layout.table_path("variant_index"), "variant ids sorted for lookups", "table"))
+        positions = PositionBatchWriter(sim._table_path("variants_by_position"), VARIANT_SCHEMA,
+                                        batch_rows=POSITION_BATCH_ROWS)
+        for _chrom, part in variants.groupby("chrom", sort=False):
+            positions.write(pa.Table.from_pandas(part, schema=VARIANT_SCHEMA, preserve_index=False))
+        positions.close()
         del variants
         write_manifest(tmp, sim.descriptions)
         if final.exists():

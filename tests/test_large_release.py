@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pysam
 import pytest
 from browser.portal_site import demo_site
 
@@ -18,7 +19,7 @@ from qtlatlas.io.chromosomes import chrom_sort_key
 from qtlatlas.release import layout
 from qtlatlas.release.batched import sidecar_path
 from qtlatlas.release.manifest import read_manifest, verify_release
-from qtlatlas.release.tables import ROW_GROUP_SIZE
+from qtlatlas.release.tables import QTL_ROW_GROUP_SIZE, ROW_GROUP_SIZE
 
 _ROOT = str(Path(__file__).resolve().parents[1])  # benchmarks/ is a package beside src/, not installed
 if _ROOT not in sys.path:
@@ -126,8 +127,12 @@ def test_sort_orders(large):
     variants["_c"] = _crank(variants["chrom"])
     assert _is_sorted(variants, ["_c", "pos", "variant_id"])
     assert variants["variant_id"].is_unique
-    geno = _df(large, "genotypes", ["variant_id"])
-    assert _is_sorted(geno, ["variant_id"]) and geno["variant_id"].is_unique
+    # genotypes: the VCF download, tabix-indexed, holding the top and independent QTL variants
+    vcf = next((large / "downloads").glob("genotypes.*.vcf.gz"))
+    assert Path(f"{vcf}.tbi").is_file()
+    top = _df(large, "top_qtls", ["variant_id", "chrom", "pos"]).iloc[0]
+    with pysam.VariantFile(str(vcf)) as f:
+        assert [r.id for r in f.fetch(top["chrom"], int(top["pos"]) - 1, int(top["pos"]))] == [top["variant_id"]]
     for name in ("top_qtls", "independent_qtls"):
         q = _df(large, name)
         q["_c"], q["_tss"] = _crank(q["chrom"]), q["gene_id"].map(tss)
@@ -139,20 +144,23 @@ def test_sort_orders(large):
 
 
 def test_row_groups_like_the_builder(large):
-    # significant pairs: row groups of ROW_GROUP_SIZE, restarted at each chromosome (SignifPairsWriter)
-    meta = pq.ParquetFile(large / layout.table_path("signif_pairs")).metadata
-    chroms = pq.read_table(large / layout.table_path("signif_pairs"), columns=["chrom"]).column(0).to_pylist()
-    sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
-    counts = {}
-    for c in chroms:
-        counts[c] = counts.get(c, 0) + 1
-    expected = []
-    for c in dict.fromkeys(chroms):
-        n = counts[c]
-        expected += [ROW_GROUP_SIZE] * (n // ROW_GROUP_SIZE) + ([n % ROW_GROUP_SIZE] if n % ROW_GROUP_SIZE else [])
-    assert sizes == expected
+    # significant pairs and QTL tables: row groups of their size, restarted at each chromosome (written one
+    # chromosome at a time by SignifPairsWriter.finish)
+    for name, size in (("signif_pairs", ROW_GROUP_SIZE), ("top_qtls", QTL_ROW_GROUP_SIZE),
+                       ("independent_qtls", QTL_ROW_GROUP_SIZE)):
+        meta = pq.ParquetFile(large / layout.table_path(name)).metadata
+        chroms = pq.read_table(large / layout.table_path(name), columns=["chrom"]).column(0).to_pylist()
+        sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+        counts = {}
+        for c in chroms:
+            counts[c] = counts.get(c, 0) + 1
+        expected = []
+        for c in dict.fromkeys(chroms):
+            n = counts[c]
+            expected += [size] * (n // size) + ([n % size] if n % size else [])
+        assert sizes == expected, name
     # other tables: pq.write_table(row_group_size=ROW_GROUP_SIZE) of the whole table
-    for name in ("variants", "gene_status", "top_qtls", "genes", "tissues"):
+    for name in ("variants", "gene_status", "genes", "tissues"):
         meta = pq.ParquetFile(large / layout.table_path(name)).metadata
         sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
         n = meta.num_rows

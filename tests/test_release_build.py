@@ -19,6 +19,7 @@ from qtlatlas.io.genotypes import read_genotypes
 from qtlatlas.release import build_release, verify_release
 from qtlatlas.release.layout import download_name
 from qtlatlas.results import ResultFiles
+from qtlatlas.store import ReleaseStore
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 GEU = SHARED / "reference" / "geuvadis22"
@@ -102,8 +103,12 @@ def test_release_directory_and_steps(built):
     assert "annotation" in steps and steps[-1] == "atlas.json"
     assert verify_release(out) == []
     for name in ("genes", "transcripts", "exons", "gene_status", "tissues", "tissue_modality", "top_qtls",
-                 "independent_qtls", "signif_pairs", "variants", "genotypes", "medians", "samples"):
+                 "independent_qtls", "signif_pairs", "variants", "medians", "samples"):
         assert (out / "tables" / f"{name}.parquet").is_file(), name
+    for name in ("variant_index", "variants_by_position", "expression_index", "phenotype_index"):
+        assert (out / "tables" / f"{name}.arrow").is_file(), name
+    assert (out / "tables" / "nominal" / "LCL.expression.arrow").is_file()
+    assert not (out / "tables" / "genotypes.parquet").exists()  # genotypes are read from the VCF download
     assert (out / "tables" / "phenotypes" / "LCL.expression.parquet").is_file()
     assert (out / "tables" / "expression" / "LCL.parquet").is_file()
     assert not (out / "tables" / "trans_pairs.parquet").exists()  # no trans results imported
@@ -127,7 +132,8 @@ def test_release_json(built):
 def test_genes_table(built):
     genes = table(built[2], "genes")
     assert len(genes) == 1206 and genes["gene_id"].is_unique
-    assert list(genes.columns) == ["gene_id", "gene_name", "gene_type", "chrom", "start", "end", "strand", "tss"]
+    assert list(genes.columns) == ["gene_id", "gene_name", "gene_type", "chrom", "start", "end", "strand", "tss",
+                                   "description"]
     assert genes["tss"].is_monotonic_increasing
     minus = genes[genes["strand"] == "-"]
     assert (minus["tss"] == minus["end"]).all()
@@ -236,14 +242,17 @@ def test_variants_genotypes_and_values(built):
     variants = table(out, "variants")
     top, ind, sig = table(out, "top_qtls"), table(out, "independent_qtls"), table(out, "signif_pairs")
     used = set(top["variant_id"]) | set(ind["variant_id"]) | set(sig["variant_id"])
-    assert set(variants["variant_id"]) == used and variants["pos"].is_monotonic_increasing
-    geno = table(out, "genotypes")
-    assert set(geno["variant_id"]) == set(top["variant_id"]) | set(ind["variant_id"])
-    assert geno.dtypes.iloc[1] == np.int8
     ref = read_genotypes(GEU / "genotypes.vcf.gz")
-    rows = pd.Index(ref.variants["id"]).get_indexer(geno["variant_id"])
-    np.testing.assert_array_equal(geno.drop(columns="variant_id").to_numpy(), ref.dosages[rows][:, :])
-    assert list(geno.columns[1:]) == ref.samples
+    # every genotyped variant is in the variant tables (not only those of the QTL tables), in genome order
+    assert set(variants["variant_id"]) == set(ref.variants["id"]) and used <= set(variants["variant_id"])
+    assert variants["pos"].is_monotonic_increasing
+    assert variants.set_index("variant_id").loc[sorted(used), "af"].notna().all()
+    # genotypes of any variant come from the release's VCF, equal to the input's
+    store = ReleaseStore(out)
+    rng = np.random.default_rng(3)
+    for i in rng.choice(len(ref.variants), 25, replace=False):
+        v = store.variant(ref.variants["id"].iat[i])
+        np.testing.assert_array_equal(store.dosages(v, ref.samples), ref.dosages[i].astype(np.int64))
     # phenotype values equal the normalised BED (float32); medians of the raw BED
     pheno = pd.read_parquet(out / "tables" / "phenotypes" / "LCL.expression.parquet").set_index("phenotype_id")
     bed = pd.read_csv(GEU / "phenotypes.int.bed.gz", sep="\t").set_index("phenotype_id").iloc[:, 3:]
@@ -253,6 +262,22 @@ def test_variants_genotypes_and_values(built):
     np.testing.assert_allclose(med.loc[raw.index].to_numpy(), np.median(raw.to_numpy(), axis=1))
     parquet = pq.ParquetFile(out / "tables" / "signif_pairs.parquet")
     assert parquet.metadata.row_group(0).column(0).statistics is not None
+
+
+def test_nominal_pass_is_looked_up_pair_by_pair(built):
+    """The nominal look-up file answers every tested pair with the nominal pass's statistics, and nothing else."""
+    store = ReleaseStore(built[2])
+    nominal = pd.read_parquet(TQ / "g22.cis_qtl_pairs.chr22.parquet")
+    rng = np.random.default_rng(5)
+    for i in rng.choice(len(nominal), 40, replace=False):
+        row = nominal.iloc[i]
+        got = store.nominal_pair("LCL", "expression", row["phenotype_id"], row["variant_id"])
+        assert got is not None and got["pval_nominal"] == row["pval_nominal"]
+        assert got["slope"] == pytest.approx(row["slope"], rel=1e-6) and got["af"] == pytest.approx(row["af"], rel=1e-6)
+    pid = nominal["phenotype_id"].iat[0]
+    outside = set(nominal["variant_id"]) - set(nominal.loc[nominal["phenotype_id"] == pid, "variant_id"])
+    assert store.nominal_pair("LCL", "expression", pid, sorted(outside)[0]) is None
+    assert store.nominal_pair("LCL", "expression", "no-such-gene", nominal["variant_id"].iat[0]) is None
 
 
 def test_download_names_and_tabix(built):
@@ -315,7 +340,8 @@ def test_rebuild_refused_and_second_release_side_by_side(built):
 def test_grouped_and_cross_modality_rows():
     """Cross-modality ids ``modality:phenotype`` resolve to genes; thresholds apply per group; the
     TSS distance is strand-aware."""
-    from qtlatlas.release.tables import GeneIndex, GeneResolver, VariantIndex, qtl_table, signif_rows
+    from qtlatlas.release.associations import signif_rows
+    from qtlatlas.release.tables import GeneIndex, GeneResolver, VariantIndex, qtl_table
 
     genes = GeneIndex(pd.DataFrame({"gene_id": ["G1", "G2"], "chrom": ["chr1", "chr1"], "tss": [1000, 5000],
                                     "strand": ["+", "-"]}))

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from . import __version__
 from .commands.console import EXIT_INPUT_ERROR, EXIT_INTERNAL_ERROR, err_console
 from .commands.demo import _add_demo
+from .commands.importing import _add_import
 from .commands.mapping import _add_map, _add_prepare
 from .commands.pipeline import _add_build, _add_errata, _add_run, _add_verify
 from .commands.serve import _add_serve
@@ -40,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
-    _add_validate, _add_prepare, _add_map, _add_run, _add_build, _add_verify, _add_errata, _add_serve, _add_demo,
+    _add_import, _add_validate, _add_prepare, _add_map, _add_run, _add_build, _add_verify, _add_errata, _add_serve, _add_demo,
     _add_twas,
 ]
 

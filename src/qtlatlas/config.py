@@ -34,6 +34,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import ConfigError
 
+#: The modality id of cross-modality results (every modality of a tissue mapped together).
+CROSS_MODALITY = "cross_modality"
+
 #: Identifiers that end up in file names and URLs: letters, digits, ``_`` and ``-`` (no dots: dots
 #: separate the parts of release file names).
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
@@ -102,6 +105,8 @@ class Tissue(_Model):
     colour: str = "#7f7f7f"
     ontology_id: str | None = None
     description: str = ""
+    site: str = Field("", description="the broader tissue site (RatGTEx/GTEx tissueSite, e.g. Brain)")
+    abbreviation: str = Field("", description="short label (RatGTEx/GTEx tissueSiteDetailAbbr)")
 
     @field_validator("id")
     @classmethod
@@ -153,13 +158,18 @@ DEFAULT_MODALITIES: tuple[Modality, ...] = (
 
 
 class ImportedResults(_Model):
-    """Existing tensorQTL / RatGTEx-format results of one tissue × modality, imported by ``qtlatlas build``
-    instead of running the engine (see :mod:`qtlatlas.results`). ``nominal`` entries may contain ``*``."""
+    """Existing tensorQTL / RatGTEx / GTEx-format results of one tissue × modality, imported by ``qtlatlas build``
+    instead of running the engine (see :mod:`qtlatlas.results`). ``nominal`` entries may contain ``*``. ``cis``
+    may be left out when the release's multi-tissue ``results`` give it."""
 
-    cis: Path = Field(description="permutation pass with q-values (cis_qtl.txt.gz)")
+    cis: Path | None = Field(None, description="permutation pass with q-values (cis_qtl.txt.gz, GTEx egenes)")
     independent: Path | None = None
-    nominal: list[Path] = Field(default_factory=list, description="nominal pass Parquet files (one per chromosome)")
-    signif_pairs: Path | None = None
+    nominal: list[Path] = Field(
+        default_factory=list,
+        description="nominal pass: Parquet or text files (tensorQTL cis_qtl_pairs, GTEx allpairs), or a per-gene "
+        "ZIP archive of p-values (RatGTEx cis_pvals)")
+    signif_pairs: Path | None = Field(None, description="significant pairs (tensorQTL signif_pairs, GTEx "
+                                      "signif_variant_gene_pairs), text, Parquet or a per-gene ZIP archive")
     trans: Path | None = None
     afc: Path | None = None
     phenotypes: Path | None = Field(default=None, description="the normalised phenotype BED that was mapped")
@@ -188,15 +198,42 @@ class PhenotypeInput(_Model):
         return self
 
 
+class GeneTables(_Model):
+    """A gene annotation given as tables in the RatGTEx layout instead of a GTF (see :mod:`qtlatlas.io.ratgtex`)."""
+
+    genes: Path = Field(description="gene table: geneId, chromosome, start, end, strand[, tss, description, "
+                        "hasEqtl, expr_/testedEqtl_/eqtl_{tissue}] (RatGTEx gene.{v}.tsv)")
+    exons: Path | None = Field(None, description="exon table: geneId, transcriptId, exonId, exonNumber, "
+                               "chromosome, start, end, strand[, featureType] (RatGTEx exon.{v}.tsv)")
+
+
+class MultiTissueResults(_Model):
+    """Result tables of every tissue of one modality in one file each, rows of a tissue selected by their
+    ``tissue`` column (RatGTEx's ``top_assoc.{v}_{genome}.tsv``, ``eqtls_indep…``, ``xqtls_indep…``,
+    ``all_gene_esnps.{v}.zip``). A gene-level table may name its genes ``gene_id`` instead of ``phenotype_id``."""
+
+    cis: Path | None = Field(None, description="top association per phenotype/gene of every tissue")
+    independent: Path | None = Field(None, description="conditionally independent QTLs of every tissue")
+    signif_pairs: Path | None = Field(None, description="significant pairs of every tissue: text, Parquet, or a "
+                                      "per-gene ZIP archive (variantId, pValue, nes, …, tissueSiteDetailId)")
+    median: Path | None = Field(None, description="median TPM, genes (rows) × tissues (columns): GTEx "
+                                "median_tpm / RatGTEx medianGeneExpression layout")
+    tissue_column: str = Field("tissue", description="column naming the tissue of a row")
+
+
 class Release(_Model):
     """One release of the atlas: genome build, annotation, genotypes and phenotypes per tissue × modality."""
 
     id: str
     genome: str = Field(description="genome build name, e.g. GRCh38, rn7")
-    annotation: Path = Field(description="gene annotation GTF (plain or gzipped)")
+    annotation: GeneTables | Path = Field(description="gene annotation: a GTF (plain or gzipped), or gene and "
+                                          "exon tables ({genes: …, exons: …})")
     date: dt.date | None = None
     notes: str = ""
     genotypes: list[Path] = Field(description="VCF/BCF files or PLINK prefixes (one, or one per chromosome)")
+    results: dict[str, MultiTissueResults] = Field(
+        default_factory=dict,
+        description="modality id (or cross_modality) -> result tables of every tissue, imported by build")
     tissues: dict[str, dict[str, PhenotypeInput]] = Field(
         description="tissue id -> modality id -> inputs"
     )
@@ -231,6 +268,12 @@ class Release(_Model):
     def inputs(self) -> list[tuple[str, str, PhenotypeInput]]:
         """All (tissue, modality, inputs) triples of the release, in file order."""
         return [(t, m, inp) for t, mods in self.tissues.items() for m, inp in mods.items()]
+
+    def imported(self, tissue: str, modality: str) -> bool:
+        """True when the results of ``tissue`` × ``modality`` are imported (named in its ``results`` or in the
+        release's multi-tissue ``results``) rather than mapped by ``qtlatlas run``."""
+        inp = self.tissues.get(tissue, {}).get(modality)
+        return (inp is not None and inp.results is not None) or modality in self.results
 
 
 # --------------------------------------------------------------------------------------------------
@@ -366,12 +409,27 @@ class Atlas(_Model):
                         ("releases", i, "tissues", tissue),
                         f"unknown tissue {tissue!r}; tissues defined: {', '.join(sorted(tissues))}",
                     )
-                for modality in mods:
+                for modality, inp in mods.items():
                     if modality not in modalities:
                         raise _LocatedError(
                             ("releases", i, "tissues", tissue, modality),
                             f"unknown modality {modality!r}; modalities defined: {', '.join(sorted(modalities))}",
                         )
+                    shared = release.results.get(modality)
+                    if inp.results is not None and inp.results.cis is None and inp.results.independent is None and (
+                            shared is None or (shared.cis is None and shared.independent is None)):
+                        raise _LocatedError(
+                            ("releases", i, "tissues", tissue, modality, "results", "cis"),
+                            "required key is missing (the top-association table; it may instead be given for "
+                            f"every tissue in releases[{i}].results.{modality}.cis)")
+            for modality, shared in release.results.items():
+                if modality not in modalities and modality != CROSS_MODALITY:
+                    raise _LocatedError(("releases", i, "results", modality),
+                                        f"unknown modality {modality!r}; modalities defined: "
+                                        f"{', '.join(sorted(modalities | {CROSS_MODALITY}))}")
+                if all(getattr(shared, k) is None for k in ("cis", "independent", "signif_pairs", "median")):
+                    raise _LocatedError(("releases", i, "results", modality),
+                                        "name at least one table (cis, independent, signif_pairs, median)")
         for j, m in enumerate(self.mapping.trans_modalities):
             if m not in modalities:
                 raise _LocatedError(("mapping", "trans_modalities", j), f"unknown modality {m!r}")

@@ -64,12 +64,15 @@ NOMINAL_PATTERN = "cis_qtl_pairs.*.parquet"
 class ResultFiles:
     """Paths of the results of one tissue × modality; absent optional results are None.
 
-    ``nominal`` lists the per-chromosome nominal-pass Parquet files (possibly empty).
+    ``nominal`` lists the nominal-pass files (per-chromosome Parquet, text, or a per-gene ZIP archive;
+    possibly empty). ``shared`` names the fields whose file holds every tissue (a release's multi-tissue
+    ``results``): only its rows whose ``tissue_column`` equals :attr:`tissue` belong here. ``median_matrix``
+    is a genes × tissues table of median expression (its column :attr:`tissue`).
     """
 
     tissue: str
     modality: str
-    cis: Path
+    cis: Path | None
     phenotypes: Path | None = None
     covariates: Path | None = None
     median: Path | None = None
@@ -80,6 +83,9 @@ class ResultFiles:
     summary: Path | None = None
     groups: Path | None = None
     nominal: list[Path] = field(default_factory=list)
+    shared: frozenset[str] = frozenset()
+    tissue_column: str = "tissue"
+    median_matrix: Path | None = None
 
     @classmethod
     def from_directory(cls, directory: str | os.PathLike[str], tissue: str, modality: str) -> ResultFiles:
@@ -96,17 +102,26 @@ class ResultFiles:
                    signif_pairs=opt("signif_pairs"), trans=opt("trans"), afc=opt("afc"), summary=opt("summary"),
                    groups=opt("groups"), nominal=nominal)
 
-
     @classmethod
-    def from_import(cls, imported, tissue: str, modality: str) -> ResultFiles:
-        """The results named in an ``atlas.yaml`` ``results:`` section (:class:`qtlatlas.config.ImportedResults`);
-        ``*`` in nominal paths is expanded."""
+    def from_import(cls, imported, tissue: str, modality: str, shared=None) -> ResultFiles:
+        """The results named in an ``atlas.yaml`` ``results:`` section (:class:`qtlatlas.config.ImportedResults`,
+        or None) completed by the release's multi-tissue tables of the modality (``shared``,
+        :class:`qtlatlas.config.MultiTissueResults`, or None); a per-tissue file wins. ``*`` in nominal paths is
+        expanded."""
         nominal: list[Path] = []
-        for p in imported.nominal:
+        for p in (imported.nominal if imported is not None else []):
             nominal += sorted(Path(x) for x in glob.glob(str(p))) if "*" in str(p) else [Path(p)]
-        return cls(tissue=tissue, modality=modality, cis=imported.cis, phenotypes=imported.phenotypes,
-                   covariates=imported.covariates, median=imported.median, independent=imported.independent,
-                   signif_pairs=imported.signif_pairs, trans=imported.trans, afc=imported.afc, nominal=nominal)
+        own = {k: getattr(imported, k, None) if imported is not None else None
+               for k in ("cis", "phenotypes", "covariates", "median", "independent", "signif_pairs", "trans", "afc")}
+        from_shared = set()
+        if shared is not None:
+            for k in ("cis", "independent", "signif_pairs"):
+                if own[k] is None and getattr(shared, k) is not None:
+                    own[k] = getattr(shared, k)
+                    from_shared.add(k)
+        return cls(tissue=tissue, modality=modality, nominal=nominal, shared=frozenset(from_shared),
+                   tissue_column=shared.tissue_column if shared is not None else "tissue",
+                   median_matrix=shared.median if shared is not None and own["median"] is None else None, **own)
 
 
 TWAS_DIR = "twas"

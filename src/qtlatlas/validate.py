@@ -17,13 +17,15 @@ import pandas as pd
 
 from .config import Atlas, Release
 from .errors import QtlAtlasError
+from .io.annotation import annotation_files, read_annotation
 from .io.chromosomes import chrom_key
 from .io.covariates import read_covariates
 from .io.genotypes import open_genotypes
 from .io.groups import PANTRY_SEPARATOR, check_groups_cover, genes_of, read_groups
-from .io.gtf import Annotation, read_gtf
+from .io.gtf import Annotation
 from .io.phenotypes import PhenotypeTable, read_phenotype_bed
 from .io.sumstats import read_sumstats_header
+from .validate_imported import check_imported
 
 #: Fewer usable samples than this is reported as a warning (mapping has little power below it).
 MIN_SAMPLES_WARNING = 20
@@ -104,12 +106,17 @@ def _validate_release(atlas: Atlas, release: Release, index: int, step) -> Relea
     where = f"releases[{index}]"
     geno_samples, geno_chroms = _check_genotypes(release, rep, where, step)
     annotation = _check_annotation(release, rep, step)
+    step(f"{release.id} imported result tables")
+    imported = check_imported(atlas, release, index, rep)
     for tissue, modality, inp in release.inputs():
         step(f"{release.id} {tissue}/{modality}")
         check = InputCheck(tissue=tissue, modality=modality)
         rep.inputs.append(check)
-        if inp.results is not None:
-            _check_imported(inp.results, rep, f"{where}.tissues.{tissue}.{modality}.results", check)
+        if release.imported(tissue, modality):
+            n_errors = len(rep.errors)
+            n = imported.check_tissue(tissue, modality, inp.results, f"{where}.tissues.{tissue}.{modality}.results")
+            check.n_phenotypes = n or 0
+            check.failed = len(rep.errors) > n_errors
         bed = inp.bed if inp.bed is not None else inp.results.phenotypes
         if bed is None:
             continue
@@ -150,33 +157,6 @@ def _validate_release(atlas: Atlas, release: Release, index: int, step) -> Relea
     return rep
 
 
-def _check_imported(results, rep: ReleaseReport, where: str, check: InputCheck) -> None:
-    """Imported result files exist; the cis table has the columns the release needs."""
-    from .results import ResultFiles
-
-    files = ResultFiles.from_import(results, check.tissue, check.modality)
-    named = {"cis": files.cis, "independent": files.independent, "signif_pairs": files.signif_pairs,
-             "trans": files.trans, "afc": files.afc, "covariates": files.covariates, "median": files.median}
-    for key, path in named.items():
-        if path is not None and not Path(path).is_file():
-            rep.errors.append(f"{where}.{key}: {path}: file not found")
-            check.failed = True
-    if results.nominal and not files.nominal:
-        rep.errors.append(f"{where}.nominal: no file matches {', '.join(str(p) for p in results.nominal)}")
-    missing_nominal = [p for p in files.nominal if not Path(p).is_file()]
-    if missing_nominal:
-        rep.errors.append(f"{where}.nominal: {missing_nominal[0]}: file not found")
-    if Path(files.cis).is_file():
-        header = pd.read_csv(files.cis, sep="\t", nrows=0).columns
-        needed = ["phenotype_id", "variant_id", "pval_nominal", "slope", "pval_beta", "qval"]
-        absent = [c for c in needed if c not in header]
-        if absent:
-            rep.errors.append(f"{where}.cis: {files.cis}: missing column(s) {', '.join(absent)}")
-            check.failed = True
-        else:
-            check.n_phenotypes = int(len(pd.read_csv(files.cis, sep="\t", usecols=["phenotype_id"])))
-
-
 def _check_genotypes(release: Release, rep: ReleaseReport, where: str, step) -> tuple[set[str] | None, set[str] | None]:
     samples: list[str] | None = None
     chroms: set[str] = set()
@@ -205,9 +185,10 @@ def _check_genotypes(release: Release, rep: ReleaseReport, where: str, step) -> 
 
 
 def _check_annotation(release: Release, rep: ReleaseReport, step) -> Annotation | None:
-    step(f"{release.id} annotation {Path(release.annotation).name}")
+    files = annotation_files(release.annotation)
+    step(f"{release.id} annotation {', '.join(Path(f).name for f in files)}")
     try:
-        return read_gtf(release.annotation)
+        return read_annotation(release.annotation)
     except QtlAtlasError as e:
         rep.errors.append(f"annotation: {e}")
         return None

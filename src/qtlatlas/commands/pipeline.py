@@ -30,7 +30,9 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cores", type=int, default=None, help="tasks run at once by the local executor (default: all cores)")
     p.add_argument("--threads-per-task", type=int, default=1, help="BLAS/worker threads of each task (default 1)")
     dask = p.add_mutually_exclusive_group()
-    dask.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask distributed scheduler")
+    dask.add_argument("--scheduler", metavar="ADDRESS",
+                      help="run on this Dask distributed scheduler: its address (tcp://HOST:PORT) or its scheduler "
+                      "file (docs/cluster.md: SLURM through dask-jobqueue)")
     dask.add_argument("--dask-local", type=int, metavar="N", help="run on a local Dask cluster of N workers")
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=cmd_run)
@@ -112,14 +114,16 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
 
 
 def release_results(atlas, release_id: str, work: Path) -> dict:
-    """(tissue, modality) → ResultFiles: imported results, or the work directory's (cross-modality included)."""
+    """(tissue, modality) → ResultFiles: imported results (a tissue's own ``results`` completed by the release's
+    multi-tissue tables), or the work directory's (cross-modality included)."""
     from ..results import CROSS_MODALITY, ResultFiles, work_directory
 
     release = atlas.release(release_id)
     results, missing = {}, []
     for tissue, modality, inp in release.inputs():
-        if inp.results is not None:
-            results[(tissue, modality)] = ResultFiles.from_import(inp.results, tissue, modality)
+        if release.imported(tissue, modality):
+            results[(tissue, modality)] = ResultFiles.from_import(inp.results, tissue, modality,
+                                                                  shared=release.results.get(modality))
             continue
         files = ResultFiles.from_directory(work_directory(work, release.id, tissue, modality), tissue, modality)
         if not files.cis.exists():
@@ -128,7 +132,11 @@ def release_results(atlas, release_id: str, work: Path) -> dict:
     if missing:
         raise QtlAtlasError(f"no results for {', '.join(missing)} in {Path(work) / release.id}: run "
                             f"`qtlatlas run ATLAS.yaml --release {release.id}` first")
+    shared = release.results.get(CROSS_MODALITY)
     for tissue in release.tissues:
+        if shared is not None:
+            results[(tissue, CROSS_MODALITY)] = ResultFiles.from_import(None, tissue, CROSS_MODALITY, shared=shared)
+            continue
         d = work_directory(work, release.id, tissue, CROSS_MODALITY)
         if (d / "cis_qtl.txt.gz").exists():
             results[(tissue, CROSS_MODALITY)] = ResultFiles.from_directory(d, tissue, CROSS_MODALITY)
@@ -136,16 +144,31 @@ def release_results(atlas, release_id: str, work: Path) -> dict:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    import resource
+    import time
+
     from ..config import load_atlas
     from ..release.build import build_release
 
     atlas = load_atlas(args.config)
     release = atlas.release(args.release)
     results = release_results(atlas, release.id, args.work or _default_work(args.config))
+    start = time.perf_counter()
     with console.status("Building…") as status:
         path = build_release(atlas, release.id, args.site, results, on_step=lambda m: status.update(m + "…"))
-    console.print(f"Published release [bold]{release.id}[/] in {path}")
+    seconds = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    console.print(f"Published release [bold]{release.id}[/] in {path} "
+                  f"({_duration(seconds)}, peak memory {peak_mb:,.0f} MB)")
     return 0
+
+
+def _duration(seconds: float) -> str:
+    """``"4 min 34 s"`` or ``"12.3 s"``."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
 
 
 def _add_verify(sub: argparse._SubParsersAction) -> None:

@@ -65,4 +65,10 @@ def gene_of(phenotype_id: str) -> str:
 
 def genes_of(phenotype_ids: pd.Series | list[str]) -> pd.Series:
     """:func:`gene_of` applied to many ids (vectorised); returns a Series aligned with the input."""
-    return pd.Series(phenotype_ids, dtype=object).str.split(PANTRY_SEPARATOR, n=1).str[0]
+    ids = pd.Series(phenotype_ids, dtype=object)
+    has = ids.str.contains(PANTRY_SEPARATOR, regex=False).fillna(False).to_numpy(bool)
+    if not has.any():  # gene-level ids (expression, stability): the ids themselves
+        return ids
+    out = ids.copy()
+    out[has] = ids[has].str.split(PANTRY_SEPARATOR, n=1).str[0]
+    return out

@@ -22,14 +22,19 @@ class Annotation:
     """Genes, transcripts and exons of a GTF.
 
     Attributes:
-        genes: ``gene_id, gene_name, gene_type, chrom, start, end, strand, tss`` (1-based, inclusive).
+        genes: ``gene_id, gene_name, gene_type, chrom, start, end, strand, tss, description`` (1-based,
+            inclusive; ``description`` from the ``description`` attribute of RefSeq/NCBI GTFs, else empty).
         transcripts: ``transcript_id, gene_id, transcript_name, transcript_type, chrom, start, end, strand``.
-        exons: ``gene_id, transcript_id, exon_number, chrom, start, end, strand``.
+        exons: ``gene_id, transcript_id, exon_number, chrom, start, end, strand`` (gene tables add ``exon_id``,
+            ``feature_type``).
+        gene_flags: per gene and tissue, flags published with an imported annotation (``gene_id, tissue,
+            expressed, tested, has_qtl``; :mod:`qtlatlas.io.ratgtex`), else None.
     """
 
     genes: pd.DataFrame
     transcripts: pd.DataFrame
     exons: pd.DataFrame
+    gene_flags: pd.DataFrame | None = None
 
 
 def _attribute(attrs: pd.Series, key: str) -> pd.Series:
@@ -77,6 +82,7 @@ def read_gtf(path: str | os.PathLike[str]) -> Annotation:
     df["transcript_id"] = _attribute(attrs, "transcript_id")
     df["gene_name"] = _attribute(attrs, "gene_name").fillna(_attribute(attrs, "gene"))
     df["gene_type"] = _attribute(attrs, "gene_type").fillna(_attribute(attrs, "gene_biotype"))
+    df["description"] = _attribute(attrs, "description")
     if df["gene_id"].isna().any():
         i = int(df["gene_id"].isna().to_numpy().argmax())
         raise InputFileError(path, f"GTF feature #{i + 1} ({df['feature'].iat[i]}) has no gene_id attribute")
@@ -90,15 +96,17 @@ def _genes(df: pd.DataFrame, exons: pd.DataFrame) -> pd.DataFrame:
         source = df[df["feature"] == "exon"]
         genes = source.groupby("gene_id", sort=False).agg(
             chrom=("chrom", "first"), start=("start", "min"), end=("end", "max"), strand=("strand", "first"),
-            gene_name=("gene_name", "first"), gene_type=("gene_type", "first"),
+            gene_name=("gene_name", "first"), gene_type=("gene_type", "first"), description=("description", "first"),
         ).reset_index()
     else:
-        genes = genes[["gene_id", "gene_name", "gene_type", "chrom", "start", "end", "strand"]].drop_duplicates("gene_id")
+        genes = genes[["gene_id", "gene_name", "gene_type", "chrom", "start", "end", "strand",
+                       "description"]].drop_duplicates("gene_id")
     genes = genes.reset_index(drop=True)
     genes["gene_name"] = genes["gene_name"].fillna(genes["gene_id"])
     genes["gene_type"] = genes["gene_type"].fillna("")
+    genes["description"] = genes["description"].fillna("")
     genes["tss"] = np.where(genes["strand"] == "-", genes["end"], genes["start"]).astype(np.int64)
-    return genes[["gene_id", "gene_name", "gene_type", "chrom", "start", "end", "strand", "tss"]]
+    return genes[["gene_id", "gene_name", "gene_type", "chrom", "start", "end", "strand", "tss", "description"]]
 
 
 def _transcripts(df: pd.DataFrame) -> pd.DataFrame:
@@ -126,5 +134,7 @@ def _exons(df: pd.DataFrame) -> pd.DataFrame:
         size = ex.groupby("transcript_id", sort=False)["start"].transform("size")
         ex["exon_number"] = np.where(ex["strand"] == "-", size - rank + 1, rank)
     ex["exon_number"] = ex["exon_number"].astype(np.int64)
-    cols = ["gene_id", "transcript_id", "exon_number", "chrom", "start", "end", "strand"]
+    ex["exon_id"] = _attribute(ex["attributes"], "exon_id")
+    ex["feature_type"] = "exon"
+    cols = ["gene_id", "transcript_id", "exon_number", "chrom", "start", "end", "strand", "exon_id", "feature_type"]
     return ex[cols].sort_values(["chrom", "start", "end"], kind="stable").reset_index(drop=True)

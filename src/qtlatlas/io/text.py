@@ -47,9 +47,41 @@ def separator_of(line: str) -> str:
 def gzip_text_writer(path: str | os.PathLike[str]) -> Iterator[IO[str]]:
     """A text handle writing gzip to ``path`` with no file name or time in the header, so that equal
     content gives byte-identical files (whatever the file's name or the clock)."""
-    with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz, \
-            io.TextIOWrapper(gz, encoding="utf-8", newline="") as fh:
+    with gzip_binary_writer(path) as gz, io.TextIOWrapper(gz, encoding="utf-8", newline="") as fh:
         yield fh
+
+
+@contextmanager
+def gzip_binary_writer(path: str | os.PathLike[str], level: int = 6) -> Iterator[IO[bytes]]:
+    """As :func:`gzip_text_writer`, for bytes, at compression ``level`` (1 fastest … 9 smallest)."""
+    with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=level) as gz:
+        yield gz
+
+
+def tsv_bytes(frame: pd.DataFrame, header: bool = True) -> bytes:
+    """``frame`` as TSV bytes in tensorQTL's text format — floats with 6 significant digits, ``NA`` for a
+    missing value, no quotes — formatted column by column (several times faster than ``DataFrame.to_csv``
+    with a float format, for the millions of rows of pair tables)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    columns = {}
+    for name in frame.columns:
+        col = frame[name]
+        if col.dtype.kind == "f":
+            values = col.to_numpy(np.float64).tolist()
+            columns[str(name)] = pa.array(["NA" if v != v else f"{v:.6g}" for v in values], pa.string())
+        else:
+            arr = pa.array(col, from_pandas=True)
+            if not pa.types.is_string(arr.type):
+                arr = arr.cast(pa.string())
+            columns[str(name)] = arr.fill_null("NA")
+    table = pa.table(columns)
+    buffer = io.BytesIO()
+    pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=header, delimiter="\t", quoting_style="none",
+                                                      quoting_header="none"))
+    return buffer.getvalue()
 
 
 def write_tsv_gz(table: pd.DataFrame, path: str | os.PathLike[str]) -> Path:

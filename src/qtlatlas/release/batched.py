@@ -76,18 +76,20 @@ class PositionBatchWriter:
 
 class KeyedBatchWriter:
     """Writes tables sorted by the string column ``key`` as batches of at most ``batch_rows`` rows, with a
-    sidecar of each batch's ``part``, first and last key.
+    sidecar of each batch's ``part``, first and last key (buffers compressed with ``compression``: lz4, zstd or
+    None).
 
     Each :meth:`write` may name a ``part`` (a tissue, say): the rows of one part are sorted by key, and a
     look-up searches the batches of each part on its own, so parts can be written one after the other
     without holding them all in memory.
     """
 
-    def __init__(self, path: str | os.PathLike[str], schema: pa.Schema, key: str, batch_rows: int = 4096):
+    def __init__(self, path: str | os.PathLike[str], schema: pa.Schema, key: str, batch_rows: int = 4096,
+                 compression: str | None = "lz4"):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.schema, self.key, self.batch_rows = schema, key, int(batch_rows)
-        self._writer = pa.ipc.new_file(self.path, schema, options=_OPTIONS)
+        self._writer = pa.ipc.new_file(self.path, schema, options=pa.ipc.IpcWriteOptions(compression=compression))
         self._ranges: tuple[list, list, list, list] = ([], [], [], [])
 
     def write(self, table: pa.Table, part: str | None = None) -> None:

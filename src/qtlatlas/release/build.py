@@ -20,82 +20,49 @@ import pyarrow as pa
 
 from ..config import Atlas, PhenotypeInput, Release
 from ..errors import QtlAtlasError
+from ..io.annotation import read_annotation
 from ..io.genotypes import GenotypeReader, open_genotypes
 from ..io.groups import read_groups
-from ..io.gtf import read_gtf
 from ..io.phenotypes import read_bed_samples, read_phenotype_bed
-from ..io.text import gzip_text_writer, write_tsv_gz
+from ..io.text import write_tsv_gz
 from ..results import CROSS_MODALITY, ResultFiles, TwasResultFiles
 from . import layout
+from .associations import QtlSpool, SignifPairsWriter
 from .batched import sidecar_path
 from .downloads import bed_download, copy_file, genotypes_download, median_tpm_download, samples_download
+from .gene_status import gene_status_rows
+from .imported import SharedTables, read_result
 from .manifest import write_manifest
+from .medians import medians_of
 from .metadata import atlas_metadata, release_metadata, write_json
+from .pair_streams import SignifTarget, stream_signif, write_nominal
+from .staging import already_published, remove_stale_builds
 from .studies import publish_studies
 from .tables import (
-    QTL_ROW_GROUP_SIZE,
-    ExpressionIndexWriter,
     GeneIndex,
     GeneResolver,
-    SignifPairsWriter,
     VariantIndex,
     download_qtls,
     exons_table,
     genes_table,
-    genotypes_table,
-    iter_result_batches,
     qtl_table,
     read_result_table,
-    signif_rows,
-    sorted_qtls,
     transcripts_table,
-    values_table,
     write_gene_model_index,
     write_gene_status_index,
     write_table,
-    write_variant_index,
 )
 from .twas_tables import infer_twas_results, publish_twas
+from .values import (
+    PHENOTYPE_INDEX_SCHEMA,
+    ExpressionIndexWriter,
+    ValuesIndexWriter,
+    phenotype_part,
+    values_table,
+)
+from .variant_tables import write_variant_tables
 
-_GENOTYPE_WINDOW = 5_000_000
 _SCRATCH = ".scratch"
-
-
-def _already_published(site: Path, release_id: str) -> QtlAtlasError:
-    return QtlAtlasError(
-        f"release {release_id} is already published in {layout.release_dir(site, release_id)}; releases are "
-        "immutable: record a correction with `qtlatlas errata` or build a new release"
-    )
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def remove_stale_builds(site: str | os.PathLike[str], release_id: str) -> list[Path]:
-    """Delete ``SITE/releases/.<id>.building-*`` directories left by builds that are no longer running."""
-    removed = []
-    prefix = layout.building_prefix(release_id)
-    root = layout.releases_dir(site)
-    if not root.is_dir():
-        return removed
-    for p in root.iterdir():
-        if not p.name.startswith(prefix):
-            continue
-        pid_text = p.name[len(prefix):].split("-", 1)[0]
-        if pid_text.isdigit() and _pid_alive(int(pid_text)):
-            continue
-        shutil.rmtree(p, ignore_errors=True)
-        removed.append(p)
-    return removed
 
 
 def build_release(atlas: Atlas, release_id: str, site: str | os.PathLike[str],
@@ -121,7 +88,7 @@ def build_release(atlas: Atlas, release_id: str, site: str | os.PathLike[str],
     site = Path(site)
     final = layout.release_dir(site, release.id)
     if final.exists():
-        raise _already_published(site, release.id)
+        raise already_published(site, release.id)
     missing = [f"{t} × {m}" for t, m, _ in release.inputs() if (t, m) not in results]
     if missing:
         raise QtlAtlasError(f"release {release.id}: no results for {', '.join(missing)}")
@@ -138,17 +105,31 @@ def build_release(atlas: Atlas, release_id: str, site: str | os.PathLike[str],
         builder.run()
         step("publish")
         if final.exists():
-            raise _already_published(site, release.id)
+            raise already_published(site, release.id)
         try:
             os.rename(tmp, final)
         except OSError:
-            raise _already_published(site, release.id) from None
+            raise already_published(site, release.id) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     step("atlas.json")
     write_json(atlas_metadata(atlas), layout.atlas_json(site), atomic=True)
     return final
+
+
+def _return_free_memory() -> None:
+    """Hand memory freed by the last tissue × modality back to the system (glibc keeps freed heap pages of the
+    parsers otherwise, and the resident size of a build would grow with its tissues)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def _bed_index(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -165,8 +146,7 @@ class _ReleaseBuilder:
         self.fdr = atlas.mapping.fdr
         self.inputs: dict[tuple[str, str], PhenotypeInput] = {(t, m): inp for t, m, inp in release.inputs()}
         self.descriptions: dict[str, tuple[str, str]] = {}
-        self.top: list[pd.DataFrame] = []
-        self.indep: list[pd.DataFrame] = []
+        self.tested_genes: set[str] = set()
         self.status: list[pd.DataFrame] = []
         self.tissue_modality: list[dict] = []
         self.samples: dict[str, dict[str, list[str]]] = {}  # tissue -> modality -> samples
@@ -175,6 +155,12 @@ class _ReleaseBuilder:
         self.trans_frames: list[pd.DataFrame] = []
         self.scratch = out / _SCRATCH
         self.twas: TwasResultFiles | None = None
+        self.shared = SharedTables()
+        #: significant pairs of multi-tissue sources, streamed once each after every tissue × modality:
+        #: (path, tissue column, modality) -> tissue -> target
+        self.shared_signif: dict[tuple[str, str, str], dict[str, SignifTarget]] = {}
+        self.gene_flags: pd.DataFrame | None = None
+        self.n_genes_tested = 0
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -194,6 +180,10 @@ class _ReleaseBuilder:
     def _table(self, rel: str, description: str) -> Path:
         return self._note(rel, description, "table")
 
+    def _index(self, rel: str, description: str) -> None:
+        """Record the sidecar of the look-up file ``rel``."""
+        self._note(str(sidecar_path(rel)), description, "index")
+
     def _order(self) -> list[tuple[str, str]]:
         keys = list(self.inputs)
         extra = [k for k in self.results if k not in self.inputs]
@@ -204,25 +194,35 @@ class _ReleaseBuilder:
     def _groups(self, tissue: str) -> dict[str, pd.Series]:
         return {m: read_groups(inp.groups) for (t, m), inp in self.inputs.items() if t == tissue and inp.groups}
 
+    def _grouped(self, modality: str) -> bool:
+        if modality == CROSS_MODALITY:
+            return True
+        try:
+            return self.atlas.modality(modality).grouped
+        except KeyError:
+            return False
+
     # -- steps ------------------------------------------------------------------------------------
 
     def run(self) -> None:
         self.step("annotation")
-        ann = read_gtf(self.release.annotation)
+        ann = read_annotation(self.release.annotation)
         self.genes = GeneIndex(ann.genes)
+        self.gene_flags = ann.gene_flags
         write_table(genes_table(ann.genes), self._table(layout.table_path("genes"), "genes of the release annotation"))
         for kind, table in (("transcripts", transcripts_table(ann.transcripts)), ("exons", exons_table(ann.exons))):
             write_table(table, self._table(layout.table_path(kind), f"{kind} of the release annotation"))
             index = f"{kind}_index"
             write_gene_model_index(table, kind, self._table(
                 layout.table_path(index), f"{kind} keyed by gene id (Arrow IPC batches for gene look-ups)"))
-            self._note(str(sidecar_path(layout.table_path(index))), f"key range of each batch of {index}", "index")
+            self._index(layout.table_path(index), f"key range of each batch of {index}")
         del ann
 
         self.step("variants")
         self.readers: list[GenotypeReader] = [open_genotypes(p) for p in self.release.genotypes]
         self.variants = VariantIndex(pd.concat([r.variants for r in self.readers], ignore_index=True))
 
+        self.qtls = QtlSpool(self.scratch)
         self.signif = SignifPairsWriter(self.out / layout.table_path("signif_pairs"), self.scratch,
                                         by_position=self.out / layout.table_path("associations_by_position"),
                                         by_gene=self.out / layout.table_path("associations_by_gene"))
@@ -230,30 +230,44 @@ class _ReleaseBuilder:
         by_pos = layout.table_path("associations_by_position")
         self._note(by_pos, "top, independent and significant cis associations sorted by variant position "
                    "(Arrow IPC batches for region and variant look-ups)", "table")
-        self._note(str(sidecar_path(by_pos)), "position range of each batch of associations_by_position", "index")
+        self._index(by_pos, "position range of each batch of associations_by_position")
         by_gene = layout.table_path("associations_by_gene")
         self._note(by_gene, "top, independent and significant cis associations in runs of one gene and source "
                    "(Arrow IPC batches for gene look-ups)", "table")
-        self._note(str(sidecar_path(by_gene)), "rows of each gene and source in associations_by_gene", "index")
+        self._index(by_gene, "rows of each gene and source in associations_by_gene")
         self.expression_index: ExpressionIndexWriter | None = None
+        self.phenotype_index: ValuesIndexWriter | None = None
         for tissue, modality in self._order():
             self.step(f"{tissue} × {modality}")
             self._tissue_modality(tissue, modality, self.results[(tissue, modality)], self.inputs.get((tissue, modality)))
+            _return_free_memory()
         if self.expression_index is not None:
             self.expression_index.close()
-            self._note(str(sidecar_path(layout.table_path("expression_index"))),
-                       "key range of each batch of expression_index, and the sample ids of each tissue", "index")
+            self._index(layout.table_path("expression_index"),
+                        "key range of each batch of expression_index, and the sample ids of each tissue")
+        if self.phenotype_index is not None:
+            self.phenotype_index.close()
+            self._index(layout.table_path("phenotype_index"),
+                        "key range of each batch of phenotype_index, and the sample ids of each tissue × modality")
+        self.shared = SharedTables()  # the multi-tissue tables are read: let them go
+        for (path, column, modality), targets in self.shared_signif.items():
+            self.step(f"significant pairs of every tissue × {modality} ({Path(path).name})")
+            stream_signif([path], targets, tissue_column=column, grouped=self._grouped(modality), modality=modality,
+                          writer=self.signif, genes=self.genes, variants=self.variants)
 
-        self.step("significant pairs")
-        self.signif.finish({"top": sorted_qtls(self.top) if self.top else None,
-                            "independent": sorted_qtls(self.indep) if self.indep else None})
-        self.step("QTL tables")
+        self.step("significant pairs and QTL tables")
+        top_path = self._table(layout.table_path("top_qtls"), "top cis-QTL per phenotype/group, every tissue × modality")
+        indep_path = self._table(layout.table_path("independent_qtls"),
+                                 "conditionally independent cis-QTLs, every tissue × modality")
+        self.signif.finish(self.qtls, {"top": top_path, "independent": indep_path})
+        self.n_genes_tested = len(self.tested_genes)
+        self.step("gene status and counts")
         self._qtl_tables()
         self.step("TWAS")
         publish_twas(self.atlas, self.release, self.twas, self.out, self._note)
         self.step("tissues and samples")
         self._tissue_tables()
-        self.step("genotypes")
+        self.step("variants and genotypes")
         self._genotypes()
         self.step("release.json")
         self._release_json()
@@ -263,27 +277,39 @@ class _ReleaseBuilder:
 
     def _tissue_modality(self, tissue: str, modality: str, rf: ResultFiles, inp: PhenotypeInput | None) -> None:
         resolver = GeneResolver(self._groups(tissue), modality)
+        grouped = self._grouped(modality)
         label = f"{tissue} {modality}"
         raw_bed = inp.bed if inp is not None else None
         fallback = None
         samples: list[str] = []
+        normalised_ids: list[str] | None = None
+
+        cis = read_result(rf, "cis", self.shared, grouped)
+        raw_indep = read_result(rf, "independent", self.shared, grouped)
+        if rf.shared and (cis is None or cis.empty) and (raw_indep is None or raw_indep.empty) and raw_bed is None:
+            return  # a multi-tissue table without rows of this tissue (e.g. no cross-modality results)
 
         # phenotype BEDs: portal values table and downloads
         if rf.phenotypes is not None:
             table = read_phenotype_bed(rf.phenotypes, allow_missing=True)
-            write_table(values_table(table.phenotype_ids, table.values, table.samples),
-                        self._table(layout.phenotype_table_path(tissue, modality),
-                                    f"normalised phenotypes of {label}, one column per sample"))
+            values = values_table(table.phenotype_ids, table.values, table.samples)
+            write_table(values, self._table(layout.phenotype_table_path(tissue, modality),
+                                            f"normalised phenotypes of {label}, one column per sample"))
+            if self.phenotype_index is None:
+                self.phenotype_index = ValuesIndexWriter(self._table(
+                    layout.table_path("phenotype_index"), "normalised phenotypes of every tissue × modality keyed "
+                    "by phenotype id (Arrow IPC batches for look-ups)"), PHENOTYPE_INDEX_SCHEMA)
+            self.phenotype_index.add(phenotype_part(tissue, modality), values)
+            del values
             fallback = pd.DataFrame({"chrom": table.positions["chrom"].to_numpy(), "tss": table.tss},
                                     index=pd.Index(table.phenotype_ids))
             samples = list(table.samples)
-            expressed_ids = table.phenotype_ids
+            normalised_ids = list(table.phenotype_ids)
             del table
             self._bed(rf.phenotypes, "phenotypes", f"normalised phenotypes of {label} (BED)", tissue=tissue,
                       modality=modality, norm="norm")
         if raw_bed is not None:
             idx = _bed_index(raw_bed)
-            expressed_ids = list(idx.index)
             if fallback is None:
                 fallback = idx
             samples = samples or read_bed_samples(raw_bed)
@@ -291,26 +317,25 @@ class _ReleaseBuilder:
                       modality=modality, norm="raw")
             if modality == "expression":
                 self._expression(tissue, raw_bed, rf, resolver)
-        elif rf.phenotypes is None:
-            expressed_ids = []
         if modality != CROSS_MODALITY and samples:
             self.samples.setdefault(tissue, {})[modality] = samples
 
         # cis tables
-        cis = read_result_table(rf.cis)
         afc = read_result_table(rf.afc) if rf.afc is not None else None
-        top = qtl_table(cis, tissue, modality, resolver, self.genes, self.variants, afc=afc, fallback=fallback)
-        self.variants.mark(top["variant_id"], top["af"])
-        self.top.append(top)
-        write_tsv_gz(download_qtls(top, cis), self._download(
-            "top_assoc", f"top cis-QTL per phenotype of {label}", tissue=tissue, modality=modality))
+        top = None
+        if cis is not None:
+            top = qtl_table(cis, tissue, modality, resolver, self.genes, self.variants, afc=afc, fallback=fallback)
+            self.variants.mark(top["variant_id"], top["af"])
+            self.qtls.add("top", top)
+            self.tested_genes.update(top["gene_id"].dropna())
+            write_tsv_gz(download_qtls(top, cis), self._download(
+                "top_assoc", f"top cis-QTL per phenotype of {label}", tissue=tissue, modality=modality))
         indep = None
-        if rf.independent is not None:
-            raw_indep = read_result_table(rf.independent)
+        if raw_indep is not None:
             indep = qtl_table(raw_indep, tissue, modality, resolver, self.genes, self.variants, afc=afc, cis=cis,
                               fallback=fallback)
             self.variants.mark(indep["variant_id"], indep["af"])
-            self.indep.append(indep)
+            self.qtls.add("independent", indep)
             write_tsv_gz(download_qtls(indep, raw_indep), self._download(
                 "indep_assoc", f"conditionally independent cis-QTLs of {label}", tissue=tissue, modality=modality))
         if afc is not None:
@@ -322,27 +347,22 @@ class _ReleaseBuilder:
                                                  tissue=tissue, modality=modality))
 
         # status per gene
-        tested = set(top["gene_id"].dropna())
-        egenes = set(top.loc[top["qval"] <= self.fdr, "gene_id"].dropna())
-        expressed = set(resolver.genes(pd.Series(expressed_ids, dtype=object)).dropna()) if len(expressed_ids) else set()
+        normalised = (set(resolver.genes(pd.Series(normalised_ids, dtype=object)).dropna())
+                      if normalised_ids is not None else None)
+        status, expressed, counts = gene_status_rows(tissue, modality, top, indep, self.fdr, normalised,
+                                                     self.gene_flags)
         self.expressed[(tissue, modality)] = expressed
-        if indep is not None:
-            n_indep = indep.groupby("gene_id").size()
-        else:
-            n_indep = pd.Series(1, index=sorted(egenes), dtype=np.int64)
-        all_genes = sorted(expressed | tested)
-        self.status.append(pd.DataFrame({
-            "gene_id": all_genes, "tissue": tissue, "modality": modality,
-            "expressed": [g in expressed for g in all_genes], "tested": [g in tested for g in all_genes],
-            "has_qtl": [g in egenes for g in all_genes],
-            "n_independent": pd.Series(all_genes, dtype=object).map(n_indep).fillna(0).astype(np.int32).to_numpy(),
-        }))
-        self.tissue_modality.append({"tissue": tissue, "modality": modality, "n_samples": len(samples),
-                                     "n_tested": len(cis), "n_egenes": len(egenes),
-                                     "n_independent": int(len(indep)) if indep is not None else int(len(egenes))})
+        self.status.append(status)
+        self.tissue_modality.append({"tissue": tissue, "modality": modality, "n_samples": len(samples), **counts})
 
-        # significant pairs, streamed
-        self._signif(tissue, modality, rf, cis, resolver, fallback, label)
+        # pairs: significant (streamed now, or with every tissue of a shared source) and the nominal pass
+        self._signif(tissue, modality, rf, cis, resolver, fallback, grouped)
+        if rf.nominal:
+            rel = layout.nominal_table_path(tissue, modality)
+            write_nominal(rf.nominal, self._table(rel, f"every tested cis pair of {label} in runs of one phenotype "
+                                                  "(Arrow IPC batches for look-ups)"),
+                          modality=modality, grouped=grouped)
+            self._index(rel, f"rows of each phenotype in the nominal pairs of {label}")
 
         # trans
         if rf.trans is not None:
@@ -353,39 +373,30 @@ class _ReleaseBuilder:
             trans.insert(0, "tissue", tissue)
             self.trans_frames.append(trans)
 
-    def _signif(self, tissue: str, modality: str, rf: ResultFiles, cis: pd.DataFrame, resolver: GeneResolver,
-                fallback: pd.DataFrame | None, label: str) -> None:
-        if rf.signif_pairs is not None:
-            sources, thresholds, by_group = [rf.signif_pairs], None, False
-        elif rf.nominal:
-            sig = cis[pd.to_numeric(cis["qval"], errors="coerce") <= self.fdr]
-            by_group = "group_id" in cis
+    def _signif(self, tissue: str, modality: str, rf: ResultFiles, cis: pd.DataFrame | None, resolver: GeneResolver,
+                fallback: pd.DataFrame | None, grouped: bool) -> None:
+        by_group = cis is not None and "group_id" in cis
+        thresholds = None
+        if cis is not None and "pval_nominal_threshold" in cis:
+            sig = cis[pd.to_numeric(cis["qval"], errors="coerce") <= self.fdr] if "qval" in cis else cis
             key = sig["group_id"] if by_group else sig["phenotype_id"]
-            thresholds = pd.Series(pd.to_numeric(sig["pval_nominal_threshold"]).to_numpy(np.float64),
+            thresholds = pd.Series(pd.to_numeric(sig["pval_nominal_threshold"], errors="coerce").to_numpy(np.float64),
                                    index=key.astype(object).to_numpy())
             thresholds = thresholds[~thresholds.index.duplicated()]
-            sources = list(rf.nominal)
+        if rf.signif_pairs is not None:
+            sources, filtered = [rf.signif_pairs], False
+        elif rf.nominal and thresholds is not None:
+            sources, filtered = list(rf.nominal), True
         else:
             return
-        dest = self._download("signif_pairs", f"significant cis variant–phenotype pairs of {label}",
+        dest = self._download("signif_pairs", f"significant cis variant–phenotype pairs of {tissue} {modality}",
                               tissue=tissue, modality=modality)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        header = True
-        with gzip_text_writer(dest) as fh:
-            for src in sources:
-                for batch in iter_result_batches(src):
-                    rows = signif_rows(batch, tissue, modality, resolver, self.genes, self.variants, thresholds,
-                                       by_group, fallback)
-                    if rows.empty:
-                        continue
-                    self.variants.mark(rows["variant_id"], rows["af"])
-                    self.signif.add(rows)
-                    rows.drop(columns=["tissue", "modality", "_tss", "_gchrom"]).to_csv(
-                        fh, sep="\t", index=False, header=header, float_format="%.6g", na_rep="NA")
-                    header = False
-            if header:  # no significant pair: header only
-                fh.write("\t".join(["phenotype_id", "gene_id", "variant_id", "chrom", "pos", "tss_distance", "af",
-                                    "pval_nominal", "slope", "slope_se", "pval_nominal_threshold"]) + "\n")
+        target = SignifTarget(tissue, modality, resolver, fallback, thresholds, by_group, filtered, dest)
+        if "signif_pairs" in rf.shared:
+            self.shared_signif.setdefault((str(rf.signif_pairs), rf.tissue_column, modality), {})[tissue] = target
+            return
+        stream_signif(sources, {tissue: target}, tissue_column=None, grouped=grouped, modality=modality,
+                      writer=self.signif, genes=self.genes, variants=self.variants)
 
     def _expression(self, tissue: str, raw_bed: Path, rf: ResultFiles, resolver: GeneResolver) -> None:
         table = read_phenotype_bed(raw_bed, allow_missing=True)
@@ -397,27 +408,11 @@ class _ReleaseBuilder:
                 layout.table_path("expression_index"),
                 "expression of every tissue keyed by gene (Arrow IPC batches for gene look-ups)"))
         self.expression_index.add(tissue, values)
-        if rf.median is not None:
-            med = read_result_table(rf.median)
-            pids, values = med["phenotype_id"].astype(object), pd.to_numeric(med["median"], errors="coerce")
-        else:
-            with np.errstate(all="ignore"):
-                import warnings
-
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    values = pd.Series(np.nanmedian(table.values, axis=1))
-            pids = pd.Series(table.phenotype_ids, dtype=object)
-        self.medians.append(pd.DataFrame({"tissue": tissue, "gene_id": resolver.genes(pids).to_numpy(),
-                                          "median": np.asarray(values, dtype=np.float64)}))
+        del values
+        self.medians.append(medians_of(tissue, table, rf, resolver))
 
     def _qtl_tables(self) -> None:
-        write_table(sorted_qtls(self.top), self._table(layout.table_path("top_qtls"),
-                                                      "top cis-QTL per phenotype/group, every tissue × modality"),
-                    row_group_size=QTL_ROW_GROUP_SIZE)
-        write_table(sorted_qtls(self.indep), self._table(layout.table_path("independent_qtls"),
-                                                        "conditionally independent cis-QTLs, every tissue × modality"),
-                    row_group_size=QTL_ROW_GROUP_SIZE)
+        """The status, count, trans and median tables (the QTL tables are written with the pairs)."""
         status = pd.concat(self.status, ignore_index=True) if self.status else pd.DataFrame(
             columns=["gene_id", "tissue", "modality", "expressed", "tested", "has_qtl", "n_independent"])
         status = status.sort_values(["gene_id", "tissue", "modality"], kind="stable").reset_index(drop=True)
@@ -425,8 +420,7 @@ class _ReleaseBuilder:
                                         "expressed / tested / has a QTL, per gene, tissue and modality"))
         write_gene_status_index(status, self._table(layout.table_path("gene_status_index"),
                                                     "gene_status keyed by gene id (Arrow IPC batches for gene look-ups)"))
-        self._note(str(sidecar_path(layout.table_path("gene_status_index"))),
-                   "key range of each batch of gene_status_index", "index")
+        self._index(layout.table_path("gene_status_index"), "key range of each batch of gene_status_index")
         tm = pd.DataFrame(self.tissue_modality, columns=["tissue", "modality", "n_samples", "n_tested", "n_egenes",
                                                          "n_independent"])
         write_table(tm, self._table(layout.table_path("tissue_modality"), "counts per tissue × modality"))
@@ -451,65 +445,33 @@ class _ReleaseBuilder:
             else:
                 n_expr = len(set().union(*[g for (tt, m), g in self.expressed.items() if tt == t and m != CROSS_MODALITY]))
             rows.append({"tissue_id": t, "name": info.name, "colour": info.colour, "ontology_id": info.ontology_id,
-                         "n_samples": len(union), "n_expressed_genes": n_expr})
+                         "n_samples": len(union), "n_expressed_genes": n_expr, "site": info.site,
+                         "abbreviation": info.abbreviation})
             for s in union:
                 sample_rows.append({"sample_id": s, "tissue": t,
                                     "modalities": [m for m, ss in by_mod.items() if s in set(ss)]})
             if union:
                 samples_download(union, self._download("samples", f"sample ids of {info.name}", tissue=t))
         write_table(pd.DataFrame(rows, columns=["tissue_id", "name", "colour", "ontology_id", "n_samples",
-                                                "n_expressed_genes"]),
+                                                "n_expressed_genes", "site", "abbreviation"]),
                     self._table(layout.table_path("tissues"), "tissues of the release"))
         schema = pa.schema([("sample_id", pa.string()), ("tissue", pa.string()), ("modalities", pa.list_(pa.string()))])
         samples = pa.Table.from_pylist(sample_rows, schema=schema)
         write_table(samples, self._table(layout.table_path("samples"), "samples per tissue and their modalities"))
 
     def _genotypes(self) -> None:
-        used = self.variants.used_table()
-        write_table(used, self._table(layout.table_path("variants"), "variants of every QTL table (rsID / position lookups)"))
-        write_variant_index(used, self._table(layout.table_path("variant_index"),
-                                              "variants sorted by lower-cased id (Arrow IPC batches for id look-ups)"))
-        self._note(str(sidecar_path(layout.table_path("variant_index"))), "key range of each batch of variant_index",
-                   "index")
-        needed = set()
-        for frame in self.top + self.indep:
-            needed.update(frame["variant_id"].dropna())
-        samples = list(self.readers[0].samples)
-        ids, blocks = [], []
-        taken: set[str] = set()
-        for reader in self.readers:
-            v = reader.variants
-            sel = v[v["id"].isin(needed)]
-            for chrom, part in sel.groupby("chrom", sort=False):
-                pos = np.sort(part["pos"].to_numpy(np.int64))
-                start = 0
-                while start < len(pos):
-                    end = int(np.searchsorted(pos, pos[start] + _GENOTYPE_WINDOW, side="right"))
-                    g = reader.read(f"{chrom}:{pos[start]}-{pos[end - 1]}", samples=samples)
-                    vid = g.variants["id"].to_numpy(object)
-                    keep = np.array([x in needed and x not in taken for x in vid], dtype=bool)
-                    keep_idx = np.nonzero(keep)[0]
-                    # a variant id listed twice in the region: keep its first row only
-                    first = pd.Index(vid[keep_idx]).duplicated(keep="first")
-                    keep_idx = keep_idx[~first]
-                    ids.extend(vid[keep_idx])
-                    taken.update(vid[keep_idx])
-                    blocks.append(g.dosages[keep_idx])
-                    start = end
-        dosages = np.concatenate(blocks) if blocks else np.zeros((0, len(samples)), dtype=np.int8)
-        write_table(genotypes_table(np.asarray(ids, dtype=object), dosages, samples),
-                    self._table(layout.table_path("genotypes"),
-                                "genotypes (ALT dosage, −9 missing) of the top and independent QTL variants"))
+        write_variant_tables(self.variants, self.out, self._table, self._index)
+        del self.variants
         genotypes_download(self.release.genotypes, self._download("genotypes", "genotypes of the release (VCF)"))
         tbi = layout.download_path("genotypes", self.release.id, self.release.genome) + ".tbi"
-        self._note(tbi, "tabix index of the genotypes VCF", "index")
+        self._note(tbi, "tabix index of the genotypes VCF (genotype look-ups by position)", "index")
 
     def _release_json(self) -> None:
-        pairs = self._order()
-        counts = {"n_genes_tested": int(len(set().union(*[set(f["gene_id"].dropna()) for f in self.top]))) if self.top else 0,
+        pairs = [k for k in self._order() if any(r["tissue"] == k[0] and r["modality"] == k[1]
+                                                 for r in self.tissue_modality)]
+        counts = {"n_genes_tested": self.n_genes_tested,
                   "n_signif_pairs": int(self.signif.n_rows),
                   "tissue_modality": self.tissue_modality}
         write_json(release_metadata(self.atlas, self.release, pairs, counts),
                    self._note(layout.RELEASE_JSON, "release metadata: genome, annotation, parameters, software",
                               "metadata"))
-

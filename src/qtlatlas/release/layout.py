@@ -12,8 +12,9 @@ Release directory (``SITE/releases/<release>/``)::
 
     release.json                    release metadata (genome, annotation, parameters, versions)
     MANIFEST.tsv                    path, bytes, sha256, description, kind of every other file
-    tables/*.parquet                query tables for the portal
+    tables/*.parquet, tables/*.arrow   query tables and look-up files for the portal
     tables/phenotypes/<tissue>.<modality>.parquet, tables/expression/<tissue>.parquet
+    tables/nominal/<tissue>.<modality>.arrow   every tested cis pair (when the nominal pass is available)
     downloads/*                     files offered for download, named as below
 
 Download file names follow the RatGTEx v4 pattern::
@@ -116,9 +117,10 @@ TABLES = {
     "associations_by_gene": "associations_by_gene.arrow",
     "trans_pairs": "trans_pairs.parquet",
     "variants": "variants.parquet",
-    "genotypes": "genotypes.parquet",
+    "variants_by_position": "variants_by_position.arrow",
     "medians": "medians.parquet",
     "expression_index": "expression_index.arrow",
+    "phenotype_index": "phenotype_index.arrow",
     "samples": "samples.parquet",
     # TWAS (present when the release has TWAS results; see qtlatlas.release.twas_tables)
     "twas_panels": "twas_panels.parquet",
@@ -151,6 +153,11 @@ def phenotype_table_path(tissue: str, modality: str) -> str:
 
 def expression_table_path(tissue: str) -> str:
     return f"{TABLES_DIR}/expression/{tissue}.parquet"
+
+
+def nominal_table_path(tissue: str, modality: str) -> str:
+    """The nominal look-up file of a tissue × modality (every tested pair, in runs of one phenotype)."""
+    return f"{TABLES_DIR}/nominal/{tissue}.{modality}.arrow"
 
 
 # ------------------------------------------------------------------------------------------------

@@ -85,7 +85,8 @@ def release_metadata(atlas: Atlas, release: Release, tissue_modalities: Iterable
         "format_version": RELEASE_JSON_VERSION,
         "id": release.id,
         "genome": release.genome,
-        "annotation": {"file": Path(release.annotation).name, "sha256": sha256_file(release.annotation)},
+        "annotation": _annotation_info(release.annotation),
+        "genotypes": [Path(p).name for p in release.genotypes],
         "date": (release.date or dt.datetime.now(dt.UTC).date()).isoformat(),
         "notes": release.notes,
         "tissues": [{"id": t, "name": atlas.tissue(t).name, "colour": atlas.tissue(t).colour,
@@ -96,6 +97,18 @@ def release_metadata(atlas: Atlas, release: Release, tissue_modalities: Iterable
         "counts": counts or {},
         "built_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
     }
+
+
+def _annotation_info(spec) -> dict[str, Any]:
+    """``file`` and ``sha256`` of the annotation (its first file), and ``files`` when it has several (gene and
+    exon tables)."""
+    from ..io.annotation import annotation_files
+
+    files = annotation_files(spec)
+    info: dict[str, Any] = {"file": Path(files[0]).name, "sha256": sha256_file(files[0])}
+    if len(files) > 1:
+        info["files"] = [{"file": Path(f).name, "sha256": sha256_file(f)} for f in files]
+    return info
 
 
 def atlas_metadata(atlas: Atlas) -> dict[str, Any]:

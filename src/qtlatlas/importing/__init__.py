@@ -1,0 +1,1 @@
+"""Importers: an ``atlas.yaml`` that names a lab's already published results in place (RatGTEx, GTEx)."""
