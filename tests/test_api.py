@@ -4,7 +4,9 @@ errors, formats, caching headers, the RatGTEx-compatible routes, and schemathesi
 from __future__ import annotations
 
 import io
+import re
 
+import numpy as np
 import pandas as pd
 import pytest
 import schemathesis
@@ -216,16 +218,47 @@ def test_ratgtex_compatible_routes(client, site):
     top = table(site, "v1", "top_qtls")
     q = top[(top["modality"] == "expression") & (top["qval"] <= 0.05)].iloc[0]
     eqtl = client.get(f"{base}/eqtl", params={"geneId": q["gene_id"]}).json()["eqtl"]
-    assert eqtl and {"tissueSiteDetailId", "geneId", "variantId", "pValueBeta", "log2aFC"} <= set(eqtl[0])
+    # RatGTEx's own field names (pval_beta and log2_aFC keep their table names there)
+    assert eqtl and {"tissueSiteDetailId", "geneId", "variantId", "ref", "alt", "pval_beta", "log2_aFC"} <= set(eqtl[0])
+    ind = table(site, "v1", "independent_qtls")
+    ind = ind[(ind["gene_id"] == q["gene_id"]) & (ind["modality"] == "expression")]
+    assert sorted((r["tissueSiteDetailId"], r["variantId"]) for r in eqtl) == sorted(zip(ind["tissue"], ind["variant_id"], strict=True))
     assert client.get(f"{base}/xqtl", params={"geneId": q["gene_id"]}).json()["xqtl"]
     single = client.get(f"{base}/singleTissueEqtl", params={"geneId": q["gene_id"]}).json()["singleTissueEqtl"]
-    assert single and {"pValue", "nes"} <= set(single[0])
+    assert single and {"variantId", "pValue", "nes", "chromosome", "pos", "tissueSiteDetailId", "geneId"} <= set(single[0])
     dyn = client.get(f"{base}/dyneqtl", params={"variantId": q["variant_id"], "geneId": q["gene_id"],
                                                 "tissueSiteDetailId": q["tissue"]}).json()
-    assert {"data", "genotypes", "homoRefCount", "hetCount", "homoAltCount", "pValueThreshold"} <= set(dyn)
+    assert {"data", "genotypes", "homoRefCount", "hetCount", "homoAltCount", "maf", "ref", "alt", "pValue",
+            "pValueThreshold", "tissueSiteDetailId", "variantId", "geneId"} <= set(dyn)
+    # the mapped nominal p-value of the pair (the top QTL's), not a regression without covariates
+    assert dyn["pValue"] == pytest.approx(q["pval_nominal"], rel=1e-5)  # the top table is text at 6 digits
+    assert dyn["pValueThreshold"] == pytest.approx(q["pval_nominal_threshold"])
+    assert len(dyn["data"]) == len(dyn["genotypes"]) == dyn["homoRefCount"] + dyn["hetCount"] + dyn["homoAltCount"] + \
+        sum(g is None for g in dyn["genotypes"])
     var = client.get(f"{base}/variant", params={"variantId": q["variant_id"]}).json()["variant"][0]
     assert var["variantId"] == q["variant_id"]
     assert client.get(f"{base}/exon", params={"geneId": gene}).json()["exon"]
+    # unknown ids: skipped or an empty list, as RatGTEx answers; missing or empty parameters: 400, never 500
+    assert client.get(f"{base}/eqtl", params={"geneId": "no-such-gene"}).json() == {"eqtl": []}
+    assert client.get(f"{base}/gene", params={"geneId": "no-such-gene"}).json() == {"gene": []}
+    for endpoint in ("gene", "geneExpression", "medianGeneExpression", "eqtl", "xqtl", "singleTissueEqtl", "exon",
+                     "dyneqtl", "variant", "topExpressedGene"):
+        for params in ({}, {"geneId": "", "variantId": "", "tissueSiteDetailId": ""}, {"geneId": " , "}):
+            r = client.get(f"{base}/{endpoint}", params=params)
+            assert r.status_code == 400, (endpoint, params, r.status_code)
+            assert r.json()["error"] == "bad_request"
+
+
+def test_compat_expression_is_printed_at_float32_precision(client, site):
+    """TPM values are float32: written in float32's shortest form (12.3457), not as 17-digit doubles."""
+    gene = table(site, "v1", "genes")["gene_id"].iloc[0]
+    text = client.get("/compat/ratgtex/v1/geneExpression", params={"geneId": gene}).text
+    numbers = re.findall(r"-?\d+\.\d+(?:e-?\d+)?", text)
+    assert numbers and max(len(n.split("e")[0].lstrip("-").replace(".", "").lstrip("0")) for n in numbers) <= 9
+    data = client.get("/compat/ratgtex/v1/geneExpression", params={"geneId": gene}).json()["geneExpression"]
+    wide = pd.read_parquet(site / "releases" / "v1" / "tables" / "expression" / f"{data[0]['tissueSiteDetailId']}.parquet")
+    row = wide.set_index("phenotype_id").loc[gene].to_numpy(np.float32)
+    np.testing.assert_array_equal(np.array(data[0]["data"], dtype=np.float32), row)
 
 
 def test_schemathesis_no_server_errors_no_schema_violations(site):

@@ -11,6 +11,7 @@ import pytest
 
 from qtlatlas.cli import main
 from qtlatlas.demo import DemoConfig
+from qtlatlas.io.genotypes import read_genotypes
 from qtlatlas.release import layout
 from qtlatlas.release.errata import add_erratum
 from qtlatlas.store import MAX_REGION_BP, BadQuery, NotFound, ReleaseStore, Site
@@ -347,18 +348,26 @@ def test_variant_associations_union_of_tables(store):
                                           f"{top.loc[top['variant_id'] == vid, 'pos'].iloc[0]}")) >= len(got[got.source == "top"])
 
 
-def _check_pbg(store, row, source):
+def _release_genotypes(store, variant_id: str) -> dict[str, int]:
+    """Sample -> dosage of a variant read from the release's VCF download with the genotype reader of the
+    pipeline (the reference the store's fast look-up must agree with)."""
+    vcf = next(p for p in (store.path / "downloads").iterdir() if p.name.startswith("genotypes.") and p.name.endswith(".vcf.gz"))
+    v = store.variant(variant_id)
+    g = read_genotypes(vcf, region=f"{v['chrom']}:{v['pos']}-{v['pos']}")
+    i = list(g.variants["id"]).index(v["variant_id"])
+    return {s: int(x) for s, x in zip(g.samples, g.dosages[i], strict=True)}
+
+
+def _check_pbg(store, row):
     tissue, modality = row["tissue"], row["modality"]
     d = store.phenotype_by_genotype(row["phenotype_id"], row["variant_id"], tissue, modality)
-    assert d["genotype_source"] == source
+    assert d["genotype_source"] == "vcf" and d["value_kind"] == "normalised"
     wide = pd.read_parquet(store.path / layout.phenotype_table_path(tissue, modality)).set_index("phenotype_id")
     values = wide.loc[row["phenotype_id"]].to_numpy(np.float64)
     assert d["samples"] == list(wide.columns)
     np.testing.assert_allclose(np.array(d["values"], dtype=float), values)
-    if source == "table":
-        geno = pd.read_parquet(store.path / layout.table_path("genotypes")).set_index("variant_id")
-        g = geno.loc[row["variant_id"], d["samples"]].to_numpy()
-        assert [None if x < 0 else int(x) for x in g] == d["genotypes"]
+    ref = _release_genotypes(store, row["variant_id"])
+    assert [None if ref.get(s, -9) < 0 else ref[s] for s in d["samples"]] == d["genotypes"]
     gt = np.array([np.nan if x is None else x for x in d["genotypes"]], dtype=float)
     assert d["counts"] == {"hom_ref": int((gt == 0).sum()), "het": int((gt == 1).sum()),
                            "hom_alt": int((gt == 2).sum()), "missing": int(np.isnan(gt).sum())}
@@ -371,16 +380,24 @@ def _check_pbg(store, row, source):
 
 def test_phenotype_by_genotype(store):
     top = table(store, "top_qtls")
-    row = top.sort_values("pval_nominal").iloc[0]
-    d = _check_pbg(store, row, "table")
+    row = top[top["modality"] != "cross_modality"].sort_values("pval_nominal").iloc[0]
+    d = _check_pbg(store, row)
     assert d["pval_nominal_threshold"] == pytest.approx(row["pval_nominal_threshold"])
     assert d["pval"] < 1e-3
-    # a variant of the significant pairs only: its genotypes come from the release VCF
-    geno_ids = set(pd.read_parquet(store.path / layout.table_path("genotypes"), columns=["variant_id"])["variant_id"])
+    # the mapped nominal p-value of the pair (with covariates) is the top table's, not the plot's regression
+    assert d["pval_nominal"] == pytest.approx(row["pval_nominal"], rel=1e-9)
+    assert d["slope_nominal"] == pytest.approx(row["slope"], rel=1e-5)
+    # a variant of the significant pairs only, and one of no QTL table at all: genotypes from the release VCF
     sp = table(store, "signif_pairs")
-    only = sp[~sp["variant_id"].isin(geno_ids)]
+    only = sp[~sp["variant_id"].isin(set(top["variant_id"])) & (sp["modality"] != "cross_modality")]
     if len(only):
-        _check_pbg(store, only.iloc[0], "vcf")
+        _check_pbg(store, only.iloc[0])
+    variants = table(store, "variants")
+    untested = variants[~variants["variant_id"].isin(set(sp["variant_id"]) | set(top["variant_id"]))]
+    far = store.phenotype_by_genotype(row["phenotype_id"], untested["variant_id"].iat[0], row["tissue"],
+                                      row["modality"])
+    ref = _release_genotypes(store, far["variant_id"])
+    assert far["genotypes"] == [None if ref.get(s, -9) < 0 else ref[s] for s in far["samples"]]
     with pytest.raises(NotFound, match="phenotype"):
         store.phenotype_by_genotype("nope", row["variant_id"], row["tissue"], row["modality"])
     with pytest.raises(NotFound, match="variant"):

@@ -31,3 +31,43 @@ def cluster_order(matrix: np.ndarray, labels: list[str]) -> tuple[list[int], str
     tree = hierarchy.linkage(pdist(values), method="average", optimal_ordering=n <= 200)
     root = hierarchy.to_tree(tree)
     return [int(i) for i in hierarchy.leaves_list(tree)], _newick(root, labels, root.dist) + ";"
+
+
+def _branch(x: float) -> str:
+    return f"{x:g}"
+
+
+class _Comma:
+    """Placeholder node that writes the comma between two children."""
+
+
+def ratgtex_newick(matrix: np.ndarray, labels: list[str]) -> str:
+    """The tree of the rows of ``matrix`` (r, c; r ≥ 2) as the RatGTEx portal writes it: average linkage on
+    Euclidean distances of the values as given, with optimal leaf ordering; Newick with the right child of
+    each merge first, branch lengths (merge-height differences) in ``%g``, and no length on the root."""
+    from scipy.cluster import hierarchy
+
+    values = np.nan_to_num(np.asarray(matrix, dtype=float))
+    tree = hierarchy.to_tree(hierarchy.linkage(values, method="average", optimal_ordering=True))
+    return _newick_parts(tree, [str(x) for x in labels]) + ";"
+
+
+def _newick_parts(root, labels: list[str]) -> str:
+    out: list[str] = []
+    # (node, height of its parent, phase): phase 0 opens a subtree, 1 closes an internal node
+    stack: list[tuple[object, float, int]] = [(root, root.dist, 0)]
+    while stack:
+        n, parent_height, phase = stack.pop()
+        if isinstance(n, _Comma):
+            out.append(",")
+        elif n.is_leaf():
+            out.append(f"{labels[n.id]}:{_branch(parent_height - n.dist)}")
+        elif phase == 0:
+            out.append("(")
+            stack.append((n, parent_height, 1))
+            stack.append((n.get_left(), n.dist, 0))
+            stack.append((_Comma(), 0.0, 0))
+            stack.append((n.get_right(), n.dist, 0))
+        else:
+            out.append(")" if n is root else f"):{_branch(parent_height - n.dist)}")
+    return "".join(out)

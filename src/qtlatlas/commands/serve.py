@@ -37,6 +37,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not any((p / layout.RELEASE_JSON).is_file() for p in root.iterdir() if not p.name.startswith(".")):
         raise QtlAtlasError(f"{args.site}: no published release in {root}")
     os.environ[SITE_ENV] = str(args.site.resolve())
+    # a portal's numerical work is small arrays: one BLAS/OpenMP thread per worker, not one per core each
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
     console.print(f"Serving {args.site} on http://{args.host}:{args.port}/  (API docs: /api/docs)")
     uvicorn.run("qtlatlas.web.app:app_from_env", factory=True, host=args.host, port=args.port, workers=args.workers,
                 log_level="warning")

@@ -9,6 +9,7 @@ keys (chromosome, position) so that DuckDB reads the few row groups that can mat
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from . import params as P
@@ -40,6 +41,32 @@ class AssociationQueries:
         if values is None:
             return None
         return list(dict.fromkeys(self.resolve_gene(g)["gene_id"] for g in values))
+
+    def _runs_of_genes(self, gene_ids: list[str], kind: str, columns: list[str]) -> pd.DataFrame:
+        """Every row of ``kind`` (top, independent, significant) of the genes, from ``associations_by_gene``,
+        with ``columns`` (those the look-up file has)."""
+        frames = []
+        for gid in gene_ids:
+            rows, _ = self.gene_rows(self._gene_row(self._gene_index().by_id[gid.lower()]), kind)
+            if len(rows):
+                frames.append(rows)
+        if not frames:
+            return pd.DataFrame({c: [] for c in columns})
+        rows = pd.concat(frames, ignore_index=True)
+        return rows[[c for c in columns if c in rows.columns]]
+
+    def _filter_rows(self, rows: pd.DataFrame, tissues, modalities, max_qval: float | None,
+                     max_pval: float | None) -> pd.DataFrame:
+        """``rows`` kept by the tissue / modality lists (validated) and the q-value / p-value bounds."""
+        keep = np.ones(len(rows), dtype=bool)
+        for column, values in (("tissue", self._tissue_filter(tissues)), ("modality", self._modality_filter(modalities))):
+            if values is not None:
+                keep &= rows[column].isin(values).to_numpy()
+        if max_qval is not None:
+            keep &= (pd.to_numeric(rows["qval"], errors="coerce") <= max_qval).to_numpy()
+        if max_pval is not None:
+            keep &= (pd.to_numeric(rows["pval_nominal"], errors="coerce") <= max_pval).to_numpy()
+        return rows[keep].reset_index(drop=True)
 
     # -- top / independent QTLs -------------------------------------------------------------------
 
@@ -76,6 +103,17 @@ class AssociationQueries:
         where, params = ["TRUE"], []
         self._add_membership(where, params, tissues, modalities)
         gene_ids = self._gene_ids(genes)
+        if gene_ids is not None and region is None and self.has_table("associations_by_gene"):
+            # a gene's rows are runs of the look-up file: filtered, sorted and paged here, without a scan
+            rows = self._runs_of_genes(gene_ids, kind, columns)
+            rows = self._filter_rows(rows, tissues, modalities, P.number(max_qval, "max_qval"),
+                                     P.number(max_pval, "max_pval"))
+            ties = [c for c in _QTL_TIES if c in rows.columns and c != sort]
+            rows = rows.sort_values([sort, *ties], ascending=[not descending] + [True] * len(ties), kind="stable",
+                                    na_position="last")
+            total = len(rows)
+            page = rows.iloc[offset:offset + n].reset_index(drop=True)
+            return page, total, P.next_cursor(offset, len(page), total, kind)
         if gene_ids is not None:
             where.append(f"gene_id IN ({placeholders(len(gene_ids))})")
             params += gene_ids
@@ -123,6 +161,14 @@ class AssociationQueries:
         offset = P.decode_cursor(cursor, kind)
         path = self.table_file("signif_pairs")
         where, params = [], []
+        if gene is not None and self.has_table("associations_by_gene"):
+            g = self.resolve_gene(gene)
+            rows = self._runs_of_genes([g["gene_id"]], "significant", self.columns("signif_pairs"))
+            rows = self._filter_rows(rows, tissues, modalities, None, None)
+            rows = rows.sort_values(["pos"] + _PAIR_TIES, kind="stable", na_position="last")
+            total = len(rows)
+            page = rows.iloc[offset:offset + n].reset_index(drop=True)
+            return page, total, P.next_cursor(offset, len(page), total, kind)
         if gene is not None:
             g = self.resolve_gene(gene)
             names = self.chrom_spellings(g["chrom"])

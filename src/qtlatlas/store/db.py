@@ -3,10 +3,16 @@
 A DuckDB connection must not be used by two threads at once; the portal runs its handlers in a thread
 pool, so each thread gets its own cursor (:meth:`Database.cursor`) on one shared database (one buffer
 pool, one memory limit). Every value that comes from a user reaches SQL as a bound parameter.
+
+The hot look-ups (a gene, a variant, a pair, per-sample values) do not use DuckDB at all: they read the
+release's look-up files. What remains (browsing QTLs across genes with filters and sorts, legacy releases)
+may meet concurrent queries whose sum exceeds the buffer pool: the database spills to a private temporary
+directory instead of failing the query, so no request fails because another one holds the memory.
 """
 
 from __future__ import annotations
 
+import tempfile
 import threading
 
 import duckdb
@@ -25,6 +31,8 @@ class Database:
         self._con = duckdb.connect(":memory:")
         self._con.execute(f"SET memory_limit = '{memory_limit}'")
         self._con.execute(f"SET threads = {int(threads)}")
+        self._spill = tempfile.TemporaryDirectory(prefix="qtlatlas-duckdb-")
+        self._con.execute(f"SET temp_directory = '{self._spill.name}'")
         for setting in ("SET parquet_metadata_cache = true", "SET preserve_insertion_order = true"):
             try:
                 self._con.execute(setting)

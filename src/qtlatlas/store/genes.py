@@ -4,19 +4,17 @@ expression per sample and median expression. Mixed into :class:`~qtlatlas.store.
 from __future__ import annotations
 
 import difflib
-import json
 
 import numpy as np
 import pandas as pd
 
 from ..io.chromosomes import chrom_key
 from .batched import KeyedRows
-from .db import placeholders
 from .errors import NotFound
 from .params import MAX_LIST, is_clean, text
 from .params import limit as check_limit
 
-GENE_FIELDS = ["gene_id", "gene_name", "gene_type", "chrom", "start", "end", "strand", "tss"]
+GENE_FIELDS = ["gene_id", "gene_name", "gene_type", "chrom", "start", "end", "strand", "tss", "description"]
 #: Longest search text accepted (longer texts cannot prefix an id or a symbol).
 MAX_SEARCH = 100
 
@@ -63,6 +61,17 @@ class _GeneIndex:
                 by_name.setdefault(s, i)  # the first in genome order
         self.by_name = by_name
         self.chroms = df["chrom"].astype(str).to_numpy(dtype=object)
+        self._columns = list(self.df.columns)
+        self._values = [self.df[c].tolist() for c in self._columns]
+        self._rows: dict[int, dict] = {}
+
+    def row(self, i: int) -> dict:
+        """Row ``i`` as a dict of plain Python values (missing values as None), made once and kept."""
+        found = self._rows.get(i)
+        if found is None:
+            found = {c: _plain(v[i]) for c, v in zip(self._columns, self._values, strict=True)}
+            self._rows[i] = found
+        return found
 
     def find(self, q: str) -> int | None:
         key = q.lower()
@@ -81,7 +90,13 @@ class GeneQueries:
 
     def _gene_index(self) -> _GeneIndex:
         def load():
-            df = pd.read_parquet(self.table_file("genes"), columns=GENE_FIELDS)
+            import pyarrow.parquet as pq
+
+            present = set(pq.read_schema(self.table_file("genes")).names)
+            df = pd.read_parquet(self.table_file("genes"), columns=[c for c in GENE_FIELDS if c in present])
+            if "description" not in df:  # releases built before descriptions were kept
+                df["description"] = ""
+            df["description"] = df["description"].fillna("")
             return _GeneIndex(df)
 
         return self._cached("genes", load)
@@ -90,7 +105,8 @@ class GeneQueries:
         return self._gene_index().df
 
     def _gene_row(self, i: int) -> dict:
-        return records(self._genes().iloc[[i]])[0]
+        """Row ``i`` of the genes table as a dict of plain values (a fresh dict: callers may add keys)."""
+        return dict(self._gene_index().row(i))
 
     def resolve_gene(self, gene: object) -> dict:
         """The genes-table row of a gene id or symbol (case-insensitive; a symbol shared by several genes
@@ -189,51 +205,67 @@ class GeneQueries:
 
         return [t for t in self.tissue_ids() if (self.path / layout.expression_table_path(t)).is_file()]
 
-    def _expression_index(self) -> tuple[KeyedRows, dict[str, list[str]]] | None:
-        """The reader of ``expression_index`` and each tissue's sample ids (None when the release predates it)."""
+    def _expression_index(self):
+        """The reader of ``expression_index`` (:class:`~qtlatlas.store.values.ValueIndex`; None when the release
+        predates it)."""
         if not self.has_table("expression_index"):
             return None
+        from .values import ValueIndex
 
-        def load() -> tuple[KeyedRows, dict[str, list[str]]]:
-            from ..release.tables import EXPRESSION_SAMPLES_KEY
+        return self._cached("expression_index", lambda: ValueIndex(self.table_file("expression_index")))
 
-            reader = KeyedRows(self.table_file("expression_index"), "phenotype_id")
-            samples = json.loads((reader.file.ranges.schema.metadata or {}).get(EXPRESSION_SAMPLES_KEY, b"{}"))
-            return reader, {str(t): [str(x) for x in ids] for t, ids in samples.items()}
-
-        return self._cached("expression_index", load)
-
-    def expression(self, gene_id: str, tissue: str | None = None) -> pd.DataFrame:
-        """Expression (TPM) of a gene (id or symbol) per sample: long table ``tissue, sample_id, tpm``
-        (samples in table order; tissues in release order). Empty when the gene was not quantified."""
+    def expression_arrays(self, gene_id: str, tissues: list[str] | None = None) -> list[tuple[str, list[str], np.ndarray]]:
+        """Expression (TPM) of a gene (id or symbol) per tissue, as ``(tissue, sample ids, float32 values)`` in
+        release order (``tissues``: those only); tissues where it was not quantified are left out."""
+        gid = self.resolve_gene(gene_id)["gene_id"]
+        wanted = self.expression_tissues() if tissues is None else [self.check_tissue(t) for t in tissues]
+        index = self._expression_index()
+        out = []
+        if index is not None:
+            for t in wanted:
+                values = index.values(gid, t)
+                if values is not None:
+                    out.append((t, index.samples[t], values))
+            return out
         from ..release import layout
 
-        gid = self.resolve_gene(gene_id)["gene_id"]
-        tissues = self.expression_tissues() if tissue is None else [self.check_tissue(tissue)]
-        index = self._expression_index()
-        frames = []
-        for t in tissues:
-            if index is not None:  # one short batch of the look-up file per tissue
-                reader, samples = index
-                found = reader.slices(gid, t)
-                if not found or t not in samples:
-                    continue
-                values = found[0].column(1)[0].values.to_numpy(zero_copy_only=False).astype(np.float64)
-                frames.append(pd.DataFrame({"tissue": t, "sample_id": samples[t], "tpm": values}))
-                continue
+        for t in wanted:  # releases built before the look-up file: one row of a wide table
             path = self.path / layout.expression_table_path(t)
             if not path.is_file():
                 continue
             wide = self.db.df("SELECT * FROM read_parquet(?) WHERE phenotype_id = ? LIMIT 1", [str(path), gid])
             if wide.empty:
                 continue
-            values = wide.drop(columns=["phenotype_id"]).iloc[0]
-            frames.append(pd.DataFrame({"tissue": t, "sample_id": values.index.astype(str),
-                                        "tpm": pd.to_numeric(values, errors="coerce").astype(np.float64).to_numpy()}))
-        if not frames:
+            row = wide.drop(columns=["phenotype_id"]).iloc[0]
+            out.append((t, [str(c) for c in row.index], pd.to_numeric(row, errors="coerce").to_numpy(np.float32)))
+        return out
+
+    def expression(self, gene_id: str, tissue: str | None = None) -> pd.DataFrame:
+        """Expression (TPM) of a gene (id or symbol) per sample: long table ``tissue, sample_id, tpm``
+        (samples in table order; tissues in release order). Empty when the gene was not quantified."""
+        found = self.expression_arrays(gene_id, None if tissue is None else [tissue])
+        if not found:
             return pd.DataFrame({"tissue": pd.Series(dtype=object), "sample_id": pd.Series(dtype=object),
                                  "tpm": pd.Series(dtype=np.float64)})
-        return pd.concat(frames, ignore_index=True)
+        return pd.concat([pd.DataFrame({"tissue": t, "sample_id": samples, "tpm": values.astype(np.float64)})
+                          for t, samples, values in found], ignore_index=True)
+
+    def median_matrix(self) -> tuple[dict[str, int], list[str], np.ndarray]:
+        """Median TPM of every gene and tissue, in memory (a genes × tissues float64 matrix, NaN where a gene
+        was not quantified): ``(row of each gene id, tissue ids in release order, matrix)``; cached."""
+        def load():
+            df = pd.read_parquet(self.table_file("medians"), columns=["tissue", "gene_id", "median"])
+            genes = list(dict.fromkeys(df["gene_id"].astype(str)))
+            order = {t: i for i, t in enumerate(self.tissue_ids())}
+            tissues = sorted(set(df["tissue"].astype(str)), key=lambda t: (order.get(t, len(order)), t))
+            rows = {g: i for i, g in enumerate(genes)}
+            cols = {t: j for j, t in enumerate(tissues)}
+            matrix = np.full((len(genes), len(tissues)), np.nan)
+            matrix[df["gene_id"].astype(str).map(rows).to_numpy(), df["tissue"].astype(str).map(cols).to_numpy()] = \
+                df["median"].to_numpy(np.float64)
+            return rows, tissues, matrix
+
+        return self._cached("median_matrix", load)
 
     def medians(self, gene_ids: list[str], tissues: list[str] | None = None) -> pd.DataFrame:
         """Median TPM: ``tissue, gene_id, gene_name, median`` for genes given by id or symbol (NotFound
@@ -252,21 +284,19 @@ class GeneQueries:
                               "gene_name": pd.Series(dtype=object), "median": pd.Series(dtype=np.float64)})
         if not ids or not self.has_table("medians"):
             return empty
-        sql = f"SELECT tissue, gene_id, median FROM read_parquet(?) WHERE gene_id IN ({placeholders(len(ids))})"
-        params: list = [self.table_file("medians"), *ids]
-        if tissue_list is not None:
-            sql += f" AND tissue IN ({placeholders(len(tissue_list))})"
-            params += tissue_list
-        df = self.db.df(sql, params)
-        if df.empty:
+        index, all_tissues, matrix = self.median_matrix()
+        cols = [j for j, t in enumerate(all_tissues) if tissue_list is None or t in tissue_list]
+        out = []
+        for g in ids:
+            i = index.get(g)
+            if i is None:
+                continue
+            for j in cols:
+                if not np.isnan(matrix[i, j]):
+                    out.append((all_tissues[j], g, names[g], float(matrix[i, j])))
+        if not out:
             return empty
-        df["gene_name"] = df["gene_id"].map(names)
-        torder = {t: i for i, t in enumerate(self.tissue_ids())}
-        gorder = {g: i for i, g in enumerate(ids)}
-        df["_g"] = df["gene_id"].map(gorder)
-        df["_t"] = df["tissue"].map(torder).fillna(len(torder))
-        df = df.sort_values(["_g", "_t", "tissue"], kind="stable")
-        return df[["tissue", "gene_id", "gene_name", "median"]].reset_index(drop=True)
+        return pd.DataFrame(out, columns=["tissue", "gene_id", "gene_name", "median"])
 
     def mito_gene_ids(self) -> list[str]:
         """Genes on the mitochondrial chromosome (or with an ``MT-`` symbol)."""
@@ -285,16 +315,33 @@ class GeneQueries:
         n = check_limit(n, "n", maximum=10_000)
         if not self.has_table("medians"):
             return pd.DataFrame(columns=["tissue", "gene_id", "gene_name", "median"])
-        sql = "SELECT tissue, gene_id, median FROM read_parquet(?) WHERE tissue = ? AND median IS NOT NULL"
-        params: list = [self.table_file("medians"), t]
-        mito = self.mito_gene_ids() if exclude_mito else []
-        if mito:
-            sql += f" AND gene_id NOT IN ({placeholders(len(mito))})"
-            params += mito
-        sql += " ORDER BY median DESC, gene_id LIMIT ?"
-        params.append(n)
-        df = self.db.df(sql, params)
+        index, tissues, matrix = self.median_matrix()  # in memory: no query, whatever the load
+        if t not in tissues:
+            return pd.DataFrame(columns=["tissue", "gene_id", "gene_name", "median"])
+        values = matrix[:, tissues.index(t)]
+        genes = np.array(list(index), dtype=object)
+        keep = ~np.isnan(values)
+        if exclude_mito:
+            keep &= ~np.isin(genes, np.array(self.mito_gene_ids(), dtype=object))
+        genes, values = genes[keep], values[keep]
+        order = np.lexsort((genes.astype(str), -values))[:n]
         idx = self._gene_index()
         names = dict(zip(idx.ids, idx.names, strict=True))
-        df.insert(2, "gene_name", df["gene_id"].map(names))
-        return df.reset_index(drop=True)
+        out = pd.DataFrame({"tissue": t, "gene_id": genes[order], "median": values[order]})
+        out.insert(2, "gene_name", out["gene_id"].map(names))
+        return out.reset_index(drop=True)
+
+    def has_significant_eqtl(self, gene: dict) -> bool:
+        """Whether a gene (a row of :meth:`gene`, with its ``status``) has a significant expression QTL in some
+        tissue (RatGTEx's ``hasEqtl``)."""
+        return any(s["has_qtl"] for s in gene.get("status", []) if s["modality"] == "expression")
+
+    def gene_chromosomes(self, gene_ids: list[str]) -> dict[str, str]:
+        """``{gene_id: chromosome}`` of the known ones among ``gene_ids``."""
+        idx = self._gene_index()
+        out = {}
+        for g in gene_ids:
+            i = idx.by_id.get(str(g).lower())
+            if i is not None:
+                out[str(g)] = str(idx.chroms[i])
+        return out

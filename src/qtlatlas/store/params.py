@@ -52,19 +52,23 @@ def text(value: object, param: str, *, max_len: int = MAX_TEXT) -> str:
 
 
 def text_list(values: str | Iterable[str] | None, param: str) -> list[str] | None:
-    """``None`` (no filter) or a de-duplicated list of clean strings; a comma-separated string is split."""
+    """``None`` (no filter) or a de-duplicated list of clean strings; a comma-separated string is split, and empty
+    values are left out (``?tissue=`` filters nothing, as if absent)."""
     if values is None:
         return None
     if isinstance(values, str):
-        values = [v for v in values.split(",") if v.strip()]
+        values = [values]
+    parts = [p for v in values for p in (v.split(",") if isinstance(v, str) else [v])]
     out: list[str] = []
-    for v in values:
+    for v in parts:
+        if isinstance(v, str) and not v.strip():
+            continue
         s = text(v, param)
         if s not in out:
             out.append(s)
         if len(out) > MAX_LIST:
             raise BadQuery(param, f"more than {MAX_LIST} values")
-    return out
+    return out or None
 
 
 def limit(value: object, param: str = "limit", *, maximum: int = MAX_LIMIT) -> int:

@@ -2,7 +2,7 @@
 
 The store caches the small tables of a release (genes, tissues, counts per tissue × modality, the manifest)
 and reads every other table with ``read_parquet`` on demand, filtering on the tables' sort keys so that
-DuckDB reads only the row groups that can match (see :mod:`qtlatlas.release.tables` for the sort orders).
+DuckDB reads only the row groups that can match (see :mod:`qtlatlas.release.tables` and :mod:`qtlatlas.release.associations` for the sort orders).
 Pair tables and per-sample tables are never cached. The query methods live in one module per job:
 :mod:`.genes` (genes, transcripts, expression), :mod:`.associations` (QTLs and significant pairs) and
 :mod:`.variants` (variants and phenotype-by-genotype data).
@@ -80,6 +80,11 @@ class ReleaseStore(GeneQueries, AssociationQueries, VariantQueries, PortalQuerie
                     value = load()
                     self._cache[key] = value
         return value
+
+    def memo(self, key: str, load):
+        """``load()``'s result, computed once per release and kept (a release never changes): for values derived
+        from the release that many requests need (a compat route's fixed payload, say). Do not modify it."""
+        return self._cached(f"memo:{key}", load)
 
     def _positional(self) -> PositionalTable | None:
         """The position reader of ``associations_by_position`` (None when the release predates it)."""

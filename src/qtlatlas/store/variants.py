@@ -41,14 +41,31 @@ def _plain_row(row: dict) -> dict:
 class VariantQueries:
     """Variant lookups (see the module docstring)."""
 
+    def _variant_positions(self):
+        """The reader of ``variants_by_position`` (None when the release predates it)."""
+        if not self.has_table("variants_by_position"):
+            return None
+        from .positional import PositionalTable
+
+        return self._cached("variants_by_position", lambda: PositionalTable(self.table_file("variants_by_position")))
+
     def _variants_at(self, chrom: str, pos: int) -> pd.DataFrame:
         names = self.chrom_spellings(chrom)
+        positions = self._variant_positions()
+        if positions is not None:
+            rows = positions.read(names, pos, pos, columns=VARIANT_FIELDS).to_pandas()
+            return rows.sort_values("variant_id", kind="stable").reset_index(drop=True)
         return self.db.df(
             f"SELECT {', '.join(VARIANT_FIELDS)} FROM read_parquet(?) WHERE chrom IN ({placeholders(len(names))}) "
             "AND pos = ? ORDER BY variant_id", [self.table_file("variants"), *names, pos])
 
     def _nearby(self, chrom: str, pos: int, n: int = 5) -> list[str]:
         names = self.chrom_spellings(chrom)
+        positions = self._variant_positions()
+        if positions is not None:
+            rows = positions.read(names, pos - SUGGEST_BP, pos + SUGGEST_BP, columns=["variant_id", "pos"]).to_pandas()
+            rows["_d"] = (rows["pos"] - pos).abs()
+            return list(rows.sort_values(["_d", "variant_id"], kind="stable")["variant_id"].head(n))
         rows = self.db.rows(
             f"SELECT variant_id FROM read_parquet(?) WHERE chrom IN ({placeholders(len(names))}) "
             "AND pos BETWEEN ? AND ? ORDER BY abs(pos - ?), variant_id LIMIT ?",
@@ -64,6 +81,12 @@ class VariantQueries:
         if not is_clean(variant) or not str(variant).strip():
             raise NotFound("variant", variant)
         q = str(variant).strip()
+        index = self._variant_index()
+        if index is not None and self._variant_positions() is not None:
+            # releases whose index holds every genotyped variant: an exact id is one small batch to decode
+            row = index.lookup(q)
+            if row is not None and row["variant_id"] == q:
+                return _plain_row(row)
         df, suggestions = pd.DataFrame(), []
         m_alleles, m_pos = _ALLELES.match(q), _POSITION.match(q)
         if m_alleles:  # positional syntaxes first: they read only the rows of one position
@@ -154,75 +177,139 @@ class VariantQueries:
 
     # -- phenotype by genotype --------------------------------------------------------------------
 
-    def _genotype_row(self, v: dict) -> tuple[dict[str, int], str]:
-        """Sample -> ALT dosage (MISSING_INT8 missing) of a variant, from genotypes.parquet or else the VCF."""
-        if self.has_table("genotypes"):
-            wide = self.db.df("SELECT * FROM read_parquet(?) WHERE variant_id = ? LIMIT 1",
-                              [self.table_file("genotypes"), v["variant_id"]])
-            if len(wide):
-                values = wide.drop(columns=["variant_id"]).iloc[0]
-                return {str(k): int(x) for k, x in values.items()}, "table"
-        vcf = [d["path"] for d in self.downloads()
-               if d["path"].startswith(f"{layout.DOWNLOADS_DIR}/genotypes.") and d["path"].endswith((".vcf.gz", ".bcf"))]
-        if vcf:
-            from ..io.genotypes import read_genotypes
+    def genotype_reader(self):
+        """The genotypes of the release (:class:`~qtlatlas.store.genotypes.VcfGenotypes` over its VCF download),
+        or None when it has none."""
+        def load():
+            from .genotypes import VcfGenotypes
 
-            g = read_genotypes(self.path / vcf[0], region=f"{v['chrom']}:{v['pos']}-{v['pos']}")
-            ids = g.variants["id"].astype(str).to_numpy()
-            hit = np.flatnonzero(ids == v["variant_id"])
-            if not len(hit):
-                ref = g.variants["ref"].astype(str).to_numpy()
-                alt = g.variants["alt"].astype(str).to_numpy()
-                hit = np.flatnonzero((ref == str(v["ref"])) & (alt == str(v["alt"])))
-            if len(hit):
-                d = np.asarray(g.dosages[hit[0]])
-                return {str(s): int(x) for s, x in zip(g.samples, d, strict=True)}, "vcf"
-        raise NotFound("genotypes of variant", v["variant_id"], detail=f"in release {self.id}")
+            vcf = [d["path"] for d in self.downloads()
+                   if d["path"].startswith(f"{layout.DOWNLOADS_DIR}/genotypes.") and d["path"].endswith(".vcf.gz")]
+            return VcfGenotypes(str(self.path / vcf[0])) if vcf else False
+
+        reader = self._cached("genotype_reader", load)
+        return reader or None
+
+    def dosages(self, v: dict, samples: list[str]) -> np.ndarray:
+        """ALT dosages (int64, MISSING_INT8 where missing or not genotyped) of variant ``v`` (a row of
+        :meth:`variant`) for ``samples``; NotFound when the release's genotypes lack it."""
+        reader = self.genotype_reader()
+        found = None if reader is None else reader.dosages(
+            self._vcf_chrom(reader, v["chrom"]), v["pos"], v["variant_id"], v.get("ref"), v.get("alt"))
+        if found is None:
+            raise NotFound("genotypes of variant", v["variant_id"], detail=f"in release {self.id}")
+        columns = reader.columns(samples)
+        out = np.where(columns >= 0, found[np.clip(columns, 0, None)], MISSING_INT8).astype(np.int64)
+        return out
+
+    def _vcf_chrom(self, reader, chrom: str) -> str:
+        """``chrom`` spelled as the VCF spells it (the variant tables keep the genotype files' spelling)."""
+        return str(chrom)
+
+    def phenotype_values(self, phenotype_id: str, tissue: str, modality: str) -> tuple[list[str], np.ndarray, str]:
+        """``(sample ids, float32 values, kind)`` of a phenotype in a tissue × modality: its normalised values
+        (``kind`` "normalised"), or, for expression in a release without them, its TPM (``kind`` "tpm").
+        NotFound when the release has neither."""
+        t = self.check_tissue(tissue)
+        m = self.check_modality(modality, t)
+        if not is_clean(phenotype_id) or not str(phenotype_id).strip():
+            raise NotFound("phenotype", phenotype_id)
+        pid = str(phenotype_id)
+        if self.has_table("phenotype_index"):
+            from ..release.values import phenotype_part
+            from .values import ValueIndex
+
+            index = self._cached("phenotype_index", lambda: ValueIndex(self.table_file("phenotype_index")))
+            part = phenotype_part(t, m)
+            if part in index.samples:
+                values = index.values(pid, part)
+                if values is None:
+                    raise NotFound("phenotype", pid, detail=f"in {t} {m} of release {self.id}")
+                return index.samples[part], values, "normalised"
+        table = self.path / layout.phenotype_table_path(t, m)
+        if table.is_file():  # releases built before the look-up file: one row of a wide table
+            wide = self.db.df("SELECT * FROM read_parquet(?) WHERE phenotype_id = ? LIMIT 1", [str(table), pid])
+            if wide.empty:
+                raise NotFound("phenotype", pid, detail=f"in {t} {m} of release {self.id}")
+            series = wide.drop(columns=["phenotype_id"]).iloc[0]
+            return [str(x) for x in series.index], pd.to_numeric(series, errors="coerce").to_numpy(np.float32), \
+                "normalised"
+        if m == "expression":
+            found = [(s, v) for tt, s, v in self.expression_arrays(pid, [t]) if tt == t] if self._is_gene(pid) else []
+            if found:
+                return found[0][0], found[0][1], "tpm"
+        raise NotFound("phenotype values", f"{t}.{m}", detail=f"in release {self.id}")
+
+    def _is_gene(self, gene: str) -> bool:
+        return self._gene_index().find(str(gene)) is not None
+
+    def nominal_pair(self, tissue: str, modality: str, phenotype_id: str, variant_id: str) -> dict | None:
+        """The mapped nominal statistics (``pval_nominal, slope, slope_se``, …) of one tested pair, from the
+        release's nominal look-up file; None when the pair was not tested or the release does not publish it."""
+        from .nominal import NominalPairs
+
+        pairs = self._cached("nominal_pairs", lambda: NominalPairs(
+            lambda t, m: self.path / layout.nominal_table_path(t, m)))
+        return pairs.pair(tissue, modality, str(phenotype_id), str(variant_id))
+
+    def nominal_threshold(self, tissue: str, modality: str, phenotype_id: str) -> float | None:
+        """The nominal p-value threshold of a phenotype (or of its gene/group) from the top QTL table; None
+        when it has none. All thresholds of the release are read once and kept (one float per phenotype)."""
+        def load() -> dict[tuple[str, str, str], float]:
+            cols = set(self.columns("top_qtls"))
+            if "pval_nominal_threshold" not in cols:
+                return {}
+            group = "group_id" if "group_id" in cols else "NULL"
+            rows = self.db.rows(f"SELECT tissue, modality, phenotype_id, gene_id, {group}, pval_nominal_threshold "
+                                "FROM read_parquet(?) WHERE pval_nominal_threshold IS NOT NULL",
+                                [self.table_file("top_qtls")])
+            out: dict[tuple[str, str, str], float] = {}
+            for t, m, pid, gid, grp, thr in rows:
+                for key in (pid, grp, gid):
+                    if key is not None:
+                        out.setdefault((t, m, str(key)), float(thr))
+            return out
+
+        thr = self._cached("nominal_thresholds", load).get((tissue, modality, str(phenotype_id)))
+        return None if thr is None or math.isnan(thr) else thr
 
     def phenotype_by_genotype(self, phenotype_id: str, variant_id: str, tissue: str, modality: str) -> dict:
         """Data of a phenotype-by-genotype plot.
 
         Returns ``phenotype_id, variant_id, chrom, pos, ref, alt, tissue, modality``, ``samples`` (the
-        phenotype table's samples), ``values`` (normalised phenotype values, None when missing),
-        ``genotypes`` (ALT dosage 0/1/2, None when missing), ``counts`` ({hom_ref, het, hom_alt, missing}),
-        ``n`` (samples with both a value and a genotype), ``slope``, ``slope_se``, ``pval``,
-        ``pval_nominal_threshold`` (from top_qtls when the phenotype is there, else None) and
-        ``genotype_source`` ("table": genotypes.parquet, or "vcf": the release's genotypes download).
-
-        The statistics are a simple linear regression of the values on the dosage, WITHOUT the covariates
-        used for mapping: they illustrate the plot and differ from the mapped ``slope`` / ``pval_nominal``.
+        phenotype's samples), ``values`` (normalised phenotype values, or TPM for expression in a release
+        without normalised values; None when missing), ``value_kind`` ("normalised" or "tpm"), ``genotypes``
+        (ALT dosage 0/1/2, None when missing), ``counts`` ({hom_ref, het, hom_alt, missing}), ``n`` (samples with
+        both a value and a genotype), ``pval_nominal``, ``slope_nominal``, ``slope_se_nominal`` (the mapped
+        nominal statistics of the pair, with covariates, when the release publishes its nominal pass; else
+        None), ``slope``, ``slope_se``, ``pval`` (a simple regression of the values on the dosage WITHOUT the
+        covariates: it illustrates the plot), ``pval_nominal_threshold`` (of the phenotype, from the top QTL
+        table, else None) and ``genotype_source`` ("vcf": the release's genotypes).
         """
         t = self.check_tissue(tissue)
         m = self.check_modality(modality, t)
-        table = self.path / layout.phenotype_table_path(t, m)
-        if not table.is_file():
-            raise NotFound("phenotype table", f"{t}.{m}", detail=f"in release {self.id}")
-        if not is_clean(phenotype_id) or not str(phenotype_id).strip():
-            raise NotFound("phenotype", phenotype_id)
-        wide = self.db.df("SELECT * FROM read_parquet(?) WHERE phenotype_id = ? LIMIT 1", [str(table), phenotype_id])
-        if wide.empty:
-            raise NotFound("phenotype", phenotype_id, detail=f"in {t} {m} of release {self.id}")
+        samples, values32, kind = self.phenotype_values(phenotype_id, t, m)
         v = self.variant(variant_id)
-        series = wide.drop(columns=["phenotype_id"]).iloc[0]
-        samples = [str(s) for s in series.index]
-        values = pd.to_numeric(series, errors="coerce").to_numpy(np.float64)
-        dosage_of, source = self._genotype_row(v)
-        dosage = np.array([dosage_of.get(s, MISSING_INT8) for s in samples], dtype=np.int64)
+        values = values32.astype(np.float64)
+        dosage = self.dosages(v, samples)
         missing = (dosage < 0) | (dosage > 2)
         counts = {"hom_ref": int(np.sum(dosage[~missing] == 0)), "het": int(np.sum(dosage[~missing] == 1)),
                   "hom_alt": int(np.sum(dosage[~missing] == 2)), "missing": int(missing.sum())}
         use = ~missing & np.isfinite(values)
         slope, se, pval = _regression(dosage[use].astype(np.float64), values[use])
-        thr = self.db.rows("SELECT pval_nominal_threshold FROM read_parquet(?) WHERE tissue = ? AND modality = ? "
-                           "AND phenotype_id = ? LIMIT 1", [self.table_file("top_qtls"), t, m, phenotype_id])
-        threshold = thr[0][0] if thr and thr[0][0] is not None and not math.isnan(thr[0][0]) else None
+        nominal = self.nominal_pair(t, m, phenotype_id, v["variant_id"]) or {}
+        finite = np.isfinite(values)
         return {
             "phenotype_id": phenotype_id, "variant_id": v["variant_id"], "chrom": v["chrom"], "pos": v["pos"],
             "ref": v["ref"], "alt": v["alt"], "tissue": t, "modality": m, "samples": samples,
-            "values": [None if not np.isfinite(x) else float(x) for x in values],
-            "genotypes": [None if miss else int(d) for d, miss in zip(dosage, missing, strict=True)],
-            "counts": counts, "n": int(use.sum()), "slope": slope, "slope_se": se, "pval": pval,
-            "pval_nominal_threshold": None if threshold is None else float(threshold), "genotype_source": source,
+            "values": [float(x) if ok else None for x, ok in zip(values32.tolist(), finite.tolist(), strict=True)],
+            "value_kind": kind,
+            "genotypes": [None if miss else int(d) for d, miss in zip(dosage.tolist(), missing.tolist(), strict=True)],
+            "counts": counts, "n": int(use.sum()),
+            "pval_nominal": nominal.get("pval_nominal"), "slope_nominal": nominal.get("slope"),
+            "slope_se_nominal": nominal.get("slope_se"),
+            "slope": slope, "slope_se": se, "pval": pval,
+            "pval_nominal_threshold": self.nominal_threshold(t, m, phenotype_id), "genotype_source": "vcf",
         }
 
 

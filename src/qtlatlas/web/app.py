@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from .. import __version__
 from ..store import Site
 from .api import expression, genes, meta, pbg, qtls, twas, variants
+from .balance import CloseWhenBusy
 from .compat import ratgtex
 from .env import SITE_ENV
 from .errors import install_error_handlers
@@ -64,6 +65,7 @@ def create_app(site_dir: str | os.PathLike[str], *, threads: int | None = None) 
     app.state.handler_threads = max(1, int(threads or os.environ.get("QTLATLAS_THREADS") or HANDLER_THREADS))
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD", "OPTIONS"], allow_headers=["*"],
                        expose_headers=["ETag", "X-Total-Count", "X-Next-Cursor"])
+    app.add_middleware(CloseWhenBusy)
     install_error_handlers(app)
     for module in (meta, genes, expression, qtls, variants, pbg, twas):
         app.include_router(module.router, prefix=API_PREFIX)

@@ -31,12 +31,16 @@ def install_error_handlers(app: FastAPI) -> None:
         return _json(400, "bad_request", str(exc))
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(_request: Request, exc: RequestValidationError):
+    async def invalid(request: Request, exc: RequestValidationError):
         detail = [{"parameter": ".".join(str(p) for p in e.get("loc", ())[1:]) or str(e.get("loc")), "problem": e.get("msg")}
                   for e in exc.errors()]
+        if request.url.path.startswith("/compat/"):  # RatGTEx's clients: a missing or empty parameter is a 400
+            return _json(400, "bad_request", "; ".join(f"{d['parameter']}: {d['problem']}" for d in detail))
         return _json(422, "invalid_parameter", detail)
 
     @app.exception_handler(HTTPException)
     async def http(_request: Request, exc: HTTPException):
         names = {404: "not_found", 405: "method_not_allowed"}
-        return _json(exc.status_code, names.get(exc.status_code, "bad_request"), exc.detail)
+        response = _json(exc.status_code, names.get(exc.status_code, "bad_request"), exc.detail)
+        response.headers.update(getattr(exc, "headers", None) or {})  # e.g. the Allow header of a 405
+        return response

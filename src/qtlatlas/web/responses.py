@@ -19,7 +19,7 @@ import numpy as np
 import orjson
 import pandas as pd
 from fastapi import Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 LONG_CACHE = "public, max-age=86400"
@@ -119,8 +119,33 @@ def cached(request: Request, release: str, response: Response) -> Response:
     return response
 
 
+def _json_default(value: Any) -> Any:
+    """orjson's fallback: pandas' missing values as null, numpy scalars and other sequences as their values."""
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if isinstance(value, pd.DataFrame):
+        return value.to_dict(orient="records")
+    return str(value)
+
+
+#: orjson options of JSON responses: numpy arrays written natively (a float32 array in float32's shortest form:
+#: 12.3457, not 12.345700263977051), NaN and infinities as null.
+JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+
+
+def dumps(payload: Any) -> bytes:
+    """``payload`` as JSON bytes (see :data:`JSON_OPTIONS`)."""
+    return orjson.dumps(payload, default=_json_default, option=JSON_OPTIONS)
+
+
 def json_response(request: Request, release: str, payload: Any) -> Response:
-    return cached(request, release, JSONResponse(clean(payload)))
+    """``payload`` as JSON (numbers in their shortest round-trip form, float32 arrays at float32 precision,
+    missing values as null), with the release's caching headers."""
+    return cached(request, release, Response(dumps(payload), media_type="application/json"))
 
 
 def list_response(request: Request, release: str, frame: pd.DataFrame, total: int | None = None,

@@ -15,8 +15,14 @@ router = APIRouter(tags=["genes"])
 GeneParam = Annotated[str, Path(max_length=200, description="gene id or symbol (case-insensitive)")]
 
 
+#: A search text: at least one visible character, no control character (what an id or a symbol may hold).
+SEARCH_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+
+
 @router.get("/genes/search", responses=LIST, summary="Genes by symbol or id prefix (for autocomplete)")
-def search(request: Request, release: ReleaseDep, q: Annotated[str, Query(min_length=1, max_length=100)],
+def search(request: Request, release: ReleaseDep,
+           q: Annotated[str, Query(min_length=1, max_length=100, pattern=SEARCH_PATTERN,
+                                   description="the start of a gene symbol or id (case-insensitive)")],
            limit: Annotated[int, Query(ge=1, le=100)] = 20, format: FormatParam = "json"):
     rows = pd.DataFrame(release.search_genes(q, limit))
     return list_response(request, release.id, rows, fmt=format, name="genes")

@@ -20,7 +20,8 @@ from .common import (
 )
 
 router = APIRouter(tags=["qtls"])
-RegionParam = Annotated[str | None, Query(max_length=100, description="chr:start-end (1-based, inclusive)")]
+RegionParam = Annotated[str | None, Query(max_length=100, pattern=r"^\s*[A-Za-z0-9_.]{1,40}:[\d,]{1,15}-[\d,]{1,15}\s*$",
+                                          description="chr:start-end (1-based, inclusive; at most 2 Mb wide)")]
 GeneListParam = Annotated[list[str] | None, Query(max_length=1000, description="gene ids or symbols (repeatable)")]
 
 

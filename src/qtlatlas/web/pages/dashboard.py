@@ -2,8 +2,8 @@
 
 ``?pairs=`` holds one ``GENE VARIANT`` pair per line (or ``GENE VARIANT; GENE VARIANT``), ``?tissue=``
 (repeatable; default: every tissue) and ``?modality=`` (default: expression). In each tissue, the phenotype
-of a pair is the gene's lead phenotype for the modality (its top QTL); the statistics shown are recomputed
-without covariates, as on the variant page.
+of a pair is the gene's lead phenotype for the modality (its top QTL); beside the mapped nominal p-value, the
+statistics shown are recomputed without covariates, as on the variant page.
 """
 
 from __future__ import annotations
@@ -73,7 +73,8 @@ def _cell(page: Page, leads: dict[tuple[str, str], str], variant: dict, tissue: 
         if x is not None and g is not None:
             groups[g].append(round(x, 4))
     return {**cell, "phenotype_id": phenotype, "groups": groups, "counts": d["counts"], "n": d["n"],
-            "slope": d["slope"], "pval": d["pval"], "ref": d["ref"], "alt": d["alt"]}
+            "slope": d["slope"], "pval": d["pval"], "ref": d["ref"], "alt": d["alt"], "value_kind": d["value_kind"],
+            "pval_nominal": d["pval_nominal"]}
 
 
 @router.get("/dashboard")

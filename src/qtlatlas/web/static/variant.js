@@ -44,7 +44,8 @@ function pbgPlot(pbg) {
   const traces = violins(groups, { colours: ['#6f9fd8', '#8e7cc3', '#e38a6d'], showPoints: true });
   draw('pbg-plot', traces, {
     margin: { l: 60, r: 20, t: 10, b: 50 },
-    yaxis: { title: { text: `${pbg.phenotype_id} (normalised)` }, zeroline: false, automargin: true },
+    yaxis: { title: { text: `${pbg.phenotype_id} (${pbg.value_kind === 'tpm' ? 'TPM' : 'normalised'})` }, zeroline: false,
+      automargin: true },
     xaxis: { title: { text: `${pbg.variant_id} genotype` } },
   });
 }
@@ -61,8 +62,13 @@ function updateStats(pbg) {
   if (note) {
     const slope = pbg.slope === null ? '–' : pbg.slope.toFixed(3);
     const se = pbg.slope_se === null ? '–' : pbg.slope_se.toFixed(3);
-    note.textContent = `Slope ${slope} ± ${se}, p = ${fmtP(pbg.pval)} (n = ${pbg.n}), recomputed without covariates: `
-      + 'it illustrates the plot and differs from the mapped statistics.'
+    const mapped = pbg.pval_nominal === null || pbg.pval_nominal === undefined ? ''
+      : `Mapped nominal p = ${fmtP(pbg.pval_nominal)} (with covariates`
+        + (pbg.slope_nominal === null || pbg.slope_nominal === undefined ? '' : `; slope ${pbg.slope_nominal.toFixed(3)}`)
+        + '). ';
+    note.textContent = `${mapped}The plot's own regression: slope ${slope} ± ${se}, p = ${fmtP(pbg.pval)} (n = ${pbg.n}), `
+      + `without covariates${pbg.value_kind === 'tpm' ? ', on TPM' : ''}: it illustrates the plot and differs from the mapped `
+      + 'statistics.'
       + (pbg.pval_nominal_threshold ? ` Significance threshold of the phenotype: p ≤ ${fmtP(pbg.pval_nominal_threshold)}.` : '');
   }
 }
