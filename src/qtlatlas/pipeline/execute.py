@@ -4,7 +4,8 @@
 in the task's log, and on success commits: it hashes the temporary outputs, deletes the old state
 record, moves every temporary output onto its final path and only then writes the new state record.
 A kill at any moment therefore leaves either a complete record whose outputs are all in place, or no
-record (the task re-runs); leftover ``*.tmp-*`` are removed by the next run.
+record (the task re-runs); leftover ``*.tmp-*`` of an attempt whose process died are removed when
+the run ends (the runner's process survived) or by the next run (it did not).
 """
 
 from __future__ import annotations

@@ -2,12 +2,13 @@
 
 Both executors take :class:`~qtlatlas.pipeline.execute.WorkOrder` objects and hand back the dict that
 ``execute_task`` returns; a worker that dies or cannot be reached yields a ``"failed"`` dict instead
-of an exception. ``slots`` is how many tasks may run at once.
+of an exception. ``slots`` is how many tasks the runner hands the executor at once.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
 import multiprocessing
 import os
 import sys
@@ -100,12 +101,36 @@ class LocalExecutor:
             self._pool = None
 
 
+def run_on_dask_worker(order: WorkOrder) -> dict:
+    """:func:`execute_task` on a Dask worker: file descriptors 1 and 2 are redirected into the task's log
+    only when this worker process runs a single task at a time (one thread); otherwise the task's output
+    is captured at the Python level, as another task of the same process may be writing at once."""
+    if order.capture_fds:
+        try:
+            from distributed import get_worker
+
+            nthreads = get_worker().state.nthreads
+        except (ImportError, ValueError, AttributeError):  # not inside a worker
+            nthreads = None
+        if nthreads != 1:
+            order = dataclasses.replace(order, capture_fds=False)
+    return execute_task(order)
+
+
 class DaskExecutor:
-    """A dask.distributed cluster: the scheduler at ``scheduler``, or a LocalCluster of ``dask_local``
-    single-threaded worker processes that is closed with the executor.
+    """A dask.distributed cluster: the scheduler at ``scheduler`` (an address such as
+    ``tcp://host:8786``, or the JSON file written by ``dask scheduler --scheduler-file``), or a
+    LocalCluster of ``dask_local`` single-threaded worker processes that is closed with the executor.
 
     The workers must share the file system (outputs and the state directory) with the runner and be
     able to import ``qtlatlas`` and the task modules.
+
+    With a scheduler, every ready task is handed to it at once (``slots`` is unbounded): the scheduler
+    queues what its workers cannot start yet, and workers may join or leave during the run (an adaptive
+    or batch-system cluster can start with none, and grows from the queued work). The run waits while no
+    worker is connected. A task that was running on a worker that dies is run again on another worker
+    by the scheduler itself, up to ``distributed.scheduler.allowed-failures`` times (Dask's setting);
+    past that its future fails with ``KilledWorker`` and the task is reported failed.
     """
 
     def __init__(self, scheduler: str | None = None, dask_local: int | None = None):
@@ -114,8 +139,10 @@ class DaskExecutor:
         except ImportError:  # pragma: no cover - depends on the installation
             raise QtlAtlasError("the dask executor needs the 'distributed' package") from None
         self._cluster = None
+        self.capture_fds = True  # decided again on each worker (see run_on_dask_worker)
         if scheduler:
-            self._client = Client(scheduler)
+            self._client = _connect(Client, scheduler)
+            self.slots = sys.maxsize
         elif dask_local:
             if dask_local < 1:
                 raise QtlAtlasError(f"dask_local must be at least 1, got {dask_local}")
@@ -123,22 +150,14 @@ class DaskExecutor:
                 n_workers=dask_local, threads_per_worker=1, processes=True, dashboard_address=None
             )
             self._client = Client(self._cluster)
+            self.slots = dask_local
         else:
             raise QtlAtlasError("the dask executor needs a scheduler address or dask_local workers")
-        info = self._client.scheduler_info()
-        workers = info.get("workers", {})
-        if not workers:
-            self._client.wait_for_workers(1, timeout=120)
-            workers = self._client.scheduler_info().get("workers", {})
-        threads = [int(w.get("nthreads", 1)) for w in workers.values()]
-        self.slots = max(1, sum(threads))
-        # File-descriptor capture is safe only where a worker process runs one task at a time.
-        self.capture_fds = bool(threads) and all(n == 1 for n in threads)
         self._ids: dict[Any, str] = {}
 
     def submit(self, order: WorkOrder):
         key = f"qtlatlas-{safe_name(order.task_id)}-{uuid.uuid4().hex[:8]}"
-        fut = self._client.submit(execute_task, order, key=key, pure=False, retries=0)
+        fut = self._client.submit(run_on_dask_worker, order, key=key, pure=False, retries=0)
         self._ids[fut] = order.task_id
         return fut
 
@@ -163,6 +182,19 @@ class DaskExecutor:
         self._client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+def _connect(client_class, scheduler: str):
+    """A client of the scheduler at ``scheduler`` (an address, or a scheduler file that exists)."""
+    where = {"scheduler_file": scheduler} if os.path.isfile(scheduler) else {"address": scheduler}
+    if "address" in where and "://" not in scheduler and (scheduler.endswith(".json") or os.sep in scheduler):
+        raise QtlAtlasError(f"cannot connect to the scheduler file {scheduler}: no such file (a scheduler "
+                            "address reads tcp://HOST:PORT)")
+    try:
+        return client_class(**where)
+    except (OSError, TimeoutError, ValueError) as exc:
+        what = f"scheduler file {scheduler}" if "scheduler_file" in where else f"scheduler at {scheduler}"
+        raise QtlAtlasError(f"cannot connect to the {what}: {exc}") from None
 
 
 def make_executor(

@@ -256,6 +256,10 @@ def run_graph(
     gets ``threads=threads_per_task`` and runs under that BLAS/OpenMP thread limit. With ``progress``,
     a rich live display is drawn on ``console`` (default: a new stderr console).
 
+    A task whose worker dies is run again by a Dask scheduler (see
+    :class:`~qtlatlas.pipeline.executors.DaskExecutor`) or reported failed by the local executor; either
+    way a finished run leaves no temporary outputs (``*.tmp-*``) of the dead attempt behind.
+
     Raises :class:`QtlAtlasError` for an invalid graph or options, or when another run holds
     ``state_dir``; never for a failing task (see :attr:`RunReport.ok`). No executor is started when
     every task is up to date.
@@ -296,6 +300,10 @@ def run_graph(
                 if run.executor is not None:
                     run.executor.close(cancel=not completed)
                 cache.save()
+        if run.executor is not None:
+            # An attempt whose worker died (killed, out of memory, its machine lost) leaves its temporary
+            # outputs behind; the task was run again elsewhere or reported failed, so they are garbage.
+            state.remove_stale_temporaries(graph.tasks.values())
     finally:
         state.unlock()
     return RunReport([run.results[t] for t in graph.order], time.perf_counter() - t0)
