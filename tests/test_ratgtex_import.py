@@ -89,7 +89,8 @@ def test_tissue_info_and_gene_flags(client, data):
     assert set(got) == set(info.index)
     for tid, row in info.iterrows():
         for field in ("tissueSiteDetailAbbr", "tissueSiteDetail", "tissueSite", "colorHex", "colorRgb", "dataset",
-                      "rnaSeqSampleCount", "rnaSeqAndGenotypeSampleCount", "expressedGeneCount", "eGeneCount"):
+                      "rnaSeqSampleCount", "rnaSeqAndGenotypeSampleCount", "expressedGeneCount", "eGeneCount",
+                      "datasetId"):
             assert got[tid][field] == row[field], (tid, field)
         assert got[tid]["hasEGenes"] is True
     genes = tsv(data, "gene.v4.tsv").set_index("geneId")

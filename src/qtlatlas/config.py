@@ -230,6 +230,8 @@ class Release(_Model):
                                           "exon tables ({genes: …, exons: …})")
     date: dt.date | None = None
     notes: str = ""
+    dataset_id: str | None = Field(None, description="the data set's id where it was first published (RatGTEx's "
+                                   "datasetId, e.g. ratgtex_v4); default: the release id")
     genotypes: list[Path] = Field(description="VCF/BCF files or PLINK prefixes (one, or one per chromosome)")
     results: dict[str, MultiTissueResults] = Field(
         default_factory=dict,

@@ -196,6 +196,9 @@ def atlas_config(layout: RatgtexLayout, release: str, out: Path, name: str | Non
         annotation["exons"] = rel(layout.exons)
     release_entry = {"id": release, "genome": layout.genome, "annotation": annotation,
                      "genotypes": [rel(p) for p in layout.genotypes]}
+    dataset_ids = sorted(set(info["datasetId"].dropna())) if "datasetId" in info else []
+    if len(dataset_ids) == 1:
+        release_entry["dataset_id"] = dataset_ids[0]
     if results:
         release_entry["results"] = results
     release_entry["tissues"] = per_tissue

@@ -87,6 +87,7 @@ def release_metadata(atlas: Atlas, release: Release, tissue_modalities: Iterable
         "genome": release.genome,
         "annotation": _annotation_info(release.annotation),
         "genotypes": [Path(p).name for p in release.genotypes],
+        "dataset_id": release.dataset_id or release.id,
         "date": (release.date or dt.datetime.now(dt.UTC).date()).isoformat(),
         "notes": release.notes,
         "tissues": [{"id": t, "name": atlas.tissue(t).name, "colour": atlas.tissue(t).colour,

@@ -88,6 +88,12 @@ def _gene_or_none(store, gene: str) -> dict | None:
         return None
 
 
+def _dataset_id(store) -> str:
+    """RatGTEx's ``datasetId``: the release's id where it was first published (``dataset_id`` of atlas.yaml, e.g.
+    ratgtex_v4), else the release id."""
+    return str(store.info.get("dataset_id") or store.id)
+
+
 def _dataset(store) -> str:
     """RatGTEx's ``dataset`` of a tissue: the genotype data set its samples come from (the name of the release's
     genotype file without its suffixes)."""
@@ -112,7 +118,7 @@ def _tissue_rows(store) -> list[dict]:
             "tissueSiteDetail": t["name"], "tissueSite": t.get("site") or t["name"], "colorHex": colour,
             "colorRgb": ",".join(str(int(colour[i:i + 2], 16)) for i in (0, 2, 4)), "dataset": dataset,
             "rnaSeqSampleCount": t["n_samples"], "rnaSeqAndGenotypeSampleCount": t["n_samples"],
-            "expressedGeneCount": t["n_expressed_genes"], "eGeneCount": n_egenes, "datasetId": store.id,
+            "expressedGeneCount": t["n_expressed_genes"], "eGeneCount": n_egenes, "datasetId": _dataset_id(store),
             "hasEGenes": bool(n_egenes), "uberonId": t.get("ontology_id")})
     return rows
 
@@ -144,7 +150,8 @@ def gene_expression(request: Request, release: ReleaseId, gene_id: GeneParam, ti
     store = _store(request, release)
     info = store.resolve_gene(_ids(gene_id, "geneId", one=True)[0])
     wanted = [x.strip() for x in (tissue or "").split(",") if x.strip()] or None
-    out = [{"data": values, "datasetId": store.id, "geneId": info["gene_id"], "geneSymbol": info.get("gene_name"),
+    out = [{"data": values, "datasetId": _dataset_id(store), "geneId": info["gene_id"],
+            "geneSymbol": info.get("gene_name"),
             "tissueSiteDetailId": t, "unit": "TPM"}
            for t, _samples, values in store.expression_arrays(info["gene_id"], wanted)]
     return json_response(request, store.id, {"geneExpression": out})
@@ -176,7 +183,8 @@ def top_expressed_gene(request: Request, release: ReleaseId, tissue: TissueParam
         rows = store.top_expressed(t, 50, filtered)
         chroms = store.gene_chromosomes(list(rows["gene_id"]))
         return [{"tissueSiteDetailId": r.tissue, "geneId": r.gene_id, "median": r.median,
-                 "chromosome": chroms.get(r.gene_id), "datasetId": store.id, "unit": "TPM", "geneSymbol": r.gene_name}
+                 "chromosome": chroms.get(r.gene_id), "datasetId": _dataset_id(store), "unit": "TPM",
+                 "geneSymbol": r.gene_name}
                 for r in rows.itertuples()]
 
     return json_response(request, store.id, {"topExpressedGene": store.memo(f"ratgtex:top:{t}:{filtered}", load)})
