@@ -40,6 +40,7 @@ import dask
 import pipeline_toy
 import pytest
 import yaml
+from process_groups import group_members
 
 from qtlatlas.config import load_atlas
 from qtlatlas.demo import DemoConfig, generate_demo
@@ -98,22 +99,6 @@ class Processes:
         for proc in self.started.values():
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=30)
-
-
-def group_members(pgid: int) -> set[int]:
-    """Live (non-zombie) processes of process group ``pgid``."""
-    pids = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
-            pids.add(int(entry.name))
-    return pids
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from process_groups import group_members
 
 from qtlatlas.pipeline.hashing import HashCache
 from qtlatlas.pipeline.state import load_records, read_record_file
@@ -45,23 +46,6 @@ def run_to_end(state: Path, out: Path) -> tuple[float, str]:
     text, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0, text
     return time.perf_counter() - t0, text
-
-
-def live_members(pgid: int) -> list[int]:
-    """Non-zombie processes of process group ``pgid`` (Linux /proc; empty elsewhere)."""
-    pids = []
-    for entry in Path("/proc").iterdir() if Path("/proc/self/stat").exists() else []:
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        state, pgrp = fields[0], int(fields[2])
-        if pgrp == pgid and state not in ("Z", "X"):
-            pids.append(int(entry.name))
-    return pids
 
 
 def tree_bytes(root: Path) -> dict[str, bytes]:
@@ -111,9 +95,9 @@ def test_sigkill_at_random_moments_then_rerun(tmp_path):
         proc.communicate(timeout=30)
 
         deadline = time.monotonic() + 10
-        while live_members(proc.pid) and time.monotonic() < deadline:
+        while group_members(proc.pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not live_members(proc.pid), f"kill {i}: worker processes outlived the killed runner"
+        assert not group_members(proc.pid), f"kill {i}: worker processes outlived the killed runner"
 
         check_records_complete(state)
         for path in (state / "tasks").glob("*.json"):
