@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -52,6 +53,13 @@ def _app(block: asyncio.Event):
     return app
 
 
+def _run_in_own_loop(coroutine):
+    """Run ``coroutine`` on a fresh event loop in its own thread: the browser tests' session-wide Playwright (sync
+    API) keeps an event loop registered as running in the main thread, where ``asyncio.run`` refuses to start."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def test_busy_workers_close_connections_idle_ones_keep_them():
     async def scenario(n_requests: int, busy: int) -> list[bool]:
         block = asyncio.Event()
@@ -72,8 +80,8 @@ def test_busy_workers_close_connections_idle_ones_keep_them():
         assert middleware.in_flight == 0
         return closed
 
-    assert asyncio.run(scenario(3, busy=4)) == [False] * 3  # below the bar: keep-alive
-    closed = asyncio.run(scenario(8, busy=4))
+    assert _run_in_own_loop(scenario(3, busy=4)) == [False] * 3  # below the bar: keep-alive
+    closed = _run_in_own_loop(scenario(8, busy=4))
     assert closed[:4] == [True] * 4 and not any(closed[5:])  # the first answers, sent while 8 were in flight
 
 
