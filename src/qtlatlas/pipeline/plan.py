@@ -60,6 +60,12 @@ def _mapping_params(atlas: Atlas) -> dict:
             "fdr": m.fdr, "qvalue_lambda": m.qvalue_lambda, "trans_pval_threshold": m.trans_pval_threshold}
 
 
+def _cis_params(atlas: Atlas) -> dict:
+    """The mapping parameters of the cis permutation pass: the shared ones plus its own (only the tasks that
+    use a setting carry it, so changing it re-runs those tasks and what depends on their outputs)."""
+    return {**_mapping_params(atlas), "adaptive_permutations": atlas.mapping.adaptive_permutations}
+
+
 def plan_release(atlas: Atlas, release_id: str, work: str | os.PathLike[str]) -> list[Task]:
     """Tasks computing every result of ``release_id`` into ``work``.
 
@@ -79,6 +85,7 @@ def _plan(atlas: Atlas, release_id: str, work: str | os.PathLike[str]) -> list[T
     geno = [str(g) for g in release.genotypes]
     geno_files = [f for g in geno for f in genotype_files(g)]
     mapping = _mapping_params(atlas)
+    cis_mapping = _cis_params(atlas)
     pruned = str(root / "pruned_variants.txt")
     tasks = [Task(id=f"{rid}/prune", func=_FUNC + "prune", params={"genotypes": geno}, inputs=tuple(geno_files),
                   outputs={"variants": pruned}, label=f"{rid} LD pruning")]
@@ -106,7 +113,7 @@ def _plan(atlas: Atlas, release_id: str, work: str | os.PathLike[str]) -> list[T
         groups = out["groups"] if grouped else None
         common = {"phenotypes": out["phenotypes"], "covariates": out["covariates"], "genotypes": geno}
         mapped_inputs = (out["phenotypes"], out["covariates"], *geno_files) + ((groups,) if groups else ())
-        tasks += _mapping_tasks(base, label, common, groups, mapped_inputs, out, mapping, f"{base}/prepare",
+        tasks += _mapping_tasks(base, label, common, groups, mapped_inputs, out, mapping, cis_mapping, f"{base}/prepare",
                                 tissue, modality, nominal=True)
         if modality in atlas.mapping.trans_modalities:
             tasks.append(Task(id=f"{base}/trans", func=_FUNC + "trans", label=f"{label}: trans",
@@ -121,7 +128,8 @@ def _plan(atlas: Atlas, release_id: str, work: str | os.PathLike[str]) -> list[T
         mapped.setdefault(tissue, {})[modality] = {"phenotypes": out["phenotypes"], "groups": groups}
     for tissue, modalities in mapped.items():
         if len(modalities) >= 2:
-            tasks += _cross_modality_tasks(rid, root, tissue, modalities, geno, geno_files, pruned, atlas, mapping)
+            tasks += _cross_modality_tasks(rid, root, tissue, modalities, geno, geno_files, pruned, atlas, mapping,
+                                           cis_mapping)
     if atlas.twas.traits:
         tasks += _twas_tasks(atlas, rid, Path(work).resolve(), geno, geno_files)
     return tasks
@@ -189,10 +197,10 @@ def _twas_tasks(atlas: Atlas, rid: str, work: Path, geno: list[str], geno_files:
 
 
 def _mapping_tasks(base: str, label: str, common: dict, groups: str | None, mapped_inputs: tuple, out: dict,
-                   mapping: dict, prepared: str, tissue: str, modality: str, nominal: bool) -> list[Task]:
+                   mapping: dict, cis_mapping: dict, prepared: str, tissue: str, modality: str, nominal: bool) -> list[Task]:
     tasks = [
         Task(id=f"{base}/cis", func=_FUNC + "cis", label=f"{label}: cis permutations",
-             params={**common, "groups": groups, "mapping": mapping}, inputs=mapped_inputs,
+             params={**common, "groups": groups, "mapping": cis_mapping}, inputs=mapped_inputs,
              outputs={"cis": out["cis"]}, deps=(prepared,)),
         Task(id=f"{base}/independent", func=_FUNC + "independent", label=f"{label}: independent",
              params={**common, "groups": groups, "cis": out["cis"], "mapping": mapping},
@@ -213,7 +221,7 @@ def _mapping_tasks(base: str, label: str, common: dict, groups: str | None, mapp
 
 
 def _cross_modality_tasks(rid: str, root: Path, tissue: str, modalities: dict, geno: list[str], geno_files: list[str],
-                          pruned: str, atlas: Atlas, mapping: dict) -> list[Task]:
+                          pruned: str, atlas: Atlas, mapping: dict, cis_mapping: dict) -> list[Task]:
     d = root / tissue / CROSS_MODALITY
     out = {k: str(d / v) for k, v in FILE_NAMES.items()}
     base, label = f"{rid}/{tissue}/{CROSS_MODALITY}", f"{rid} {tissue} cross-modality"
@@ -226,5 +234,5 @@ def _cross_modality_tasks(rid: str, root: Path, tissue: str, modalities: dict, g
                    deps=tuple(f"{rid}/{tissue}/{m}/prepare" for m in modalities) + (f"{rid}/prune",))
     common = {"phenotypes": out["phenotypes"], "covariates": out["covariates"], "genotypes": geno}
     inputs = (out["phenotypes"], out["covariates"], *geno_files, out["groups"])
-    return [prepare, *_mapping_tasks(base, label, common, out["groups"], inputs, out, mapping, f"{base}/prepare",
-                                     tissue, CROSS_MODALITY, nominal=False)]
+    return [prepare, *_mapping_tasks(base, label, common, out["groups"], inputs, out, mapping, cis_mapping,
+                                     f"{base}/prepare", tissue, CROSS_MODALITY, nominal=False)]

@@ -39,9 +39,11 @@ from ..mapping.run import (
 
 
 def _options(mapping: dict, threads: int) -> MapOptions:
+    """Engine options from a task's mapping parameters (``adaptive_permutations`` only in the cis task's)."""
     return MapOptions(window=mapping["window"], permutations=mapping["permutations"], seed=mapping["seed"],
                       maf_threshold=mapping["maf_threshold"], fdr=mapping["fdr"], qvalue_lambda=mapping["qvalue_lambda"],
-                      threads=threads, trans_pval_threshold=mapping["trans_pval_threshold"])
+                      threads=threads, trans_pval_threshold=mapping["trans_pval_threshold"],
+                      adaptive=bool(mapping.get("adaptive_permutations", False)))
 
 
 def prune(outputs: dict[str, str], threads: int, genotypes: list[str], version: str = "") -> None:
