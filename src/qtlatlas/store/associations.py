@@ -9,8 +9,9 @@ keys (chromosome, position) so that DuckDB reads the few row groups that can mat
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import params as P
 from .db import placeholders, quote_identifier
@@ -20,6 +21,20 @@ QTL_KINDS = {"top": "top_qtls", "independent": "independent_qtls"}
 #: Tie-breakers appended to every ORDER BY so that pages are stable (each row on exactly one page).
 _QTL_TIES = ["tissue", "modality", "gene_id", "phenotype_id", "rank", "variant_id"]
 _PAIR_TIES = ["tissue", "modality", "phenotype_id", "variant_id"]
+#: pyarrow 25 takes the place of missing values per sort key (and deprecates the option for all keys).
+_PER_KEY_NULLS = int(pa.__version__.split(".")[0]) >= 25
+
+
+def _sort_indices(table: pa.Table, keys: list[tuple[str, str]]) -> pa.Array:
+    """Row order of ``table`` by ``keys`` (``(column, "ascending"|"descending")``), missing values last."""
+    if _PER_KEY_NULLS:
+        return pc.sort_indices(table, sort_keys=[(c, how, "at_end") for c, how in keys])
+    return pc.sort_indices(table, sort_keys=keys, null_placement="at_end")
+
+
+def _and(mask, other):
+    """Element-wise AND of two boolean masks (``mask`` None: ``other``)."""
+    return other if mask is None else pc.and_(mask, other)
 
 
 class AssociationQueries:
@@ -42,31 +57,34 @@ class AssociationQueries:
             return None
         return list(dict.fromkeys(self.resolve_gene(g)["gene_id"] for g in values))
 
-    def _runs_of_genes(self, gene_ids: list[str], kind: str, columns: list[str]) -> pd.DataFrame:
-        """Every row of ``kind`` (top, independent, significant) of the genes, from ``associations_by_gene``,
-        with ``columns`` (those the look-up file has)."""
-        frames = []
-        for gid in gene_ids:
-            rows, _ = self.gene_rows(self._gene_row(self._gene_index().by_id[gid.lower()]), kind)
-            if len(rows):
-                frames.append(rows)
-        if not frames:
-            return pd.DataFrame({c: [] for c in columns})
-        rows = pd.concat(frames, ignore_index=True)
-        return rows[[c for c in columns if c in rows.columns]]
-
-    def _filter_rows(self, rows: pd.DataFrame, tissues, modalities, max_qval: float | None,
-                     max_pval: float | None) -> pd.DataFrame:
-        """``rows`` kept by the tissue / modality lists (validated) and the q-value / p-value bounds."""
-        keep = np.ones(len(rows), dtype=bool)
+    def _gene_page(self, gene_ids: list[str], kind: str, columns: list[str], tissues, modalities,
+                   max_qval: float | None, max_pval: float | None, order: list[tuple[str, str]], offset: int,
+                   n: int) -> tuple[pd.DataFrame, int]:
+        """Rows ``offset .. offset + n - 1`` of the genes' ``kind`` rows (top, independent, significant) from
+        ``associations_by_gene``, filtered (tissues, modalities validated; q-value and p-value bounds, missing
+        values failing them) and sorted by ``order`` (``(column, "ascending"|"descending")``, missing values
+        last), all in Arrow: only the page becomes a DataFrame. Returns ``(page, rows matching)``."""
+        parts = [self.gene_table({"gene_id": gid}, kind, columns) for gid in gene_ids]
+        if not parts or parts[0].num_columns == 0:  # the release has no such table
+            return pd.DataFrame({c: [] for c in columns}), 0
+        table = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+        keep = None
         for column, values in (("tissue", self._tissue_filter(tissues)), ("modality", self._modality_filter(modalities))):
             if values is not None:
-                keep &= rows[column].isin(values).to_numpy()
-        if max_qval is not None:
-            keep &= (pd.to_numeric(rows["qval"], errors="coerce") <= max_qval).to_numpy()
-        if max_pval is not None:
-            keep &= (pd.to_numeric(rows["pval_nominal"], errors="coerce") <= max_pval).to_numpy()
-        return rows[keep].reset_index(drop=True)
+                keep = _and(keep, pc.is_in(table.column(column), value_set=pa.array(values, pa.string())))
+        for column, bound in (("qval", max_qval), ("pval_nominal", max_pval)):
+            if bound is not None:
+                values = table.column(column) if column in table.column_names else pa.nulls(table.num_rows, pa.float64())
+                keep = _and(keep, pc.fill_null(pc.less_equal(values, bound), False))
+        if keep is not None:
+            table = table.filter(keep)
+        present = [(c, how) for c, how in order if c in table.column_names]
+        indices = _sort_indices(table, present) if table.num_rows else None
+        if indices is None or offset >= table.num_rows:
+            page = table.slice(0, 0)
+        else:
+            page = table.take(indices.slice(offset, n))
+        return page.to_pandas(), table.num_rows
 
     # -- top / independent QTLs -------------------------------------------------------------------
 
@@ -105,14 +123,10 @@ class AssociationQueries:
         gene_ids = self._gene_ids(genes)
         if gene_ids is not None and region is None and self.has_table("associations_by_gene"):
             # a gene's rows are runs of the look-up file: filtered, sorted and paged here, without a scan
-            rows = self._runs_of_genes(gene_ids, kind, columns)
-            rows = self._filter_rows(rows, tissues, modalities, P.number(max_qval, "max_qval"),
-                                     P.number(max_pval, "max_pval"))
-            ties = [c for c in _QTL_TIES if c in rows.columns and c != sort]
-            rows = rows.sort_values([sort, *ties], ascending=[not descending] + [True] * len(ties), kind="stable",
-                                    na_position="last")
-            total = len(rows)
-            page = rows.iloc[offset:offset + n].reset_index(drop=True)
+            ties = [(c, "ascending") for c in _QTL_TIES if c != sort]
+            page, total = self._gene_page(gene_ids, kind, columns, tissues, modalities,
+                                          P.number(max_qval, "max_qval"), P.number(max_pval, "max_pval"),
+                                          [(sort, "descending" if descending else "ascending"), *ties], offset, n)
             return page, total, P.next_cursor(offset, len(page), total, kind)
         if gene_ids is not None:
             where.append(f"gene_id IN ({placeholders(len(gene_ids))})")
@@ -163,11 +177,9 @@ class AssociationQueries:
         where, params = [], []
         if gene is not None and self.has_table("associations_by_gene"):
             g = self.resolve_gene(gene)
-            rows = self._runs_of_genes([g["gene_id"]], "significant", self.columns("signif_pairs"))
-            rows = self._filter_rows(rows, tissues, modalities, None, None)
-            rows = rows.sort_values(["pos"] + _PAIR_TIES, kind="stable", na_position="last")
-            total = len(rows)
-            page = rows.iloc[offset:offset + n].reset_index(drop=True)
+            page, total = self._gene_page([g["gene_id"]], "significant", self.columns("signif_pairs"), tissues,
+                                          modalities, None, None, [(c, "ascending") for c in ["pos", *_PAIR_TIES]],
+                                          offset, n)
             return page, total, P.next_cursor(offset, len(page), total, kind)
         if gene is not None:
             g = self.resolve_gene(gene)

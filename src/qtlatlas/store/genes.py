@@ -241,14 +241,17 @@ class GeneQueries:
         return out
 
     def expression(self, gene_id: str, tissue: str | None = None) -> pd.DataFrame:
-        """Expression (TPM) of a gene (id or symbol) per sample: long table ``tissue, sample_id, tpm``
-        (samples in table order; tissues in release order). Empty when the gene was not quantified."""
+        """Expression (TPM) of a gene (id or symbol) per sample: long table ``tissue, sample_id, tpm`` (float32, as
+        stored: written at float32 precision; samples in table order; tissues in release order). Empty when the
+        gene was not quantified."""
         found = self.expression_arrays(gene_id, None if tissue is None else [tissue])
         if not found:
             return pd.DataFrame({"tissue": pd.Series(dtype=object), "sample_id": pd.Series(dtype=object),
-                                 "tpm": pd.Series(dtype=np.float64)})
-        return pd.concat([pd.DataFrame({"tissue": t, "sample_id": samples, "tpm": values.astype(np.float64)})
-                          for t, samples, values in found], ignore_index=True)
+                                 "tpm": pd.Series(dtype=np.float32)})
+        lengths = [len(values) for _, _, values in found]
+        return pd.DataFrame({"tissue": np.repeat(np.array([t for t, _, _ in found], dtype=object), lengths),
+                             "sample_id": np.concatenate([np.asarray(samples, dtype=object) for _, samples, _ in found]),
+                             "tpm": np.concatenate([values.astype(np.float32) for _, _, values in found])})
 
     def median_matrix(self) -> tuple[dict[str, int], list[str], np.ndarray]:
         """Median TPM of every gene and tissue, in memory (a genes × tissues float64 matrix, NaN where a gene
@@ -267,9 +270,12 @@ class GeneQueries:
 
         return self._cached("median_matrix", load)
 
-    def medians(self, gene_ids: list[str], tissues: list[str] | None = None) -> pd.DataFrame:
-        """Median TPM: ``tissue, gene_id, gene_name, median`` for genes given by id or symbol (NotFound
-        for an unknown one), in the order asked, tissues in release order."""
+    def median_block(self, gene_ids: list[str], tissues: list[str] | None = None
+                     ) -> tuple[list[str], list[str | None], list[str], np.ndarray]:
+        """Median TPM of genes given by id or symbol (NotFound for an unknown one; at most MAX_LIST) in
+        ``tissues`` (validated; None: all), from the in-memory matrix: ``(gene ids in the order asked, their
+        symbols, tissue ids in release order, genes × tissues float64 matrix with NaN where not quantified)``.
+        Genes without any median are left out."""
         if isinstance(gene_ids, str):
             gene_ids = [gene_ids]
         if len(gene_ids) > MAX_LIST:
@@ -277,26 +283,30 @@ class GeneQueries:
 
             raise BadQuery("genes", f"more than {MAX_LIST} genes")
         rows = [self.resolve_gene(g) for g in gene_ids]
-        ids = list(dict.fromkeys(r["gene_id"] for r in rows))
-        names = {r["gene_id"]: r["gene_name"] for r in rows}
         tissue_list = self._tissue_filter(tissues)
-        empty = pd.DataFrame({"tissue": pd.Series(dtype=object), "gene_id": pd.Series(dtype=object),
-                              "gene_name": pd.Series(dtype=object), "median": pd.Series(dtype=np.float64)})
-        if not ids or not self.has_table("medians"):
-            return empty
+        if not rows or not self.has_table("medians"):
+            return [], [], [], np.zeros((0, 0))
+        names = {r["gene_id"]: r["gene_name"] for r in rows}
         index, all_tissues, matrix = self.median_matrix()
+        ids = [g for g in dict.fromkeys(r["gene_id"] for r in rows) if g in index]
         cols = [j for j, t in enumerate(all_tissues) if tissue_list is None or t in tissue_list]
-        out = []
-        for g in ids:
-            i = index.get(g)
-            if i is None:
-                continue
-            for j in cols:
-                if not np.isnan(matrix[i, j]):
-                    out.append((all_tissues[j], g, names[g], float(matrix[i, j])))
-        if not out:
-            return empty
-        return pd.DataFrame(out, columns=["tissue", "gene_id", "gene_name", "median"])
+        block = matrix[np.ix_([index[g] for g in ids], cols)]
+        kept = ~np.isnan(block).all(axis=1) if len(cols) else np.zeros(len(ids), dtype=bool)
+        ids = [g for g, k in zip(ids, kept, strict=True) if k]
+        return ids, [names[g] for g in ids], [all_tissues[j] for j in cols], block[kept]
+
+    def medians(self, gene_ids: list[str], tissues: list[str] | None = None) -> pd.DataFrame:
+        """Median TPM: ``tissue, gene_id, gene_name, median`` for genes given by id or symbol (NotFound
+        for an unknown one), in the order asked, tissues in release order."""
+        ids, names, tissue_ids, block = self.median_block(gene_ids, tissues)
+        gene_at, tissue_at = np.nonzero(~np.isnan(block))
+        if not len(gene_at):
+            return pd.DataFrame({"tissue": pd.Series(dtype=object), "gene_id": pd.Series(dtype=object),
+                                 "gene_name": pd.Series(dtype=object), "median": pd.Series(dtype=np.float64)})
+        return pd.DataFrame({"tissue": np.asarray(tissue_ids, dtype=object)[tissue_at],
+                             "gene_id": np.asarray(ids, dtype=object)[gene_at],
+                             "gene_name": np.asarray(names, dtype=object)[gene_at],
+                             "median": block[gene_at, tissue_at]})
 
     def mito_gene_ids(self) -> list[str]:
         """Genes on the mitochondrial chromosome (or with an ``MT-`` symbol)."""
@@ -315,21 +325,30 @@ class GeneQueries:
         n = check_limit(n, "n", maximum=10_000)
         if not self.has_table("medians"):
             return pd.DataFrame(columns=["tissue", "gene_id", "gene_name", "median"])
-        index, tissues, matrix = self.median_matrix()  # in memory: no query, whatever the load
-        if t not in tissues:
-            return pd.DataFrame(columns=["tissue", "gene_id", "gene_name", "median"])
-        values = matrix[:, tissues.index(t)]
-        genes = np.array(list(index), dtype=object)
-        keep = ~np.isnan(values)
-        if exclude_mito:
-            keep &= ~np.isin(genes, np.array(self.mito_gene_ids(), dtype=object))
-        genes, values = genes[keep], values[keep]
-        order = np.lexsort((genes.astype(str), -values))[:n]
-        idx = self._gene_index()
-        names = dict(zip(idx.ids, idx.names, strict=True))
-        out = pd.DataFrame({"tissue": t, "gene_id": genes[order], "median": values[order]})
-        out.insert(2, "gene_name", out["gene_id"].map(names))
-        return out.reset_index(drop=True)
+        genes, names, values = self._expression_ranking(t, exclude_mito)
+        return pd.DataFrame({"tissue": t, "gene_id": genes[:n], "gene_name": names[:n], "median": values[:n]})
+
+    def _expression_ranking(self, tissue: str, exclude_mito: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every gene quantified in ``tissue`` by descending median TPM (ties by gene id): gene ids, symbols and
+        medians (float64), computed once per tissue from the in-memory median matrix (then sliced per request)."""
+        def rank():
+            index, tissues, matrix = self.median_matrix()
+            if tissue not in tissues:
+                empty = np.array([], dtype=object)
+                return empty, empty, np.array([], dtype=np.float64)
+            values = matrix[:, tissues.index(tissue)]
+            genes = np.array(list(index), dtype=object)
+            keep = ~np.isnan(values)
+            if exclude_mito:
+                keep &= ~np.isin(genes, np.array(self.mito_gene_ids(), dtype=object))
+            genes, values = genes[keep], values[keep]
+            order = np.lexsort((genes.astype(str), -values))
+            idx = self._gene_index()
+            names = dict(zip(idx.ids, idx.names, strict=True))
+            ranked = genes[order]
+            return ranked, np.array([names.get(g) for g in ranked], dtype=object), values[order]
+
+        return self._cached(f"expression_ranking:{tissue}:{exclude_mito}", rank)
 
     def has_significant_eqtl(self, gene: dict) -> bool:
         """Whether a gene (a row of :meth:`gene`, with its ``status``) has a significant expression QTL in some

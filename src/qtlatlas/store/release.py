@@ -10,6 +10,7 @@ Pair tables and per-sample tables are never cached. The query methods live in on
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import threading
@@ -160,19 +161,23 @@ class ReleaseStore(GeneQueries, AssociationQueries, VariantQueries, PortalQuerie
         """Per tissue: ``tissue_id, name, colour, ontology_id, n_samples, n_expressed_genes, modalities``
         (modality ids of the tissue) and ``counts`` ({modality: {n_samples, n_tested, n_egenes,
         n_independent}})."""
-        counts = self._counts_df()
-        out = []
-        for row in self._tissues_df().to_dict("records"):
-            tid = row["tissue_id"]
-            part = counts[counts["tissue"] == tid]
-            row = {k: (None if pd.isna(v) else v) for k, v in row.items()}
-            row["n_samples"] = int(row["n_samples"] or 0)
-            row["n_expressed_genes"] = int(row["n_expressed_genes"] or 0)
-            row["modalities"] = list(self._tissue_modalities.get(tid, []))
-            row["counts"] = {r["modality"]: {k: int(r[k]) for k in ("n_samples", "n_tested", "n_egenes", "n_independent")}
-                             for r in part.to_dict("records")}
-            out.append(row)
-        return out
+        def load() -> list[dict]:
+            counts = self._counts_df()
+            out = []
+            for row in self._tissues_df().to_dict("records"):
+                tid = row["tissue_id"]
+                part = counts[counts["tissue"] == tid]
+                row = {k: (None if pd.isna(v) else v) for k, v in row.items()}
+                row["n_samples"] = int(row["n_samples"] or 0)
+                row["n_expressed_genes"] = int(row["n_expressed_genes"] or 0)
+                row["modalities"] = list(self._tissue_modalities.get(tid, []))
+                row["counts"] = {r["modality"]: {k: int(r[k]) for k in ("n_samples", "n_tested", "n_egenes",
+                                                                         "n_independent")}
+                                 for r in part.to_dict("records")}
+                out.append(row)
+            return out
+
+        return copy.deepcopy(self._cached("tissue_rows", load))  # a copy: callers may change theirs
 
     def modalities(self) -> list[dict]:
         """``id, name, grouped, description`` of each modality of the release (atlas.json wins over

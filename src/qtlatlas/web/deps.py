@@ -14,14 +14,18 @@ ReleaseParam = Annotated[
 ]
 
 
-def get_site(request: Request) -> Site:
+async def get_site(request: Request) -> Site:
+    """The site (``async``: FastAPI runs a plain ``def`` dependency on a handler thread, a hop per request for a
+    lookup that never blocks)."""
     return request.app.state.site
 
 
 SiteDep = Annotated[Site, Depends(get_site)]
 
 
-def get_release(site: SiteDep, release: ReleaseParam = None) -> ReleaseStore:
+async def get_release(site: SiteDep, release: ReleaseParam = None) -> ReleaseStore:
+    """The requested release's store: a dictionary lookup once the release is open (its first request opens it,
+    reading a few small files)."""
     return site.release(release)
 
 

@@ -86,9 +86,12 @@ def _column_json(column: pd.Series) -> list[str]:
         return orjson.dumps(values, option=orjson.OPT_SERIALIZE_NUMPY).decode()[1:-1].split(",")
     if kind == "b":
         return ["true" if v else "false" for v in values.tolist()]
-    items = values.tolist()
-    if all(isinstance(v, str) or v is None for v in items):  # the common text column: the C string encoder
-        return ["null" if v is None else _encode_string(v) for v in items]
+    text = isinstance(column.dtype, pd.StringDtype)
+    items = None if text else values.tolist()
+    if text or all(isinstance(v, str) or v is None for v in items):  # text: the C string encoder, once per
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)  # distinct value (tissues repeat)
+        encoded = [_encode_string(v) for v in uniques.tolist()] + ["null"]  # code -1 (missing) picks "null"
+        return [encoded[c] for c in codes.tolist()]
     return [json.dumps(clean(v), allow_nan=False) for v in items]
 
 
@@ -165,3 +168,20 @@ def list_response(request: Request, release: str, frame: pd.DataFrame, total: in
     if next_cursor:
         headers["X-Next-Cursor"] = next_cursor
     return cached(request, release, Response(buffer.getvalue(), media_type=media, headers=headers))
+
+
+def fixed_list_response(request: Request, store, key: str, rows, fmt: Format = Format.json,
+                        name: str = "rows") -> Response:
+    """:func:`list_response` of a list that never changes within a release (its tissues, its modalities):
+    ``rows()`` (a DataFrame) is rendered to JSON once per release and ``key`` (kept with ``store.memo``)."""
+    if Format(fmt) is not Format.json:
+        return list_response(request, store.id, rows(), fmt=fmt, name=name)
+
+    def render() -> bytes:
+        frame = rows()
+        meta = json.dumps({"release": store.id, "total": len(frame), "next_cursor": None})
+        return b'{"data":' + _rows_json(frame) + b',"meta":' + meta.encode() + b"}"
+
+    body = store.memo(f"api-json:{key}", render)
+    return cached(request, store.id, Response(body, media_type="application/json"))
+

@@ -22,7 +22,7 @@ def _gene_ids(release, genes: list[str]) -> list[str]:
     for g in genes:
         for part in g.split(","):
             if part.strip():
-                ids.append(release.gene(part.strip())["gene_id"])
+                ids.append(release.resolve_gene(part.strip())["gene_id"])
     return list(dict.fromkeys(ids))
 
 
@@ -37,18 +37,17 @@ def median(request: Request, release: ReleaseDep, genes: GenesParam, tissues: Ti
             summary="Median expression of genes × tissues, clustered, with Newick trees of genes and tissues")
 def clustered(request: Request, release: ReleaseDep, genes: GenesParam, tissues: TissuesParam = None,
               log: Annotated[bool, Query(description="cluster log2(median + 1) instead of TPM")] = True):
-    rows = release.medians(_gene_ids(release, genes), tissues)
-    matrix = rows.pivot_table(index="gene_id", columns="tissue", values="median", aggfunc="first")
-    values = np.log2(matrix.to_numpy(float) + 1) if log else matrix.to_numpy(float)
-    gene_order, gene_tree = cluster_order(values, list(matrix.index))
-    tissue_order, tissue_tree = cluster_order(values.T, list(matrix.columns))
-    names = rows.drop_duplicates("gene_id").set_index("gene_id")["gene_name"] if "gene_name" in rows else None
-    genes_sorted = [matrix.index[i] for i in gene_order]
-    tissues_sorted = [matrix.columns[i] for i in tissue_order]
-    data = {"genes": genes_sorted,
-            "gene_names": [names.get(g, g) for g in genes_sorted] if names is not None else genes_sorted,
-            "tissues": tissues_sorted,
-            "median": matrix.loc[genes_sorted, tissues_sorted].to_numpy(float).tolist(),
+    gene_ids, gene_names, tissue_ids, matrix = release.median_block(_gene_ids(release, genes), tissues)
+    measured = ~np.isnan(matrix).all(axis=0)  # tissues where none of the genes was quantified are left out
+    tissue_ids, matrix = [t for t, m in zip(tissue_ids, measured, strict=True) if m], matrix[:, measured]
+    values = np.log2(matrix + 1) if log else matrix
+    gene_order, gene_tree = cluster_order(values, gene_ids)
+    tissue_order, tissue_tree = cluster_order(values.T, tissue_ids)
+    names = dict(zip(gene_ids, gene_names, strict=True))
+    genes_sorted = [gene_ids[i] for i in gene_order]
+    tissues_sorted = [tissue_ids[j] for j in tissue_order]
+    data = {"genes": genes_sorted, "gene_names": [names.get(g) or g for g in genes_sorted], "tissues": tissues_sorted,
+            "median": matrix[np.ix_(gene_order, tissue_order)] if gene_ids else [],
             "gene_tree": gene_tree, "tissue_tree": tissue_tree, "log2": log}
     return json_response(request, release.id, {"data": data, "meta": {"release": release.id}})
 

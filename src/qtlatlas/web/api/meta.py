@@ -6,7 +6,7 @@ import pandas as pd
 from fastapi import APIRouter, Request
 
 from ..deps import ReleaseDep, SiteDep
-from ..responses import list_response
+from ..responses import fixed_list_response, list_response
 from .common import LIST, FormatParam
 
 router = APIRouter(tags=["atlas"])
@@ -19,13 +19,16 @@ def releases(request: Request, site: SiteDep, format: FormatParam = "json"):
 
 
 @router.get("/tissues", responses=LIST, summary="Tissues with sample counts and per-modality QTL counts")
-def tissues(request: Request, release: ReleaseDep, format: FormatParam = "json"):
-    return list_response(request, release.id, pd.DataFrame(release.tissues()), fmt=format, name="tissues")
+async def tissues(request: Request, release: ReleaseDep, format: FormatParam = "json"):
+    # async: after the first request, a lookup of the rendered list (no handler thread)
+    return fixed_list_response(request, release, "tissues", lambda: pd.DataFrame(release.tissues()), format,
+                               "tissues")
 
 
 @router.get("/modalities", responses=LIST, summary="RNA modalities of the release")
-def modalities(request: Request, release: ReleaseDep, format: FormatParam = "json"):
-    return list_response(request, release.id, pd.DataFrame(release.modalities()), fmt=format, name="modalities")
+async def modalities(request: Request, release: ReleaseDep, format: FormatParam = "json"):
+    return fixed_list_response(request, release, "modalities", lambda: pd.DataFrame(release.modalities()), format,
+                               "modalities")
 
 
 @router.get("/studies", responses=LIST, summary="Studies (publications with their files)")

@@ -102,7 +102,7 @@ def _dataset(store) -> str:
 
 
 @router.get("/tissueInfo", summary="Tissues (RatGTEx tissueInfo)")
-def tissue_info(request: Request, release: ReleaseId):
+async def tissue_info(request: Request, release: ReleaseId):  # async: a memo lookup, no handler thread
     store = _store(request, release)
     return json_response(request, store.id, {"tissueInfo": store.memo("ratgtex:tissueInfo", lambda: _tissue_rows(store))})
 
