@@ -28,7 +28,7 @@ genome's genes (the whole atlas's density), which the default of ``mapping.adapt
 
 ``python -m benchmarks.bench_pipeline [--fraction F] [--dense-genes N] [--adaptive-genes N] [--work DIR]``,
 or ``--adaptive-only [--adaptive-modality M]`` for the comparison alone; under ``make bench`` the fraction
-is ``QTLATLAS_BENCH_PIPELINE_FRACTION`` (default 0.002: about 20 minutes on 2 otherwise idle cores, most of
+is ``QTLATLAS_BENCH_PIPELINE_FRACTION`` (default 0.002: about 30 minutes on 2 otherwise idle cores, most of
 it the fixed cost, as every mapping task reads and prepares the whole genome), and the genome (about 180 MB,
 15 s to simulate) is cached in ``$QTLATLAS_BENCH_CACHE/pipeline`` (default ``../bench-cache`` beside the
 repository). Fraction 1 maps the whole tissue: most of a day on 2 cores (see the extrapolation) and about

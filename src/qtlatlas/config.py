@@ -383,10 +383,10 @@ class MappingSettings(_Model):
         "reach its observed statistic, so clearly null ones cost 2,048 instead of `permutations`. Trade-off: "
         "pval_perm, pval_beta and the Beta shapes of stopped phenotypes rest on fewer permutations (they "
         "differ from a full run's, e.g. tensorQTL's) and calls within a few percent of the FDR threshold may "
-        "flip, as with another seed. On a simulated tissue at RatGTEx density (benchmarks/bench_pipeline.py, "
-        "10,000 permutations) the cis pass took 1.65x less CPU on 4,000 expression phenotypes (2.0x on 2,000 "
-        "isoform groups) and changed 4 of 1,807 eGene calls (4 of 634 groups), all with q between 0.047 and "
-        "0.052, where another seed changed 8 (2); false: every phenotype runs all permutations")
+        "flip, as with another seed. On a simulated tissue at RatGTEx density (benchmarks/bench_pipeline.py: "
+        "2,000 expression phenotypes, 10,000 permutations) the cis pass took 1.56x less CPU and called the same "
+        "897 eGenes (r of -log10 pval_beta 0.9996 near the threshold), where another seed changed 1 call; "
+        "false: every phenotype runs all permutations")
 
 
 # --------------------------------------------------------------------------------------------------
