@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 
 import numpy as np
@@ -634,3 +635,15 @@ def test_gene_model_indexes_equal_the_annotation_tables(store, monkeypatch):
     slow = [store.exons(g) for g in genes]
     assert sum(len(f["exons"]) for f in fast) > 40
     assert fast == slow
+
+
+def test_cached_values_are_left_out_of_garbage_collections(store):
+    """A value cached by the store (here through memo) is moved out of the collector's generations, so that
+    full collections do not traverse the release's caches on every worker."""
+    gc.unfreeze()  # whatever earlier tests froze
+    assert gc.get_freeze_count() == 0
+    value = store.memo("test:frozen", lambda: [[i] for i in range(5000)])
+    assert gc.get_freeze_count() >= 5000
+    in_generations = {id(o) for generation in (0, 1, 2) for o in gc.get_objects(generation)}
+    assert gc.is_tracked(value) and id(value) not in in_generations and id(value[0]) not in in_generations
+    assert store.memo("test:frozen", lambda: None) is value  # computed once

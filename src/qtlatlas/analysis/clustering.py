@@ -37,10 +37,6 @@ def _branch(x: float) -> str:
     return f"{x:g}"
 
 
-class _Comma:
-    """Placeholder node that writes the comma between two children."""
-
-
 def ratgtex_newick(matrix: np.ndarray, labels: list[str]) -> str:
     """The tree of the rows of ``matrix`` (r, c; r ≥ 2) as the RatGTEx portal writes it: average linkage on
     Euclidean distances of the values as given, with optimal leaf ordering; Newick with the right child of
@@ -48,26 +44,39 @@ def ratgtex_newick(matrix: np.ndarray, labels: list[str]) -> str:
     from scipy.cluster import hierarchy
 
     values = np.nan_to_num(np.asarray(matrix, dtype=float))
-    tree = hierarchy.to_tree(hierarchy.linkage(values, method="average", optimal_ordering=True))
-    return _newick_parts(tree, [str(x) for x in labels]) + ";"
+    merges = hierarchy.linkage(values, method="average", optimal_ordering=True)
+    return _newick_parts(merges, [str(x) for x in labels]) + ";"
 
 
-def _newick_parts(root, labels: list[str]) -> str:
+def _newick_parts(merges: np.ndarray, labels: list[str]) -> str:
+    """Newick of a linkage matrix (scipy's ``(n - 1, 4)``: row k merges nodes ``merges[k, 0]`` (left) and
+    ``merges[k, 1]`` (right) into node ``n + k`` at height ``merges[k, 2]``; nodes below n are the leaves),
+    read directly rather than through ``to_tree``, whose checks cost more than the tree of a few genes."""
+    n = len(labels)
+    children = merges[:, :2].astype(int).tolist()
+    heights = merges[:, 2].tolist()
+
+    def height(node: int) -> float:
+        return 0.0 if node < n else heights[node - n]
+
+    root = n + len(children) - 1
     out: list[str] = []
-    # (node, height of its parent, phase): phase 0 opens a subtree, 1 closes an internal node
-    stack: list[tuple[object, float, int]] = [(root, root.dist, 0)]
+    # (node, height of its parent, phase): phase 0 opens a subtree, 1 closes an internal node; -1 is a comma
+    stack: list[tuple[int, float, int]] = [(root, height(root), 0)]
     while stack:
-        n, parent_height, phase = stack.pop()
-        if isinstance(n, _Comma):
+        node, parent_height, phase = stack.pop()
+        if node == -1:
             out.append(",")
-        elif n.is_leaf():
-            out.append(f"{labels[n.id]}:{_branch(parent_height - n.dist)}")
+        elif node < n:
+            out.append(f"{labels[node]}:{_branch(parent_height)}")
         elif phase == 0:
+            left, right = children[node - n]
+            here = height(node)
             out.append("(")
-            stack.append((n, parent_height, 1))
-            stack.append((n.get_left(), n.dist, 0))
-            stack.append((_Comma(), 0.0, 0))
-            stack.append((n.get_right(), n.dist, 0))
+            stack.append((node, parent_height, 1))
+            stack.append((left, here, 0))
+            stack.append((-1, 0.0, 0))
+            stack.append((right, here, 0))
         else:
-            out.append(")" if n is root else f"):{_branch(parent_height - n.dist)}")
+            out.append(")" if node == root else f"):{_branch(parent_height - height(node))}")
     return "".join(out)
