@@ -151,16 +151,21 @@ def json_response(request: Request, release: str, payload: Any) -> Response:
     return cached(request, release, Response(dumps(payload), media_type="application/json"))
 
 
+def _envelope(release: str, frame: pd.DataFrame, total: int, next_cursor: str | None) -> bytes:
+    """``{"data": rows, "meta": {release, total, next_cursor}}``: the rows encoded column by column
+    (:func:`_rows_json`); only the small envelope goes through json."""
+    meta = json.dumps({"release": release, "total": total, "next_cursor": next_cursor})
+    return b'{"data":' + _rows_json(frame) + b',"meta":' + meta.encode() + b"}"
+
+
 def list_response(request: Request, release: str, frame: pd.DataFrame, total: int | None = None,
                   next_cursor: str | None = None, fmt: Format = Format.json, name: str = "rows") -> Response:
     """The list envelope (JSON) or the rows as TSV/CSV (with ``X-Total-Count`` and ``X-Next-Cursor`` headers)."""
     fmt = Format(fmt)
     total = len(frame) if total is None else int(total)
     if fmt is Format.json:
-        # rows are serialised by pandas' C encoder (NaN → null); only the small envelope goes through json
-        meta = json.dumps({"release": release, "total": total, "next_cursor": next_cursor})
-        body = b'{"data":' + _rows_json(frame) + b',"meta":' + meta.encode() + b"}"
-        return cached(request, release, Response(body, media_type="application/json"))
+        return cached(request, release, Response(_envelope(release, frame, total, next_cursor),
+                                                 media_type="application/json"))
     buffer = io.StringIO()
     frame.to_csv(buffer, sep="\t" if fmt is Format.tsv else ",", index=False, na_rep="NA", float_format="%.6g")
     media = "text/tab-separated-values" if fmt is Format.tsv else "text/csv"
@@ -179,8 +184,7 @@ def fixed_list_response(request: Request, store, key: str, rows, fmt: Format = F
 
     def render() -> bytes:
         frame = rows()
-        meta = json.dumps({"release": store.id, "total": len(frame), "next_cursor": None})
-        return b'{"data":' + _rows_json(frame) + b',"meta":' + meta.encode() + b"}"
+        return _envelope(store.id, frame, len(frame), None)
 
     body = store.memo(f"api-json:{key}", render)
     return cached(request, store.id, Response(body, media_type="application/json"))
