@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from qtlatlas.release.batched import PositionBatchWriter, RunBatchWriter, sidecar_path, write_keyed_batches
@@ -68,10 +69,28 @@ def test_positional_pages_equal_a_plain_filter(tmp_path):
                                           exp[["pos", "v"]].iloc[max(offset, 0):max(offset, 0) + limit].reset_index(drop=True))
 
 
-def test_a_batch_spanning_two_chromosomes_is_refused(tmp_path):
-    writer = PositionBatchWriter(tmp_path / "bad.arrow", pa.schema([("chrom", pa.string()), ("pos", pa.int64())]))
-    with pytest.raises(ValueError, match="one chromosome"):
-        writer.write(pa.table({"chrom": ["1", "2"], "pos": [1, 2]}))
+def test_position_batches_are_cut_per_chromosome_across_writes(tmp_path):
+    schema = pa.schema([("chrom", pa.string()), ("pos", pa.int64())])
+    writer = PositionBatchWriter(tmp_path / "p.arrow", schema, batch_rows=2)
+    writer.write(pa.table({"chrom": ["1", "1", "1"], "pos": [1, 2, 3]}))
+    writer.write(pa.table({"chrom": ["1", "2", "2", "2"], "pos": [4, 1, 5, 9]}))  # spans two chromosomes
+    writer.write(pa.table({"chrom": ["2"], "pos": [10]}))
+    writer.close()
+    side = pq.read_table(sidecar_path(tmp_path / "p.arrow")).to_pydict()
+    assert side["chrom"] == ["1", "1", "2", "2"] and side["n_rows"] == [2, 2, 2, 2]
+    assert side["pos_min"] == [1, 3, 1, 9] and side["pos_max"] == [2, 4, 5, 10]
+    with pa.ipc.open_file(tmp_path / "p.arrow") as f:
+        assert [f.get_batch(i).column(0).to_pylist() for i in range(f.num_record_batches)] == [
+            ["1", "1"], ["1", "1"], ["2", "2"], ["2", "2"]]
+
+
+def test_unsorted_or_unplaced_rows_are_refused(tmp_path):
+    schema = pa.schema([("chrom", pa.string()), ("pos", pa.int64())])
+    writer = PositionBatchWriter(tmp_path / "bad.arrow", schema)
+    with pytest.raises(ValueError, match="comes back"):
+        writer.write(pa.table({"chrom": ["1", "2", "1"], "pos": [1, 2, 3]}))
+    with pytest.raises(ValueError, match="no row without"):
+        PositionBatchWriter(tmp_path / "bad2.arrow", schema).write(pa.table({"chrom": ["1"], "pos": pa.array([None], pa.int64())}))
 
 
 RUN_SCHEMA = pa.schema([("gene", pa.string()), ("source", pa.string()), ("v", pa.int64())])

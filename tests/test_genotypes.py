@@ -461,3 +461,31 @@ def test_bcf_with_csi(tmp_path):
     np.testing.assert_array_equal(got.dosages, want.dosages)
     pd.testing.assert_frame_equal(got.variants, want.variants)
     np.testing.assert_array_equal(reader.read("chr2").dosages, [[2, 0, 1, 1]])
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_variants_in_chunks_equal_the_variant_table(geuvadis, fmt):
+    """``iter_variants`` yields the variant table in file order, chunk by chunk, for every format; a VCF is
+    scanned as it goes and counts its multi-allelic records the same way."""
+    whole = open_genotypes(geuvadis[fmt]).variants
+    reader = open_genotypes(geuvadis[fmt])
+    chunks = list(reader.iter_variants(chunk_rows=1000))
+    assert len(chunks) == -(-len(whole) // 1000) and all(len(c) <= 1000 for c in chunks)
+    pd.testing.assert_frame_equal(pd.concat(chunks, ignore_index=True), whole)
+    if fmt == "vcf":
+        assert reader._variants is None  # never held whole
+        assert reader.multiallelic_records == open_genotypes(geuvadis[fmt]).multiallelic_records
+
+
+def test_vcf_chunks_split_multiallelic_records(tmp_path):
+    path = write_vcf(tmp_path / "x.vcf", RECORDS, ds=True)
+    whole = open_genotypes(path, multiallelic="split").variants
+    reader = open_genotypes(path, multiallelic="split")
+    chunks = list(reader.iter_variants(chunk_rows=1))
+    # a record's rows stay together: the split one is a chunk of two
+    sizes = [len(c) for c in chunks]
+    assert sorted(sizes) == [1] * (len(whole) - 2) + [2]
+    split = chunks[sizes.index(2)]
+    assert split["pos"].tolist() == [300, 300] and split["alt"].tolist() == ["A", "C"]
+    pd.testing.assert_frame_equal(pd.concat(chunks, ignore_index=True), whole)
+    assert reader.multiallelic_records == 1

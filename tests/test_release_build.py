@@ -337,27 +337,34 @@ def test_rebuild_refused_and_second_release_side_by_side(built):
     pd.testing.assert_frame_equal(table(v2, "top_qtls"), table(out, "top_qtls"))
 
 
-def test_grouped_and_cross_modality_rows():
+def test_grouped_and_cross_modality_rows(tmp_path):
     """Cross-modality ids ``modality:phenotype`` resolve to genes; thresholds apply per group; the
-    TSS distance is strand-aware."""
-    from qtlatlas.release.associations import signif_rows
-    from qtlatlas.release.tables import GeneIndex, GeneResolver, VariantIndex, qtl_table
+    TSS distance is strand-aware, for QTL rows and for significant pairs once their variants are joined."""
+    from qtlatlas.release.associations import SignifPairsWriter, signif_rows
+    from qtlatlas.release.tables import GeneIndex, GeneResolver, qtl_table
+    from qtlatlas.release.variant_store import VariantStore
 
     genes = GeneIndex(pd.DataFrame({"gene_id": ["G1", "G2"], "chrom": ["chr1", "chr1"], "tss": [1000, 5000],
                                     "strand": ["+", "-"]}))
-    variants = VariantIndex(pd.DataFrame({"chrom": ["chr1"] * 3, "pos": [900, 1100, 5200], "id": ["a", "b", "c"],
-                                          "ref": ["A", "C", "G"], "alt": ["T", "G", "A"]}))
+    variants = VariantStore([pd.DataFrame({"chrom": ["chr1"] * 3, "pos": [900, 1100, 5200], "id": ["a", "b", "c"],
+                                           "ref": ["A", "C", "G"], "alt": ["T", "G", "A"]})], tmp_path / "scratch")
     resolver = GeneResolver({"splicing": pd.Series({"clu1": "G2"})}, "cross_modality")
     cis = pd.DataFrame({"phenotype_id": ["expression:G1", "splicing:clu1"], "group_id": ["G1", "G2"],
                         "variant_id": ["b", "c"], "qval": [0.01, 0.5], "pval_nominal_threshold": [1e-3, 1e-3],
                         "pval_nominal": [1e-5, 1e-4], "group_size": [2, 1]})
     top = qtl_table(cis, "T", "cross_modality", resolver, genes, variants)
     assert top["gene_id"].tolist() == ["G1", "G2"] and top["tss_distance"].tolist() == [100, -200]
+    assert top["pos"].tolist() == [1100, 5200] and top["ref"].tolist() == ["C", "G"]
     assert top["group_size"].tolist() == [2.0, 1.0]
     nominal = pd.DataFrame({"phenotype_id": ["expression:G1", "splicing:G1__x", "splicing:clu1", "expression:G1"],
                             "variant_id": ["a", "b", "c", "b"], "pval_nominal": [1e-4, 1e-4, 1e-9, 0.5],
                             "af": 0.3, "slope": 1.0, "slope_se": 0.1})
     thresholds = cis[cis["qval"] <= 0.05].set_index("group_id")["pval_nominal_threshold"]
-    rows = signif_rows(nominal, "T", "cross_modality", resolver, genes, variants, thresholds, True)
+    rows = signif_rows(nominal, "T", "cross_modality", resolver, genes, thresholds, True)
     assert rows["phenotype_id"].tolist() == ["expression:G1", "splicing:G1__x"]
-    assert rows["gene_id"].tolist() == ["G1", "G1"] and rows["tss_distance"].tolist() == [-100, 100]
+    assert rows["gene_id"].tolist() == ["G1", "G1"]
+    writer = SignifPairsWriter(tmp_path / "signif.parquet", tmp_path / "scratch", variants)
+    writer.add(rows)
+    pairs = pd.read_parquet(writer.finish())
+    assert pairs["variant_id"].tolist() == ["a", "b"] and pairs["pos"].tolist() == [900, 1100]
+    assert pairs["tss_distance"].tolist() == [-100, 100] and pairs["chrom"].tolist() == ["chr1", "chr1"]

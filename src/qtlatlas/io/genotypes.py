@@ -197,6 +197,13 @@ class GenotypeReader:
         """Chromosome names in the file's spelling, in file order."""
         return [str(c) for c in pd.unique(self.variants["chrom"])]
 
+    def iter_variants(self, chunk_rows: int = 262_144) -> Iterator[pd.DataFrame]:
+        """The rows of :attr:`variants` in file order, as frames of at most ``chunk_rows`` rows (same columns).
+        Readers that scan a file for its variants yield them as they are read, without holding the whole table."""
+        table = self.variants
+        for start in range(0, len(table), chunk_rows):
+            yield table.iloc[start:start + chunk_rows].reset_index(drop=True)
+
     def read(
         self,
         region: str | Region | None = None,
@@ -811,6 +818,27 @@ class VcfReader(GenotypeReader):
             return list(self._contigs())
         return super().chromosomes()
 
+    def iter_variants(self, chunk_rows: int = 262_144) -> Iterator[pd.DataFrame]:
+        """The variant table in chunks of at most ``chunk_rows`` rows, read from the file as it goes (the
+        whole table is never held) unless :attr:`variants` was already read."""
+        if self._variants is not None:
+            yield from super().iter_variants(chunk_rows)
+            return
+        vcf = _open_vcf(self.path)
+        vcf.set_samples([])
+        meta = _Meta()
+        try:
+            for rec in self._guarded(vcf, None):
+                meta.add_record(rec, self.multiallelic)
+                if len(meta.id) >= chunk_rows:
+                    yield meta.frame()
+                    meta = _Meta(n_multi=meta.n_multi)
+        finally:
+            vcf.close()
+        if meta.id:
+            yield meta.frame()
+        self._n_multi = meta.n_multi
+
     def _scan(self) -> None:
         """Read the variant table of the whole file, skipping the sample columns."""
         vcf = _open_vcf(self.path)
@@ -897,13 +925,13 @@ class VcfReader(GenotypeReader):
 class _Meta:
     """Accumulates the variant table of the rows a VCF read emits."""
 
-    def __init__(self):
+    def __init__(self, n_multi: int = 0):
         self.chrom: list[str] = []
         self.pos: list[int] = []
         self.id: list[str] = []
         self.ref: list[str] = []
         self.alt: list[str] = []
-        self.n_multi = 0
+        self.n_multi = n_multi
 
     def add_record(self, rec, multiallelic: str) -> list[int]:
         """Add the rows of one record; return the ALT indices (1-based) they count."""

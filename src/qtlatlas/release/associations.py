@@ -1,13 +1,17 @@
 """The association tables of a release, streamed with bounded memory: significant pairs
-(``signif_pairs.parquet``), the top and independent QTL tables (``top_qtls``, ``independent_qtls``) and the two
-look-up files that hold all three (``associations_by_position``, ``associations_by_gene``).
+(``signif_pairs.parquet`` and the per-tissue × modality downloads), the top and independent QTL tables
+(``top_qtls``, ``independent_qtls``) and the two look-up files that hold all three
+(``associations_by_position``, ``associations_by_gene``).
 
-Rows arrive one tissue × modality at a time; they are spooled per variant chromosome into scratch Parquet
-files (:class:`SignifPairsWriter`, :class:`QtlSpool`), and each chromosome is then read, sorted and written in
-natural chromosome order. Memory is bounded by the largest chromosome's rows, not by the release's.
+Rows arrive one tissue × modality at a time and are spooled per chromosome into scratch Parquet files
+(:class:`SignifPairsWriter`, :class:`QtlSpool`). Significant pairs are spooled by their gene's chromosome
+without variant fields; :meth:`SignifPairsWriter.finish` joins each chromosome's pairs to that chromosome's
+variants (:class:`~qtlatlas.release.variant_store.VariantStore`) and sorts them out of core in DuckDB
+(:mod:`.scratch_sql`), then streams them into the final files, chromosomes in natural order. Memory does not
+grow with the number of pairs or variants; the QTL rows of one chromosome (a few per gene) are sorted in memory.
 
-Sort orders: ``signif_pairs`` by chromosome, gene TSS, gene, position (:data:`BY_GENE_ORDER`); ``top_qtls`` and
-``independent_qtls`` by chromosome, gene TSS, gene, tissue, modality, rank (:data:`QTL_ORDER`);
+Sort orders: ``signif_pairs`` and its downloads by chromosome, gene TSS, gene, position (:data:`BY_GENE_ORDER`);
+``top_qtls`` and ``independent_qtls`` by chromosome, gene TSS, gene, tissue, modality, rank (:data:`QTL_ORDER`);
 ``associations_by_position`` by :data:`BY_POSITION_ORDER`; ``associations_by_gene`` in runs of gene × source
 (:data:`BY_GENE_RUN_ORDER`).
 """
@@ -15,6 +19,7 @@ Sort orders: ``signif_pairs`` by chromosome, gene TSS, gene, position (:data:`BY
 from __future__ import annotations
 
 import os
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -22,19 +27,27 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..io.chromosomes import chrom_sort_key
+from ..io.chromosomes import chrom_key, chrom_sort_key
+from ..io.text import gzip_binary_writer, tsv_bytes
 from .batched import PositionBatchWriter, RunBatchWriter
+from .scratch_sql import RowGroupWriter, copy_to_parquet, parquet, stream
 from .tables import (
     QTL_COLUMNS,
     QTL_ROW_GROUP_SIZE,
     ROW_GROUP_SIZE,
     GeneIndex,
     GeneResolver,
-    VariantIndex,
-    annotate_pairs,
     explicit_genes,
     sort_by,
 )
+from .variant_store import VariantStore
+
+#: gzip level of the pair downloads: level 4 compresses millions of rows 2.5 times faster than 6, for files 7 %
+#: larger (RatGTEx-scale significant pairs of one tissue: 0.22 s and 3.73 MB against 0.55 s and 3.49 MB).
+PAIRS_GZIP_LEVEL = 4
+#: Columns of a significant-pairs download.
+SIGNIF_DOWNLOAD_COLUMNS = ["phenotype_id", "gene_id", "variant_id", "chrom", "pos", "tss_distance", "af",
+                           "pval_nominal", "slope", "slope_se", "pval_nominal_threshold"]
 
 #: Columns of ``signif_pairs``, in order.
 SIGNIF_COLUMNS = ["tissue", "modality", "phenotype_id", "gene_id", "variant_id", "chrom", "pos", "tss_distance",
@@ -45,7 +58,14 @@ SIGNIF_SCHEMA = pa.schema([
     ("af", pa.float64()), ("pval_nominal", pa.float64()), ("slope", pa.float64()), ("slope_se", pa.float64()),
     ("pval_nominal_threshold", pa.float64()),
 ])
-_SPOOL_SCHEMA = SIGNIF_SCHEMA.append(pa.field("_tss", pa.int64()))
+#: Columns of a significant pair as spooled before its variant is joined: the gene's TSS, strand and chromosome
+#: give ``tss_distance`` and the chromosome once the variant's position is known.
+_SPOOL_SCHEMA = pa.schema([
+    ("tissue", pa.string()), ("modality", pa.string()), ("phenotype_id", pa.string()), ("gene_id", pa.string()),
+    ("variant_id", pa.string()), ("af", pa.float64()), ("pval_nominal", pa.float64()), ("slope", pa.float64()),
+    ("slope_se", pa.float64()), ("pval_nominal_threshold", pa.float64()), ("_tss", pa.int64()),
+    ("_strand", pa.string()), ("_gchrom", pa.string()),
+])
 
 
 
@@ -154,37 +174,68 @@ class QtlSpool:
 
 
 class SignifPairsWriter:
-    """Streams significant pairs into ``signif_pairs.parquet`` (sorted by gene) and, when ``by_position`` is
-    given, ``associations_by_position.arrow`` (the same rows with the top and independent QTLs, sorted by
-    variant position) and, when ``by_gene`` is given, ``associations_by_gene.arrow`` (the same rows in runs of
-    one gene and source), with bounded memory; with a :class:`QtlSpool`, :meth:`finish` writes the QTL tables
-    too.
+    """Streams significant pairs into ``signif_pairs.parquet`` (sorted by gene), the per-tissue × modality
+    downloads registered with :meth:`add_download` and, when ``by_position`` is given,
+    ``associations_by_position.arrow`` (the same rows with the top and independent QTLs, sorted by variant
+    position) and, when ``by_gene`` is given, ``associations_by_gene.arrow`` (the same rows in runs of one gene
+    and source), with bounded memory; with a :class:`QtlSpool`, :meth:`finish` writes the QTL tables too.
 
-    Phase 1 (:meth:`add`, one batch at a time): rows are annotated and appended to one spool Parquet file
-    per variant chromosome in ``scratch`` (a cis pair's gene lies on the same chromosome). Phase 2
-    (:meth:`finish`): each chromosome's spools are read, sorted by :data:`BY_GENE_ORDER` (and, with that
-    chromosome's QTL rows, by :data:`QTL_ORDER`, :data:`BY_POSITION_ORDER` and :data:`BY_GENE_RUN_ORDER`) and
-    appended, chromosomes in natural order, to the final files. Peak memory is that of the largest chromosome's
-    rows, not of all rows.
+    Phase 1 (:meth:`add`, one batch at a time): rows (:func:`signif_rows`) are appended to one spool Parquet
+    file per gene chromosome in ``scratch`` (a cis pair's variant lies on its gene's chromosome). Phase 2
+    (:meth:`finish`): per chromosome, in natural order, the spooled pairs are joined to the chromosome's
+    variants in ``variants`` (``chrom, pos, tss_distance``; a variant unknown there leaves them missing), and
+    the sorts by :data:`BY_GENE_ORDER`, :data:`BY_POSITION_ORDER` and :data:`BY_GENE_RUN_ORDER` run in DuckDB,
+    which spills beyond its memory limit; results are streamed into the files a batch at a time.
     """
 
-    def __init__(self, path: str | os.PathLike[str], scratch: str | os.PathLike[str],
+    def __init__(self, path: str | os.PathLike[str], scratch: str | os.PathLike[str], variants: VariantStore,
                  by_position: str | os.PathLike[str] | None = None, by_gene: str | os.PathLike[str] | None = None):
         self.path = Path(path)
         self.by_position = None if by_position is None else Path(by_position)
         self.by_gene = None if by_gene is None else Path(by_gene)
         self.scratch = Path(scratch)
         self.scratch.mkdir(parents=True, exist_ok=True)
+        self.variants = variants
         self._spools = _Spools(self.scratch, "signif", _SPOOL_SCHEMA)
+        self._downloads: dict[tuple[str, str], Path] = {}
         self.n_rows = 0
 
     def add(self, rows: pd.DataFrame) -> None:
-        """Append annotated rows (:data:`SIGNIF_COLUMNS` + ``_tss`` + ``_gchrom``)."""
+        """Append rows of :func:`signif_rows`."""
         if rows.empty:
             return
-        for chrom, part in _by_chrom(rows).items():
-            self._spools.write(chrom, part)
+        key = rows["_gchrom"].astype(object).where(rows["_gchrom"].notna(), "").astype(str)
+        for chrom, part in rows.groupby(key, sort=False):
+            self._spools.write(str(chrom), part)
         self.n_rows += len(rows)
+
+    def add_download(self, tissue: str, modality: str, dest: str | os.PathLike[str]) -> None:
+        """Write the pairs of ``tissue`` × ``modality`` to the gzipped TSV ``dest`` too
+        (:data:`SIGNIF_DOWNLOAD_COLUMNS`, in :data:`BY_GENE_ORDER`; a header only when there are none)."""
+        self._downloads[(tissue, modality)] = Path(dest)
+
+    def _groups(self, qtls: QtlSpool | None) -> list[tuple[str, list[Path]]]:
+        """(chromosome, spool files of its pairs) in natural order: spooled gene chromosomes are matched to the
+        variants' chromosome of the same name up to a ``chr`` prefix (:func:`chrom_key`)."""
+        by_key = {chrom_key(c): c for c in self.variants.chroms}
+        files: dict[str, list[Path]] = {}
+        for chrom, path in self._spools.paths.items():
+            files.setdefault(by_key.get(chrom_key(chrom), chrom) if chrom else "", []).append(path)
+        names = set(files) | (qtls.chroms() if qtls is not None else set())
+        return [(c, files.get(c, [])) for c in _chrom_order(names)]
+
+    def _annotated(self, chrom: str, files: list[Path]) -> str:
+        """SQL of the pairs in ``files`` with their variant's ``chrom, pos`` and ``tss_distance``."""
+        rank = self.variants.chroms.get(chrom)
+        # pairs of genes placed nowhere (chrom "") look their variant up anywhere
+        where = f"WHERE chrom_rank = {int(rank)}" if rank is not None else "" if chrom == "" else "WHERE false"
+        variants = f"SELECT variant_id, chrom, pos FROM {parquet(self.variants.path)} {where}"
+        return f"""
+            SELECT s.tissue, s.modality, s.phenotype_id, s.gene_id, s.variant_id,
+                   coalesce(v.chrom, nullif(s._gchrom, '')) AS chrom, v.pos,
+                   CASE WHEN s._strand = '-' THEN s._tss - v.pos ELSE v.pos - s._tss END AS tss_distance,
+                   s.af, s.pval_nominal, s.slope, s.slope_se, s.pval_nominal_threshold, s._tss
+            FROM {parquet(files)} s LEFT JOIN ({variants}) v USING (variant_id)"""
 
     def finish(self, qtls: QtlSpool | None = None, qtl_paths: dict[str, str | os.PathLike[str]] | None = None) -> Path:
         """Write the final files. ``qtls``: the QTL rows, written (sorted) to ``qtl_paths`` (``top``,
@@ -192,23 +243,30 @@ class SignifPairsWriter:
         self._spools.close()
         if qtls is not None:
             qtls.close()
+        con = self.variants.con
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        chroms = _chrom_order(set(self._spools.paths) | (qtls.chroms() if qtls is not None else set()))
         by_pos = None if self.by_position is None else PositionBatchWriter(self.by_position, ASSOCIATION_SCHEMA)
         by_gene = None if self.by_gene is None else RunBatchWriter(self.by_gene, ASSOCIATION_SCHEMA, "gene_id", "source",
                                                                    batch_rows=BY_GENE_BATCH_ROWS,
                                                                    compression=BY_GENE_COMPRESSION)
         tables = {s: pq.ParquetWriter(p, QTL_TABLE_SCHEMA, compression="zstd")
                   for s, p in (qtl_paths or {}).items()}
-        try:
-            with pq.ParquetWriter(self.path, SIGNIF_SCHEMA, compression="zstd") as out:
-                for chrom in chroms:
-                    df = self._spools.read(chrom)
-                    if df is not None and len(df):
-                        df = df.sort_values(BY_GENE_ORDER, kind="stable", na_position="last")
-                        out.write_table(pa.Table.from_pandas(df[SIGNIF_COLUMNS], schema=SIGNIF_SCHEMA,
-                                                             preserve_index=False), row_group_size=ROW_GROUP_SIZE)
-                    parts = []
+        signif = RowGroupWriter(self.path, SIGNIF_SCHEMA, ROW_GROUP_SIZE)
+        pairs_file = self.scratch / "signif.chromosome.parquet"
+        with ExitStack() as stack:
+            downloads = _Downloads(self._downloads, stack)
+            try:
+                for chrom, files in self._groups(qtls):
+                    if files:
+                        copy_to_parquet(con, self._annotated(chrom, files), pairs_file)
+                        for path in files:
+                            path.unlink()
+                        order = ", ".join(BY_GENE_ORDER)
+                        for batch in stream(con, f"SELECT * FROM {parquet(pairs_file)} ORDER BY {order}"):
+                            signif.write(batch)
+                            downloads.write(batch)
+                        signif.flush()
+                    qtl_rows = []
                     for source in QtlSpool.SOURCES if qtls is not None else ():
                         rows = qtls.sorted_rows(source, chrom)
                         if rows is None:
@@ -217,36 +275,84 @@ class SignifPairsWriter:
                             tables[source].write_table(pa.Table.from_pandas(rows[QTL_COLUMNS], schema=QTL_TABLE_SCHEMA,
                                                                             preserve_index=False),
                                                        row_group_size=QTL_ROW_GROUP_SIZE)
-                        parts.append(rows[QTL_COLUMNS].assign(source=source,
-                                                              _source_rank=ASSOCIATION_SOURCES.index(source)))
-                    if df is not None and len(df):
-                        parts.append(df[SIGNIF_COLUMNS].assign(source="significant", _source_rank=2))
-                    del df
-                    if (by_pos is None and by_gene is None) or not parts:
-                        continue
-                    both = pd.concat(parts, ignore_index=True)
-                    del parts
-                    if by_pos is not None:
-                        by_pos.write(pa.Table.from_pandas(both.sort_values(BY_POSITION_ORDER, kind="stable",
-                                                                           na_position="last"),
-                                                          schema=ASSOCIATION_SCHEMA, preserve_index=False))
-                    if by_gene is not None:  # rows without a gene cannot be looked up by gene
-                        runs = both[both["gene_id"].notna()].sort_values(BY_GENE_RUN_ORDER, kind="stable",
-                                                                         na_position="last")
-                        by_gene.write(pa.Table.from_pandas(runs, schema=ASSOCIATION_SCHEMA, preserve_index=False))
-                        del runs
-                    del both
-        finally:
-            for writer in (by_pos, by_gene, *tables.values()):
-                if writer is not None:
-                    writer.close()
+                        qtl_rows.append(pa.Table.from_pandas(
+                            rows[QTL_COLUMNS].assign(source=source, _source_rank=ASSOCIATION_SOURCES.index(source)),
+                            preserve_index=False))
+                    if by_pos is not None or by_gene is not None:
+                        self._lookup_files(chrom, qtl_rows, pairs_file if files else None, by_pos, by_gene)
+                    if files:
+                        pairs_file.unlink()
+                downloads.finish()
+            finally:
+                for writer in (by_pos, by_gene, signif, *tables.values()):
+                    if writer is not None:
+                        writer.close()
         return self.path
+
+    def _lookup_files(self, chrom: str, qtl_rows: list[pa.Table], pairs_file: Path | None,
+                      by_pos: PositionBatchWriter | None, by_gene: RunBatchWriter | None) -> None:
+        """Append one chromosome's QTL rows and pairs to the look-up files."""
+        con = self.variants.con
+        parts = []
+        if qtl_rows:
+            con.register("_qtl_rows", pa.concat_tables(qtl_rows, promote_options="permissive"))
+            parts.append("SELECT * FROM _qtl_rows")
+        if pairs_file is not None:
+            parts.append(f"SELECT 'significant' AS source, 2 AS _source_rank, * EXCLUDE (_tss) FROM {parquet(pairs_file)}")
+        if not parts:
+            return
+        rows = " UNION ALL BY NAME ".join(parts)
+        columns = ", ".join(ASSOCIATION_SCHEMA.names)
+        try:
+            if by_pos is not None:  # a row without a position cannot be found by position
+                for batch in stream(con, f"SELECT {columns} FROM ({rows}) WHERE pos IS NOT NULL AND chrom = ? "
+                                         f"ORDER BY {', '.join(BY_POSITION_ORDER)}", [chrom]):
+                    by_pos.write(pa.Table.from_batches([batch]).cast(ASSOCIATION_SCHEMA))
+            if by_gene is not None:  # nor one without a gene by gene
+                for batch in stream(con, f"SELECT {columns} FROM ({rows}) WHERE gene_id IS NOT NULL "
+                                         f"ORDER BY {', '.join(BY_GENE_RUN_ORDER)}"):
+                    by_gene.write(pa.Table.from_batches([batch]).cast(ASSOCIATION_SCHEMA))
+        finally:
+            if qtl_rows:
+                con.unregister("_qtl_rows")
+
+
+class _Downloads:
+    """The gzipped TSV downloads of significant pairs, one per tissue × modality, written as the sorted pairs
+    stream by (see :meth:`SignifPairsWriter.add_download`)."""
+
+    def __init__(self, dests: dict[tuple[str, str], Path], stack: ExitStack):
+        self._handles = {}
+        self._header = dict.fromkeys(dests, True)
+        for key, dest in dests.items():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            self._handles[key] = stack.enter_context(gzip_binary_writer(dest, PAIRS_GZIP_LEVEL))
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if not self._handles:
+            return
+        frame = batch.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+        for (tissue, modality), part in frame.groupby(["tissue", "modality"], sort=False):
+            handle = self._handles.get((tissue, modality))
+            if handle is None:
+                continue
+            handle.write(tsv_bytes(part[SIGNIF_DOWNLOAD_COLUMNS], header=self._header[(tissue, modality)]))
+            self._header[(tissue, modality)] = False
+
+    def finish(self) -> None:
+        """Write the header of the downloads without a pair."""
+        for key, header in self._header.items():
+            if header:
+                self._handles[key].write(("\t".join(SIGNIF_DOWNLOAD_COLUMNS) + "\n").encode())
+                self._header[key] = False
 
 
 def signif_rows(batch: pd.DataFrame, tissue: str, modality: str, resolver: GeneResolver, genes: GeneIndex,
-                variants: VariantIndex, thresholds: pd.Series | None, by_group: bool,
+                thresholds: pd.Series | None, by_group: bool,
                 fallback: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Significant rows of one batch of nominal (or signif-pairs) rows, annotated for the portal.
+    """Significant rows of one batch of nominal (or signif-pairs) rows, with their gene's fields
+    (``gene_id`` and the spool columns ``_tss, _strand, _gchrom``), ready for :meth:`SignifPairsWriter.add`
+    (the variant's fields are joined there).
 
     ``thresholds`` maps the phenotype id (or, when ``by_group``, the gene/group id) of each significant
     phenotype (qval ≤ FDR) to its ``pval_nominal_threshold``; rows are kept when
@@ -267,18 +373,15 @@ def signif_rows(batch: pd.DataFrame, tissue: str, modality: str, resolver: GeneR
     else:
         thr = np.full(len(batch), np.nan)
     n = len(batch)
-    ann = annotate_pairs(batch, gene_ids, genes, variants, fallback)
+    gene_ids = pd.Series(gene_ids, dtype=object).reset_index(drop=True)
+    g = genes.lookup(gene_ids, fallback, batch["phenotype_id"])
     out = pd.DataFrame({"tissue": [tissue] * n, "modality": [modality] * n,
                         "phenotype_id": batch["phenotype_id"].astype(object).to_numpy(),
-                        "gene_id": ann["gene_id"].to_numpy(), "variant_id": batch["variant_id"].astype(object).to_numpy(),
-                        "chrom": ann["chrom"].to_numpy()})
-    out["pos"] = ann["pos"].array
-    out["tss_distance"] = ann["tss_distance"].array
+                        "gene_id": gene_ids.to_numpy(), "variant_id": batch["variant_id"].astype(object).to_numpy()})
     for c in ("af", "pval_nominal", "slope", "slope_se"):
         out[c] = pd.to_numeric(batch[c], errors="coerce").astype(np.float64).to_numpy() if c in batch else np.nan
     out["pval_nominal_threshold"] = thr
-    out["_tss"] = ann["_tss"].array
-    out["_gchrom"] = ann["_gchrom"].to_numpy()
+    out["_tss"] = g["tss"].array
+    out["_strand"] = g["strand"].to_numpy()
+    out["_gchrom"] = g["chrom"].to_numpy()
     return out
-
-

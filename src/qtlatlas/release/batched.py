@@ -41,7 +41,9 @@ def sidecar_path(path: str | os.PathLike[str]) -> Path:
 
 
 class PositionBatchWriter:
-    """Writes rows sorted by (chromosome, ``pos``), one chromosome per :meth:`write` call."""
+    """Writes rows sorted by (chromosome, ``pos``) as batches of ``batch_rows`` rows cut from the start of each
+    chromosome (its last batch shorter), one chromosome per batch. The rows may come in any number of
+    :meth:`write` calls; a chromosome may span several."""
 
     def __init__(self, path: str | os.PathLike[str], schema: pa.Schema, batch_rows: int = BATCH_ROWS):
         self.path = Path(path)
@@ -49,22 +51,56 @@ class PositionBatchWriter:
         self.batch_rows = batch_rows
         self._writer = pa.ipc.new_file(self.path, schema, options=_OPTIONS)
         self._ranges: list[tuple[int, str, int, int, int]] = []
+        self._pending: list[pa.Table] = []
+        self._n_pending = 0
+        self._chrom: str | None = None
+        self._seen: set[str] = set()
 
-    def write(self, table: pa.Table) -> None:
-        """Append the rows of one chromosome (sorted by ``pos``) as batches of at most ``batch_rows``."""
-        for batch in table.combine_chunks().to_batches(max_chunksize=self.batch_rows):
-            if batch.num_rows == 0:
-                continue
-            chrom = batch.column(batch.schema.get_field_index("chrom"))
-            pos = batch.column(batch.schema.get_field_index("pos"))
-            first = chrom[0].as_py()
-            if pc.any(pc.not_equal(chrom, first)).as_py() or chrom.null_count or pos.null_count:
-                raise ValueError("a batch of a position file must hold one chromosome and no missing position")
-            self._writer.write_batch(batch)
-            self._ranges.append((len(self._ranges), str(first), int(pc.min(pos).as_py()), int(pc.max(pos).as_py()),
-                                 batch.num_rows))
+    def write(self, table: pa.Table | pa.RecordBatch) -> None:
+        """Append rows that continue the sorted order (a chromosome once left is not seen again)."""
+        if isinstance(table, pa.RecordBatch):
+            table = pa.Table.from_batches([table])
+        if table.num_rows == 0:
+            return
+        chrom = table.column("chrom").combine_chunks()
+        if chrom.null_count or table.column("pos").null_count:
+            raise ValueError("a position file takes no row without a chromosome or a position")
+        codes = pc.dictionary_encode(chrom)
+        idx = codes.indices.to_numpy(zero_copy_only=False)
+        names = codes.dictionary.to_pylist()
+        cuts = np.concatenate([[0], np.flatnonzero(idx[1:] != idx[:-1]) + 1, [len(idx)]])
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+            name = names[idx[a]]
+            if name != self._chrom:
+                if name in self._seen:
+                    raise ValueError(f"chromosome {name} comes back after another: the rows of a position file "
+                                     "must be sorted by chromosome")
+                self._flush(final=True)
+                self._chrom = name
+                self._seen.add(name)
+            self._pending.append(table.slice(int(a), int(b - a)))
+            self._n_pending += int(b - a)
+            if self._n_pending >= self.batch_rows:
+                self._flush(final=False)
+
+    def _flush(self, final: bool) -> None:
+        if not self._pending:
+            return
+        rows = pa.concat_tables(self._pending)
+        full = rows.num_rows if final else rows.num_rows - rows.num_rows % self.batch_rows
+        for start in range(0, full, self.batch_rows):
+            part = rows.slice(start, min(self.batch_rows, full - start)).combine_chunks()
+            for batch in part.to_batches():
+                pos = batch.column(batch.schema.get_field_index("pos"))
+                self._writer.write_batch(batch)
+                self._ranges.append((len(self._ranges), str(self._chrom), int(pc.min(pos).as_py()),
+                                     int(pc.max(pos).as_py()), batch.num_rows))
+        rest = rows.slice(full)
+        self._pending = [rest] if rest.num_rows else []
+        self._n_pending = rest.num_rows
 
     def close(self) -> Path:
+        self._flush(final=True)
         self._writer.close()
         cols = list(zip(*self._ranges, strict=True)) if self._ranges else [[], [], [], [], []]
         sidecar = pa.table({"batch": pa.array(cols[0], pa.int64()), "chrom": pa.array(cols[1], pa.string()),

@@ -36,12 +36,12 @@ from .manifest import write_manifest
 from .medians import medians_of
 from .metadata import atlas_metadata, release_metadata, write_json
 from .pair_streams import SignifTarget, stream_signif, write_nominal
+from .scratch_sql import connect
 from .staging import already_published, remove_stale_builds
 from .studies import publish_studies
 from .tables import (
     GeneIndex,
     GeneResolver,
-    VariantIndex,
     download_qtls,
     exons_table,
     genes_table,
@@ -60,6 +60,7 @@ from .values import (
     phenotype_part,
     values_table,
 )
+from .variant_store import VariantStore
 from .variant_tables import write_variant_tables
 
 _SCRATCH = ".scratch"
@@ -219,11 +220,13 @@ class _ReleaseBuilder:
         del ann
 
         self.step("variants")
-        self.readers: list[GenotypeReader] = [open_genotypes(p) for p in self.release.genotypes]
-        self.variants = VariantIndex(pd.concat([r.variants for r in self.readers], ignore_index=True))
+        readers: list[GenotypeReader] = [open_genotypes(p) for p in self.release.genotypes]
+        self.variants = VariantStore((chunk for r in readers for chunk in r.iter_variants()), self.scratch,
+                                     connect(self.scratch))
+        del readers
 
         self.qtls = QtlSpool(self.scratch)
-        self.signif = SignifPairsWriter(self.out / layout.table_path("signif_pairs"), self.scratch,
+        self.signif = SignifPairsWriter(self.out / layout.table_path("signif_pairs"), self.scratch, self.variants,
                                         by_position=self.out / layout.table_path("associations_by_position"),
                                         by_gene=self.out / layout.table_path("associations_by_gene"))
         self._note(layout.table_path("signif_pairs"), "significant cis variant–phenotype pairs", "table")
@@ -461,6 +464,7 @@ class _ReleaseBuilder:
 
     def _genotypes(self) -> None:
         write_variant_tables(self.variants, self.out, self._table, self._index)
+        self.variants.con.close()
         del self.variants
         genotypes_download(self.release.genotypes, self._download("genotypes", "genotypes of the release (VCF)"))
         tbi = layout.download_path("genotypes", self.release.id, self.release.genome) + ".tbi"

@@ -16,26 +16,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ..io.text import gzip_binary_writer, tsv_bytes
 from .associations import SignifPairsWriter, signif_rows
 from .batched import RunBatchWriter
 from .imported import iter_pairs
-from .tables import GeneIndex, GeneResolver, VariantIndex
-
-#: gzip level of the pair downloads: level 4 compresses millions of rows 2.5 times faster than 6, for files 7 %
-#: larger (RatGTEx-scale significant pairs of one tissue: 0.22 s and 3.73 MB against 0.55 s and 3.49 MB).
-PAIRS_GZIP_LEVEL = 4
-#: Columns of a significant-pairs download when a source has no pair at all (header only).
-SIGNIF_DOWNLOAD_COLUMNS = ["phenotype_id", "gene_id", "variant_id", "chrom", "pos", "tss_distance", "af",
-                           "pval_nominal", "slope", "slope_se", "pval_nominal_threshold"]
+from .tables import GeneIndex, GeneResolver
+from .variant_store import VariantStore
 
 NOMINAL_SCHEMA = pa.schema([
     ("phenotype_id", pa.string()), ("variant_id", pa.string()), ("start_distance", pa.int64()),
@@ -63,7 +55,6 @@ class SignifTarget:
     by_group: bool
     filter: bool
     dest: Path
-    _header: bool = field(default=True, repr=False)
 
 
 def _thresholds_for(batch: pd.DataFrame, target: SignifTarget) -> pd.DataFrame:
@@ -74,48 +65,35 @@ def _thresholds_for(batch: pd.DataFrame, target: SignifTarget) -> pd.DataFrame:
     return batch.assign(pval_nominal_threshold=key.astype(object).map(target.thresholds).astype(np.float64))
 
 
-def _emit(rows: pd.DataFrame, target: SignifTarget, fh, writer: SignifPairsWriter, variants: VariantIndex) -> None:
-    if rows.empty:
-        return
-    variants.mark(rows["variant_id"], rows["af"])
-    writer.add(rows)
-    fh.write(tsv_bytes(rows.drop(columns=["tissue", "modality", "_tss", "_gchrom"]), header=target._header))
-    target._header = False
-
-
 def stream_signif(sources: Iterable[str | os.PathLike[str]], targets: dict[str, SignifTarget], *,
                   tissue_column: str | None, grouped: bool, modality: str, writer: SignifPairsWriter,
-                  genes: GeneIndex, variants: VariantIndex) -> int:
-    """Stream significant pairs from ``sources`` into ``writer`` and each target's download.
+                  genes: GeneIndex, variants: VariantStore) -> int:
+    """Stream significant pairs from ``sources`` into ``writer``, each target's download registered with it.
 
     With ``tissue_column`` the sources hold every tissue and ``targets`` is keyed by tissue (rows of other
-    tissues are skipped); else ``targets`` holds the one target of the sources (any key). Returns the
-    number of rows written.
+    tissues are skipped); else ``targets`` holds the one target of the sources (any key). The allele
+    frequencies the pairs give are recorded in ``variants``. Returns the number of rows streamed.
     """
     n = 0
-    with ExitStack() as stack:
-        handles = {}
-        for key, target in targets.items():
-            target.dest.parent.mkdir(parents=True, exist_ok=True)
-            handles[key] = stack.enter_context(gzip_binary_writer(target.dest, PAIRS_GZIP_LEVEL))
-        for src in sources:
-            for batch in iter_pairs(src, modality, grouped, tissue_column=tissue_column):
-                if tissue_column is None:
-                    parts = [(next(iter(targets)), batch)]
-                else:
-                    parts = [(t, part.drop(columns=["tissue"])) for t, part in
-                             batch.groupby("tissue", sort=False) if t in targets]
-                for key, part in parts:
-                    target = targets[key]
-                    part = _thresholds_for(part, target)
-                    rows = signif_rows(part, target.tissue, target.modality, target.resolver, genes, variants,
-                                       target.thresholds if target.filter else None, target.by_group,
-                                       target.fallback)
-                    _emit(rows, target, handles[key], writer, variants)
-                    n += len(rows)
-        for key, target in targets.items():
-            if target._header:  # no significant pair: header only
-                handles[key].write(("\t".join(SIGNIF_DOWNLOAD_COLUMNS) + "\n").encode())
+    for target in targets.values():
+        writer.add_download(target.tissue, target.modality, target.dest)
+    for src in sources:
+        for batch in iter_pairs(src, modality, grouped, tissue_column=tissue_column):
+            if tissue_column is None:
+                parts = [(next(iter(targets)), batch)]
+            else:
+                parts = [(t, part.drop(columns=["tissue"])) for t, part in
+                         batch.groupby("tissue", sort=False) if t in targets]
+            for key, part in parts:
+                target = targets[key]
+                part = _thresholds_for(part, target)
+                rows = signif_rows(part, target.tissue, target.modality, target.resolver, genes,
+                                   target.thresholds if target.filter else None, target.by_group, target.fallback)
+                if rows.empty:
+                    continue
+                variants.mark(rows["variant_id"], rows["af"])
+                writer.add(rows)
+                n += len(rows)
     return n
 
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,9 @@ from ..io.chromosomes import chrom_sort_key
 from ..io.groups import genes_of
 from ..results import CROSS_MODALITY
 from .batched import write_keyed_batches
+
+if TYPE_CHECKING:
+    from .variant_store import VariantStore
 
 ROW_GROUP_SIZE = 65_536
 #: Row groups of the top and independent QTL tables: their rows are wide (tensorQTL columns), so a look-up
@@ -282,67 +286,6 @@ class GeneIndex:
         return out
 
 
-class VariantIndex:
-    """The release genotypes' variant table (``chrom, pos, ref, alt`` by variant id), plus a record of
-    which variants appear in QTL tables (:meth:`mark`) and their allele frequency (first seen)."""
-
-    def __init__(self, variants: pd.DataFrame):
-        v = variants.drop_duplicates("id").reset_index(drop=True)
-        self.table = v
-        self.index = pd.Index(_objects(v["id"]))
-        self.used = np.zeros(len(v), dtype=bool)
-        self.af = np.full(len(v), np.nan)
-        # columns kept as Arrow arrays: a batch's look-up takes its rows without converting a whole column
-        self._columns = {c: pa.array(v[c], pa.string(), from_pandas=True) for c in ("chrom", "ref", "alt")}
-        self._pos = v["pos"].to_numpy(np.int64)
-
-    def rows(self, variant_ids: pd.Series) -> np.ndarray:
-        return self.index.get_indexer(_objects(variant_ids))
-
-    def lookup(self, variant_ids: pd.Series) -> pd.DataFrame:
-        """``chrom, pos, ref, alt`` per variant id (missing values for unknown ids)."""
-        rows = self.rows(variant_ids)
-        known = rows >= 0
-        take = pa.array(np.where(known, rows, 0), mask=~known)
-        out = pd.DataFrame({c: self._columns[c].take(take).to_numpy(zero_copy_only=False)
-                            for c in ("chrom", "ref", "alt")})
-        out.insert(1, "pos", pd.array(np.where(known, self._pos[np.where(known, rows, 0)], 0), dtype="Int64"))
-        out.loc[~known, "pos"] = pd.NA
-        return out[["chrom", "pos", "ref", "alt"]]
-
-    def mark(self, variant_ids: pd.Series, af: pd.Series | None = None) -> None:
-        rows = self.rows(variant_ids)
-        keep = rows >= 0
-        rows = rows[keep]
-        self.used[rows] = True
-        if af is not None:
-            values = pd.to_numeric(pd.Series(af), errors="coerce").to_numpy(np.float64)[keep]
-            fresh = np.isnan(self.af[rows]) & ~np.isnan(values)
-            self.af[rows[fresh]] = values[fresh]
-
-    def used_table(self) -> pd.DataFrame:
-        """``variant_id, chrom, pos, ref, alt, af`` of the marked variants, sorted by chrom, pos."""
-        t = self.table[self.used]
-        df = pd.DataFrame({"variant_id": t["id"].to_numpy(object), "chrom": t["chrom"].to_numpy(object),
-                           "pos": t["pos"].to_numpy(np.int64), "ref": t["ref"].to_numpy(object),
-                           "alt": t["alt"].to_numpy(object), "af": self.af[self.used]})
-        return sort_by(df, ["chrom", "pos", "variant_id"])
-
-
-def _objects(values) -> np.ndarray:
-    """``values`` (a Series of any string dtype, an Arrow array, a list) as a numpy array of Python strings /
-    None, converted by Arrow when they are Arrow-backed (pandas' own conversion of such a column costs ~40 times
-    more)."""
-    if isinstance(values, (pa.Array, pa.ChunkedArray)):
-        return values.to_numpy(zero_copy_only=False)
-    if isinstance(values, pd.Series) and values.dtype != object:
-        try:
-            return pa.array(values, from_pandas=True).to_numpy(zero_copy_only=False)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            pass
-    return np.asarray(pd.Series(values, dtype=object).to_numpy(), dtype=object)
-
-
 def _tss_distance(pos: pd.Series, tss: pd.Series, strand: pd.Series) -> pd.Series:
     """Strand-aware distance: ``pos - tss`` on ``+`` (and unknown) strands, ``tss - pos`` on ``-``."""
     d = pos.astype("Int64") - tss.astype("Int64")
@@ -351,7 +294,7 @@ def _tss_distance(pos: pd.Series, tss: pd.Series, strand: pd.Series) -> pd.Serie
     return d
 
 
-def annotate_pairs(df: pd.DataFrame, gene_ids: pd.Series, genes: GeneIndex, variants: VariantIndex,
+def annotate_pairs(df: pd.DataFrame, gene_ids: pd.Series, genes: GeneIndex, variants: VariantStore,
                    fallback: pd.DataFrame | None = None) -> pd.DataFrame:
     """Columns to add to variant–phenotype rows: ``gene_id, chrom, pos, ref, alt, tss_distance`` and the
     sort helpers ``_tss`` (gene TSS) and ``_gchrom`` (gene chromosome; the variant's when unknown)."""
@@ -392,7 +335,7 @@ def qtl_key(df: pd.DataFrame, resolver: GeneResolver) -> pd.Series:
 
 
 def qtl_table(raw: pd.DataFrame, tissue: str, modality: str, resolver: GeneResolver, genes: GeneIndex,
-              variants: VariantIndex, *, afc: pd.DataFrame | None = None, cis: pd.DataFrame | None = None,
+              variants: VariantStore, *, afc: pd.DataFrame | None = None, cis: pd.DataFrame | None = None,
               fallback: pd.DataFrame | None = None) -> pd.DataFrame:
     """Portal rows (:data:`QTL_COLUMNS` plus sort helpers) of a top (``cis``) or independent table.
 

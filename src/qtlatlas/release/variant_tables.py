@@ -13,14 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from ..io.chromosomes import chrom_sort_key
 from . import layout
-from .batched import PositionBatchWriter
-from .tables import VariantIndex, write_table, write_variant_index
+from .batched import KeyedBatchWriter, PositionBatchWriter
+from .scratch_sql import RowGroupWriter, copy_to_parquet, parquet, stream
+from .tables import ROW_GROUP_SIZE, VARIANT_INDEX_BATCH, VARIANT_INDEX_SCHEMA
+from .variant_store import VariantStore
 
 VARIANT_SCHEMA = pa.schema([("variant_id", pa.string()), ("chrom", pa.string()), ("pos", pa.int64()),
                             ("ref", pa.string()), ("alt", pa.string()), ("af", pa.float64())])
@@ -28,38 +27,47 @@ VARIANT_SCHEMA = pa.schema([("variant_id", pa.string()), ("chrom", pa.string()),
 POSITION_BATCH_ROWS = 2048
 
 
-def write_variant_tables(variants: VariantIndex, out: Path, table: Callable[[str, str], Path],
+def write_variant_tables(variants: VariantStore, out: Path, table: Callable[[str, str], Path],
                          index: Callable[[str, str], None]) -> None:
     """Write the three tables of the module docstring into the release directory ``out``; ``table`` and
-    ``index`` record a file (and a look-up file's sidecar) in the manifest and return its path. Built in Arrow,
-    one chromosome at a time for the position file."""
-    t = variants.table
-    chrom = pa.array(t["chrom"].astype(str).to_numpy(object), pa.string())
-    encoded = pc.dictionary_encode(chrom)
-    names = encoded.dictionary.to_pylist()
-    natural = {c: i for i, c in enumerate(sorted(names, key=chrom_sort_key))}
-    rank = np.array([natural[c] for c in names], dtype=np.int64)[encoded.indices.to_numpy(zero_copy_only=False)]
-    arrow = pa.table({"variant_id": pa.array(t["id"].astype(str).to_numpy(object), pa.string()), "chrom": chrom,
-                      "pos": pa.array(t["pos"].to_numpy(np.int64)),
-                      "ref": pa.array(t["ref"].astype(str).to_numpy(object), pa.string()),
-                      "alt": pa.array(t["alt"].astype(str).to_numpy(object), pa.string()),
-                      "af": pa.array(variants.af, pa.float64(), from_pandas=True)}, schema=VARIANT_SCHEMA)
-    order = pa.table({"r": rank, "pos": arrow.column("pos"), "id": arrow.column("variant_id")})
-    arrow = arrow.take(pc.sort_indices(order, sort_keys=[("r", "ascending"), ("pos", "ascending"),
-                                                         ("id", "ascending")]))
-    del order
-    write_table(arrow, table(layout.table_path("variants"), "every genotyped variant (id, position, alleles)"))
-    write_variant_index(arrow, table(layout.table_path("variant_index"),
-                                     "variants keyed by lower-cased id (Arrow IPC batches for id look-ups)"))
-    index(layout.table_path("variant_index"), "key range of each batch of variant_index")
+    ``index`` record a file (and a look-up file's sidecar) in the manifest and return its path. Sorted and
+    joined out of core (:mod:`.scratch_sql`) and written a batch at a time: memory does not grow with the
+    number of variants."""
+    con = variants.con
+    final = variants.scratch / "variants.final.parquet"
+    copy_to_parquet(con, f"""SELECT v.variant_id, v.chrom, v.chrom_rank, v.pos, v.ref, v.alt, a.af
+                             FROM {parquet(variants.path)} v LEFT JOIN ({variants.allele_frequencies()}) a
+                             USING (variant_id)""", final)
+    names = VARIANT_SCHEMA.names
     rel = layout.table_path("variants_by_position")
-    writer = PositionBatchWriter(table(rel, "variants by chromosome and position (Arrow IPC batches for position "
-                                       "look-ups)"), VARIANT_SCHEMA, batch_rows=POSITION_BATCH_ROWS)
-    sorted_chrom = arrow.column("chrom").combine_chunks()
-    codes = pc.dictionary_encode(sorted_chrom).indices.to_numpy(zero_copy_only=False)
-    bounds = np.flatnonzero(codes[1:] != codes[:-1]) + 1 if len(codes) else np.array([], dtype=np.int64)
-    for a, b in zip(np.concatenate([[0], bounds]), np.concatenate([bounds, [len(codes)]]), strict=True):
-        if b > a:
-            writer.write(arrow.slice(int(a), int(b - a)))
-    writer.close()
+    parquet_out = RowGroupWriter(table(layout.table_path("variants"), "every genotyped variant (id, position, alleles)"),
+                                 VARIANT_SCHEMA, ROW_GROUP_SIZE)
+    positions = PositionBatchWriter(table(rel, "variants by chromosome and position (Arrow IPC batches for position "
+                                          "look-ups)"), VARIANT_SCHEMA, batch_rows=POSITION_BATCH_ROWS)
+    for batch in stream(con, f"SELECT {', '.join(names)} FROM {parquet(final)} ORDER BY chrom_rank, pos, variant_id"):
+        rows = pa.Table.from_batches([batch]).cast(VARIANT_SCHEMA)
+        parquet_out.write(rows)
+        positions.write(rows)
+    parquet_out.close()
+    positions.close()
     index(rel, "position range of each batch of variants_by_position")
+
+    # keyed by lower-cased id, with the other ids at the same position (few positions hold several)
+    keyed = KeyedBatchWriter(table(layout.table_path("variant_index"), "variants keyed by lower-cased id (Arrow IPC "
+                                   "batches for id look-ups)"), VARIANT_INDEX_SCHEMA, "variant_key",
+                             batch_rows=VARIANT_INDEX_BATCH)
+    for batch in stream(con, f"""
+            WITH shared AS (SELECT f.chrom_rank, f.pos, f.variant_id FROM {parquet(final)} f
+                            SEMI JOIN (SELECT chrom_rank, pos FROM {parquet(final)} GROUP BY chrom_rank, pos
+                                       HAVING count(*) > 1) d USING (chrom_rank, pos)),
+                 others AS (SELECT a.variant_id, list(b.variant_id ORDER BY b.variant_id) AS ids
+                            FROM shared a JOIN shared b USING (chrom_rank, pos)
+                            WHERE a.variant_id <> b.variant_id GROUP BY a.variant_id)
+            SELECT lower(f.variant_id) AS variant_key, f.variant_id, f.chrom, f.pos, f.ref, f.alt, f.af,
+                   coalesce(o.ids, []::VARCHAR[]) AS same_position
+            FROM {parquet(final)} f LEFT JOIN others o USING (variant_id)
+            ORDER BY variant_key, f.variant_id"""):
+        keyed.write(pa.Table.from_batches([batch]))
+    keyed.close()
+    index(layout.table_path("variant_index"), "key range of each batch of variant_index")
+    final.unlink()
