@@ -2,7 +2,8 @@
 the RatGTEx-layout generator (``../shared/tools/ratgtex-v4-synth``) at 0.1× (13 tissues, 2,000 genes,
 100,000 variants, 2,000 rats), at RatGTEx v4's size (1×: 20,000 genes, 1,000,000 variants, 2.09 M significant
 pairs, 168 M tested pairs) and, with ``--sizes``, at 3× and 10× the variants and significant pairs per gene
-(the genes of a genome do not grow; 3×: 3 M variants, 6.2 M significant pairs, 505 M tested pairs). Each is
+(the genes of a genome do not grow; 3×: 3 M variants, 6.24 M significant pairs, 504 M tested pairs; 10×: 10 M
+variants, 20.9 M significant pairs, 1.68 G tested pairs). Each is
 imported with ``qtlatlas import ratgtex`` and built. Target: peak RSS < 2 GB, and about the same at every size
 (what grows with the release passes through disk).
 

@@ -90,8 +90,10 @@ def test_sigkill_at_random_moments_then_rerun(tmp_path):
         delay = rng.uniform(0.05, 0.95) * duration
         proc = launch(state, out)
         time.sleep(delay)
-        landed += proc.poll() is None
-        os.kill(proc.pid, signal.SIGKILL)
+        running = proc.poll() is None  # a run that already ended has been reaped: its pid is gone
+        landed += running
+        if running:
+            os.kill(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=30)
 
         deadline = time.monotonic() + 10

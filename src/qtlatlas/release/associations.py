@@ -301,20 +301,22 @@ class SignifPairsWriter:
             parts.append(f"SELECT 'significant' AS source, 2 AS _source_rank, * EXCLUDE (_tss) FROM {parquet(pairs_file)}")
         if not parts:
             return
-        rows = " UNION ALL BY NAME ".join(parts)
-        columns = ", ".join(ASSOCIATION_SCHEMA.names)
+        rows = self.scratch / "associations.chromosome.parquet"
         try:
-            if by_pos is not None:  # a row without a position cannot be found by position
-                for batch in stream(con, f"SELECT {columns} FROM ({rows}) WHERE pos IS NOT NULL AND chrom = ? "
-                                         f"ORDER BY {', '.join(BY_POSITION_ORDER)}", [chrom]):
-                    by_pos.write(pa.Table.from_batches([batch]).cast(ASSOCIATION_SCHEMA))
-            if by_gene is not None:  # nor one without a gene by gene
-                for batch in stream(con, f"SELECT {columns} FROM ({rows}) WHERE gene_id IS NOT NULL "
-                                         f"ORDER BY {', '.join(BY_GENE_RUN_ORDER)}"):
-                    by_gene.write(pa.Table.from_batches([batch]).cast(ASSOCIATION_SCHEMA))
+            copy_to_parquet(con, " UNION ALL BY NAME ".join(parts), rows)
         finally:
             if qtl_rows:
                 con.unregister("_qtl_rows")
+        columns = ", ".join(ASSOCIATION_SCHEMA.names)
+        if by_pos is not None:  # a row without a position cannot be found by position
+            for batch in stream(con, f"SELECT {columns} FROM {parquet(rows)} WHERE pos IS NOT NULL AND chrom = ? "
+                                     f"ORDER BY {', '.join(BY_POSITION_ORDER)}", [chrom]):
+                by_pos.write(pa.Table.from_batches([batch]).cast(ASSOCIATION_SCHEMA))
+        if by_gene is not None:  # nor one without a gene by gene
+            for batch in stream(con, f"SELECT {columns} FROM {parquet(rows)} WHERE gene_id IS NOT NULL "
+                                     f"ORDER BY {', '.join(BY_GENE_RUN_ORDER)}"):
+                by_gene.write(pa.Table.from_batches([batch]).cast(ASSOCIATION_SCHEMA))
+        rows.unlink()
 
 
 class _Downloads:

@@ -4,7 +4,9 @@ significant pairs) passes through disk instead of memory.
 
 Every query reads scratch Parquet files and is streamed back in Arrow record batches (:func:`stream`); the
 writers of the release files take those batches one at a time (:class:`RowGroupWriter` cuts Parquet row
-groups of a fixed size from them).
+groups of a fixed size from them). A sort is always of one scratch file: joins and unions are written to a
+file first (:func:`copy_to_parquet`), because DuckDB (2.0) cannot spill the sort of a union's result and
+fails with out of memory instead.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from ..io.chromosomes import chrom_sort_key
 
 #: DuckDB's memory limit during a build (sorts and joins beyond it spill to the scratch directory). Set
 #: ``QTLATLAS_BUILD_SQL_MEMORY`` (e.g. ``1GB``) to change it.
-MEMORY_LIMIT = "384MB"
+MEMORY_LIMIT = "256MB"
 #: Rows per record batch read back from a query.
 STREAM_ROWS = 65_536
 
@@ -35,6 +37,7 @@ def connect(scratch: str | os.PathLike[str]) -> duckdb.DuckDBPyConnection:
     con.execute(f"SET memory_limit = '{limit}'")
     con.execute(f"SET temp_directory = '{_quote(spill)}'")
     con.execute(f"SET threads = {max(1, min(4, os.cpu_count() or 1))}")
+    con.execute("SET preserve_insertion_order = false")  # results without ORDER BY may come in any order
     return con
 
 

@@ -69,15 +69,18 @@ class VariantStore:
         self.con.register("_chrom_order", chrom_ranks(c for c in chroms if c is not None))
         self.path = self.scratch / "variants.sorted.parquet"
         # the first row of each id: only the ids seen twice are joined back
+        unique = self.scratch / "variants.unique.parquet"
         copy_to_parquet(self.con, f"""
             WITH dup AS (SELECT variant_id, min(seq) AS keep FROM {parquet(raw)} GROUP BY variant_id
                          HAVING count(*) > 1)
             SELECT r.variant_id, r.chrom, o.chrom_rank, r.pos, r.ref, r.alt
             FROM {parquet(raw)} r JOIN _chrom_order o USING (chrom) LEFT JOIN dup d USING (variant_id)
-            WHERE d.keep IS NULL OR r.seq = d.keep
-            ORDER BY o.chrom_rank, r.pos, r.variant_id""", self.path)
+            WHERE d.keep IS NULL OR r.seq = d.keep""", unique)
         self.con.unregister("_chrom_order")
         raw.unlink()
+        # sorted, so that a chromosome's variants are a few row groups (pruned by their chrom_rank statistics)
+        copy_to_parquet(self.con, f"SELECT * FROM {parquet(unique)} ORDER BY chrom_rank, pos, variant_id", self.path)
+        unique.unlink()
         self.chroms = dict(self.con.execute(
             f"SELECT DISTINCT chrom, chrom_rank FROM {parquet(self.path)}").fetchall())
         self._marks_path = self.scratch / "variants.marks.parquet"

@@ -56,7 +56,8 @@ def write_variant_tables(variants: VariantStore, out: Path, table: Callable[[str
     keyed = KeyedBatchWriter(table(layout.table_path("variant_index"), "variants keyed by lower-cased id (Arrow IPC "
                                    "batches for id look-ups)"), VARIANT_INDEX_SCHEMA, "variant_key",
                              batch_rows=VARIANT_INDEX_BATCH)
-    for batch in stream(con, f"""
+    keyed_rows = variants.scratch / "variants.keyed.parquet"
+    copy_to_parquet(con, f"""
             WITH shared AS (SELECT f.chrom_rank, f.pos, f.variant_id FROM {parquet(final)} f
                             SEMI JOIN (SELECT chrom_rank, pos FROM {parquet(final)} GROUP BY chrom_rank, pos
                                        HAVING count(*) > 1) d USING (chrom_rank, pos)),
@@ -65,9 +66,10 @@ def write_variant_tables(variants: VariantStore, out: Path, table: Callable[[str
                             WHERE a.variant_id <> b.variant_id GROUP BY a.variant_id)
             SELECT lower(f.variant_id) AS variant_key, f.variant_id, f.chrom, f.pos, f.ref, f.alt, f.af,
                    coalesce(o.ids, []::VARCHAR[]) AS same_position
-            FROM {parquet(final)} f LEFT JOIN others o USING (variant_id)
-            ORDER BY variant_key, f.variant_id"""):
+            FROM {parquet(final)} f LEFT JOIN others o USING (variant_id)""", keyed_rows)
+    final.unlink()
+    for batch in stream(con, f"SELECT * FROM {parquet(keyed_rows)} ORDER BY variant_key, variant_id"):
         keyed.write(pa.Table.from_batches([batch]))
     keyed.close()
     index(layout.table_path("variant_index"), "key range of each batch of variant_index")
-    final.unlink()
+    keyed_rows.unlink()
