@@ -61,3 +61,19 @@ def test_variant_tables_by_position_and_by_id(tmp_path):
         chroms = [f.get_batch(i).column("chrom").to_pylist() for i in range(f.num_record_batches)]
     assert chroms == [["chr1"], ["chr2", "chr2", "chr2"], ["chr10"]]
 
+
+
+def test_spools_start_a_new_file_every_so_many_row_groups(tmp_path, monkeypatch):
+    """A spool never keeps the metadata of more than ROW_GROUPS_PER_FILE row groups open: it rotates files,
+    and the files together hold every row written, in order."""
+    from qtlatlas.release.scratch_sql import SpoolWriter
+
+    monkeypatch.setattr(SpoolWriter, "ROW_GROUPS_PER_FILE", 2)
+    schema = pa.schema([("x", pa.int64())])
+    spool = SpoolWriter(tmp_path / "s", schema)
+    for start in range(0, 10, 2):
+        spool.write(pa.table({"x": [start, start + 1]}, schema=schema))
+    spool.close()
+    assert [p.name for p in spool.paths] == ["s.0.parquet", "s.1.parquet", "s.2.parquet"]
+    assert [pq.ParquetFile(p).metadata.num_row_groups for p in spool.paths] == [2, 2, 1]
+    assert pa.concat_tables([pq.read_table(p) for p in spool.paths]).column("x").to_pylist() == list(range(10))

@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 from ..io.chromosomes import chrom_key, chrom_sort_key
 from ..io.text import gzip_binary_writer, tsv_bytes
 from .batched import PositionBatchWriter, RunBatchWriter
-from .scratch_sql import RowGroupWriter, copy_to_parquet, parquet, stream
+from .scratch_sql import RowGroupWriter, SpoolWriter, copy_to_parquet, parquet, stream
 from .tables import (
     QTL_COLUMNS,
     QTL_ROW_GROUP_SIZE,
@@ -103,33 +103,37 @@ def _chrom_order(keys) -> list[str]:
 
 
 class _Spools:
-    """Append-only scratch Parquet files, one per key, read back whole (lz4: written and read once)."""
+    """Append-only scratch Parquet data sets, one per key (:class:`~qtlatlas.release.scratch_sql.SpoolWriter`),
+    read back whole."""
 
     def __init__(self, scratch: Path, prefix: str, schema: pa.Schema):
         self.scratch, self.prefix, self.schema = scratch, prefix, schema
-        self._writers: dict[str, pq.ParquetWriter] = {}
-        self.paths: dict[str, Path] = {}
+        self._writers: dict[str, SpoolWriter] = {}
 
     def write(self, key: str, frame: pd.DataFrame) -> None:
         writer = self._writers.get(key)
         if writer is None:
-            path = self.scratch / f"{self.prefix}.{len(self._writers)}.parquet"
-            writer = pq.ParquetWriter(path, self.schema, compression="lz4")
-            self._writers[key], self.paths[key] = writer, path
-        writer.write_table(pa.Table.from_pandas(frame[self.schema.names], schema=self.schema, preserve_index=False))
+            writer = self._writers[key] = SpoolWriter(self.scratch / f"{self.prefix}.{len(self._writers)}", self.schema)
+        writer.write(pa.Table.from_pandas(frame[self.schema.names], schema=self.schema, preserve_index=False))
+
+    @property
+    def paths(self) -> dict[str, list[Path]]:
+        """key -> its spool files."""
+        return {k: w.paths for k, w in self._writers.items()}
 
     def close(self) -> None:
         for w in self._writers.values():
             w.close()
-        self._writers = {}
 
     def read(self, key: str) -> pd.DataFrame | None:
-        """The rows spooled under ``key`` (None when there are none); the spool file is then deleted."""
-        path = self.paths.pop(key, None)
-        if path is None:
+        """The rows spooled under ``key`` (None when there are none); the spool files are then deleted."""
+        writer = self._writers.pop(key, None)
+        if writer is None:
             return None
-        df = pq.read_table(path).to_pandas()
-        path.unlink()
+        writer.close()
+        df = pa.concat_tables([pq.read_table(p) for p in writer.paths]).to_pandas()
+        for p in writer.paths:
+            p.unlink()
         return df
 
 
@@ -219,8 +223,8 @@ class SignifPairsWriter:
         variants' chromosome of the same name up to a ``chr`` prefix (:func:`chrom_key`)."""
         by_key = {chrom_key(c): c for c in self.variants.chroms}
         files: dict[str, list[Path]] = {}
-        for chrom, path in self._spools.paths.items():
-            files.setdefault(by_key.get(chrom_key(chrom), chrom) if chrom else "", []).append(path)
+        for chrom, paths in self._spools.paths.items():
+            files.setdefault(by_key.get(chrom_key(chrom), chrom) if chrom else "", []).extend(paths)
         names = set(files) | (qtls.chroms() if qtls is not None else set())
         return [(c, files.get(c, [])) for c in _chrom_order(names)]
 

@@ -85,6 +85,36 @@ def chrom_ranks(chroms: Iterable[str]) -> pa.Table:
     return pa.table({"chrom": pa.array(names, pa.string()), "chrom_rank": pa.array(range(len(names)), pa.int64())})
 
 
+class SpoolWriter:
+    """An append-only scratch Parquet data set (lz4: written and read once) as a list of files, a new file every
+    :data:`ROW_GROUPS_PER_FILE` writes: a Parquet writer keeps the metadata of every row group it wrote until it
+    closes (~1 KB per column per row group), which for millions of small batches would grow with the data."""
+
+    #: Writes (row groups) per file.
+    ROW_GROUPS_PER_FILE = 256
+
+    def __init__(self, stem: Path, schema: pa.Schema):
+        self.stem, self.schema = stem, schema
+        self.paths: list[Path] = []
+        self._writer: pq.ParquetWriter | None = None
+        self._groups = 0
+
+    def write(self, table: pa.Table) -> None:
+        if self._writer is None or self._groups >= self.ROW_GROUPS_PER_FILE:
+            self.close()
+            path = self.stem.with_name(f"{self.stem.name}.{len(self.paths)}.parquet")
+            self._writer = pq.ParquetWriter(path, self.schema, compression="lz4")
+            self.paths.append(path)
+            self._groups = 0
+        self._writer.write_table(table)
+        self._groups += 1
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
 class RowGroupWriter:
     """A Parquet file written from a stream of batches in row groups of exactly ``row_group_size`` rows, each
     run of rows closed by :meth:`flush` ending with one shorter row group (as ``pq.write_table`` of that run

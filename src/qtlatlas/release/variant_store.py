@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .scratch_sql import chrom_ranks, connect, copy_to_parquet, parquet, query_table
+from .scratch_sql import SpoolWriter, chrom_ranks, connect, copy_to_parquet, parquet, query_table
 
 _RAW_SCHEMA = pa.schema([("variant_id", pa.string()), ("chrom", pa.string()), ("pos", pa.int64()),
                          ("ref", pa.string()), ("alt", pa.string()), ("seq", pa.int64())])
@@ -83,8 +83,7 @@ class VariantStore:
         unique.unlink()
         self.chroms = dict(self.con.execute(
             f"SELECT DISTINCT chrom, chrom_rank FROM {parquet(self.path)}").fetchall())
-        self._marks_path = self.scratch / "variants.marks.parquet"
-        self._marks: pq.ParquetWriter | None = None
+        self._marks = SpoolWriter(self.scratch / "variants.marks", _MARK_SCHEMA)
         self._n_marks = 0
 
     def lookup(self, variant_ids: pd.Series) -> pd.DataFrame:
@@ -112,19 +111,15 @@ class VariantStore:
         if not keep.any():
             return
         ids = _strings(pd.Series(variant_ids).reset_index(drop=True)).filter(pa.array(keep))
-        if self._marks is None:
-            self._marks = pq.ParquetWriter(self._marks_path, _MARK_SCHEMA, compression="lz4")
         m = len(ids)
-        self._marks.write_table(pa.table({"variant_id": ids, "af": pa.array(values[keep]),
+        self._marks.write(pa.table({"variant_id": ids, "af": pa.array(values[keep]),
                                           "seq": pa.array(np.arange(self._n_marks, self._n_marks + m, dtype=np.int64))},
                                          schema=_MARK_SCHEMA))
         self._n_marks += m
 
     def allele_frequencies(self) -> str:
         """SQL of ``variant_id, af``: the first allele frequency recorded for each marked variant."""
-        if self._marks is not None:
-            self._marks.close()
-            self._marks = None
+        self._marks.close()
         if not self._n_marks:
             return "SELECT NULL::VARCHAR AS variant_id, NULL::DOUBLE AS af WHERE false"
-        return f"SELECT variant_id, arg_min(af, seq) AS af FROM {parquet(self._marks_path)} GROUP BY variant_id"
+        return f"SELECT variant_id, arg_min(af, seq) AS af FROM {parquet(self._marks.paths)} GROUP BY variant_id"
