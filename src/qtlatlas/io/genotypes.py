@@ -841,15 +841,8 @@ class VcfReader(GenotypeReader):
 
     def _scan(self) -> None:
         """Read the variant table of the whole file, skipping the sample columns."""
-        vcf = _open_vcf(self.path)
-        vcf.set_samples([])
-        meta = _Meta()
-        try:
-            for rec in self._guarded(vcf, None):
-                meta.add_record(rec, self.multiallelic)
-        finally:
-            vcf.close()
-        self._variants, self._n_multi = meta.frame(), meta.n_multi
+        chunks = list(self.iter_variants())
+        self._variants = pd.concat(chunks, ignore_index=True) if chunks else _Meta().frame()
 
     def _read(self, region, columns, dtype) -> GenotypeData:
         subset, perm = (None, None) if columns is None else _sorted_with_order(columns)

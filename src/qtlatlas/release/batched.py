@@ -34,6 +34,34 @@ BATCH_ROWS = 8192
 _OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4")
 
 
+class PendingRows:
+    """Rows held back until batches of exactly ``size`` rows can be cut from them."""
+
+    def __init__(self, size: int):
+        self.size = int(size)
+        self._tables: list[pa.Table] = []
+        self.n = 0
+
+    def add(self, table: pa.Table) -> None:
+        self._tables.append(table)
+        self.n += table.num_rows
+
+    def full(self) -> bool:
+        return self.n >= self.size
+
+    def take(self, final: bool) -> list[pa.RecordBatch]:
+        """The batches of ``size`` rows that can be cut (and, when ``final``, the shorter rest too)."""
+        if not self._tables:
+            return []
+        rows = pa.concat_tables(self._tables)
+        cut = rows.num_rows if final else rows.num_rows - rows.num_rows % self.size
+        batches = [b for start in range(0, cut, self.size)
+                   for b in rows.slice(start, min(self.size, cut - start)).combine_chunks().to_batches()]
+        rest = rows.slice(cut)
+        self._tables, self.n = ([rest] if rest.num_rows else []), rest.num_rows
+        return batches
+
+
 def sidecar_path(path: str | os.PathLike[str]) -> Path:
     """``name.arrow`` -> ``name.batches.parquet``."""
     p = Path(path)
@@ -51,8 +79,7 @@ class PositionBatchWriter:
         self.batch_rows = batch_rows
         self._writer = pa.ipc.new_file(self.path, schema, options=_OPTIONS)
         self._ranges: list[tuple[int, str, int, int, int]] = []
-        self._pending: list[pa.Table] = []
-        self._n_pending = 0
+        self._pending = PendingRows(batch_rows)
         self._chrom: str | None = None
         self._seen: set[str] = set()
 
@@ -78,26 +105,16 @@ class PositionBatchWriter:
                 self._flush(final=True)
                 self._chrom = name
                 self._seen.add(name)
-            self._pending.append(table.slice(int(a), int(b - a)))
-            self._n_pending += int(b - a)
-            if self._n_pending >= self.batch_rows:
+            self._pending.add(table.slice(int(a), int(b - a)))
+            if self._pending.full():
                 self._flush(final=False)
 
     def _flush(self, final: bool) -> None:
-        if not self._pending:
-            return
-        rows = pa.concat_tables(self._pending)
-        full = rows.num_rows if final else rows.num_rows - rows.num_rows % self.batch_rows
-        for start in range(0, full, self.batch_rows):
-            part = rows.slice(start, min(self.batch_rows, full - start)).combine_chunks()
-            for batch in part.to_batches():
-                pos = batch.column(batch.schema.get_field_index("pos"))
-                self._writer.write_batch(batch)
-                self._ranges.append((len(self._ranges), str(self._chrom), int(pc.min(pos).as_py()),
-                                     int(pc.max(pos).as_py()), batch.num_rows))
-        rest = rows.slice(full)
-        self._pending = [rest] if rest.num_rows else []
-        self._n_pending = rest.num_rows
+        for batch in self._pending.take(final):
+            pos = batch.column(batch.schema.get_field_index("pos"))
+            self._writer.write_batch(batch)
+            self._ranges.append((len(self._ranges), str(self._chrom), int(pc.min(pos).as_py()),
+                                 int(pc.max(pos).as_py()), batch.num_rows))
 
     def close(self) -> Path:
         self._flush(final=True)
@@ -180,8 +197,7 @@ class RunBatchWriter:
         if self.batch_rows < 1:
             raise ValueError("batch_rows must be at least 1")
         self._writer = pa.ipc.new_file(self.path, schema, options=pa.ipc.IpcWriteOptions(compression=compression))
-        self._pending: list[pa.Table] = []
-        self._n_pending = 0
+        self._pending = PendingRows(self.batch_rows)
         self._n_rows = 0
         self._runs: tuple[list, list, list, list] = ([], [], [], [])
 
@@ -213,23 +229,13 @@ class RunBatchWriter:
             for column, value in zip(self._runs, (k, p, self._n_rows + int(a), int(b - a)), strict=True):
                 column.append(value)
         self._n_rows += table.num_rows
-        self._pending.append(table)
-        self._n_pending += table.num_rows
-        if self._n_pending >= self.batch_rows:
+        self._pending.add(table)
+        if self._pending.full():
             self._flush(final=False)
 
     def _flush(self, final: bool) -> None:
-        if not self._pending:
-            return
-        rows = pa.concat_tables(self._pending)
-        full = rows.num_rows if final else rows.num_rows - rows.num_rows % self.batch_rows
-        for start in range(0, full, self.batch_rows):
-            part = rows.slice(start, min(self.batch_rows, full - start)).combine_chunks()
-            for batch in part.to_batches():
-                self._writer.write_batch(batch)
-        rest = rows.slice(full)
-        self._pending = [rest] if rest.num_rows else []
-        self._n_pending = rest.num_rows
+        for batch in self._pending.take(final):
+            self._writer.write_batch(batch)
 
     def close(self) -> Path:
         self._flush(final=True)

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..io.chromosomes import chrom_sort_key
+from .batched import PendingRows
 
 #: DuckDB's memory limit during a build (sorts and joins beyond it spill to the scratch directory). Set
 #: ``QTLATLAS_BUILD_SQL_MEMORY`` (e.g. ``1GB``) to change it.
@@ -124,27 +125,23 @@ class RowGroupWriter:
                  compression: str = "zstd"):
         self.schema, self.row_group_size = schema, int(row_group_size)
         self._writer = pq.ParquetWriter(path, schema, compression=compression)
-        self._pending: list[pa.Table] = []
-        self._n = 0
+        self._pending = PendingRows(self.row_group_size)
 
     def write(self, table: pa.Table | pa.RecordBatch) -> None:
         if isinstance(table, pa.RecordBatch):
             table = pa.Table.from_batches([table])
-        table = table.select(self.schema.names).cast(self.schema)
-        self._pending.append(table)
-        self._n += table.num_rows
-        if self._n >= self.row_group_size:
-            rows = pa.concat_tables(self._pending)
-            full = rows.num_rows - rows.num_rows % self.row_group_size
-            self._writer.write_table(rows.slice(0, full), row_group_size=self.row_group_size)
-            rest = rows.slice(full)
-            self._pending, self._n = ([rest] if rest.num_rows else []), rest.num_rows
+        self._pending.add(table.select(self.schema.names).cast(self.schema))
+        if self._pending.full():
+            self._write(final=False)
 
     def flush(self) -> None:
         """Write the rows held back (a row group shorter than ``row_group_size``)."""
-        if self._pending:
-            self._writer.write_table(pa.concat_tables(self._pending), row_group_size=self.row_group_size)
-        self._pending, self._n = [], 0
+        self._write(final=True)
+
+    def _write(self, final: bool) -> None:
+        batches = self._pending.take(final)
+        if batches:
+            self._writer.write_table(pa.Table.from_batches(batches), row_group_size=self.row_group_size)
 
     def close(self) -> None:
         self.flush()
