@@ -23,7 +23,7 @@ from threadpoolctl import threadpool_limits
 from .beta import beta_approximation
 from .genotype_stats import allele_summaries, impute_mean
 from .residualize import Residualizer, center_normalize
-from .stats import pval_from_r2, slope_and_se
+from .stats import nlog10p_from_t, pval_from_r2, slope_and_se, tstat_from_r
 
 #: Columns of the permutation-pass table, in tensorQTL's order.
 PERMUTATION_COLUMNS = [
@@ -31,9 +31,11 @@ PERMUTATION_COLUMNS = [
     "start_distance", "end_distance", "ma_samples", "ma_count", "af", "pval_nominal", "slope", "slope_se",
     "pval_perm", "pval_beta",
 ]
-#: Columns of the nominal-pass table (tensorQTL ``cis_qtl_pairs`` Parquet files).
+#: Columns of the nominal-pass table (tensorQTL ``cis_qtl_pairs`` Parquet files), with ``nlog10p``: −log10 of
+#: ``pval_nominal`` computed from the t statistic, finite where the p-value underflows float64 (tensorQTL's
+#: ``--logp`` value, in a column of its own).
 NOMINAL_COLUMNS = ["phenotype_id", "variant_id", "start_distance", "af", "ma_samples", "ma_count",
-                   "pval_nominal", "slope", "slope_se"]
+                   "pval_nominal", "slope", "slope_se", "nlog10p"]
 
 _PERM_CHUNK = 2048  # permutations per GEMM block: keeps the (variants × block) result in cache
 
@@ -192,7 +194,8 @@ def _cis_windows(v_chrom: np.ndarray, v_pos: np.ndarray, p_chrom: np.ndarray, st
 def nominal_pass(prep: PreparedCis, phenotypes: np.ndarray | None = None) -> pd.DataFrame:
     """Every variant–phenotype pair in cis, with tensorQTL's ``cis_qtl_pairs`` columns.
 
-    Constant (monomorphic) variants are reported with NaN ``pval_nominal``, ``slope`` and ``slope_se``.
+    Constant (monomorphic) variants are reported with NaN ``pval_nominal``, ``slope``, ``slope_se`` and
+    ``nlog10p``.
     """
     idx = np.arange(len(prep.phenotype_ids)) if phenotypes is None else np.asarray(phenotypes)
     parts = []
@@ -205,6 +208,7 @@ def nominal_pass(prep: PreparedCis, phenotypes: np.ndarray | None = None) -> pd.
         pval = pval_from_r2(r * r, prep.dof)
         slope, se = slope_and_se(r, prep.y_norm[i], g_norm, prep.dof)
         pval = np.where(g_norm > 0, pval, np.nan)
+        nlog10p = np.where(g_norm > 0, nlog10p_from_t(tstat_from_r(r, prep.dof), prep.dof), np.nan)
         parts.append(pd.DataFrame({
             "phenotype_id": np.repeat(prep.phenotype_ids[i], hi - lo),
             "variant_id": prep.variant_ids[lo:hi],
@@ -215,6 +219,7 @@ def nominal_pass(prep: PreparedCis, phenotypes: np.ndarray | None = None) -> pd.
             "pval_nominal": pval,
             "slope": slope.astype(np.float32),
             "slope_se": se.astype(np.float32),
+            "nlog10p": nlog10p,
         }))
     if not parts:
         return pd.DataFrame({c: [] for c in NOMINAL_COLUMNS})
