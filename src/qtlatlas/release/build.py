@@ -27,6 +27,7 @@ from ..io.phenotypes import read_bed_samples, read_phenotype_bed
 from ..io.text import write_tsv_gz
 from ..results import CROSS_MODALITY, ResultFiles, TwasResultFiles
 from . import layout
+from .all_pairs import AllPairsFiles, AllPairsWriter
 from .associations import QtlSpool, SignifPairsWriter
 from .batched import sidecar_path
 from .downloads import bed_download, copy_file, genotypes_download, median_tpm_download, samples_download
@@ -35,7 +36,7 @@ from .imported import SharedTables, read_result
 from .manifest import write_manifest
 from .medians import medians_of
 from .metadata import atlas_metadata, release_metadata, write_json
-from .pair_streams import SignifTarget, stream_signif, write_nominal
+from .pair_streams import SignifTarget, stream_signif
 from .scratch_sql import connect
 from .staging import already_published, remove_stale_builds
 from .studies import publish_studies
@@ -162,6 +163,7 @@ class _ReleaseBuilder:
         self.shared_signif: dict[tuple[str, str, str], dict[str, SignifTarget]] = {}
         self.gene_flags: pd.DataFrame | None = None
         self.n_genes_tested = 0
+        self.all_pairs_counts: dict = {}
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -209,6 +211,7 @@ class _ReleaseBuilder:
         self.step("annotation")
         ann = read_annotation(self.release.annotation)
         self.genes = GeneIndex(ann.genes)
+        gene_names = ann.genes[["gene_id", "gene_name"]].copy()
         self.gene_flags = ann.gene_flags
         write_table(genes_table(ann.genes), self._table(layout.table_path("genes"), "genes of the release annotation"))
         for kind, table in (("transcripts", transcripts_table(ann.transcripts)), ("exons", exons_table(ann.exons))):
@@ -224,6 +227,8 @@ class _ReleaseBuilder:
         self.variants = VariantStore((chunk for r in readers for chunk in r.iter_variants()), self.scratch,
                                      connect(self.scratch))
         del readers
+        self.all_pairs = AllPairsWriter(self.scratch, self.variants, self.genes, gene_names)
+        del gene_names
 
         self.qtls = QtlSpool(self.scratch)
         self.signif = SignifPairsWriter(self.out / layout.table_path("signif_pairs"), self.scratch, self.variants,
@@ -360,12 +365,8 @@ class _ReleaseBuilder:
 
         # pairs: significant (streamed now, or with every tissue of a shared source) and the nominal pass
         self._signif(tissue, modality, rf, cis, resolver, fallback, grouped)
-        if rf.nominal:
-            rel = layout.nominal_table_path(tissue, modality)
-            write_nominal(rf.nominal, self._table(rel, f"every tested cis pair of {label} in runs of one phenotype "
-                                                  "(Arrow IPC batches for look-ups)"),
-                          modality=modality, grouped=grouped)
-            self._index(rel, f"rows of each phenotype in the nominal pairs of {label}")
+        if rf.nominal and modality != CROSS_MODALITY:
+            self._all_pairs(tissue, modality, rf, resolver, fallback, grouped)
 
         # trans
         if rf.trans is not None:
@@ -375,6 +376,22 @@ class _ReleaseBuilder:
             trans.insert(0, "modality", modality)
             trans.insert(0, "tissue", tissue)
             self.trans_frames.append(trans)
+
+    def _all_pairs(self, tissue: str, modality: str, rf: ResultFiles, resolver: GeneResolver,
+                   fallback: pd.DataFrame | None, grouped: bool) -> None:
+        """Every tested pair of the tissue × modality: the query store and the tabix-indexed download."""
+        label = f"{tissue} {modality}"
+        parts = {part: self._table(layout.all_pairs_path(tissue, modality, part), description) for part, description in (
+            ("pairs", f"every tested cis pair of {label}: variant index and statistics, by phenotype"),
+            ("runs", f"the rows of each phenotype in the all-pairs store of {label}"),
+            ("variants", f"allele frequency and minor-allele counts of every variant in the samples of {label}"))}
+        download = self._download("nominal", f"every tested cis variant–phenotype pair of {label} (nominal pass)",
+                                  tissue=tissue, modality=modality)
+        self._note(str(download.relative_to(self.out)) + ".tbi", f"tabix index of {download.name}", "index")
+        counts = self.all_pairs.write(rf.nominal, AllPairsFiles(parts["pairs"], parts["runs"], parts["variants"],
+                                                                download),
+                                      modality=modality, grouped=grouped, resolver=resolver, fallback=fallback)
+        self.all_pairs_counts[(tissue, modality)] = counts
 
     def _signif(self, tissue: str, modality: str, rf: ResultFiles, cis: pd.DataFrame | None, resolver: GeneResolver,
                 fallback: pd.DataFrame | None, grouped: bool) -> None:
@@ -475,7 +492,9 @@ class _ReleaseBuilder:
                                                  for r in self.tissue_modality)]
         counts = {"n_genes_tested": self.n_genes_tested,
                   "n_signif_pairs": int(self.signif.n_rows),
-                  "tissue_modality": self.tissue_modality}
+                  "tissue_modality": self.tissue_modality,
+                  "all_pairs": [{"tissue": t, "modality": m, "n_pairs": c.n_pairs, "n_phenotypes": c.n_phenotypes,
+                                 "n_unplaced": c.n_unplaced} for (t, m), c in self.all_pairs_counts.items()]}
         write_json(release_metadata(self.atlas, self.release, pairs, counts),
                    self._note(layout.RELEASE_JSON, "release metadata: genome, annotation, parameters, software",
                               "metadata"))

@@ -14,7 +14,10 @@ Release directory (``SITE/releases/<release>/``)::
     MANIFEST.tsv                    path, bytes, sha256, description, kind of every other file
     tables/*.parquet, tables/*.arrow   query tables and look-up files for the portal
     tables/phenotypes/<tissue>.<modality>.parquet, tables/expression/<tissue>.parquet
-    tables/nominal/<tissue>.<modality>.arrow   every tested cis pair (when the nominal pass is available)
+    tables/all_pairs/<tissue>.<modality>.{pairs,runs,variants}.parquet
+                                    every tested cis pair (when the nominal pass is available; see
+                                    :mod:`qtlatlas.release.all_pairs`)
+    tables/nominal/<tissue>.<modality>.arrow   the same, in releases built before the all-pairs store
     downloads/*                     files offered for download, named as below
 
 Download file names follow the RatGTEx v4 pattern::
@@ -33,6 +36,8 @@ top_assoc      tissue, modality          yes    top cis-QTL per phenotype/group 
                                                 gene_id, chrom, pos, ref, alt, tss_distance, log2_aFC)
 indep_assoc    tissue, modality          yes    conditionally independent cis-QTLs (adds ``rank``)
 signif_pairs   tissue, modality          yes    all significant variant–phenotype pairs
+nominal        tissue, modality          yes    every tested cis pair (tensorQTL ``cis_qtl_pairs`` columns +
+                                                gene, symbol, position, alleles, nlog10p), bgzipped + ``.tbi``
 trans_pairs    tissue, modality          yes    trans-QTL pairs below the reporting threshold
 aFC            tissue, modality          yes    allelic fold change of top / independent QTLs
 covariates     tissue, modality          no     covariates used in mapping (tensorQTL layout)
@@ -156,8 +161,19 @@ def expression_table_path(tissue: str) -> str:
 
 
 def nominal_table_path(tissue: str, modality: str) -> str:
-    """The nominal look-up file of a tissue × modality (every tested pair, in runs of one phenotype)."""
+    """The nominal look-up file of a tissue × modality in releases built before the all-pairs store."""
     return f"{TABLES_DIR}/nominal/{tissue}.{modality}.arrow"
+
+
+#: The files of the all-pairs store of a tissue × modality (:mod:`qtlatlas.release.all_pairs`).
+ALL_PAIRS_PARTS = ("pairs", "runs", "variants")
+
+
+def all_pairs_path(tissue: str, modality: str, part: str) -> str:
+    """``tables/all_pairs/<tissue>.<modality>.<part>.parquet``, ``part`` one of :data:`ALL_PAIRS_PARTS`."""
+    if part not in ALL_PAIRS_PARTS:
+        raise ValueError(f"unknown all-pairs part {part!r}; parts: {', '.join(ALL_PAIRS_PARTS)}")
+    return f"{TABLES_DIR}/all_pairs/{tissue}.{modality}.{part}.parquet"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -170,6 +186,7 @@ DOWNLOAD_KINDS: dict[str, tuple[str, bool]] = {
     "top_assoc": ("tsv.gz", True),
     "indep_assoc": ("tsv.gz", True),
     "signif_pairs": ("tsv.gz", True),
+    "nominal": ("tsv.gz", True),
     "trans_pairs": ("tsv.gz", True),
     "aFC": ("tsv.gz", True),
     "covariates": ("txt", False),

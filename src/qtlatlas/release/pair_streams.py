@@ -1,15 +1,10 @@
-"""Streaming the pair tables of a release build: significant pairs into the portal's tables and the
-per-tissue × modality downloads, and nominal passes into the nominal look-up files — a batch at a time,
-whatever the number of pairs.
+"""Streaming the significant pairs of a release build into the portal's tables and the per-tissue × modality
+downloads, a batch at a time, whatever the number of pairs (every tested pair goes to
+:mod:`qtlatlas.release.all_pairs`).
 
 A significant-pair source is either a tissue's own file (its pairs, or its nominal pass filtered at each
 phenotype's nominal threshold) or one file of every tissue (RatGTEx's ``all_gene_esnps`` archive), read once
 and routed row by row to the tissue named in its tissue column (:func:`stream_signif`).
-
-Nominal look-up files (``tables/nominal/{tissue}.{modality}.arrow``, :data:`NOMINAL_SCHEMA`): every tested
-pair of a tissue × modality in runs of one phenotype each (:class:`~qtlatlas.release.batched.RunBatchWriter`),
-so that "the p-value of this variant for this gene" reads the phenotype's own rows only. Columns a source
-lacks (an archive of p-values has no slope) are null.
 """
 
 from __future__ import annotations
@@ -21,21 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from .associations import SignifPairsWriter, signif_rows
-from .batched import RunBatchWriter
 from .imported import iter_pairs
 from .tables import GeneIndex, GeneResolver
 from .variant_store import VariantStore
-
-NOMINAL_SCHEMA = pa.schema([
-    ("phenotype_id", pa.string()), ("variant_id", pa.string()), ("start_distance", pa.int64()),
-    ("af", pa.float32()), ("ma_samples", pa.int32()), ("ma_count", pa.int32()), ("pval_nominal", pa.float64()),
-    ("slope", pa.float32()), ("slope_se", pa.float32()),
-])
-#: Rows per batch of a nominal look-up file (a gene's cis window, ~1,000 variants, spans one or two).
-NOMINAL_BATCH_ROWS = 4096
 
 
 @dataclass
@@ -94,34 +79,4 @@ def stream_signif(sources: Iterable[str | os.PathLike[str]], targets: dict[str, 
                 variants.mark(rows["variant_id"], rows["af"])
                 writer.add(rows)
                 n += len(rows)
-    return n
-
-
-def write_nominal(sources: Iterable[str | os.PathLike[str]], dest: str | os.PathLike[str], *, modality: str,
-                  grouped: bool) -> int:
-    """Write the nominal look-up file of one tissue × modality from its nominal-pass ``sources`` (Parquet, text
-    or a per-gene archive); returns the number of pairs written."""
-    writer = RunBatchWriter(dest, NOMINAL_SCHEMA, "phenotype_id", batch_rows=NOMINAL_BATCH_ROWS)
-    n = 0
-    try:
-        for src in sources:
-            for batch in iter_pairs(src, modality, grouped):
-                columns = {}
-                for f in NOMINAL_SCHEMA:
-                    if f.name in batch:
-                        values = batch[f.name]
-                        if pa.types.is_integer(f.type):
-                            values = pd.to_numeric(values, errors="coerce").astype("Int64")
-                        elif pa.types.is_floating(f.type):
-                            values = pd.to_numeric(values, errors="coerce")
-                        columns[f.name] = pa.array(values, from_pandas=True).cast(f.type)
-                    else:
-                        columns[f.name] = pa.nulls(len(batch), f.type)
-                table = pa.table(columns, schema=NOMINAL_SCHEMA)
-                if table.column("phenotype_id").null_count:
-                    table = table.filter(table.column("phenotype_id").is_valid())
-                writer.write(table)
-                n += table.num_rows
-    finally:
-        writer.close()
     return n
