@@ -163,7 +163,8 @@ def test_dyneqtl_expression_genotypes_and_mapped_pvalue(client, data):
         assert d["genotypes"] == gts and (d["ref"], d["alt"]) == (rec.ref, rec.alts[0])
         assert d["homoRefCount"] == gts.count(0) and d["hetCount"] == gts.count(1) and d["homoAltCount"] == gts.count(2)
         pvals = member(data / "v4" / "cis_pvals" / f"{t}.v4.zip", f"{t}.v4/{g}.txt").set_index("variant_id")
-        assert d["pValue"] == pytest.approx(pvals.loc[v, "pval_nominal"], rel=1e-12)
+        # the archive's p-value (6 digits), as the all-pairs store keeps it: −log10 p within 1e-5
+        assert d["pValue"] == pytest.approx(pvals.loc[v, "pval_nominal"], rel=3e-5)
         assert d["pValueThreshold"] == pytest.approx(top.loc[(t, g), "pval_nominal_threshold"])
 
 

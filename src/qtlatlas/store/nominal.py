@@ -1,4 +1,5 @@
-"""Every tested cis pair of a tissue × modality (the nominal pass), from its look-up file
+"""Every tested cis pair of a tissue × modality in releases built before the all-pairs store
+(:mod:`qtlatlas.store.all_pairs`), from their look-up file
 ``tables/nominal/{tissue}.{modality}.arrow``: the rows of one phenotype are one run, so "this variant's
 p-value for this gene" decodes that phenotype's rows only (see :mod:`qtlatlas.release.pair_streams`)."""
 

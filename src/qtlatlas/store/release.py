@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from ..io.chromosomes import chrom_key
 from ..release import layout
 from ..release.manifest import read_manifest
+from .all_pairs import AllPairsQueries
 from .associations import AssociationQueries
 from .db import Database
 from .errors import NotFound
@@ -36,7 +37,7 @@ from .variants import VariantQueries
 CROSS_MODALITY = "cross_modality"
 
 
-class ReleaseStore(GeneQueries, AssociationQueries, VariantQueries, PortalQueries, TwasQueries):
+class ReleaseStore(GeneQueries, AssociationQueries, AllPairsQueries, VariantQueries, PortalQueries, TwasQueries):
     """Read-only queries on ``SITE/releases/<id>``; safe to share between threads.
 
     Args:

@@ -245,7 +245,10 @@ class VariantQueries:
 
     def nominal_pair(self, tissue: str, modality: str, phenotype_id: str, variant_id: str) -> dict | None:
         """The mapped nominal statistics (``pval_nominal, slope, slope_se``, …) of one tested pair, from the
-        release's nominal look-up file; None when the pair was not tested or the release does not publish it."""
+        release's all-pairs store (or the nominal look-up file of releases built before it); None when the pair
+        was not tested or the release does not publish its nominal pass."""
+        if self.all_pairs_file(tissue, modality) is not None:
+            return self.all_pairs_pair(tissue, modality, phenotype_id, variant_id)
         from .nominal import NominalPairs
 
         pairs = self._cached("nominal_pairs", lambda: NominalPairs(

@@ -1,0 +1,264 @@
+"""Every tested cis pair of a release (the nominal pass) by gene, region or variant, filtered by −log10 p and
+paged: :class:`AllPairsQueries`, a mixin of :class:`~qtlatlas.store.release.ReleaseStore`.
+
+A query picks, per tissue × modality, the runs (phenotypes) and rows it needs from the runs table of each
+all-pairs store (:class:`~qtlatlas.store.all_pairs_file.AllPairsFile`), counts them without decoding (or, with
+``min_nlog10p``, decoding that one column), and decodes only the rows of the page asked; the variant fields
+come from the release's variant table by index (:class:`VariantsByIndex`).
+
+Rows are ordered by tissue and modality (release order), then phenotype position, then variant position.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..release import layout
+from . import params as P
+from .all_pairs_file import AllPairsFile, RowSlice
+from .batched import BatchedFile
+from .errors import BadQuery, NotFound
+
+CROSS_MODALITY = "cross_modality"
+#: Columns of a row of :meth:`AllPairsQueries.all_pairs`.
+PAIR_COLUMNS = ["tissue", "modality", "phenotype_id", "gene_id", "gene_name", "variant_id", "chrom", "pos", "ref",
+                "alt", "start_distance", "af", "ma_samples", "ma_count", "pval_nominal", "nlog10p", "slope",
+                "slope_se"]
+_VARIANT_FIELDS = ["variant_id", "chrom", "pos", "ref", "alt"]
+
+
+class VariantsByIndex:
+    """The release's variants by index (row of ``variants.parquet``), read from the batches of
+    ``variants_by_position.arrow`` (same order; thread-safe)."""
+
+    def __init__(self, path: str):
+        self.file = BatchedFile(path)
+        r = self.file.ranges
+        n = r.column("n_rows").to_numpy()
+        self.first = np.concatenate([[0], np.cumsum(n)[:-1]]).astype(np.int64)
+        self.batch = r.column("batch").to_numpy()
+        self.chrom = np.asarray(r.column("chrom").to_pylist(), dtype=object)
+        self.pos_min = r.column("pos_min").to_numpy()
+        self.pos_max = r.column("pos_max").to_numpy()
+
+    def take(self, index: np.ndarray) -> pa.Table:
+        """``variant_id, chrom, pos, ref, alt`` of each index, in the order given."""
+        index = np.asarray(index, dtype=np.int64)
+        which = np.searchsorted(self.first, index, side="right") - 1
+        parts, order = [], []
+        for b in np.unique(which).tolist():
+            sel = np.flatnonzero(which == b)
+            batch = self.file.batch(int(self.batch[b])).select(_VARIANT_FIELDS)
+            parts.append(pa.Table.from_batches([batch]).take(pa.array(index[sel] - self.first[b])))
+            order.append(sel)
+        if not parts:
+            return pa.table({c: pa.array([], pa.int64() if c == "pos" else pa.string()) for c in _VARIANT_FIELDS})
+        table = pa.concat_tables(parts)
+        return table.take(pa.array(np.argsort(np.concatenate(order), kind="stable")))
+
+    def _batches(self, chroms: list[str], start: int, end: int) -> list[int]:
+        sel = np.isin(self.chrom, chroms) & (self.pos_max >= start) & (self.pos_min <= end)
+        return np.flatnonzero(sel).tolist()
+
+    def index_range(self, chroms: list[str], start: int, end: int) -> tuple[int, int] | None:
+        """First and last index of the variants at ``start ≤ pos ≤ end`` on ``chroms``; None when none."""
+        found = self._batches(chroms, start, end)
+        if not found:
+            return None
+        first, last = found[0], found[-1]
+        pos = self.file.batch(int(self.batch[first])).column("pos").to_numpy()
+        lo = int(self.first[first] + np.searchsorted(pos, start, side="left"))
+        pos = self.file.batch(int(self.batch[last])).column("pos").to_numpy()
+        hi = int(self.first[last] + np.searchsorted(pos, end, side="right") - 1)
+        return (lo, hi) if hi >= lo else None
+
+    def index_of(self, chroms: list[str], pos: int, variant_id: str) -> int | None:
+        for b in self._batches(chroms, pos, pos):
+            batch = self.file.batch(int(self.batch[b]))
+            hit = np.flatnonzero(pc.equal(batch.column("variant_id"), variant_id).to_numpy(zero_copy_only=False))
+            if len(hit):
+                return int(self.first[b] + hit[0])
+        return None
+
+
+class _Candidates:
+    """The candidate rows of one tissue × modality: row numbers of the pairs file (in query order) and the run
+    of each."""
+
+    def __init__(self, tissue: str, modality: str, file: AllPairsFile, slices: list[RowSlice]):
+        self.tissue, self.modality, self.file = tissue, modality, file
+        self.rows = (np.concatenate([np.arange(s.start, s.end, dtype=np.int64) for s in slices])
+                     if slices else np.zeros(0, np.int64))
+        self.runs = (np.repeat(np.array([s.run for s in slices], np.int64), [s.n for s in slices])
+                     if slices else np.zeros(0, np.int64))
+
+    def keep(self, min_nlog10p: float) -> None:
+        """Keep the rows whose −log10 p is at least ``min_nlog10p`` (decodes that column)."""
+        if not len(self.rows):
+            return
+        values = self.file.pairs.take(self.rows, ["nlog10p"]).column("nlog10p").to_numpy(zero_copy_only=False)
+        mask = values >= min_nlog10p
+        self.rows, self.runs = self.rows[mask], self.runs[mask]
+
+
+class AllPairsQueries:
+    """Queries of every tested pair (see the module docstring)."""
+
+    def all_pairs_file(self, tissue: str, modality: str) -> AllPairsFile | None:
+        """The all-pairs store of a tissue × modality, or None when the release does not publish it."""
+        def load():
+            paths = [self.path / layout.all_pairs_path(tissue, modality, p) for p in layout.ALL_PAIRS_PARTS]
+            return AllPairsFile(*map(str, paths)) if all(p.is_file() for p in paths) else None
+
+        return self._cached(f"all_pairs:{tissue}.{modality}", load)
+
+    def _variants_by_index(self) -> VariantsByIndex:
+        return self._cached("variants_by_index", lambda: VariantsByIndex(self.table_file("variants_by_position")))
+
+    def all_pairs_targets(self, tissues=None, modalities=None) -> list[tuple[str, str]]:
+        """(tissue, modality) pairs of the filters whose every tested pair the release publishes."""
+        ts = self._tissue_filter(tissues) or list(self._tissue_modalities)
+        ms = self._modality_filter(modalities)
+        return [(t, m) for t in ts for m in self._tissue_modalities.get(t, [])
+                if m != CROSS_MODALITY and (ms is None or m in ms) and self.all_pairs_file(t, m) is not None]
+
+    def all_pairs(self, *, gene: str | None = None, region: str | None = None, variant: str | None = None,
+                  phenotype: str | None = None, tissues=None, modalities=None, min_nlog10p: float | None = None,
+                  limit: int = 1000, cursor: str | None = None) -> tuple[pd.DataFrame, int, str | None]:
+        """Every tested pair of one gene (id or symbol; ``phenotype`` narrows it to one of its phenotypes), of one
+        region (``chrom:start-end`` on the variant position, at most MAX_REGION_BP wide) or of one variant (any
+        syntax of :meth:`variant`): exactly one of the three. ``min_nlog10p`` keeps pairs with −log10 p at
+        least that. Returns ``(rows, total, next_cursor)``; rows have :data:`PAIR_COLUMNS`."""
+        if sum(x is not None for x in (gene, region, variant)) != 1:
+            raise BadQuery("gene/region/variant", "give exactly one of gene, region and variant")
+        n = P.limit(limit)
+        threshold = P.number(min_nlog10p, "min_nlog10p")
+        kind = "all_pairs"
+        offset = P.decode_cursor(cursor, kind)
+        targets = self.all_pairs_targets(tissues, modalities)
+        if not targets:
+            raise NotFound("all pairs", "of the tissues and modalities asked",
+                           detail=f"(release {self.id} publishes no nominal pass for them)")
+        pick = self._picker(gene=gene, region=region, variant=variant, phenotype=phenotype)
+        candidates = []
+        for t, m in targets:
+            file = self.all_pairs_file(t, m)
+            c = _Candidates(t, m, file, pick(file))
+            if threshold is not None:
+                c.keep(threshold)
+            candidates.append(c)
+        total = sum(len(c.rows) for c in candidates)
+        parts, at = [], 0
+        for c in candidates:
+            k = len(c.rows)
+            lo, hi = max(offset - at, 0), min(offset + n - at, k)
+            if hi > lo:
+                parts.append(self._rows(c, lo, hi))
+            at += k
+        rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({c: [] for c in PAIR_COLUMNS})
+        return rows, total, P.next_cursor(offset, len(rows), total, kind)
+
+    def _picker(self, *, gene, region, variant, phenotype):
+        """A function of an :class:`AllPairsFile` giving the row slices the query asks of it."""
+        if gene is not None:
+            gene_id = self._all_pairs_gene(gene)
+            pid = None if phenotype is None else P.text(phenotype, "phenotype")
+
+            def by_gene(file: AllPairsFile) -> list[RowSlice]:
+                runs = file.runs_of_gene(gene_id)
+                if pid is not None:
+                    runs = [i for i in runs if file.phenotype_ids[i] == pid]
+                return file.slices(runs)
+            return by_gene
+        if region is not None:
+            span = P.region(region)
+            chroms = self.chrom_spellings(span.chrom)
+            found = self._variants_by_index().index_range(chroms, span.start, span.end)
+
+            def by_region(file: AllPairsFile) -> list[RowSlice]:
+                if found is None:
+                    return []
+                return file.slices(file.runs_meeting(chroms, span.start, span.end), *found)
+            return by_region
+        v = self.variant(variant)
+        index = self._variants_by_index().index_of(self.chrom_spellings(v["chrom"]), int(v["pos"]), v["variant_id"])
+
+        def by_variant(file: AllPairsFile) -> list[RowSlice]:
+            if index is None:
+                return []
+            return file.slices(file.runs_covering(index), index, index)
+        return by_variant
+
+    def _all_pairs_gene(self, gene: str) -> str:
+        """The gene id of ``gene`` (id or symbol), or ``gene`` itself when the annotation lacks it but an all-pairs
+        store holds pairs of that gene id (phenotypes of genes outside the release's annotation)."""
+        try:
+            return self.resolve_gene(gene)["gene_id"]
+        except NotFound:
+            q = P.text(gene, "gene")
+            if any(self.all_pairs_file(t, m).runs_of_gene(q) for t, m in self.all_pairs_targets()):
+                return q
+            raise
+
+    def _rows(self, c: _Candidates, lo: int, hi: int) -> pd.DataFrame:
+        """Rows ``lo .. hi - 1`` of a tissue × modality's candidates, with every field of :data:`PAIR_COLUMNS`."""
+        rows, runs = c.rows[lo:hi], c.runs[lo:hi]
+        file = c.file
+        pairs = file.pairs.take(rows, ["variant_index", "nlog10p", "slope", "slope_se"])
+        index = pairs.column("variant_index").to_numpy(zero_copy_only=False).astype(np.int64)
+        variants = self._variants_by_index().take(index)
+        stats = file.variant_stats(index)
+        genes = file.gene_ids[runs]
+        nlog10p = pairs.column("nlog10p").to_numpy(zero_copy_only=False).astype(np.float64)
+        pos = variants.column("pos").to_numpy(zero_copy_only=False)
+        start = file.start[runs].astype(np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            pval = np.power(10.0, -nlog10p)
+        k = len(rows)
+        out = pd.DataFrame({
+            "tissue": [c.tissue] * k, "modality": [c.modality] * k, "phenotype_id": file.phenotype_ids[runs],
+            "gene_id": genes, "gene_name": self._gene_names(genes),
+            **{f: variants.column(f).to_numpy(zero_copy_only=False) for f in _VARIANT_FIELDS},
+            "start_distance": pd.array(np.where(np.isnan(start), np.nan, pos - start), dtype="Float64").astype("Int64"),
+            "af": stats.column("af").to_numpy(zero_copy_only=False),
+            "ma_samples": stats.column("ma_samples").to_pandas().astype("Int64"),
+            "ma_count": stats.column("ma_count").to_pandas().astype("Int64"),
+            "pval_nominal": pval, "nlog10p": nlog10p,
+            "slope": pairs.column("slope").to_numpy(zero_copy_only=False),
+            "slope_se": pairs.column("slope_se").to_numpy(zero_copy_only=False),
+        })
+        return out[PAIR_COLUMNS]
+
+    def _gene_names(self, gene_ids: np.ndarray) -> np.ndarray:
+        index = self._gene_index()
+        names = index.names
+        found = [index.by_id.get(str(g).lower()) if g is not None else None for g in gene_ids.tolist()]
+        return np.array([names[i] if i is not None else None for i in found], dtype=object)
+
+    def all_pairs_pair(self, tissue: str, modality: str, phenotype_id: str, variant_id: str) -> dict | None:
+        """The statistics of one tested pair (``pval_nominal, nlog10p, slope, slope_se, af, ma_samples,
+        ma_count``), None when it was not tested or the release does not publish its nominal pass."""
+        file = self.all_pairs_file(tissue, modality)
+        if file is None:
+            return None
+        runs = file.runs_of_phenotype(str(phenotype_id))
+        if not runs:
+            return None
+        try:
+            v = self.variant(variant_id)
+        except NotFound:
+            return None
+        index = self._variants_by_index().index_of(self.chrom_spellings(v["chrom"]), int(v["pos"]), v["variant_id"])
+        if index is None:
+            return None
+        slices = file.slices(runs, index, index)
+        if not slices:
+            return None
+        c = _Candidates(tissue, modality, file, slices)
+        row = self._rows(c, 0, 1).iloc[0]
+        return {k: (None if pd.isna(row[k]) else row[k].item() if hasattr(row[k], "item") else row[k])
+                for k in ("phenotype_id", "variant_id", "pval_nominal", "nlog10p", "slope", "slope_se", "af",
+                          "ma_samples", "ma_count", "start_distance")}
