@@ -127,27 +127,43 @@ class LdQueries:
     def _rows_in(self, chrom: str, start: int, end: int) -> tuple[pd.DataFrame, np.ndarray]:
         """The variants of ``chrom:start-end`` (``variant_id, chrom, pos, ref, alt``, by position) and their
         matrix rows ``(m,)`` int64."""
+        import pyarrow as pa
+
         positions = self._variant_positions()
         offsets = self._row_offsets()
-        frames, rows = [], []
+        parts, rows = [], []
         for g in positions.groups([chrom], start, end):
             batch = positions.file.batch(g)
             pos = batch.column(batch.schema.get_field_index("pos")).to_numpy()
             at = np.flatnonzero((pos >= start) & (pos <= end))
             if len(at):
-                frames.append(batch.take(at).select(LD_COLUMNS[:5]).to_pandas())
+                parts.append(batch.select(LD_COLUMNS[:5]).take(pa.array(at)))
                 rows.append(offsets[g] + at)
-        if not frames:
+        if not parts:
             return pd.DataFrame(columns=LD_COLUMNS[:5]), np.empty(0, dtype=np.int64)
-        return pd.concat(frames, ignore_index=True), np.concatenate(rows).astype(np.int64)
+        return pa.Table.from_batches(parts).to_pandas(), np.concatenate(rows).astype(np.int64)
 
-    def _row_of(self, v: dict) -> int:
-        """The matrix row of a variant of :meth:`variant`."""
-        found, rows = self._rows_in(v["chrom"], v["pos"], v["pos"])
-        at = np.flatnonzero(found["variant_id"].to_numpy() == v["variant_id"])
-        if not len(at):
-            raise NotFound("genotypes of variant", v["variant_id"], detail=f"in release {self.id}")
-        return int(rows[at[0]])
+    def _rows_of(self, variants: list[dict]) -> np.ndarray:
+        """``(k,)`` int64 matrix rows of variants of :meth:`variant` (each batch of ``variants_by_position``
+        they fall in decoded once)."""
+        positions = self._variant_positions()
+        offsets = self._row_offsets()
+        decoded: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        out = np.empty(len(variants), dtype=np.int64)
+        for i, v in enumerate(variants):
+            for g in positions.groups([v["chrom"]], v["pos"], v["pos"]):
+                if g not in decoded:
+                    batch = positions.file.batch(g)
+                    decoded[g] = (batch.column(batch.schema.get_field_index("pos")).to_numpy(),
+                                  batch.column(batch.schema.get_field_index("variant_id")).to_numpy(zero_copy_only=False))
+                pos, ids = decoded[g]
+                at = np.flatnonzero((pos == v["pos"]) & (ids == v["variant_id"]))
+                if len(at):
+                    out[i] = offsets[g] + at[0]
+                    break
+            else:
+                raise NotFound("genotypes of variant", v["variant_id"], detail=f"in release {self.id}")
+        return out
 
     def ld_samples(self, tissue: str | None = None) -> np.ndarray | None:
         """The matrix columns LD is computed over: None for every genotyped sample, else ``(n_samples,)`` bool,
@@ -254,8 +270,7 @@ class LdQueries:
             v = self.variant(q)
             chosen.setdefault(v["variant_id"], v)
         ids = list(chosen)
-        calls = unpack(matrix.take(np.array([self._row_of(chosen[i]) for i in ids], dtype=np.int64)),
-                       matrix.n_samples)
+        calls = unpack(matrix.take(self._rows_of([chosen[i] for i in ids])), matrix.n_samples)
         if keep is not None:
             calls = calls[:, keep]
         r = ld_r_matrix(calls)
