@@ -48,6 +48,7 @@ import pyarrow.parquet as pq
 from scipy.special import ndtri
 
 from qtlatlas.config import DEFAULT_MODALITIES, Atlas, AtlasInfo, PhenotypeInput, Release, Tissue
+from qtlatlas.engine.ld import pack
 from qtlatlas.release import layout
 from qtlatlas.release.associations import (
     ASSOCIATION_SCHEMA,
@@ -61,6 +62,7 @@ from qtlatlas.release.associations import (
 )
 from qtlatlas.release.batched import PositionBatchWriter, RunBatchWriter
 from qtlatlas.release.downloads import median_tpm_download, samples_download
+from qtlatlas.release.genotype_matrix import MAGIC, samples_path
 from qtlatlas.release.manifest import write_manifest
 from qtlatlas.release.metadata import atlas_metadata, release_metadata, write_json
 from qtlatlas.release.tables import (
@@ -133,6 +135,8 @@ _DESCRIPTIONS = {
     "trans_pairs": "trans-QTL pairs, every tissue × modality",
     "variants": "every genotyped variant (id, position, alleles)",
     "variants_by_position": "variants by chromosome and position (Arrow IPC batches for position look-ups)",
+    "genotype_matrix": "genotypes of every variant, rows in the order of variants_by_position (PLINK 1 .bed layout: "
+                       "LD look-ups)",
     "phenotype_index": "normalised phenotypes of every tissue × modality keyed by phenotype id (Arrow IPC batches "
                        "for look-ups)",
     "medians": "median expression (TPM) per gene and tissue",
@@ -339,6 +343,9 @@ class _Simulation:
             raise ValueError(f"n_modalities must be 1..{len(DEFAULT_MODALITIES)}")
         self.out, self.release_id = out, release_id
         self.rng = np.random.default_rng(seed)
+        #: calls of the variants the VCF does not hold (genotype matrix only), drawn apart from ``rng`` so that
+        #: the other tables are the same as without the matrix
+        self.genotype_rng = np.random.default_rng([seed, 1])
         self.pairs_per_egene = pairs_per_egene
         self.descriptions: dict[str, tuple[str, str]] = {}
         self.rows: dict[str, int] = {}
@@ -465,6 +472,8 @@ class _Simulation:
                                 "signif_pairs", "variants")}
         vcf = _VcfWriter(self._note(layout.download_path("genotypes", self.release_id, self.genome),
                                     "genotypes of the release (VCF)", "download"), self.samples)
+        matrix = open(self._table_path("genotype_matrix"), "wb")  # closed after the chromosomes
+        matrix.write(MAGIC)
         self.n_tested = np.zeros((self.T, self.M), dtype=np.int64)
         rs_offset = 0
         for c in range(22):
@@ -488,10 +497,14 @@ class _Simulation:
             for name in ("signif_pairs", "top_qtls", "independent_qtls"):
                 writers[name].end_group()  # the builder writes each chromosome's rows separately
             self.variants_chrom(v, used, writers["variants"])
-            self.genotypes_chrom(v, genotyped, vcf)
+            self.genotypes_chrom(v, used, genotyped, vcf, matrix)
         for name, w in writers.items():
             self.rows[name] = w.close()
         vcf.close()
+        matrix.close()
+        samples_path(self._table_path("genotype_matrix")).write_text("".join(f"{s}\n" for s in self.samples))
+        self._note(str(samples_path(layout.table_path("genotype_matrix"))),
+                   "sample ids of the columns of genotype_matrix", "index")
         self._note(layout.download_path("genotypes", self.release_id, self.genome) + ".tbi",
                    "tabix index of the genotypes VCF (genotype look-ups by position)", "index")
         for kind in ("transcripts", "exons"):
@@ -683,16 +696,28 @@ class _Simulation:
             "ref": _BASES[v["ref"][idx]], "alt": _BASES[(v["ref"][idx] + v["alt_shift"][idx]) % 4],
             "af": v["af"][idx]}))
 
-    def genotypes_chrom(self, v: dict, genotyped: np.ndarray, vcf: _VcfWriter) -> None:
-        """The genotypes of the chromosome's top and independent QTL variants, as VCF records."""
+    def genotypes_chrom(self, v: dict, used: np.ndarray, genotyped: np.ndarray, vcf: _VcfWriter, matrix) -> None:
+        """The genotypes of the chromosome's top and independent QTL variants, as VCF records, and of every
+        variant of ``variants`` as rows of the genotype matrix (the VCF's calls where it has them)."""
         idx = np.nonzero(genotyped)[0]
         ids = v["ids"].to_pylist()
+        blocks = []
         for s in range(0, len(idx), ROW_GROUP_SIZE):
             part = idx[s:s + ROW_GROUP_SIZE]
             d = self.rng.binomial(2, v["af"][part][:, None], (len(part), len(self.samples))).astype(np.int8)
             d[self.rng.random(d.shape) < 0.005] = -9
             vcf.write(v["chrom"], v["pos"][part], [ids[i] for i in part], _BASES[v["ref"][part]],
                       _BASES[(v["ref"][part] + v["alt_shift"][part]) % 4], d)
+            blocks.append(d)
+        in_vcf = np.concatenate(blocks) if blocks else np.empty((0, len(self.samples)), dtype=np.int8)
+        rows = np.nonzero(used)[0]
+        for s in range(0, len(rows), ROW_GROUP_SIZE):
+            part = rows[s:s + ROW_GROUP_SIZE]
+            d = self.genotype_rng.binomial(2, v["af"][part][:, None], (len(part), len(self.samples))).astype(np.int8)
+            d[self.genotype_rng.random(d.shape) < 0.005] = -9
+            g = genotyped[part]
+            d[g] = in_vcf[np.searchsorted(idx, part[g])]
+            matrix.write(pack(d).tobytes())
 
     # -- per-sample tables, tissues, samples, trans ---------------------------------------------------
 

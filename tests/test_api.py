@@ -182,6 +182,8 @@ def test_phenotype_by_genotype(client, site):
     "/api/v1/qtls/pairs",
     "/api/v1/genes/search?q=",
     "/api/v1/phenotype-by-genotype?phenotype_id=x&variant=y&tissue=z&modality=w",
+    "/api/v1/ld?variant=%3Cscript%3E&region=chr1:1-99999999",
+    "/api/v1/ld/matrix?variants=",
 ])
 def test_bad_input_is_4xx_json(client, path):
     r = client.get(path)

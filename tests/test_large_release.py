@@ -18,6 +18,7 @@ from qtlatlas.cli import main
 from qtlatlas.io.chromosomes import chrom_sort_key
 from qtlatlas.release import layout
 from qtlatlas.release.batched import sidecar_path
+from qtlatlas.release.genotype_matrix import samples_path
 from qtlatlas.release.manifest import read_manifest, verify_release
 from qtlatlas.release.tables import QTL_ROW_GROUP_SIZE, ROW_GROUP_SIZE
 
@@ -48,7 +49,7 @@ def large(large_site) -> Path:
 def _tables(release: Path) -> set[str]:
     """Tables and look-up files (with their sidecars) under ``tables/``."""
     return {p.relative_to(release / "tables").as_posix() for p in (release / "tables").rglob("*")
-            if p.suffix in (".parquet", ".arrow")}
+            if p.suffix in (".parquet", ".arrow", ".bed", ".txt")}
 
 
 def _schema(path: Path) -> pa.Schema:
@@ -63,8 +64,9 @@ def test_same_tables_as_the_builder(demo_release, large):
     twas = {layout.TABLES[name] for name in layout.TWAS_TABLES}  # the simulated release has no traits
     assert {t for t in ours if "/" not in t} == {t for t in theirs if "/" not in t} - twas
     sidecars = {sidecar_path(t).name for t in layout.TABLES.values() if t.endswith(".arrow")}
+    matrix_samples = samples_path(layout.TABLES["genotype_matrix"]).name
     qtl_tables = {t for name, t in layout.TABLES.items() if name not in layout.TWAS_TABLES}
-    assert qtl_tables | sidecars == {t for t in ours if "/" not in t}
+    assert qtl_tables | sidecars | {matrix_samples} == {t for t in ours if "/" not in t}
     for t in sidecars:  # the key ranges of the look-up files have the same columns
         assert _schema(large / "tables" / t).names == _schema(demo_release / "tables" / t).names
     # per-sample tables: one per tissue × modality and per tissue (the demo also has cross_modality)
@@ -72,7 +74,7 @@ def test_same_tables_as_the_builder(demo_release, large):
     assert len([t for t in ours if t.startswith("expression/")]) == 10
 
 
-@pytest.mark.parametrize("name", [n for n in layout.TABLES if n not in layout.TWAS_TABLES])
+@pytest.mark.parametrize("name", [n for n in layout.TABLES if n not in layout.TWAS_TABLES and n != "genotype_matrix"])
 def test_columns_and_types_match_the_builder(demo_release, large, name):
     ours = _schema(large / layout.table_path(name))
     theirs = _schema(demo_release / layout.table_path(name))
@@ -133,6 +135,19 @@ def test_sort_orders(large):
     top = _df(large, "top_qtls", ["variant_id", "chrom", "pos"]).iloc[0]
     with pysam.VariantFile(str(vcf)) as f:
         assert [r.id for r in f.fetch(top["chrom"], int(top["pos"]) - 1, int(top["pos"]))] == [top["variant_id"]]
+    # the genotype matrix: a row per variant, in variant order; the VCF's calls where it has the variant
+    from qtlatlas.engine.ld import unpack
+    from qtlatlas.io.genotypes import read_genotypes
+
+    matrix = large / layout.table_path("genotype_matrix")
+    samples = samples_path(matrix).read_text().split()
+    width = -(-len(samples) // 4)
+    assert matrix.stat().st_size == 3 + len(variants) * width
+    calls = read_genotypes(str(vcf), f"{top['chrom']}:{int(top['pos'])}-{int(top['pos'])}")
+    row = int(np.flatnonzero(variants["variant_id"].to_numpy() == top["variant_id"])[0])
+    packed = np.fromfile(matrix, dtype=np.uint8, count=width, offset=3 + row * width)
+    np.testing.assert_array_equal(unpack(packed[None], len(samples))[0], calls.dosages[0])
+    assert calls.samples == samples
     for name in ("top_qtls", "independent_qtls"):
         q = _df(large, name)
         q["_c"], q["_tss"] = _crank(q["chrom"]), q["gene_id"].map(tss)

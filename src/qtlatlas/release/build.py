@@ -486,6 +486,14 @@ class _ReleaseBuilder:
         genotypes_download(self.release.genotypes, self._download("genotypes", "genotypes of the release (VCF)"))
         tbi = layout.download_path("genotypes", self.release.id, self.release.genome) + ".tbi"
         self._note(tbi, "tabix index of the genotypes VCF (genotype look-ups by position)", "index")
+        from .genotype_matrix import matrix_sources, samples_path, write_genotype_matrix
+
+        matrix = layout.table_path("genotype_matrix")
+        write_genotype_matrix(matrix_sources(self.release.genotypes, self.out / layout.download_path(
+            "genotypes", self.release.id, self.release.genome)), self.out / layout.table_path("variants_by_position"),
+            self._table(matrix, "genotypes of every variant, rows in the order of variants_by_position (PLINK 1 "
+                        ".bed layout: LD look-ups)"))
+        self._note(str(samples_path(matrix)), "sample ids of the columns of genotype_matrix", "index")
 
     def _release_json(self) -> None:
         pairs = [k for k in self._order() if any(r["tissue"] == k[0] and r["modality"] == k[1]

@@ -18,6 +18,9 @@ Release directory (``SITE/releases/<release>/``)::
                                     every tested cis pair (when the nominal pass is available; see
                                     :mod:`qtlatlas.release.all_pairs`)
     tables/nominal/<tissue>.<modality>.arrow   the same, in releases built before the all-pairs store
+    tables/genotype_matrix.bed      the genotypes of every variant as PLINK 1 .bed rows, in the order of
+                                    variants_by_position, columns the samples of genotype_matrix.samples.txt
+                                    (LD look-ups; see qtlatlas.release.genotype_matrix)
     downloads/*                     files offered for download, named as below
 
 Download file names follow the RatGTEx v4 pattern::
@@ -123,6 +126,7 @@ TABLES = {
     "trans_pairs": "trans_pairs.parquet",
     "variants": "variants.parquet",
     "variants_by_position": "variants_by_position.arrow",
+    "genotype_matrix": "genotype_matrix.bed",
     "medians": "medians.parquet",
     "expression_index": "expression_index.arrow",
     "phenotype_index": "phenotype_index.arrow",

@@ -28,6 +28,7 @@ from .associations import AssociationQueries
 from .db import Database
 from .errors import NotFound
 from .genes import GeneQueries
+from .ld import LdQueries
 from .params import is_clean
 from .portal import PortalQueries
 from .positional import PositionalTable
@@ -37,7 +38,8 @@ from .variants import VariantQueries
 CROSS_MODALITY = "cross_modality"
 
 
-class ReleaseStore(GeneQueries, AssociationQueries, AllPairsQueries, VariantQueries, PortalQueries, TwasQueries):
+class ReleaseStore(GeneQueries, AssociationQueries, AllPairsQueries, VariantQueries, PortalQueries, TwasQueries,
+                   LdQueries):
     """Read-only queries on ``SITE/releases/<id>``; safe to share between threads.
 
     Args:
