@@ -231,7 +231,8 @@ def test_ratgtex_compatible_routes(client, site):
     assert {"data", "genotypes", "homoRefCount", "hetCount", "homoAltCount", "maf", "ref", "alt", "pValue",
             "pValueThreshold", "tissueSiteDetailId", "variantId", "geneId"} <= set(dyn)
     # the mapped nominal p-value of the pair (the top QTL's), not a regression without covariates
-    assert dyn["pValue"] == pytest.approx(q["pval_nominal"], rel=1e-5)  # the top table is text at 6 digits
+    assert dyn["pValue"] == pytest.approx(q["pval_nominal"], rel=1e-5, abs=0)  # the top table is text at 6 digits
+    assert dyn["pValueSource"] == "nominal" and dyn["pValueMissingReason"] is None
     assert dyn["pValueThreshold"] == pytest.approx(q["pval_nominal_threshold"])
     assert len(dyn["data"]) == len(dyn["genotypes"]) == dyn["homoRefCount"] + dyn["hetCount"] + dyn["homoAltCount"] + \
         sum(g is None for g in dyn["genotypes"])

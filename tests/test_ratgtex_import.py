@@ -164,6 +164,7 @@ def test_dyneqtl_expression_genotypes_and_mapped_pvalue(client, data):
         assert d["homoRefCount"] == gts.count(0) and d["hetCount"] == gts.count(1) and d["homoAltCount"] == gts.count(2)
         pvals = member(data / "v4" / "cis_pvals" / f"{t}.v4.zip", f"{t}.v4/{g}.txt").set_index("variant_id")
         assert d["pValue"] == pytest.approx(pvals.loc[v, "pval_nominal"], rel=1e-12)
+        assert d["pValueSource"] == "nominal" and d["pValueMissingReason"] is None
         assert d["pValueThreshold"] == pytest.approx(top.loc[(t, g), "pval_nominal_threshold"])
 
 
