@@ -314,11 +314,14 @@ class VariantQueries:
         phenotype's samples), ``values`` (normalised phenotype values, or TPM for expression in a release
         without normalised values; None when missing), ``value_kind`` ("normalised" or "tpm"), ``genotypes``
         (ALT dosage 0/1/2, None when missing), ``counts`` ({hom_ref, het, hom_alt, missing}), ``n`` (samples with
-        both a value and a genotype), ``pval_nominal``, ``slope_nominal``, ``slope_se_nominal`` (the mapped
-        nominal statistics of the pair, with covariates, when the release publishes its nominal pass; else
-        None), ``slope``, ``slope_se``, ``pval`` (a simple regression of the values on the dosage WITHOUT the
-        covariates: it illustrates the plot), ``pval_nominal_threshold`` (of the phenotype, from the top QTL
-        table, else None) and ``genotype_source`` ("vcf": the release's genotypes).
+        both a value and a genotype); the pair's mapped statistics (the mapping model, with its covariates;
+        see :meth:`mapped_statistics`): ``pval_nominal``, ``slope``, ``slope_se``, ``nlog10p`` and
+        ``statistics_source`` ("nominal", "significant_pairs", "top", "independent", or None when the release
+        has no mapped statistics of the pair: then all None); ``pval_nominal_threshold`` (of the phenotype,
+        from the top QTL table, else None); ``slope_unadjusted``, ``slope_se_unadjusted``, ``pval_unadjusted``
+        (a simple regression of the plotted values on the dosage WITHOUT the covariates, on TPM when
+        ``value_kind`` is "tpm": it illustrates the plot and is not the mapped result; None when undefined)
+        and ``genotype_source`` ("vcf": the release's genotypes).
         """
         t = self.check_tissue(tissue)
         m = self.check_modality(modality, t)
@@ -331,7 +334,7 @@ class VariantQueries:
                   "hom_alt": int(np.sum(dosage[~missing] == 2)), "missing": int(missing.sum())}
         use = ~missing & np.isfinite(values)
         slope, se, pval = _regression(dosage[use].astype(np.float64), values[use])
-        nominal = self.nominal_pair(t, m, phenotype_id, v["variant_id"]) or {}
+        mapped = self.mapped_statistics(t, m, phenotype_id, v["variant_id"])
         finite = np.isfinite(values)
         return {
             "phenotype_id": phenotype_id, "variant_id": v["variant_id"], "chrom": v["chrom"], "pos": v["pos"],
@@ -340,10 +343,8 @@ class VariantQueries:
             "value_kind": kind,
             "genotypes": [None if miss else int(d) for d, miss in zip(dosage.tolist(), missing.tolist(), strict=True)],
             "counts": counts, "n": int(use.sum()),
-            "pval_nominal": nominal.get("pval_nominal"), "slope_nominal": nominal.get("slope"),
-            "slope_se_nominal": nominal.get("slope_se"),
-            "slope": slope, "slope_se": se, "pval": pval,
-            "pval_nominal_threshold": self.nominal_threshold(t, m, phenotype_id), "genotype_source": "vcf",
+            **mapped, "pval_nominal_threshold": self.nominal_threshold(t, m, phenotype_id),
+            "slope_unadjusted": slope, "slope_se_unadjusted": se, "pval_unadjusted": pval, "genotype_source": "vcf",
         }
 
 
