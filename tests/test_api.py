@@ -171,6 +171,152 @@ def test_phenotype_by_genotype(client, site):
     assert data["pval_nominal_threshold"] == pytest.approx(row["pval_nominal_threshold"])
 
 
+def _pbg(client, row, modality="expression"):
+    r = client.get("/api/v1/phenotype-by-genotype", params={"phenotype_id": row["phenotype_id"], "variant": row["variant_id"],
+                                                            "tissue": row["tissue"], "modality": modality})
+    assert r.status_code == 200, r.text
+    return r.json()["data"]
+
+
+def _regression(y, g, covariates=None):
+    """Slope, SE and p of ``y ~ 1 + covariates + g`` (tensorQTL's nominal model when covariates are given)."""
+    from scipy import stats
+
+    X = np.ones((len(y), 1)) if covariates is None else np.column_stack([np.ones(len(y)), covariates])
+    q, _ = np.linalg.qr(X)
+    ry, rg = y - q @ (q.T @ y), g - q @ (q.T @ g)
+    slope = rg @ ry / (rg @ rg)
+    dof = len(y) - 1 - X.shape[1]
+    resid = ry - slope * rg
+    se = np.sqrt(resid @ resid / dof / (rg @ rg))
+    return slope, se, 2 * stats.t.sf(abs(slope / se), dof)
+
+
+def test_pbg_gives_the_mapped_statistics_under_their_names(client, site):
+    """``pval_nominal, slope, slope_se`` are the release's nominal pass for the pair (the regression WITH the
+    mapping's covariates); the regression without covariates only appears as ``*_unadjusted``, and differs."""
+    pairs = table(site, "v2", "signif_pairs")
+    pairs = pairs[pairs["modality"] == "expression"].sort_values("pval_nominal")
+    checked = 0
+    for _, row in pairs.head(10).iterrows():
+        data = _pbg(client, row)
+        assert data["statistics_source"] == "nominal"
+        # (a) the nominal pass's value of the pair (the significant pairs are rows of it), at the precision of the
+        # all-pairs store: -log10 p within 1e-5, slope within 1e-4 SE, SE to 12 bits
+        assert data["pval_nominal"] == pytest.approx(row["pval_nominal"], rel=3e-5, abs=0)
+        assert abs(data["slope"] - row["slope"]) <= 1e-4 * row["slope_se"] + 1e-6 * abs(row["slope"])
+        assert data["slope_se"] == pytest.approx(row["slope_se"], rel=2.5e-4)
+        assert data["nlog10p"] == pytest.approx(-np.log10(row["pval_nominal"]), abs=1.1e-5)
+        # (b) recomputed here from the release's downloads: the mapped statistics are the model with covariates,
+        # the unadjusted ones the simple regression, and the covariates matter
+        g = np.array([np.nan if x is None else x for x in data["genotypes"]], dtype=float)
+        y = np.array([np.nan if x is None else x for x in data["values"]], dtype=float)
+        use = np.isfinite(g) & np.isfinite(y)
+        slope, se, p = _regression(y[use], g[use])
+        assert (data["slope_unadjusted"], data["slope_se_unadjusted"], data["pval_unadjusted"]) == \
+            pytest.approx((slope, se, p), rel=1e-6, abs=0)
+        assert not data["pval_unadjusted"] == pytest.approx(data["pval_nominal"], rel=0.01, abs=0)
+        assert not data["slope_unadjusted"] == pytest.approx(data["slope"], rel=0.01)
+        if not use.all():  # the mapping imputes a missing genotype; leave such pairs out of the recomputation
+            continue
+        [path] = (site / "releases" / "v2" / "downloads").glob(f"covariates.{row['tissue']}.expression.*.txt")
+        covariates = pd.read_csv(path, sep="\t", index_col=0).T.reindex(data["samples"]).to_numpy(float)
+        assert np.isfinite(covariates).all()
+        slope_c, se_c, p_c = _regression(y, g, covariates)  # to the precision of the all-pairs store
+        assert abs(data["slope"] - slope_c) <= 1e-4 * se_c + 1e-5 * abs(slope_c)
+        assert (data["slope_se"], data["pval_nominal"]) == pytest.approx((se_c, p_c), rel=2.5e-4, abs=0)
+        checked += 1
+    assert checked >= 3
+
+
+def test_dyneqtl_pvalue_is_the_mapped_one(client, site):
+    """(c) RatGTEx's ``pValue`` is the pair's mapped nominal p-value (as ``pval_nominal`` of phenotype-by-genotype),
+    never the regression without covariates; a pair without one says so in ``pValueMissingReason``."""
+    base = "/compat/ratgtex/v2"
+    pairs = table(site, "v2", "signif_pairs")
+    pairs = pairs[(pairs["modality"] == "expression") & (pairs["phenotype_id"] == pairs["gene_id"])]
+    for _, row in pairs.sort_values("pval_nominal").head(5).iterrows():
+        dyn = client.get(f"{base}/dyneqtl", params={"variantId": row["variant_id"], "geneId": row["gene_id"],
+                                                    "tissueSiteDetailId": row["tissue"]}).json()
+        data = _pbg(client, row)
+        assert dyn["pValue"] == data["pval_nominal"] == pytest.approx(row["pval_nominal"], rel=3e-5, abs=0)
+        assert dyn["pValue"] != data["pval_unadjusted"]
+        assert dyn["pValueSource"] == "nominal" and dyn["pValueMissingReason"] is None
+    far = table(site, "v2", "variants")
+    far = far[far["chrom"] != row["chrom"]].iloc[0]
+    dyn = client.get(f"{base}/dyneqtl", params={"variantId": far["variant_id"], "geneId": row["gene_id"],
+                                                "tissueSiteDetailId": row["tissue"]}).json()
+    assert dyn["pValue"] is None and dyn["pValueSource"] is None and "no mapped" in dyn["pValueMissingReason"]
+    assert len(dyn["genotypes"]) == len(dyn["data"])
+
+
+def _outside(rows, *others):
+    """Rows of ``rows`` whose pair is in none of ``others``."""
+    key = ["tissue", "modality", "phenotype_id", "variant_id"]
+    for other in others:
+        rows = rows.merge(other[key], on=key, how="left", indicator=True)
+        rows = rows[rows["_merge"] == "left_only"].drop(columns="_merge")
+    return rows
+
+
+def _same_statistics(data, row):
+    assert data["pval_nominal"] == pytest.approx(row["pval_nominal"], rel=1e-12, abs=0)
+    assert data["slope"] == pytest.approx(row["slope"], rel=1e-5)
+    assert data["slope_se"] == pytest.approx(row["slope_se"], rel=1e-5)
+    assert data["nlog10p"] == pytest.approx(-np.log10(row["pval_nominal"]), rel=1e-12)
+
+
+def test_pbg_source_without_a_nominal_pass(client, site):
+    """(d) The demo releases map cross-modality phenotypes without a nominal pass: a pair's mapped statistics
+    come from the top QTLs, else the independent QTLs (conditional statistics), named in ``statistics_source``;
+    ``dyneqtl``'s tables (significant pairs and top QTLs) leave an independent-only pair without a p-value."""
+    from qtlatlas.store import Site
+    from qtlatlas.web.compat.ratgtex import DYNEQTL_TABLES
+
+    top, pairs, ind = (table(site, "v2", t) for t in ("top_qtls", "signif_pairs", "independent_qtls"))
+    cross = [_outside(t[t["modality"] == "cross_modality"], *others).iloc[0]
+             for t, others in ((top, (pairs,)), (ind, (pairs, top)))]
+    store = Site(site).release("v2")
+    for source, row in zip(("top", "independent"), cross, strict=True):
+        assert store.nominal_pair(row["tissue"], "cross_modality", row["phenotype_id"], row["variant_id"]) is None
+        data = _pbg(client, row, "cross_modality")
+        assert data["statistics_source"] == source
+        _same_statistics(data, row)
+    independent_only = cross[1]
+    found = store.mapped_statistics(independent_only["tissue"], "cross_modality", independent_only["phenotype_id"],
+                                    independent_only["variant_id"], tables=DYNEQTL_TABLES)
+    assert found["statistics_source"] is None and found["pval_nominal"] is None
+
+
+def test_pbg_and_dyneqtl_when_the_nominal_lookup_has_nothing(client, site, monkeypatch):
+    """(d) With the nominal look-up answering nothing (a release without a nominal pass), expression pairs take
+    the significant pairs' statistics, else the top QTL's; ``dyneqtl``'s ``pValue`` is the same mapped value
+    and ``pValueSource`` names its table; a pair in no table is null everywhere, with the reason given."""
+    from qtlatlas.store import ReleaseStore
+
+    monkeypatch.setattr(ReleaseStore, "nominal_pair", lambda self, *args: None)
+    top, pairs = table(site, "v2", "top_qtls"), table(site, "v2", "signif_pairs")
+    top, pairs = top[top["modality"] == "expression"], pairs[pairs["modality"] == "expression"]
+    base = "/compat/ratgtex/v2"
+    for source, row in (("significant_pairs", pairs.iloc[0]), ("top", _outside(top, pairs).iloc[0])):
+        data = _pbg(client, row)
+        assert data["statistics_source"] == source
+        _same_statistics(data, row)
+        dyn = client.get(f"{base}/dyneqtl", params={"variantId": row["variant_id"], "geneId": row["gene_id"],
+                                                    "tissueSiteDetailId": row["tissue"]}).json()
+        assert dyn["pValue"] == data["pval_nominal"] and dyn["pValueSource"] == source
+        assert dyn["pValueMissingReason"] is None
+    variants = table(site, "v2", "variants")
+    row = pairs.iloc[0]
+    far = variants[variants["chrom"] != row["chrom"]].iloc[0]
+    data = _pbg(client, {**row, "variant_id": far["variant_id"]})
+    assert data["statistics_source"] is None and data["pval_unadjusted"] is not None
+    assert all(data[k] is None for k in ("pval_nominal", "slope", "slope_se", "nlog10p"))
+    dyn = client.get(f"{base}/dyneqtl", params={"variantId": far["variant_id"], "geneId": row["gene_id"],
+                                                "tissueSiteDetailId": row["tissue"]}).json()
+    assert dyn["pValue"] is None and dyn["pValueSource"] is None and dyn["pValueMissingReason"]
+
+
 @pytest.mark.parametrize("path", [
     "/api/v1/genes/%27%3B%20DROP%20TABLE%20genes%3B%20--",
     "/api/v1/variants/%3Cscript%3Ealert(1)%3C%2Fscript%3E",
@@ -235,6 +381,7 @@ def test_ratgtex_compatible_routes(client, site):
     # the mapped nominal p-value of the pair (the top QTL's), not a regression without covariates
     # (the all-pairs store keeps −log10 p within 1e-5: p within 2.3e-5 relative)
     assert dyn["pValue"] == pytest.approx(q["pval_nominal"], rel=3e-5)
+    assert dyn["pValueSource"] == "nominal" and dyn["pValueMissingReason"] is None
     assert dyn["pValueThreshold"] == pytest.approx(q["pval_nominal_threshold"])
     assert len(dyn["data"]) == len(dyn["genotypes"]) == dyn["homoRefCount"] + dyn["hetCount"] + dyn["homoAltCount"] + \
         sum(g is None for g in dyn["genotypes"])

@@ -20,7 +20,9 @@ import pytest
 from browser.portal_site import demo_site
 from fastapi.testclient import TestClient
 
+from qtlatlas.web.pages.formatting import pvalue
 from qtlatlas.web.pages.gene import PAIRS_PER_PAGE
+from qtlatlas.web.pages.variant import STATISTICS_SOURCES
 
 
 @pytest.fixture(scope="module")
@@ -323,6 +325,14 @@ def test_variant_page_lists_every_association(client, site):
     assert pbg is not None and pbg["variant_id"] == vid
     assert sum(len(g) for g in pbg["groups"]) == pbg["n"]
     assert pbg["counts"]["hom_ref"] + pbg["counts"]["het"] + pbg["counts"]["hom_alt"] >= pbg["n"]
+    # the p-value shown is the mapped one, labelled so; the regression without covariates only as secondary text
+    assert pbg["statistics_source"] in {"nominal", "significant_pairs", "top", "independent"}
+    assert f"Nominal p (mapping model) = {pvalue(pbg['pval_nominal'])}" in page.plain
+    assert (f"slope {pbg['slope']:.3f} ± {pbg['slope_se']:.3f}: with the mapping's covariates, "
+            f"from {STATISTICS_SOURCES[pbg['statistics_source']]}.") in page.plain
+    assert "Unadjusted, without covariates" in page.plain
+    assert page.plain.index("Nominal p (mapping model)") < page.plain.index("Unadjusted, without covariates")
+    assert f"p = {pvalue(pbg['pval_unadjusted'])} (n = {pbg['n']})" in page.plain
     # ?pbg= chooses another phenotype × tissue without JavaScript
     if len(data["choices"]) > 1:
         second = get_page(client, f"/variant/{vid}?pbg=2").json["variant-data"]["pbg"]
@@ -451,6 +461,11 @@ def test_dashboard_grid_of_pairs(client, site):
     assert all(len(r["cells"]) == 2 for r in rows)
     cell = next(c for c in rows[0]["cells"] if c["tissue"] == a["tissue"])
     assert sum(len(g) for g in cell["groups"]) == cell["n"]
+    # the lead pair's mapped statistics, labelled as such; the unadjusted ones under their own names
+    assert cell["statistics_source"] == "nominal" and cell["pval_nominal"] == pytest.approx(a["pval_nominal"], rel=1e-5, abs=0)
+    assert cell["slope"] == pytest.approx(a["slope"], rel=1e-5) and cell["slope_unadjusted"] != cell["slope"]
+    assert f"nominal p (mapping model) = {pvalue(cell['pval_nominal'])}" in page.plain
+    assert f"unadjusted, without covariates: slope {cell['slope_unadjusted']:.3f}" in page.plain
     for r, lead in zip(rows, (a, b), strict=True):  # each cell shows the gene's lead phenotype there
         for c in r["cells"]:
             mine = top[(top["gene_id"] == lead["gene_id"]) & (top["tissue"] == c["tissue"])]

@@ -165,6 +165,7 @@ def test_dyneqtl_expression_genotypes_and_mapped_pvalue(client, data):
         pvals = member(data / "v4" / "cis_pvals" / f"{t}.v4.zip", f"{t}.v4/{g}.txt").set_index("variant_id")
         # the archive's p-value (6 digits), as the all-pairs store keeps it: −log10 p within 1e-5
         assert d["pValue"] == pytest.approx(pvals.loc[v, "pval_nominal"], rel=3e-5)
+        assert d["pValueSource"] == "nominal" and d["pValueMissingReason"] is None
         assert d["pValueThreshold"] == pytest.approx(top.loc[(t, g), "pval_nominal_threshold"])
 
 

@@ -374,8 +374,9 @@ def _check_pbg(store, row):
                            "hom_alt": int((gt == 2).sum()), "missing": int(np.isnan(gt).sum())}
     use = ~np.isnan(gt) & np.isfinite(values)
     slope = np.polyfit(gt[use], values[use], 1)[0]
-    assert d["slope"] == pytest.approx(slope, rel=1e-6)
-    assert 0 <= d["pval"] <= 1 and d["slope_se"] > 0
+    # the plot's own regression, without covariates, under its own names
+    assert d["slope_unadjusted"] == pytest.approx(slope, rel=1e-6)
+    assert 0 <= d["pval_unadjusted"] <= 1 and d["slope_se_unadjusted"] > 0
     return d
 
 
@@ -384,10 +385,17 @@ def test_phenotype_by_genotype(store):
     row = top[top["modality"] != "cross_modality"].sort_values("pval_nominal").iloc[0]
     d = _check_pbg(store, row)
     assert d["pval_nominal_threshold"] == pytest.approx(row["pval_nominal_threshold"])
-    assert d["pval"] < 1e-3
-    # the mapped nominal p-value of the pair (with covariates) is the top table's, not the plot's regression
-    assert d["pval_nominal"] == pytest.approx(row["pval_nominal"], rel=1e-9)
-    assert d["slope_nominal"] == pytest.approx(row["slope"], rel=1e-5)
+    assert d["pval_unadjusted"] < 1e-3
+    # the mapped nominal statistics of the pair (with covariates) are the top table's, not the plot's regression
+    assert d["statistics_source"] == "nominal"
+    nominal = store.nominal_pair(row["tissue"], row["modality"], row["phenotype_id"], row["variant_id"])
+    assert d["pval_nominal"] == nominal["pval_nominal"]
+    # the table: 6 digits; the all-pairs store: -log10 p within 1e-5, slope within 1e-4 SE, SE to 12 bits
+    assert d["pval_nominal"] == pytest.approx(row["pval_nominal"], rel=3e-5, abs=0)
+    assert d["nlog10p"] == pytest.approx(-np.log10(d["pval_nominal"]), rel=1e-12)
+    assert abs(d["slope"] - row["slope"]) <= 1e-4 * row["slope_se"] + 1e-5 * abs(row["slope"])
+    assert d["slope_se"] == pytest.approx(row["slope_se"], rel=2.5e-4)
+    assert d["slope"] != pytest.approx(d["slope_unadjusted"], rel=1e-3)
     # a variant of the significant pairs only, and one of no QTL table at all: genotypes from the release VCF
     sp = table(store, "signif_pairs")
     only = sp[~sp["variant_id"].isin(set(top["variant_id"])) & (sp["modality"] != "cross_modality")]
@@ -399,6 +407,11 @@ def test_phenotype_by_genotype(store):
                                       row["modality"])
     ref = _release_genotypes(store, far["variant_id"])
     assert far["genotypes"] == [None if ref.get(s, -9) < 0 else ref[s] for s in far["samples"]]
+    # a pair never tested (another chromosome) has no mapped statistics: null, never the unadjusted ones instead
+    elsewhere = untested[untested["chrom"] != row["chrom"]]["variant_id"].iat[0]
+    none = store.phenotype_by_genotype(row["phenotype_id"], elsewhere, row["tissue"], row["modality"])
+    assert none["statistics_source"] is None and none["pval_unadjusted"] is not None
+    assert all(none[k] is None for k in ("pval_nominal", "slope", "slope_se", "nlog10p"))
     with pytest.raises(NotFound, match="phenotype"):
         store.phenotype_by_genotype("nope", row["variant_id"], row["tissue"], row["modality"])
     with pytest.raises(NotFound, match="variant"):

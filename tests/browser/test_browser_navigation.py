@@ -73,6 +73,10 @@ def test_search_gene_variant_tissue(page, site):
         page.wait_for_function("c => document.querySelector('#pbg-table caption').textContent !== c", arg=caption)
         assert "pbg=2" in page.url
         assert plot_traces(page, "pbg-plot") == 3
+        # the fetched pair's statistics: the mapped p-value labelled as such, the unadjusted one after it
+        note = page.locator("#pbg-note").inner_text()
+        assert note.startswith("Nominal p (mapping model)") and "slope –" not in note
+        assert page.locator("#pbg-unadjusted").inner_text().startswith("Unadjusted, without covariates")
 
     # → the tissue of the first association
     tissue_link = page.locator("#associations-table tbody a[href^='/tissue/']").first

@@ -28,6 +28,12 @@ _ALLELES = re.compile(rf"^({_CHROM})[:_-]([0-9][0-9,]{{0,14}})[:_-]([A-Za-z*<>.]
 #: How far from an unknown position suggested variants may lie, bp.
 SUGGEST_BP = 10_000
 _SOURCES = (("top", "top_qtls"), ("independent", "independent_qtls"), ("significant", "signif_pairs"))
+#: The QTL tables that give a pair's mapped statistics when the nominal look-up has no row for it (a release
+#: without a nominal pass for the tissue × modality), in the order they are read: the significant pairs (rows of
+#: the nominal pass), the top QTLs (each phenotype's lead pair, same model), the independent QTLs (statistics
+#: conditional on the phenotype's other independent signals). Names as in ``statistics_source``; each is the
+#: ``source`` of :meth:`VariantQueries.variant_associations` given as value.
+MAPPED_TABLES = {"significant_pairs": "significant", "top": "top", "independent": "independent"}
 
 
 def _plain_row(row: dict) -> dict:
@@ -255,6 +261,34 @@ class VariantQueries:
             lambda t, m: self.path / layout.nominal_table_path(t, m)))
         return pairs.pair(tissue, modality, str(phenotype_id), str(variant_id))
 
+    def mapped_statistics(self, tissue: str, modality: str, phenotype_id: str, variant_id: str,
+                          tables=tuple(MAPPED_TABLES)) -> dict:
+        """The mapped statistics of one pair (the mapping model, with its covariates): ``pval_nominal``,
+        ``slope``, ``slope_se``, ``nlog10p`` and ``statistics_source``, where they come from.
+
+        First the release's nominal look-up (:meth:`nominal_pair`; ``statistics_source`` "nominal"). When it
+        has no row with a p-value for the pair, the first of ``tables`` (names of :data:`MAPPED_TABLES`, tried
+        in the order given; by default "significant_pairs", "top", "independent") holding the pair with a
+        p-value, named in ``statistics_source``; an "independent" row's statistics are conditional on the
+        phenotype's other independent signals. A pair the nominal pass did not test is in none of these tables
+        either, so they only stand in for a release without a nominal pass. Nothing found: every field None.
+        ``nlog10p`` is the source's own −log10 p when it gives one, else −log10(``pval_nominal``) (None for a
+        p-value of 0). ``tissue`` and ``modality`` are release ids, ``variant_id`` the id of a variant of the
+        release (see :meth:`variant`)."""
+        found = _mapped_row(self.nominal_pair(tissue, modality, phenotype_id, variant_id), "nominal")
+        if found is None and tables:
+            assoc = self.variant_associations(variant_id)
+            if len(assoc):
+                mine = assoc[(assoc["tissue"] == tissue) & (assoc["modality"] == modality)
+                             & (assoc["phenotype_id"] == str(phenotype_id))]
+                for name in tables:
+                    rows = mine[mine["source"] == MAPPED_TABLES[name]].to_dict("records")
+                    found = next((f for f in (_mapped_row(r, name) for r in rows) if f is not None), None)
+                    if found is not None:
+                        break
+        return found or {"pval_nominal": None, "slope": None, "slope_se": None, "nlog10p": None,
+                         "statistics_source": None}
+
     def nominal_threshold(self, tissue: str, modality: str, phenotype_id: str) -> float | None:
         """The nominal p-value threshold of a phenotype (or of its gene/group) from the top QTL table; None
         when it has none. All thresholds of the release are read once and kept (one float per phenotype)."""
@@ -283,11 +317,14 @@ class VariantQueries:
         phenotype's samples), ``values`` (normalised phenotype values, or TPM for expression in a release
         without normalised values; None when missing), ``value_kind`` ("normalised" or "tpm"), ``genotypes``
         (ALT dosage 0/1/2, None when missing), ``counts`` ({hom_ref, het, hom_alt, missing}), ``n`` (samples with
-        both a value and a genotype), ``pval_nominal``, ``slope_nominal``, ``slope_se_nominal`` (the mapped
-        nominal statistics of the pair, with covariates, when the release publishes its nominal pass; else
-        None), ``slope``, ``slope_se``, ``pval`` (a simple regression of the values on the dosage WITHOUT the
-        covariates: it illustrates the plot), ``pval_nominal_threshold`` (of the phenotype, from the top QTL
-        table, else None) and ``genotype_source`` ("vcf": the release's genotypes).
+        both a value and a genotype); the pair's mapped statistics (the mapping model, with its covariates;
+        see :meth:`mapped_statistics`): ``pval_nominal``, ``slope``, ``slope_se``, ``nlog10p`` and
+        ``statistics_source`` ("nominal", "significant_pairs", "top", "independent", or None when the release
+        has no mapped statistics of the pair: then all None); ``pval_nominal_threshold`` (of the phenotype,
+        from the top QTL table, else None); ``slope_unadjusted``, ``slope_se_unadjusted``, ``pval_unadjusted``
+        (a simple regression of the plotted values on the dosage WITHOUT the covariates, on TPM when
+        ``value_kind`` is "tpm": it illustrates the plot and is not the mapped result; None when undefined)
+        and ``genotype_source`` ("vcf": the release's genotypes).
         """
         t = self.check_tissue(tissue)
         m = self.check_modality(modality, t)
@@ -300,7 +337,7 @@ class VariantQueries:
                   "hom_alt": int(np.sum(dosage[~missing] == 2)), "missing": int(missing.sum())}
         use = ~missing & np.isfinite(values)
         slope, se, pval = _regression(dosage[use].astype(np.float64), values[use])
-        nominal = self.nominal_pair(t, m, phenotype_id, v["variant_id"]) or {}
+        mapped = self.mapped_statistics(t, m, phenotype_id, v["variant_id"])
         finite = np.isfinite(values)
         return {
             "phenotype_id": phenotype_id, "variant_id": v["variant_id"], "chrom": v["chrom"], "pos": v["pos"],
@@ -309,11 +346,31 @@ class VariantQueries:
             "value_kind": kind,
             "genotypes": [None if miss else int(d) for d, miss in zip(dosage.tolist(), missing.tolist(), strict=True)],
             "counts": counts, "n": int(use.sum()),
-            "pval_nominal": nominal.get("pval_nominal"), "slope_nominal": nominal.get("slope"),
-            "slope_se_nominal": nominal.get("slope_se"),
-            "slope": slope, "slope_se": se, "pval": pval,
-            "pval_nominal_threshold": self.nominal_threshold(t, m, phenotype_id), "genotype_source": "vcf",
+            **mapped, "pval_nominal_threshold": self.nominal_threshold(t, m, phenotype_id),
+            "slope_unadjusted": slope, "slope_se_unadjusted": se, "pval_unadjusted": pval, "genotype_source": "vcf",
         }
+
+
+def _finite(value) -> float | None:
+    """``value`` as a float, None when it is missing, not a number or not finite."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _mapped_row(row: dict | None, source: str) -> dict | None:
+    """The mapped statistics of a row of ``source`` (see :meth:`VariantQueries.mapped_statistics`); None when
+    there is no row or it has no p-value."""
+    p = None if row is None else _finite(row.get("pval_nominal"))
+    if p is None:
+        return None
+    nlog10p = _finite(row.get("nlog10p"))
+    if nlog10p is None and p > 0:
+        nlog10p = -math.log10(p)
+    return {"pval_nominal": p, "slope": _finite(row.get("slope")), "slope_se": _finite(row.get("slope_se")),
+            "nlog10p": nlog10p, "statistics_source": source}
 
 
 def _regression(x: np.ndarray, y: np.ndarray) -> tuple[float | None, float | None, float | None]:

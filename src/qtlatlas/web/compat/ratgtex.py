@@ -14,8 +14,10 @@ site (docs/api.md lists them; extra fields are added, never renamed):
   ``xqtl`` (independent cross-modality xQTLs, adding ``modality, phenotypeId``), ``singleTissueEqtl``
   (significant pairs: ``variantId, pValue, nes, chromosome, pos, tissueSiteDetailId, geneId``);
 * ``dyneqtl``: expression by genotype — ``data`` (TPM), ``genotypes``, genotype counts, ``maf`` (RatGTEx's:
-  the ALT allele frequency among the called samples), ``pValue`` (the mapped nominal p-value of the pair, from
-  the release's nominal pass), ``pValueThreshold``;
+  the ALT allele frequency among the called samples), ``pValue`` (the mapped nominal p-value of the pair, with
+  the mapping's covariates: from the release's nominal pass, else its significant pairs or top QTLs; never a
+  regression without covariates), ``pValueThreshold``; added: ``pValueSource`` (where ``pValue`` comes from) and
+  ``pValueMissingReason`` (why ``pValue`` is null; null when it is not);
 * ``variant``, ``exon``, ``tissueInfo``, ``topExpressedGene``.
 
 A missing or empty parameter (the OpenAPI description marks them required) answers 400 naming it, as RatGTEx's
@@ -24,7 +26,6 @@ clients expect a 400 rather than the API's 422.
 
 from __future__ import annotations
 
-import math
 from pathlib import PurePath
 from typing import Annotated
 
@@ -44,6 +45,15 @@ ReleaseId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_
 def _required(alias: str, description: str):
     return Annotated[str, Query(alias=alias, min_length=1, max_length=5000, pattern=ID_LIST_PATTERN,
                                 description=description)]
+
+
+#: Tables of mapped statistics ``dyneqtl`` reads after the nominal look-up (see ``ReleaseStore.mapped_statistics``):
+#: those that hold the pair's own nominal p-value, as RatGTEx's ``pValue`` is.
+DYNEQTL_TABLES = ("significant_pairs", "top")
+#: ``pValueMissingReason`` of a pair without a mapped p-value (``pValue`` is then null, never a substitute).
+NO_MAPPED_PVALUE = ("no mapped nominal p-value of this variant-gene pair in this tissue in this release: not tested "
+                    "(outside the cis window, or filtered), or not published (no nominal pass, and the pair is in "
+                    "neither the significant pairs nor the top eQTLs)")
 
 
 #: Ids, comma-separated: at least one character that is neither a space nor a comma, and no control character.
@@ -228,13 +238,15 @@ def dyneqtl(request: Request, release: ReleaseId, variant: VariantParam, gene_id
     called = (dosage >= 0) & (dosage <= 2)
     counts = [int(np.sum(dosage[called] == k)) for k in (0, 1, 2)]
     n = sum(counts)
-    nominal = store.nominal_pair(t, "expression", info["gene_id"], v["variant_id"]) or {}
-    pval = nominal.get("pval_nominal")
+    # the pair's p-value in the mapping model; an independent QTL's is conditional on other signals, not this one
+    mapped = store.mapped_statistics(t, "expression", info["gene_id"], v["variant_id"], tables=DYNEQTL_TABLES)
+    pval = mapped["pval_nominal"]
     payload = {"data": values, "geneId": info["gene_id"],
                "genotypes": [int(d) if ok else None for d, ok in zip(dosage.tolist(), called.tolist(), strict=True)],
                "hetCount": counts[1], "homoAltCount": counts[2], "homoRefCount": counts[0],
                "maf": (counts[1] + 2 * counts[2]) / (2 * n) if n else None, "ref": v.get("ref"), "alt": v.get("alt"),
-               "pValue": None if pval is None or math.isnan(pval) else pval,
+               "pValue": pval, "pValueSource": mapped["statistics_source"],
+               "pValueMissingReason": None if pval is not None else NO_MAPPED_PVALUE,
                "pValueThreshold": store.nominal_threshold(t, "expression", info["gene_id"]),
                "tissueSiteDetailId": t, "variantId": variant_id, "geneSymbol": info.get("gene_name")}
     return json_response(request, store.id, payload)

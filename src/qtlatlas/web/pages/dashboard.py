@@ -2,8 +2,9 @@
 
 ``?pairs=`` holds one ``GENE VARIANT`` pair per line (or ``GENE VARIANT; GENE VARIANT``), ``?tissue=``
 (repeatable; default: every tissue) and ``?modality=`` (default: expression). In each tissue, the phenotype
-of a pair is the gene's lead phenotype for the modality (its top QTL); beside the mapped nominal p-value, the
-statistics shown are recomputed without covariates, as on the variant page.
+of a pair is the gene's lead phenotype for the modality (its top QTL). Each plot shows the pair's mapped
+nominal p-value and slope (the mapping model, with its covariates) and, as secondary text, the plot's own
+regression without covariates, as on the variant page.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from . import params
 from .context import Page, page_for
 from .errors import PageRoute
 from .templating import render
+from .variant import STATISTICS_SOURCES
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 MAX_PAIRS = 12
@@ -73,8 +75,9 @@ def _cell(page: Page, leads: dict[tuple[str, str], str], variant: dict, tissue: 
         if x is not None and g is not None:
             groups[g].append(round(x, 4))
     return {**cell, "phenotype_id": phenotype, "groups": groups, "counts": d["counts"], "n": d["n"],
-            "slope": d["slope"], "pval": d["pval"], "ref": d["ref"], "alt": d["alt"], "value_kind": d["value_kind"],
-            "pval_nominal": d["pval_nominal"]}
+            "ref": d["ref"], "alt": d["alt"], "value_kind": d["value_kind"],
+            "pval_nominal": d["pval_nominal"], "slope": d["slope"], "statistics_source": d["statistics_source"],
+            "slope_unadjusted": d["slope_unadjusted"], "pval_unadjusted": d["pval_unadjusted"]}
 
 
 @router.get("/dashboard")
@@ -106,4 +109,4 @@ def dashboard(request: Request) -> Response:
     example = portal_queries(release).search_examples()
     return render(page, "dashboard.html", uses_plots=True, pairs_text=text or "", rows=rows, tissues=tissues,
                   modality=modality, modalities=page.modalities, example=example, max_pairs=MAX_PAIRS,
-                  data={"rows": rows})
+                  statistics_sources=STATISTICS_SOURCES, data={"rows": rows})

@@ -22,6 +22,11 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 MAX_FOREST = 80
 #: Order in which a (tissue, modality, phenotype) keeps one row for the forest plot: nominal statistics first.
 SOURCE_ORDER = {"significant": 0, "top": 1, "independent": 2}
+#: What the pages say a pair's mapped statistics come from, by ``statistics_source`` of the
+#: phenotype-by-genotype data (also given to the page script).
+STATISTICS_SOURCES = {"nominal": "the nominal pass", "significant_pairs": "the significant pairs",
+                      "top": "the top QTL table",
+                      "independent": "the independent QTL table; conditional on the phenotype's other signals"}
 
 ASSOCIATION_COLUMNS = [
     Column("source", "Table", filter=True, help="top: top QTL of the phenotype; independent: conditionally "
@@ -135,10 +140,11 @@ def variant_page(request: Request, variant: str) -> Response:
     maf = None if v.get("af") is None else min(v["af"], 1 - v["af"])
     forest = forest_rows(page, assoc)
     data = {"variant": {k: v.get(k) for k in ("variant_id", "chrom", "pos", "ref", "alt", "af")},
-            "forest": forest, "choices": choices, "chosen": chosen, "pbg": pbg}
+            "forest": forest, "choices": choices, "chosen": chosen, "pbg": pbg, "statistics_sources": STATISTICS_SOURCES}
     title = f"Effect of {v['alt']} (slope ± 1.96 SE) per tissue, modality and phenotype"
     return render(page, "variant.html", uses_plots=True, variant=v, maf=maf, table=table, genes=genes,
                   n_tissues=assoc["tissue"].nunique() if len(assoc) else 0, choices=choices, chosen=chosen, pbg=pbg,
-                  pbg_problem=pbg_problem, data=data, forest_title=title, forest_height=forest_height(len(forest)),
+                  pbg_problem=pbg_problem, statistics_sources=STATISTICS_SOURCES, data=data, forest_title=title,
+                  forest_height=forest_height(len(forest)),
                   forest_svg=forest_plot_svg(forest, str(v["alt"]), title),
                   region=f"{v['chrom']}:{max(int(v['pos']) - 500_000, 1)}-{int(v['pos']) + 500_000}")

@@ -58,18 +58,24 @@ function updateStats(pbg) {
     const row = table.querySelector(`tr[data-class="${key}"]`);
     if (row) row.cells[1].textContent = String(pbg.counts[key]);
   }
+  // the mapped statistics (with covariates) first; the plot's own regression without covariates only as a
+  // secondary note
+  const fixed = (x) => (x === null || x === undefined ? '–' : x.toFixed(3));
   const note = document.getElementById('pbg-note');
   if (note) {
-    const slope = pbg.slope === null ? '–' : pbg.slope.toFixed(3);
-    const se = pbg.slope_se === null ? '–' : pbg.slope_se.toFixed(3);
-    const mapped = pbg.pval_nominal === null || pbg.pval_nominal === undefined ? ''
-      : `Mapped nominal p = ${fmtP(pbg.pval_nominal)} (with covariates`
-        + (pbg.slope_nominal === null || pbg.slope_nominal === undefined ? '' : `; slope ${pbg.slope_nominal.toFixed(3)}`)
-        + '). ';
-    note.textContent = `${mapped}The plot's own regression: slope ${slope} ± ${se}, p = ${fmtP(pbg.pval)} (n = ${pbg.n}), `
-      + `without covariates${pbg.value_kind === 'tpm' ? ', on TPM' : ''}: it illustrates the plot and differs from the mapped `
-      + 'statistics.'
-      + (pbg.pval_nominal_threshold ? ` Significance threshold of the phenotype: p ≤ ${fmtP(pbg.pval_nominal_threshold)}.` : '');
+    const source = data.statistics_sources[pbg.statistics_source] || pbg.statistics_source;
+    const mapped = pbg.pval_nominal === null || pbg.pval_nominal === undefined
+      ? 'Nominal p (mapping model): not available for this pair in this release. '
+      : `Nominal p (mapping model) = ${fmtP(pbg.pval_nominal)}, slope ${fixed(pbg.slope)} ± ${fixed(pbg.slope_se)}: `
+        + `with the mapping's covariates, from ${source}. `;
+    note.textContent = mapped
+      + (pbg.pval_nominal_threshold ? `Significance threshold of the phenotype: p ≤ ${fmtP(pbg.pval_nominal_threshold)}.` : '');
+  }
+  const unadjusted = document.getElementById('pbg-unadjusted');
+  if (unadjusted) {
+    unadjusted.textContent = `Unadjusted, without covariates${pbg.value_kind === 'tpm' ? ', on TPM' : ''} (illustrates the `
+      + `plot, not the mapped result): slope ${fixed(pbg.slope_unadjusted)} ± ${fixed(pbg.slope_se_unadjusted)}, `
+      + `p = ${fmtP(pbg.pval_unadjusted)} (n = ${pbg.n}).`;
   }
 }
 
