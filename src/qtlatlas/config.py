@@ -185,11 +185,25 @@ class ImportedResults(_Model):
 
 
 class PhenotypeInput(_Model):
-    """The inputs of one tissue × modality: the phenotype BED to map, or results to import, or both."""
+    """The inputs of one tissue × modality: the phenotype BED to map, or results to import, or both.
 
-    bed: Path | None = Field(default=None, description="phenotype BED, unnormalised values (tensorQTL or QTLtools layout)")
+    ``normalised: true`` maps the BED's values as given (already normalised by the lab: no Pantry
+    normalisation) and publishes them as the normalised phenotypes. ``genotype_pcs`` / ``phenotype_pcs``
+    override the atlas-wide ``mapping`` defaults for this entry; both 0 maps with the lab's ``covariates``
+    only (:meth:`pcs`).
+    """
+
+    bed: Path | None = Field(default=None, description="phenotype BED (tensorQTL or QTLtools layout): unnormalised "
+                             "values, or with normalised: true the values to map as given")
+    normalised: bool = Field(False, description="the BED is already normalised: mapped and published as given (no "
+                             "normalisation; a row with a missing value or constant across the mapped samples is "
+                             "refused)")
     groups: Path | None = Field(default=None, description="phenotype_id<TAB>group_id, for grouped modalities")
     covariates: Path | None = Field(default=None, description="covariates × samples, tensorQTL layout")
+    genotype_pcs: int | None = Field(None, ge=0, description="genotype PCs computed and added to the covariates "
+                                     "(default: mapping.genotype_pcs)")
+    phenotype_pcs: int | None = Field(None, ge=0, description="phenotype PCs computed and added to the covariates "
+                                      "(default: mapping.phenotype_pcs)")
     counts: Path | None = Field(default=None, description="log2(count + 1) BED for allelic fold change")
     results: ImportedResults | None = Field(default=None, description="existing results to import")
 
@@ -197,7 +211,15 @@ class PhenotypeInput(_Model):
     def _bed_or_results(self) -> PhenotypeInput:
         if self.bed is None and self.results is None:
             raise ValueError("give the phenotype BED ('bed') or existing results to import ('results')")
+        if self.bed is None and self.normalised:
+            raise ValueError("'normalised' describes the phenotype BED to map: give 'bed' (imported results name "
+                             "their normalised phenotypes in 'results.phenotypes')")
         return self
+
+    def pcs(self, mapping: MappingSettings) -> tuple[int, int]:
+        """(genotype PCs, phenotype PCs) computed for this entry: its own counts, else ``mapping``'s."""
+        return (mapping.genotype_pcs if self.genotype_pcs is None else self.genotype_pcs,
+                mapping.phenotype_pcs if self.phenotype_pcs is None else self.phenotype_pcs)
 
 
 class GeneTables(_Model):
@@ -374,8 +396,10 @@ class MappingSettings(_Model):
     maf_threshold: float = Field(0.0, ge=0, lt=0.5)
     fdr: float = Field(0.05, gt=0, lt=1)
     qvalue_lambda: float = Field(0.85, ge=0, lt=1)
-    genotype_pcs: int = Field(5, ge=0)
-    phenotype_pcs: int = Field(20, ge=0)
+    genotype_pcs: int = Field(5, ge=0, description="genotype PCs (LD-pruned common variants) added to the covariates "
+                              "of every tissue × modality that does not set its own; 0: none")
+    phenotype_pcs: int = Field(20, ge=0, description="phenotype PCs added to the covariates of every tissue × "
+                               "modality that does not set its own; 0: none")
     trans_modalities: list[str] = Field(default_factory=lambda: ["expression"])
     trans_pval_threshold: float = Field(1e-5, gt=0, le=1)
     adaptive_permutations: bool = Field(

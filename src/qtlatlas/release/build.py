@@ -282,7 +282,8 @@ class _ReleaseBuilder:
         resolver = GeneResolver(self._groups(tissue), modality)
         grouped = self._grouped(modality)
         label = f"{tissue} {modality}"
-        raw_bed = inp.bed if inp is not None else None
+        # a BED declared normalised is published once, as the normalised phenotypes that were mapped
+        raw_bed = inp.bed if inp is not None and not inp.normalised else None
         fallback = None
         samples: list[str] = []
         normalised_ids: list[str] | None = None
