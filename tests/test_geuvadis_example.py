@@ -11,6 +11,7 @@ about 2.5 minutes on 2 cores.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,3 +147,17 @@ def test_published_inputs_are_the_labs_own(published_geuvadis_release):
     assert np.array_equal(portal.loc[expected.index, expected.columns].to_numpy(), expected.to_numpy())
     names = [p.name for p in (release.release / "downloads").iterdir()]
     assert not [n for n in names if (n.startswith("phenotypes.") and ".raw." in n) or n.startswith("median")]
+
+
+def test_methods_page_lists_the_covariates_used(published_geuvadis_release):
+    from fastapi.testclient import TestClient
+
+    from qtlatlas.web.app import create_app
+
+    info = json.loads((published_geuvadis_release.release / "release.json").read_text())
+    assert info["inputs"] == [{"tissue": "LCL", "modality": "expression", "phenotypes": "as_given",
+                               "covariates": list(read_covariates(GEUVADIS22 / "covariates.txt").index),
+                               "lab_covariates": list(read_covariates(GEUVADIS22 / "covariates.txt").index)}]
+    page = TestClient(create_app(published_geuvadis_release.site)).get("/about")
+    assert page.status_code == 200
+    assert "gPC1–3, ePC1–50" in page.text and "as given (normalised by the lab)" in page.text

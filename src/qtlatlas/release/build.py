@@ -34,7 +34,7 @@ from .gene_status import gene_status_rows
 from .imported import SharedTables, read_result
 from .manifest import write_manifest
 from .medians import medians_of
-from .metadata import atlas_metadata, release_metadata, write_json
+from .metadata import atlas_metadata, mapped_input, release_metadata, write_json
 from .pair_streams import SignifTarget, stream_signif, write_nominal
 from .scratch_sql import connect
 from .staging import already_published, remove_stale_builds
@@ -150,6 +150,7 @@ class _ReleaseBuilder:
         self.tested_genes: set[str] = set()
         self.status: list[pd.DataFrame] = []
         self.tissue_modality: list[dict] = []
+        self.mapped_inputs: list[dict] = []  # how each tissue × modality was mapped (release.json "inputs")
         self.samples: dict[str, dict[str, list[str]]] = {}  # tissue -> modality -> samples
         self.expressed: dict[tuple[str, str], set[str]] = {}
         self.medians: list[pd.DataFrame] = []
@@ -349,6 +350,8 @@ class _ReleaseBuilder:
         if covariates is not None:
             copy_file(covariates, self._download("covariates", f"covariates used to map {label}",
                                                  tissue=tissue, modality=modality))
+        self.mapped_inputs.append(mapped_input(tissue, modality, inp, covariates, self.release.imported(tissue, modality)
+                                               or (inp is None and bool(rf.shared))))
 
         # status per gene
         normalised = (set(resolver.genes(pd.Series(normalised_ids, dtype=object)).dropna())
@@ -477,6 +480,6 @@ class _ReleaseBuilder:
         counts = {"n_genes_tested": self.n_genes_tested,
                   "n_signif_pairs": int(self.signif.n_rows),
                   "tissue_modality": self.tissue_modality}
-        write_json(release_metadata(self.atlas, self.release, pairs, counts),
+        write_json(release_metadata(self.atlas, self.release, pairs, counts, self.mapped_inputs),
                    self._note(layout.RELEASE_JSON, "release metadata: genome, annotation, parameters, software",
                               "metadata"))
