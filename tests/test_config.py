@@ -136,3 +136,24 @@ def test_twas_settings_defaults_paths_and_errors(tmp_path):
     assert "twas.models: " in _error(BASE + "  models: [enet, susie]\n") and "susie" in _error(BASE + "  models: [susie]\n")
     assert "twas.modalities[0]: unknown modality 'splice'" in _error(BASE + "  modalities: [splice]\n")
     assert "twas.tissues[1]: unknown tissue 'XX'" in _error(BASE + "  tissues: [BLA, XX]\n")
+
+
+def test_normalised_bed_and_pcs_per_entry():
+    text = BASE.replace("expression: {bed: BLA.expr.bed.gz, counts: BLA.counts.bed.gz}",
+                        "expression: {bed: BLA.expr.bed.gz, normalised: true, covariates: c.txt, genotype_pcs: 0, "
+                        "phenotype_pcs: 0}") + "mapping: {genotype_pcs: 3}\n"
+    atlas = parse_atlas(text)
+    expr, iso = atlas.release().tissues["BLA"]["expression"], atlas.release().tissues["BLA"]["isoforms"]
+    assert expr.normalised and not iso.normalised
+    assert expr.pcs(atlas.mapping) == (0, 0)
+    assert iso.pcs(atlas.mapping) == (3, 20)  # the atlas-wide defaults, one of them set
+    assert parse_atlas(BASE).release().tissues["BLA"]["isoforms"].pcs(parse_atlas(BASE).mapping) == (5, 20)
+
+
+def test_normalised_needs_a_bed_and_pcs_are_counts():
+    text = BASE.replace("expression: {bed: BLA.expr.bed.gz, counts: BLA.counts.bed.gz}",
+                        "expression: {normalised: true, results: {cis: top.tsv}}")
+    msg = _error(text)
+    assert msg.startswith("atlas.yaml:17: releases[0].tissues.BLA.expression: 'normalised' describes the phenotype BED")
+    msg = _error(BASE.replace("groups: BLA.iso.groups.txt}", "groups: BLA.iso.groups.txt, phenotype_pcs: -1}"))
+    assert "releases[0].tissues.BLA.isoforms.phenotype_pcs: Input should be greater than or equal to 0" in msg

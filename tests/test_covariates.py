@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import GEUVADIS22, write_text
 
@@ -90,3 +91,41 @@ def test_plink_layout_errors_name_the_line(tmp_path, text, message, line):
     with pytest.raises(InputFileError, match=message) as err:
         read_plink_covariates(p)
     assert err.value.line == line
+
+
+def test_categorical_indicator_clashing_with_a_covariate_refused(tmp_path):
+    p = write_text(tmp_path / "c.txt", "id\ta\tb\tc\nsex\tM\tF\tF\nsex_F\t1\t0\t2\n")
+    with pytest.raises(InputFileError, match=r"c\.txt: duplicate covariate 'sex_F' once categorical covariates"):
+        read_covariates(p)
+
+
+def test_exact_writing_keeps_every_digit(tmp_path):
+    p = write_text(tmp_path / "c.txt", "id\ta\tb\nPC1\t0.123456789012\t-15\nage\t1e-12\t3\n")
+    c = read_covariates(p)
+    write_covariates(c, tmp_path / "rounded.txt")
+    write_covariates(c, tmp_path / "exact.txt", exact=True)
+    assert not read_covariates(tmp_path / "rounded.txt").equals(c)
+    assert read_covariates(tmp_path / "exact.txt").equals(c)
+
+
+def test_no_covariate_row_only_when_allowed(tmp_path):
+    p = write_text(tmp_path / "c.txt", "id\ta\tb\n")
+    with pytest.raises(InputFileError, match="no covariates found"):
+        read_covariates(p)
+    empty = read_covariates(p, ["b", "a"], allow_empty=True)
+    assert empty.shape == (0, 2) and list(empty.columns) == ["b", "a"]
+
+
+def test_computed_pcs_never_take_a_lab_covariate_name():
+    from qtlatlas.engine.pca import pca_covariates
+
+    rng = np.random.default_rng(3)
+    samples = [f"s{i}" for i in range(30)]
+    G, P = rng.binomial(2, 0.3, (40, 30)).astype(float), rng.normal(size=(20, 30))
+    lab = pd.DataFrame(rng.normal(size=(2, 30)), index=["gPC1", "age"], columns=samples)
+    cov = pca_covariates(samples, G, P, 2, 2, lab)
+    assert list(cov.index) == ["computed_gPC1", "computed_gPC2", "computed_pPC1", "computed_pPC2", "gPC1", "age"]
+    assert cov.loc[["gPC1", "age"]].equals(lab)
+    lab.index = ["sex", "age"]  # no clash: the usual names
+    assert list(pca_covariates(samples, G, P, 2, 2, lab).index) == ["gPC1", "gPC2", "pPC1", "pPC2", "sex", "age"]
+    assert list(pca_covariates(samples, G, P, 0, 0, lab).index) == ["sex", "age"]

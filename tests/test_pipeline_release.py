@@ -159,3 +159,87 @@ def test_demo_command_builds_two_releases(tmp_path, monkeypatch):
     assert main(["verify", str(out / "site")]) == 0
     # a second demo run keeps the published releases (verified), it does not fail or rebuild them
     assert main(["demo", "--out", str(out), "--no-serve", "--quiet"]) == 0
+
+
+def _normalised_atlas(root: Path, lab_covariates: bool) -> Path:
+    """The small hand-written atlas with its expression BED declared normalised and no computed PCs."""
+    from atlas_factory import SAMPLES, make_atlas
+
+    path = make_atlas(root)
+    entry = "expression: {bed: T1.expression.bed, normalised: true, genotype_pcs: 0, phenotype_pcs: 0"
+    if lab_covariates:
+        rng = np.random.default_rng(2)
+        rows = [f"{name}\t" + "\t".join(repr(float(x)) for x in rng.normal(size=27)) for name in ("gPC1", "age")]
+        (root / "lab_covariates.txt").write_text("id\t" + "\t".join(SAMPLES[:27]) + "\n" + "\n".join(rows) + "\n")
+        entry += ", covariates: lab_covariates.txt"
+    text = path.read_text().replace("expression: {bed: T1.expression.bed}", entry + "}")
+    path.write_text(text.replace("        isoforms: {bed: T1.isoforms.bed, groups: T1.isoforms.groups.txt}\n", ""))
+    return path
+
+
+def _expression_tasks(atlas, work: Path):
+    tasks = plan_release(atlas, "r1", work)
+    return [t for t in tasks if t.id == "r1/prune" or t.id.startswith("r1/T1/expression/")]
+
+
+def test_declared_normalised_bed_is_mapped_and_published_as_given(tmp_path):
+    from qtlatlas.io.covariates import read_covariates
+    from qtlatlas.io.phenotypes import read_phenotype_bed
+
+    atlas = load_atlas(_normalised_atlas(tmp_path, lab_covariates=True))
+    work = tmp_path / "work"
+    tasks = {t.id: t for t in plan_release(atlas, "r1", work)}
+    prepare = tasks["r1/T1/expression/prepare"]
+    assert prepare.params["normalised"] is True and "median" not in prepare.outputs
+    assert (prepare.params["n_genotype_pcs"], prepare.params["n_phenotype_pcs"]) == (0, 0)
+    report = run_graph(_expression_tasks(atlas, work), work / "r1" / ".state", cores=2, progress=False)
+    assert report.ok, [(t.id, t.error) for t in report.tasks if t.status != "done"]
+    d = work / "r1" / "T1" / "expression"
+    given, mapped = read_phenotype_bed(tmp_path / "T1.expression.bed"), read_phenotype_bed(d / "phenotypes.bed.gz")
+    assert mapped.samples == given.samples and np.array_equal(mapped.values, given.values)
+    assert read_covariates(d / "covariates.txt").equals(read_covariates(tmp_path / "lab_covariates.txt"))
+    assert not (d / "median.tsv.gz").exists() and (d / "cis_qtl.txt.gz").is_file()
+    site = tmp_path / "site"
+    assert main(["build", str(tmp_path / "atlas.yaml"), "--release", "r1", "--site", str(site), "--work", str(work)]) == 0
+    downloads = sorted(p.name for p in (site / "releases" / "r1" / "downloads").iterdir())
+    # published once, as the normalised phenotypes: neither as unnormalised values nor as expression levels
+    assert [n for n in downloads if n.startswith(("phenotypes.", "median"))] == [
+        "phenotypes.T1.expression.norm.r1_build1.bed.gz", "phenotypes.T1.expression.norm.r1_build1.bed.gz.tbi"]
+    published = read_phenotype_bed(site / "releases" / "r1" / "downloads" / downloads[downloads.index(
+        "phenotypes.T1.expression.norm.r1_build1.bed.gz")])
+    assert np.array_equal(published.values, given.values)
+    assert read_covariates(site / "releases" / "r1" / "downloads" / "covariates.T1.expression.r1.txt").equals(
+        read_covariates(tmp_path / "lab_covariates.txt"))
+
+
+def test_entries_without_the_new_keys_keep_their_task_parameters(tmp_path):
+    from atlas_factory import make_atlas
+
+    tasks = {t.id: t for t in plan_release(load_atlas(make_atlas(tmp_path)), "r1", tmp_path / "work")}
+    for modality in ("expression", "isoforms"):
+        params = tasks[f"r1/T1/{modality}/prepare"].params  # so their fingerprints, and finished results, hold
+        assert "normalised" not in params and (params["n_genotype_pcs"], params["n_phenotype_pcs"]) == (5, 20)
+        assert "median" in tasks[f"r1/T1/{modality}/prepare"].outputs
+
+
+def test_mapping_without_any_covariate(tmp_path):
+    atlas = load_atlas(_normalised_atlas(tmp_path, lab_covariates=False))
+    work = tmp_path / "work"
+    report = run_graph(_expression_tasks(atlas, work), work / "r1" / ".state", cores=2, progress=False)
+    assert report.ok, [(t.id, t.error) for t in report.tasks if t.status != "done"]
+    d = work / "r1" / "T1" / "expression"
+    assert (d / "covariates.txt").read_text().count("\n") == 1  # the header: no covariate
+    assert (d / "cis_qtl.txt.gz").is_file()
+
+
+def test_constant_row_of_a_normalised_bed_fails_its_task_with_the_line(tmp_path):
+    path = _normalised_atlas(tmp_path, lab_covariates=False)
+    bed = (tmp_path / "T1.expression.bed").read_text().splitlines()
+    fields = bed[2].split("\t")
+    bed[2] = "\t".join(fields[:4] + ["1.5"] * (len(fields) - 4))
+    (tmp_path / "T1.expression.bed").write_text("\n".join(bed) + "\n")
+    work = tmp_path / "work"
+    report = run_graph(_expression_tasks(load_atlas(path), work), work / "r1" / ".state", cores=1, progress=False)
+    failed = {t.id: t.error for t in report.tasks if t.status == "failed"}
+    assert list(failed) == ["r1/T1/expression/prepare"]
+    assert "T1.expression.bed:3: phenotype 'G2' is constant (1.5) across the 27 mapped samples" in failed["r1/T1/expression/prepare"]

@@ -144,3 +144,71 @@ def test_neither_bed_nor_results(tmp_path):
     path.write_text(path.read_text().replace("expression: {bed: T1.expression.bed}", "expression: {groups: x.txt}"))
     with pytest.raises(ConfigError, match="give the phenotype BED"):
         load_atlas(path)
+
+
+def _declare_normalised(path, covariates: str | None = None) -> None:
+    entry = "expression: {bed: T1.expression.bed, normalised: true" + (f", covariates: {covariates}" if covariates else "")
+    path.write_text(path.read_text().replace("expression: {bed: T1.expression.bed}", entry + "}"))
+
+
+@pytest.mark.parametrize("value, problem", [("7", "is constant (7) across the 27 mapped samples"),
+                                            ("NA", "has a missing value (sample 'S1')")])
+def test_declared_normalised_bed_with_a_constant_or_incomplete_row(tmp_path, value, problem):
+    path = make_atlas(tmp_path)
+    _declare_normalised(path)
+    assert _report(path).ok  # the factory's BED has neither
+    bed = (tmp_path / "T1.expression.bed").read_text().splitlines()
+    fields = bed[1].split("\t")
+    bed[1] = "\t".join(fields[:4] + [value] * (len(fields) - 4))
+    (tmp_path / "T1.expression.bed").write_text("\n".join(bed) + "\n")
+    errors = _report(path).all_errors()
+    assert len(errors) == 1
+    assert errors[0].startswith("releases[0].tissues.T1.expression.bed (normalised: true): ")
+    assert f"T1.expression.bed:2: phenotype 'G1' {problem}" in errors[0]
+    # the same values to be normalised: a constant row is dropped and missing values imputed, no error
+    path.write_text(path.read_text().replace(", normalised: true", ""))
+    assert _report(path).ok
+
+
+def test_declared_normalised_bed_is_checked_on_the_mapped_samples_only(tmp_path):
+    path = make_atlas(tmp_path, bed_samples=SAMPLES[:26] + ["X1"])
+    _declare_normalised(path)
+    bed = (tmp_path / "T1.expression.bed").read_text().splitlines()
+    bed[1] = bed[1].rsplit("\t", 1)[0] + "\tNA"  # missing only in the sample that is not genotyped
+    (tmp_path / "T1.expression.bed").write_text("\n".join(bed) + "\n")
+    assert _report(path).ok
+
+
+def _covariates(tmp_path, names: list[str], samples: list[str]) -> str:
+    rng = np.random.default_rng(0)
+    rows = [f"{n}\t" + "\t".join(f"{x:.4f}" for x in rng.normal(size=len(samples))) for n in names]
+    write_text(tmp_path / "cov.txt", "id\t" + "\t".join(samples) + "\n" + "\n".join(rows) + "\n")
+    return "cov.txt"
+
+
+def test_covariate_problems_name_the_yaml_path_and_the_file(tmp_path):
+    path = make_atlas(tmp_path)
+    _declare_normalised(path, _covariates(tmp_path, ["age", "batch", "age"], SAMPLES[:27]))
+    errors = _report(path).all_errors()
+    assert len(errors) == 1 and errors[0].startswith("releases[0].tissues.T1.expression.covariates: ")
+    assert "cov.txt:4: duplicate covariate 'age'" in errors[0]
+    _covariates(tmp_path, [f"c{i}" for i in range(25)], SAMPLES[:27])  # 27 samples: at most 24 covariates
+    errors = _report(path).all_errors()
+    assert len(errors) == 1 and errors[0].startswith("releases[0].tissues.T1.expression.covariates: ")
+    assert "cov.txt: 25 covariates for the 27 mapped samples of r1 T1/expression leave no residual degree of " \
+           "freedom (n − 2 − covariates = 0); give at most 24" in errors[0]
+    _covariates(tmp_path, [f"c{i}" for i in range(24)], SAMPLES[:27])
+    assert _report(path).ok
+
+
+def test_lab_covariates_named_like_computed_pcs(tmp_path):
+    path = make_atlas(tmp_path)
+    _declare_normalised(path, _covariates(tmp_path, ["gPC1", "gPC2", "ePC1"], SAMPLES[:27]))
+    report = _report(path)
+    assert report.ok
+    warning = [w for w in report.releases[0].warnings if "computed_gPC1" in w]
+    assert len(warning) == 1 and warning[0].startswith("releases[0].tissues.T1.expression.covariates: ")
+    assert "already names covariate(s) gPC1, gPC2 like the PCs" in warning[0]
+    assert "set genotype_pcs: 0 and phenotype_pcs: 0 in releases[0].tissues.T1.expression" in warning[0]
+    path.write_text(path.read_text().replace("covariates: cov.txt}", "covariates: cov.txt, genotype_pcs: 0, phenotype_pcs: 0}"))
+    assert not any("computed_gPC1" in w for w in _report(path).releases[0].warnings)

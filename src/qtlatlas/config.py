@@ -32,6 +32,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .config_yaml import LocatedError, config_error, resolve_paths
+from .config_yaml import format_location as format_location  # re-exported: part of the config API
 from .errors import ConfigError
 
 #: The modality id of cross-modality results (every modality of a tissue mapped together).
@@ -183,11 +185,25 @@ class ImportedResults(_Model):
 
 
 class PhenotypeInput(_Model):
-    """The inputs of one tissue × modality: the phenotype BED to map, or results to import, or both."""
+    """The inputs of one tissue × modality: the phenotype BED to map, or results to import, or both.
 
-    bed: Path | None = Field(default=None, description="phenotype BED, unnormalised values (tensorQTL or QTLtools layout)")
+    ``normalised: true`` maps the BED's values as given (already normalised by the lab: no Pantry
+    normalisation) and publishes them as the normalised phenotypes. ``genotype_pcs`` / ``phenotype_pcs``
+    override the atlas-wide ``mapping`` defaults for this entry; both 0 maps with the lab's ``covariates``
+    only (:meth:`pcs`).
+    """
+
+    bed: Path | None = Field(default=None, description="phenotype BED (tensorQTL or QTLtools layout): unnormalised "
+                             "values, or with normalised: true the values to map as given")
+    normalised: bool = Field(False, description="the BED is already normalised: mapped and published as given (no "
+                             "normalisation; a row with a missing value or constant across the mapped samples is "
+                             "refused)")
     groups: Path | None = Field(default=None, description="phenotype_id<TAB>group_id, for grouped modalities")
     covariates: Path | None = Field(default=None, description="covariates × samples, tensorQTL layout")
+    genotype_pcs: int | None = Field(None, ge=0, description="genotype PCs computed and added to the covariates "
+                                     "(default: mapping.genotype_pcs)")
+    phenotype_pcs: int | None = Field(None, ge=0, description="phenotype PCs computed and added to the covariates "
+                                      "(default: mapping.phenotype_pcs)")
     counts: Path | None = Field(default=None, description="log2(count + 1) BED for allelic fold change")
     results: ImportedResults | None = Field(default=None, description="existing results to import")
 
@@ -195,7 +211,15 @@ class PhenotypeInput(_Model):
     def _bed_or_results(self) -> PhenotypeInput:
         if self.bed is None and self.results is None:
             raise ValueError("give the phenotype BED ('bed') or existing results to import ('results')")
+        if self.bed is None and self.normalised:
+            raise ValueError("'normalised' describes the phenotype BED to map: give 'bed' (imported results name "
+                             "their normalised phenotypes in 'results.phenotypes')")
         return self
+
+    def pcs(self, mapping: MappingSettings) -> tuple[int, int]:
+        """(genotype PCs, phenotype PCs) computed for this entry: its own counts, else ``mapping``'s."""
+        return (mapping.genotype_pcs if self.genotype_pcs is None else self.genotype_pcs,
+                mapping.phenotype_pcs if self.phenotype_pcs is None else self.phenotype_pcs)
 
 
 class GeneTables(_Model):
@@ -372,8 +396,10 @@ class MappingSettings(_Model):
     maf_threshold: float = Field(0.0, ge=0, lt=0.5)
     fdr: float = Field(0.05, gt=0, lt=1)
     qvalue_lambda: float = Field(0.85, ge=0, lt=1)
-    genotype_pcs: int = Field(5, ge=0)
-    phenotype_pcs: int = Field(20, ge=0)
+    genotype_pcs: int = Field(5, ge=0, description="genotype PCs (LD-pruned common variants) added to the covariates "
+                              "of every tissue × modality that does not set its own; 0: none")
+    phenotype_pcs: int = Field(20, ge=0, description="phenotype PCs added to the covariates of every tissue × "
+                               "modality that does not set its own; 0: none")
     trans_modalities: list[str] = Field(default_factory=lambda: ["expression"])
     trans_pval_threshold: float = Field(1e-5, gt=0, le=1)
     adaptive_permutations: bool = Field(
@@ -418,40 +444,40 @@ class Atlas(_Model):
         for i, release in enumerate(self.releases):
             for tissue, mods in release.tissues.items():
                 if tissue not in tissues:
-                    raise _LocatedError(
+                    raise LocatedError(
                         ("releases", i, "tissues", tissue),
                         f"unknown tissue {tissue!r}; tissues defined: {', '.join(sorted(tissues))}",
                     )
                 for modality, inp in mods.items():
                     if modality not in modalities:
-                        raise _LocatedError(
+                        raise LocatedError(
                             ("releases", i, "tissues", tissue, modality),
                             f"unknown modality {modality!r}; modalities defined: {', '.join(sorted(modalities))}",
                         )
                     shared = release.results.get(modality)
                     if inp.results is not None and inp.results.cis is None and inp.results.independent is None and (
                             shared is None or (shared.cis is None and shared.independent is None)):
-                        raise _LocatedError(
+                        raise LocatedError(
                             ("releases", i, "tissues", tissue, modality, "results", "cis"),
                             "required key is missing (the top-association table; it may instead be given for "
                             f"every tissue in releases[{i}].results.{modality}.cis)")
             for modality, shared in release.results.items():
                 if modality not in modalities and modality != CROSS_MODALITY:
-                    raise _LocatedError(("releases", i, "results", modality),
+                    raise LocatedError(("releases", i, "results", modality),
                                         f"unknown modality {modality!r}; modalities defined: "
                                         f"{', '.join(sorted(modalities | {CROSS_MODALITY}))}")
                 if all(getattr(shared, k) is None for k in ("cis", "independent", "signif_pairs", "median")):
-                    raise _LocatedError(("releases", i, "results", modality),
+                    raise LocatedError(("releases", i, "results", modality),
                                         "name at least one table (cis, independent, signif_pairs, median)")
         for j, m in enumerate(self.mapping.trans_modalities):
             if m not in modalities:
-                raise _LocatedError(("mapping", "trans_modalities", j), f"unknown modality {m!r}")
+                raise LocatedError(("mapping", "trans_modalities", j), f"unknown modality {m!r}")
         for j, m in enumerate(self.twas.modalities or []):
             if m not in modalities:
-                raise _LocatedError(("twas", "modalities", j), f"unknown modality {m!r}")
+                raise LocatedError(("twas", "modalities", j), f"unknown modality {m!r}")
         for j, t in enumerate(self.twas.tissues or []):
             if t not in tissues:
-                raise _LocatedError(("twas", "tissues", j), f"unknown tissue {t!r}")
+                raise LocatedError(("twas", "tissues", j), f"unknown tissue {t!r}")
         return self
 
     @property
@@ -488,68 +514,13 @@ def _unique(ids: list[str], location: str, what: str) -> None:
     seen: set[str] = set()
     for i, x in enumerate(ids):
         if x in seen:
-            raise _LocatedError(tuple(location.split(".")) + (i, "id"), f"duplicate {what} id {x!r}")
+            raise LocatedError(tuple(location.split(".")) + (i, "id"), f"duplicate {what} id {x!r}")
         seen.add(x)
-
-
-class _LocatedError(ValueError):
-    """A cross-reference error with the YAML location it belongs to."""
-
-    def __init__(self, loc: tuple[str | int, ...], message: str):
-        super().__init__(message)
-        self.loc = loc
-        self.message = message
 
 
 # --------------------------------------------------------------------------------------------------
 # Loading
 # --------------------------------------------------------------------------------------------------
-
-
-def format_location(loc: tuple[str | int, ...]) -> str:
-    """``('releases', 0, 'tissues', 'BLA')`` -> ``'releases[0].tissues.BLA'``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
-def _node_line(root: yaml.Node | None, loc: tuple[str | int, ...]) -> int | None:
-    """1-based line of the YAML entry at ``loc`` (the key's line for a mapping entry), or of its deepest
-    existing ancestor when the location does not exist in the file (e.g. a missing key)."""
-    node = root
-    line = None if root is None else root.start_mark.line + 1
-    for part in loc:
-        nxt = None
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if key.value == str(part):
-                    nxt, line = value, key.start_mark.line + 1
-                    break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            nxt = node.value[part]
-            line = nxt.start_mark.line + 1
-        if nxt is None:
-            break
-        node = nxt
-    return line
-
-
-def _resolve_paths(obj: Any, base: Path) -> Any:
-    """Return a copy of a model tree with every relative :class:`Path` made relative to ``base``."""
-    if isinstance(obj, Path):
-        return obj if obj.is_absolute() else base / obj
-    if isinstance(obj, BaseModel):
-        updates = {name: _resolve_paths(getattr(obj, name), base) for name in type(obj).model_fields}
-        return obj.model_copy(update=updates)
-    if isinstance(obj, list):
-        return [_resolve_paths(x, base) for x in obj]
-    if isinstance(obj, dict):
-        return {k: _resolve_paths(v, base) for k, v in obj.items()}
-    return obj
 
 
 def parse_atlas(text: str, *, source: str = "atlas.yaml", base_dir: Path | None = None) -> Atlas:
@@ -567,34 +538,8 @@ def parse_atlas(text: str, *, source: str = "atlas.yaml", base_dir: Path | None 
     try:
         atlas = Atlas.model_validate(data)
     except ValidationError as e:
-        raise _config_error(e, root, source) from None
-    return _resolve_paths(atlas, base_dir) if base_dir is not None else atlas
-
-
-def _config_error(e: ValidationError, root: yaml.Node | None, source: str) -> ConfigError:
-    messages = []
-    first_line = None
-    for err in e.errors():
-        ctx_error = (err.get("ctx") or {}).get("error")
-        if isinstance(ctx_error, _LocatedError):
-            loc, msg = ctx_error.loc, ctx_error.message
-        else:
-            loc = tuple(err["loc"])
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key (check its spelling)"
-            elif err["type"] == "missing":
-                msg = "required key is missing"
-        line = _node_line(root, loc)
-        first_line = first_line or line
-        prefix = f"line {line}: " if line else ""
-        messages.append(f"{prefix}{format_location(loc) or '(top level)'}: {msg}")
-    where = f"{source}:{first_line}" if first_line else source
-    if len(messages) == 1:
-        loc_msg = messages[0].split(": ", 1)[1] if messages[0].startswith("line ") else messages[0]
-        location, _, problem = loc_msg.partition(": ")
-        return ConfigError(location, problem, source=where)
-    return ConfigError("", f"{len(messages)} problems:\n  " + "\n  ".join(messages), source=source)
+        raise config_error(e, root, source) from None
+    return resolve_paths(atlas, base_dir) if base_dir is not None else atlas
 
 
 def load_atlas(path: str | os.PathLike[str]) -> Atlas:

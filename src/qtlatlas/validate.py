@@ -2,8 +2,9 @@
 
 For each release, samples used for a tissue × modality are
 ``phenotype BED samples ∩ genotyped samples`` (and they must all be present in the covariates file when
-one is given). Every problem found is collected, so one run reports all of them, and each names the file
-(and line) or the YAML path at fault.
+one is given, leaving residual degrees of freedom). A BED declared ``normalised`` must have no missing value
+and no constant row over those samples. Every problem found is collected, so one run reports all of them, and
+each names the file (and line) and the YAML path at fault.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .io.covariates import read_covariates
 from .io.genotypes import open_genotypes
 from .io.groups import PANTRY_SEPARATOR, check_groups_cover, genes_of, read_groups
 from .io.gtf import Annotation
+from .io.normalised import check_normalised
 from .io.phenotypes import PhenotypeTable, read_phenotype_bed
 from .io.sumstats import read_sumstats_header
 from .validate_imported import check_imported
@@ -141,8 +143,15 @@ def _validate_release(atlas: Atlas, release: Release, index: int, step) -> Relea
             rep.warnings.append(
                 f"{label}: {len(check.not_genotyped)} BED sample(s) not genotyped, left out: {_preview(check.not_genotyped)}"
             )
+        entry = f"{where}.tissues.{tissue}.{modality}"
+        if inp.normalised and used:
+            try:
+                check_normalised(table.subset_samples(used), bed)
+            except QtlAtlasError as e:
+                rep.errors.append(f"{entry}.bed (normalised: true): {e}")
+                check.failed = True
         if inp.covariates is not None:
-            _check_covariates(inp.covariates, used, check, rep, label)
+            _check_covariates(inp.covariates, used, check, rep, label, entry, inp.pcs(atlas.mapping))
         check.n_used = 0 if check.failed else len(used)
         if 0 < check.n_used < MIN_SAMPLES_WARNING:
             rep.warnings.append(f"{label}: only {check.n_used} usable samples; QTL mapping will have little power")
@@ -194,21 +203,40 @@ def _check_annotation(release: Release, rep: ReleaseReport, step) -> Annotation 
         return None
 
 
-def _check_covariates(path: Path, used: list[str], check: InputCheck, rep: ReleaseReport, label: str) -> None:
+def _check_covariates(path: Path, used: list[str], check: InputCheck, rep: ReleaseReport, label: str, entry: str,
+                      pcs: tuple[int, int]) -> None:
+    """The covariates of one tissue × modality (``entry``, its YAML path): the file parses, has every used
+    sample, leaves residual degrees of freedom, and whether computed PCs will be renamed around its names."""
+    where = f"{entry}.covariates"
     try:
         cov = read_covariates(path)
     except QtlAtlasError as e:
-        rep.errors.append(f"{label} covariates: {e}")
+        rep.errors.append(f"{where}: {e}")
         check.failed = True
         return
     check.n_covariate_samples = cov.shape[1]
     check.not_in_covariates = [s for s in used if s not in cov.columns]
     if check.not_in_covariates:
         rep.errors.append(
-            f"{path}: {len(check.not_in_covariates)} sample(s) of {label} are absent from the covariates: "
+            f"{where}: {path}: {len(check.not_in_covariates)} sample(s) of {label} are absent from the covariates: "
             f"{_preview(check.not_in_covariates)}"
         )
         check.failed = True
+    n, k = len(used), len(cov)
+    if used and k > n - 3:
+        rep.errors.append(
+            f"{where}: {path}: {k} covariates for the {n} mapped samples of {label} leave no residual degree of "
+            f"freedom (n − 2 − covariates = {n - 2 - k}); give at most {max(n - 3, 0)}"
+        )
+        check.failed = True
+    computed = [f"gPC{i + 1}" for i in range(pcs[0])] + [f"pPC{i + 1}" for i in range(pcs[1])]
+    clash = [c for c in computed if c in set(cov.index)]
+    if clash:
+        rep.warnings.append(
+            f"{where}: {path} already names covariate(s) {_preview(clash)} like the PCs that are computed for "
+            f"{label} ({pcs[0]} genotype, {pcs[1]} phenotype): the computed ones are named computed_gPC1, … "
+            f"instead. If the file already holds the PCs to use, set genotype_pcs: 0 and phenotype_pcs: 0 in {entry}"
+        )
 
 
 def _check_groups(inp, table: PhenotypeTable, grouped: bool, rep: ReleaseReport, label: str) -> None:

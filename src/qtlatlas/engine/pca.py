@@ -83,7 +83,9 @@ def pca_covariates(
     """Covariates × samples in the tensorQTL layout: ``gPC1..`` from ``genotypes`` (pruned common variants,
     m × n, no NaN), ``pPC1..`` from normalised ``phenotypes`` (p × n), then any ``extra`` covariates
     (covariates × samples, user-supplied). The total is capped at n − 1 (phenotype PCs are reduced first),
-    and fewer PCs are returned when the data have lower rank.
+    and fewer PCs are returned when the data have lower rank. When ``extra`` already names a covariate like
+    a computed PC (a lab's own ``gPC1``), every computed PC is named ``computed_gPC1``, … instead
+    (:func:`computed_names`), so the names stay unique.
     """
     n = len(samples)
     n_extra = 0 if extra is None else extra.shape[0]
@@ -99,8 +101,18 @@ def pca_covariates(
         p = principal_components(phenotypes, n_p)
         blocks.append(p)
         names += [f"pPC{i + 1}" for i in range(len(p))]
+    if extra is not None:
+        names = computed_names(names, set(extra.index))
     frame = pd.DataFrame(np.vstack(blocks) if blocks else np.zeros((0, n)), index=pd.Index(names, name="id"),
                          columns=samples)
     if extra is not None:
         frame = pd.concat([frame, extra.loc[:, samples]])
     return frame
+
+
+def computed_names(names: list[str], taken: set[str]) -> list[str]:
+    """The names of computed PCs: ``names`` as they are when none is in ``taken`` (the user's covariate names),
+    else all of them prefixed with ``computed_`` (again until none is taken)."""
+    while taken.intersection(names):
+        names = [f"computed_{name}" for name in names]
+    return names

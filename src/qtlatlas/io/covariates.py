@@ -25,16 +25,20 @@ from .phenotypes import NA_STRINGS
 from .text import first_line, separator_of
 
 
-def read_covariates(path: str | os.PathLike[str], samples: Sequence[str] | None = None) -> pd.DataFrame:
+def read_covariates(path: str | os.PathLike[str], samples: Sequence[str] | None = None, *,
+                    allow_empty: bool = False) -> pd.DataFrame:
     """Read covariates into a float64 DataFrame of shape (n_covariates, n_samples).
 
     Args:
         path: covariate file.
         samples: when given, the columns of the result are these samples in this order; every one must
             be present in the file (an error lists the first missing ones).
+        allow_empty: a file with the header line only (what ``qtlatlas run`` writes for a tissue × modality
+            mapped without covariates) gives a frame of no rows instead of an error.
 
     Raises:
-        InputFileError: missing file, malformed table, duplicate covariate or sample ids, missing values.
+        InputFileError: missing file, malformed table, duplicate covariate or sample ids (also after expanding
+            categorical covariates), missing values.
         SampleMismatchError: requested samples absent from the file.
     """
     path = os.fspath(path)
@@ -48,6 +52,11 @@ def read_covariates(path: str | os.PathLike[str], samples: Sequence[str] | None 
         raise InputFileError(path, f"malformed table: {str(e).split('C error: ')[-1]}") from None
     except (OSError, EOFError, UnicodeDecodeError) as e:
         raise InputFileError(path, f"cannot read file ({e})") from None
+    if allow_empty and df.shape[0] == 0 and df.shape[1] > 0:
+        df.columns = df.columns.astype(str)
+        return pd.DataFrame(np.zeros((0, df.shape[1] if samples is None else len(samples))),
+                            index=pd.Index([], name="id", dtype=object),
+                            columns=list(df.columns) if samples is None else list(samples))
     if df.shape[1] == 0 or df.shape[0] == 0:
         raise InputFileError(path, "no covariates found (expected covariates × samples with an 'id' header)")
     df.index = df.index.astype(str)
@@ -101,15 +110,23 @@ def _to_numeric(path: str, df: pd.DataFrame, transposed: bool) -> pd.DataFrame:
         names.append(str(name))
     if not rows:
         raise InputFileError(path, "no usable covariates (all constant)")
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise InputFileError(path, f"duplicate covariate {name!r} once categorical covariates are expanded to "
+                                 "indicators ({covariate}_{level}); rename one of them")
+        seen.add(name)
     out = pd.DataFrame([r.to_numpy() for r in rows], index=pd.Index(names, name="id"), columns=df.columns)
     return out
 
 
-def write_covariates(covariates: pd.DataFrame, path: str | os.PathLike[str]) -> None:
-    """Write covariates × samples in the tensorQTL layout (``id`` header, tab-separated)."""
+def write_covariates(covariates: pd.DataFrame, path: str | os.PathLike[str], *, exact: bool = False) -> None:
+    """Write covariates × samples in the tensorQTL layout (``id`` header, tab-separated): values with 6
+    significant digits, or with ``exact`` the shortest text that reads back as the same float64 (a lab's own
+    covariates published as given)."""
     out = covariates.copy()
     out.index.name = "id"
-    out.to_csv(path, sep="\t", float_format="%.6g")
+    out.to_csv(path, sep="\t", float_format=None if exact else "%.6g")
 
 
 def is_plink_covariates(path: str | os.PathLike[str]) -> bool:

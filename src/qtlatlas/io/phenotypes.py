@@ -253,11 +253,13 @@ def read_bed_samples(path: str | os.PathLike[str]) -> list[str]:
     return header[_layout(path, header):]
 
 
-def write_phenotype_bed(table: PhenotypeTable, path: str | os.PathLike[str], *, index: bool = True) -> None:
+def write_phenotype_bed(table: PhenotypeTable, path: str | os.PathLike[str], *, index: bool = True,
+                        exact: bool = False) -> None:
     """Write ``table`` as a tensorQTL-layout BED; ``.gz`` paths are bgzipped and (with ``index``) tabix-indexed.
 
     Rows are written in the table's order, which must be sorted (as :func:`read_phenotype_bed` requires).
-    Values use up to 7 significant digits; NaN is written as ``NA``. The file is written atomically.
+    Values use up to 7 significant digits, or with ``exact`` the shortest text that reads back as the same
+    float64 (values mapped as a lab gave them); NaN is written as ``NA``. The file is written atomically.
     """
     import pysam
 
@@ -270,7 +272,7 @@ def write_phenotype_bed(table: PhenotypeTable, path: str | os.PathLike[str], *, 
     body.insert(0, "start", pos["start"].to_numpy())
     body.insert(0, "#chr", pos["chrom"].to_numpy())
     tmp_plain = f"{path}.part.txt"
-    body.to_csv(tmp_plain, sep="\t", index=False, header=header, float_format="%.7g", na_rep="NA")
+    body.to_csv(tmp_plain, sep="\t", index=False, header=header, float_format=None if exact else "%.7g", na_rep="NA")
     if path.endswith(".gz"):
         tmp = f"{path}.part"
         pysam.tabix_compress(tmp_plain, tmp, force=True)

@@ -79,7 +79,8 @@ def load_mapping_inputs(
     covariates: str | os.PathLike[str] | None = None,
     groups: str | os.PathLike[str] | None = None,
 ) -> MappingInputs:
-    """Read phenotypes (normalised, complete), covariates and groups, open the genotypes, align samples.
+    """Read phenotypes (normalised, complete), covariates (a file of no covariate row: none) and groups, open
+    the genotypes, align samples.
 
     Raises:
         InputFileError: a malformed file.
@@ -98,8 +99,9 @@ def load_mapping_inputs(
         table = table.subset_samples(samples)
     cov, names = None, []
     if covariates is not None:
-        frame = read_covariates(covariates, samples)
-        cov, names = frame.to_numpy().T.copy(), list(frame.index)
+        frame = read_covariates(covariates, samples, allow_empty=True)
+        if len(frame):  # a header line only: mapped without covariates
+            cov, names = frame.to_numpy().T.copy(), list(frame.index)
     group_series = None
     if groups is not None:
         group_series = read_groups(groups)

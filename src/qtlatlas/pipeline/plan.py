@@ -1,6 +1,7 @@
 """The task graph of a release: every tissue × modality, and cross-modality per tissue.
 
-Per tissue × modality with a phenotype BED (entries with only imported ``results`` are not mapped)::
+Per tissue × modality with a phenotype BED (entries with only imported ``results`` are not mapped; a BED
+declared ``normalised`` is mapped as given, and each entry may set its own numbers of computed PCs)::
 
     prepare → cis → independent
                   → nominal (+ significant pairs)
@@ -100,16 +101,21 @@ def _plan(atlas: Atlas, release_id: str, work: str | os.PathLike[str]) -> list[T
         label = f"{rid} {tissue} {modality}"
         prepare_inputs = [str(inp.bed), pruned, *geno_files] + ([str(inp.groups)] if inp.groups else []) + (
             [str(inp.covariates)] if inp.covariates else [])
-        prepare_outputs = {"phenotypes": out["phenotypes"], "covariates": out["covariates"], "median": out["median"]}
+        prepare_outputs = {"phenotypes": out["phenotypes"], "covariates": out["covariates"]}
+        if not inp.normalised:  # medians of expression levels; a normalised BED has none
+            prepare_outputs["median"] = out["median"]
         if grouped:
             prepare_outputs["groups"] = out["groups"]
+        n_genotype_pcs, n_phenotype_pcs = inp.pcs(atlas.mapping)
+        prepare_params = {"bed": str(inp.bed), "genotypes": geno, "pruned": pruned,
+                          "extra_covariates": str(inp.covariates) if inp.covariates else None,
+                          "n_genotype_pcs": n_genotype_pcs, "n_phenotype_pcs": n_phenotype_pcs, "grouped": grouped,
+                          "groups": str(inp.groups) if inp.groups else None}
+        if inp.normalised:  # only when set: the fingerprints of existing atlases' tasks stay as they were
+            prepare_params["normalised"] = True
         tasks.append(Task(id=f"{base}/prepare", func=_FUNC + "prepare", label=f"{label}: prepare",
-                          params={"bed": str(inp.bed), "genotypes": geno, "pruned": pruned,
-                                  "extra_covariates": str(inp.covariates) if inp.covariates else None,
-                                  "n_genotype_pcs": atlas.mapping.genotype_pcs,
-                                  "n_phenotype_pcs": atlas.mapping.phenotype_pcs, "grouped": grouped,
-                                  "groups": str(inp.groups) if inp.groups else None},
-                          inputs=tuple(prepare_inputs), outputs=prepare_outputs, deps=(f"{rid}/prune",)))
+                          params=prepare_params, inputs=tuple(prepare_inputs), outputs=prepare_outputs,
+                          deps=(f"{rid}/prune",)))
         groups = out["groups"] if grouped else None
         common = {"phenotypes": out["phenotypes"], "covariates": out["covariates"], "genotypes": geno}
         mapped_inputs = (out["phenotypes"], out["covariates"], *geno_files) + ((groups,) if groups else ())

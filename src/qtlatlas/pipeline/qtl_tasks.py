@@ -21,6 +21,7 @@ from ..engine.pca import COMMON_MAF, ld_prune, pca_covariates
 from ..io.covariates import read_covariates, write_covariates
 from ..io.genotype_set import open_genotype_files
 from ..io.groups import gene_of, read_groups
+from ..io.normalised import read_normalised_bed
 from ..io.phenotypes import PhenotypeTable, read_bed_samples, read_phenotype_bed, write_phenotype_bed
 from ..io.text import write_tsv_gz
 from ..mapping.crossmodal import concatenate_modalities
@@ -79,20 +80,31 @@ def _write_groups(path: str, phenotype_ids: list[str], groups_file: str | None) 
 
 def prepare(outputs: dict[str, str], threads: int, bed: str, genotypes: list[str], pruned: str,
             extra_covariates: str | None, n_genotype_pcs: int, n_phenotype_pcs: int, grouped: bool,
-            groups: str | None, version: str = "") -> None:
-    """Normalised phenotypes (genotyped samples), covariates, medians of raw values, and groups."""
-    raw = read_phenotype_bed(bed, allow_missing=True)
+            groups: str | None, normalised: bool = False, version: str = "") -> None:
+    """Normalised phenotypes (genotyped samples), covariates, medians of raw values, and groups.
+
+    With ``normalised`` the BED's values are kept as given (written exactly; a row with a missing value or
+    constant across the genotyped samples is refused) and no medians are written (the values are not
+    expression levels). Covariates: ``n_genotype_pcs`` genotype PCs and ``n_phenotype_pcs`` phenotype PCs, then
+    the user's; the user's alone are written exactly as given, and none at all as a header line only.
+    """
     genotyped = set(open_genotype_files(genotypes).samples)
-    samples = [s for s in raw.samples if s in genotyped]
-    raw = raw.subset_samples(samples)
-    prepared = prepare_phenotypes(raw.values)
-    table = PhenotypeTable(prepared.values, raw.positions[prepared.kept].reset_index(drop=True), samples)
-    write_phenotype_bed(table, outputs["phenotypes"], index=False)
+    if normalised:
+        samples = [s for s in read_bed_samples(bed) if s in genotyped]
+        table = read_normalised_bed(bed, samples)
+    else:
+        raw = read_phenotype_bed(bed, allow_missing=True)
+        samples = [s for s in raw.samples if s in genotyped]
+        raw = raw.subset_samples(samples)
+        prepared = prepare_phenotypes(raw.values)
+        table = PhenotypeTable(prepared.values, raw.positions[prepared.kept].reset_index(drop=True), samples)
+        write_tsv_gz(pd.DataFrame({"phenotype_id": raw.phenotype_ids, "median": median_per_phenotype(raw.values)}),
+                     outputs["median"])
+    write_phenotype_bed(table, outputs["phenotypes"], index=False, exact=normalised)
     G = _pruned_dosages(genotypes, pruned, samples) if n_genotype_pcs else None
     extra = read_covariates(extra_covariates, samples) if extra_covariates else None
-    write_covariates(pca_covariates(samples, G, table.values, n_genotype_pcs, n_phenotype_pcs, extra), outputs["covariates"])
-    write_tsv_gz(pd.DataFrame({"phenotype_id": raw.phenotype_ids, "median": median_per_phenotype(raw.values)}),
-                 outputs["median"])
+    covariates = pca_covariates(samples, G, table.values, n_genotype_pcs, n_phenotype_pcs, extra)
+    write_covariates(covariates, outputs["covariates"], exact=extra is not None and len(covariates) == len(extra))
     if grouped:
         _write_groups(outputs["groups"], table.phenotype_ids, groups)
 

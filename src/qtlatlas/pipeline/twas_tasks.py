@@ -96,7 +96,9 @@ def weights(outputs: dict[str, str], threads: int, panel: str, tissue: str, moda
 
     out = Path(outputs["panel"])
     table = read_phenotype_bed(phenotypes)
-    cov = read_covariates(covariates) if covariates else None
+    cov = read_covariates(covariates, allow_empty=True) if covariates else None
+    if cov is not None and cov.empty:  # mapped without covariates
+        cov = None
     reader = open_genotype_files(genotypes)
     options = WeightsOptions(models=tuple(models), crossval=int(crossval), hsq_p=float(hsq_p), seed=int(seed),
                              lasso_seed=int(seed))

@@ -35,7 +35,7 @@ from .gene_status import gene_status_rows
 from .imported import SharedTables, read_result
 from .manifest import write_manifest
 from .medians import medians_of
-from .metadata import atlas_metadata, release_metadata, write_json
+from .metadata import atlas_metadata, mapped_input, release_metadata, write_json
 from .pair_streams import SignifTarget, stream_signif
 from .scratch_sql import connect
 from .staging import already_published, remove_stale_builds
@@ -151,6 +151,7 @@ class _ReleaseBuilder:
         self.tested_genes: set[str] = set()
         self.status: list[pd.DataFrame] = []
         self.tissue_modality: list[dict] = []
+        self.mapped_inputs: list[dict] = []  # how each tissue × modality was mapped (release.json "inputs")
         self.samples: dict[str, dict[str, list[str]]] = {}  # tissue -> modality -> samples
         self.expressed: dict[tuple[str, str], set[str]] = {}
         self.medians: list[pd.DataFrame] = []
@@ -287,7 +288,8 @@ class _ReleaseBuilder:
         resolver = GeneResolver(self._groups(tissue), modality)
         grouped = self._grouped(modality)
         label = f"{tissue} {modality}"
-        raw_bed = inp.bed if inp is not None else None
+        # a BED declared normalised is published once, as the normalised phenotypes that were mapped
+        raw_bed = inp.bed if inp is not None and not inp.normalised else None
         fallback = None
         samples: list[str] = []
         normalised_ids: list[str] | None = None
@@ -353,6 +355,8 @@ class _ReleaseBuilder:
         if covariates is not None:
             copy_file(covariates, self._download("covariates", f"covariates used to map {label}",
                                                  tissue=tissue, modality=modality))
+        self.mapped_inputs.append(mapped_input(tissue, modality, inp, covariates, self.release.imported(tissue, modality)
+                                               or (inp is None and bool(rf.shared))))
 
         # status per gene
         normalised = (set(resolver.genes(pd.Series(normalised_ids, dtype=object)).dropna())
@@ -503,6 +507,6 @@ class _ReleaseBuilder:
                   "tissue_modality": self.tissue_modality,
                   "all_pairs": [{"tissue": t, "modality": m, "n_pairs": c.n_pairs, "n_phenotypes": c.n_phenotypes,
                                  "n_unplaced": c.n_unplaced} for (t, m), c in self.all_pairs_counts.items()]}
-        write_json(release_metadata(self.atlas, self.release, pairs, counts),
+        write_json(release_metadata(self.atlas, self.release, pairs, counts, self.mapped_inputs),
                    self._note(layout.RELEASE_JSON, "release metadata: genome, annotation, parameters, software",
                               "metadata"))

@@ -66,9 +66,31 @@ def software_versions() -> dict[str, str]:
     return out
 
 
+def mapped_input(tissue: str, modality: str, inp, covariates: Path | None, imported: bool) -> dict[str, Any]:
+    """How one tissue × modality was mapped, for ``release.json``'s ``inputs`` (the Methods page):
+    ``phenotypes`` (``normalised`` by qtlatlas, ``as_given`` when the BED was declared normalised,
+    ``imported`` results, or ``concatenated`` modalities for cross-modality), ``covariates`` (the names in the
+    covariates file ``qtlatlas run`` wrote) and ``lab_covariates`` (those of them from the entry's own covariates
+    file; the others were computed). Both None for imported results, whose files may have other layouts."""
+    from ..io.covariates import read_covariates
+
+    if imported:
+        kind = "imported"
+    elif inp is None:
+        kind = "concatenated"
+    else:
+        kind = "as_given" if inp.normalised else "normalised"
+    names = lab = None
+    if covariates is not None and not imported:
+        names = [str(n) for n in read_covariates(covariates, allow_empty=True).index]
+        own = set(read_covariates(inp.covariates).index) if inp is not None and inp.covariates else set()
+        lab = [n for n in names if n in own]
+    return {"tissue": tissue, "modality": modality, "phenotypes": kind, "covariates": names, "lab_covariates": lab}
+
+
 def release_metadata(atlas: Atlas, release: Release, tissue_modalities: Iterable[tuple[str, str]],
-                     counts: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The content of ``release.json``."""
+                     counts: dict[str, Any] | None = None, inputs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The content of ``release.json``; ``inputs``: how each tissue × modality was mapped (:func:`mapped_input`)."""
     pairs = list(tissue_modalities)
     tissues = list(dict.fromkeys(t for t, _ in pairs))
     modalities = list(dict.fromkeys(m for _, m in pairs))
@@ -94,6 +116,7 @@ def release_metadata(atlas: Atlas, release: Release, tissue_modalities: Iterable
                      "modalities": [m for tt, m in pairs if tt == t]} for t in tissues],
         "modalities": modality_info,
         "mapping": atlas.mapping.model_dump(mode="json"),
+        "inputs": inputs or [],
         "software": software_versions(),
         "counts": counts or {},
         "built_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),

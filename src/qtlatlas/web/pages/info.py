@@ -1,8 +1,11 @@
-"""Pages generated from the atlas and release metadata: Methods (``/about``: data, parameters, thresholds
-actually used, software versions) and Data access (``/data-access``: raw reads, archives, variant calls,
-code, how to cite, data-use policy, from atlas.yaml)."""
+"""Pages generated from the atlas and release metadata: Methods (``/about``: data, parameters, the
+phenotypes and covariates of each tissue × modality, thresholds actually used, software versions) and Data
+access (``/data-access``: raw reads, archives, variant calls, code, how to cite, data-use policy, from
+atlas.yaml)."""
 
 from __future__ import annotations
+
+import re
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -22,6 +25,53 @@ ACCESS_SECTIONS = {
     "variant_calls": ("Variant calls", "The source of the genotypes used for mapping."),
     "code": ("Code", "The code that produced the atlas."),
 }
+
+
+#: How the phenotypes of a tissue × modality were obtained (release.json ``inputs[].phenotypes``).
+PHENOTYPE_SOURCES = {
+    "normalised": "normalised by qtlatlas",
+    "as_given": "as given (normalised by the lab)",
+    "imported": "imported results",
+    "concatenated": "every modality of the tissue, concatenated",
+}
+
+
+def covariate_summary(names: list[str] | None) -> str:
+    """The covariates of a tissue × modality in a few words: runs of numbered names shortened
+    (``gPC1–3, ePC1–50``), ``none`` for none, empty when unknown."""
+    if names is None:
+        return ""
+    if not names:
+        return "none"
+    runs: list[list] = []  # [prefix, first number, last number] or [name, None, None]
+    for name in names:
+        m = re.fullmatch(r"(.*?)(\d+)", name)
+        if m and runs and runs[-1][1] is not None and runs[-1][0] == m[1] and int(m[2]) == runs[-1][2] + 1:
+            runs[-1][2] = int(m[2])
+        else:
+            runs.append([m[1], int(m[2]), int(m[2])] if m else [name, None, None])
+    parts = [f"{p}{a}–{b}" if a is not None and b > a else f"{p}{a}" if a is not None else p for p, a, b in runs]
+    return ", ".join(parts)
+
+
+def _inputs_table(page, inputs: list[dict]):
+    rows = []
+    for r in inputs:
+        names, lab = r.get("covariates"), r.get("lab_covariates")
+        computed = [n for n in names if n not in set(lab or [])] if names is not None else None
+        rows.append({"tissue": r["tissue"], "modality_name": page.modality_names.get(r["modality"], r["modality"]),
+                     "phenotypes": PHENOTYPE_SOURCES.get(r.get("phenotypes"), r.get("phenotypes") or ""),
+                     "n_covariates": len(names) if names is not None else None,
+                     "lab": covariate_summary(lab if names is not None else None),
+                     "computed": covariate_summary(computed)})
+    return table_from_records(page, "inputs-table", rows, [
+        Column("tissue", "Tissue", link="tissue", filter=True), Column("modality_name", "Modality", filter=True),
+        Column("phenotypes", "Phenotypes mapped"),
+        Column("n_covariates", "Covariates", "int", help="number of covariates the phenotypes were adjusted for"),
+        Column("lab", "The lab's covariates", help="from the covariates file of the tissue and modality"),
+        Column("computed", "Computed PCs", help="principal components computed by qtlatlas: gPC of the genotypes, "
+               "pPC of the normalised phenotypes")],
+        tsv_name=f"inputs.{page.release.id}", caption="Phenotypes and covariates of each tissue and modality")
 
 
 @router.get("/about")
@@ -47,8 +97,11 @@ def about(request: Request) -> Response:
         Column("id", "Id"), Column("name", "Name"), Column("grouped", "Grouped"), Column("description", "Description")],
         tsv_name=f"modalities.{page.release.id}")
     software = sorted((info.get("software") or {}).items())
+    inputs = info.get("inputs") or []  # absent from releases built before it was recorded
     return render(page, "about.html", info=info, mapping=mapping, thresholds=threshold_table, modalities=modalities,
-                  software=software, counts=info.get("counts") or {})
+                  software=software, counts=info.get("counts") or {},
+                  inputs=_inputs_table(page, inputs) if inputs else None,
+                  phenotype_sources={r.get("phenotypes") for r in inputs})
 
 
 @router.get("/data-access")
