@@ -32,7 +32,6 @@ A pair whose variant is not among the release's genotypes cannot be placed and i
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,11 +42,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..io.chromosomes import chrom_key
-from .associations import _chrom_order, _Spools
+from .associations import _chrom_order
 from .batched import PendingRows
+from .bgzf import BgzfWriter
 from .float_precision import bits_for_abs_error, round_mantissa
 from .imported import iter_pairs
-from .scratch_sql import _quote, copy_to_parquet, parquet, stream
+from .scratch_sql import SpoolWriter, _quote, copy_to_parquet, parquet, stream
 from .tables import GeneIndex, GeneResolver, explicit_genes
 from .variant_store import VariantStore
 
@@ -107,37 +107,54 @@ class AllPairsCounts:
     n_phenotypes: int = 0
 
 
-def _numeric(batch: pd.DataFrame, column: str, dtype) -> np.ndarray:
+def _floats(batch: pd.DataFrame, column: str, dtype) -> pa.Array:
     if column not in batch:
-        return np.full(len(batch), np.nan)
-    return pd.to_numeric(batch[column], errors="coerce").to_numpy(np.float64).astype(dtype, copy=False)
+        return pa.nulls(len(batch), pa.from_numpy_dtype(dtype))
+    values = pd.to_numeric(batch[column], errors="coerce").to_numpy(np.float64)
+    return pa.array(values.astype(dtype, copy=False), mask=np.isnan(values))
+
+
+def _ints(batch: pd.DataFrame, column: str, type_: pa.DataType) -> pa.Array:
+    if column not in batch:
+        return pa.nulls(len(batch), type_)
+    values = pd.to_numeric(batch[column], errors="coerce").to_numpy(np.float64)
+    missing = np.isnan(values)
+    return pa.array(np.where(missing, 0, values).astype(type_.to_pandas_dtype()), mask=missing)
 
 
 def spool_rows(batch: pd.DataFrame, resolver: GeneResolver, genes: GeneIndex,
-               fallback: pd.DataFrame | None) -> pd.DataFrame:
+               fallback: pd.DataFrame | None) -> pa.Table:
     """Rows of :data:`_SPOOL_SCHEMA` from one batch of a nominal pass (tensorQTL columns): the gene of each
-    phenotype with its chromosome and TSS, and ``nlog10p`` (the source's when it has one, else −log10 of its
-    p-value; +inf where p is 0)."""
-    batch = batch.reset_index(drop=True)
-    gene_ids = pd.Series(explicit_genes(batch, resolver), dtype=object).reset_index(drop=True)
-    g = genes.lookup(gene_ids, fallback, batch["phenotype_id"])
-    pval = _numeric(batch, "pval_nominal", np.float64)
+    phenotype with its chromosome and TSS (resolved once per distinct phenotype of the batch), and ``nlog10p``
+    (the source's when it has one, else −log10 of its p-value; +inf where p is 0). Rows without a phenotype or
+    a variant id are left out."""
+    batch = batch[batch["phenotype_id"].notna() & batch["variant_id"].notna()].reset_index(drop=True)
+    codes, phenotypes = pd.factorize(batch["phenotype_id"].astype(object))
+    distinct = batch.iloc[pd.Series(np.arange(len(batch))).groupby(codes).first().to_numpy()].reset_index(drop=True)
+    gene_ids = pd.Series(explicit_genes(distinct, resolver), dtype=object).reset_index(drop=True)
+    place = genes.lookup(gene_ids, fallback, pd.Series(phenotypes, dtype=object))
+    take = pa.array(codes)
+    pval = pd.to_numeric(batch["pval_nominal"], errors="coerce").to_numpy(np.float64) if "pval_nominal" in batch \
+        else np.full(len(batch), np.nan)
     if "nlog10p" in batch:
-        nlog10p = _numeric(batch, "nlog10p", np.float64)
+        nlog10p = pd.to_numeric(batch["nlog10p"], errors="coerce").to_numpy(np.float64)
     else:
         with np.errstate(divide="ignore", invalid="ignore"):
             nlog10p = -np.log10(pval)
-    ints = {}
-    for c in ("ma_samples", "ma_count", "start_distance"):
-        ints[c] = (pd.to_numeric(batch[c], errors="coerce").astype("Int64") if c in batch
-                   else pd.array([pd.NA] * len(batch), dtype="Int64"))
-    return pd.DataFrame({
-        "phenotype_id": batch["phenotype_id"].astype(object).to_numpy(), "gene_id": gene_ids.to_numpy(),
-        "variant_id": batch["variant_id"].astype(object).to_numpy(), "af": _numeric(batch, "af", np.float32),
-        "ma_samples": ints["ma_samples"], "ma_count": ints["ma_count"], "pval_nominal": pval, "nlog10p": nlog10p,
-        "slope": _numeric(batch, "slope", np.float32), "slope_se": _numeric(batch, "slope_se", np.float32),
-        "start_distance": ints["start_distance"], "_tss": g["tss"].array, "_gchrom": g["chrom"].to_numpy(),
-    })
+    tss = place["tss"]
+    return pa.table({
+        "phenotype_id": pa.array(phenotypes.astype(str), pa.string()).take(take),
+        "gene_id": pa.array(gene_ids.to_numpy(object), pa.string(), from_pandas=True).take(take),
+        "variant_id": pa.array(batch["variant_id"].astype(str).to_numpy(object), pa.string()),
+        "af": _floats(batch, "af", np.float32),
+        "ma_samples": _ints(batch, "ma_samples", pa.int32()), "ma_count": _ints(batch, "ma_count", pa.int32()),
+        "pval_nominal": pa.array(pval, mask=np.isnan(pval)), "nlog10p": pa.array(nlog10p, mask=np.isnan(nlog10p)),
+        "slope": _floats(batch, "slope", np.float32), "slope_se": _floats(batch, "slope_se", np.float32),
+        "start_distance": _ints(batch, "start_distance", pa.int64()),
+        "_tss": pa.array(tss.to_numpy(np.float64, na_value=np.nan), mask=tss.isna().to_numpy()).cast(pa.int64())
+                  .take(take),
+        "_gchrom": pa.array(place["chrom"].to_numpy(object), pa.string(), from_pandas=True).take(take),
+    }, schema=_SPOOL_SCHEMA)
 
 
 def encode_statistics(nlog10p: np.ndarray, slope: np.ndarray, slope_se: np.ndarray) -> dict[str, np.ndarray]:
@@ -151,6 +168,34 @@ def encode_statistics(nlog10p: np.ndarray, slope: np.ndarray, slope_se: np.ndarr
         "slope": round_mantissa(slope, bits_for_abs_error(slope, SLOPE_ERROR_IN_SE * se)),
         "slope_se": round_mantissa(se, SE_BITS),
     }
+
+
+class _ArrowSpools:
+    """Spooled pair rows, one :class:`~qtlatlas.release.scratch_sql.SpoolWriter` per gene chromosome (``""``:
+    genes placed nowhere)."""
+
+    def __init__(self, stem: Path):
+        self.stem = stem
+        self._writers: dict[str, SpoolWriter] = {}
+
+    def write(self, rows: pa.Table) -> None:
+        chrom = pc.fill_null(rows.column("_gchrom"), "")
+        encoded = pc.dictionary_encode(chrom).combine_chunks()
+        codes = encoded.indices.to_numpy(zero_copy_only=False)
+        for k, name in enumerate(encoded.dictionary.to_pylist()):
+            writer = self._writers.get(name)
+            if writer is None:
+                writer = self._writers[name] = SpoolWriter(self.stem.with_name(f"{self.stem.name}.{len(self._writers)}"),
+                                                           _SPOOL_SCHEMA)
+            writer.write(rows.filter(pa.array(codes == k)))
+
+    @property
+    def paths(self) -> dict[str, list[Path]]:
+        return {k: w.paths for k, w in self._writers.items()}
+
+    def close(self) -> None:
+        for w in self._writers.values():
+            w.close()
 
 
 class _RunTracker:
@@ -225,16 +270,13 @@ class AllPairsWriter:
         """Read the nominal-pass ``sources`` (Parquet, text or per-gene archives) of one tissue × modality and
         write its :class:`AllPairsFiles`."""
         self._n += 1
-        spools = _Spools(self.scratch, f"allpairs{self._n}", _SPOOL_SCHEMA)
+        spools = _ArrowSpools(self.scratch / f"allpairs{self._n}")
         n_in = 0
         for src in sources:
             for batch in iter_pairs(src, modality, grouped):
                 rows = spool_rows(batch, resolver, self.genes, fallback)
-                rows = rows[rows["phenotype_id"].notna() & rows["variant_id"].notna()]
-                key = rows["_gchrom"].astype(object).where(rows["_gchrom"].notna(), "").astype(str)
-                for chrom, part in rows.groupby(key, sort=False):
-                    spools.write(str(chrom), part)
-                n_in += len(rows)
+                spools.write(rows)
+                n_in += rows.num_rows
         spools.close()
         counts = self._finish(spools, files)
         counts.n_unplaced = n_in - counts.n_pairs
@@ -242,7 +284,7 @@ class AllPairsWriter:
 
     # -- per chromosome ---------------------------------------------------------------------------
 
-    def _groups(self, spools: _Spools) -> list[tuple[str, list[Path]]]:
+    def _groups(self, spools: _ArrowSpools) -> list[tuple[str, list[Path]]]:
         by_key = {chrom_key(c): c for c in self.variants.chroms}
         files: dict[str, list[Path]] = {}
         for chrom, paths in spools.paths.items():
@@ -263,7 +305,7 @@ class AllPairsWriter:
                    coalesce(v.pos - s.start_distance, s._tss) AS _start, coalesce(s._tss, 0) AS _tss
             FROM {parquet(files)} s JOIN ({variants}) v USING (variant_id)"""
 
-    def _finish(self, spools: _Spools, files: AllPairsFiles) -> AllPairsCounts:
+    def _finish(self, spools: _ArrowSpools, files: AllPairsFiles) -> AllPairsCounts:
         for p in (files.pairs, files.runs, files.variant_stats, files.download):
             p.parent.mkdir(parents=True, exist_ok=True)
         counts = AllPairsCounts()
@@ -271,11 +313,10 @@ class AllPairsWriter:
         pending = PendingRows(ROW_GROUP_ROWS)
         joined = self.scratch / "allpairs.chromosome.parquet"
         sparse_stats = self.scratch / "allpairs.stats.parquet"
-        plain = files.download.with_name(files.download.name.removesuffix(".gz"))
         part = self.scratch / "allpairs.download.part.tsv"
         with pq.ParquetWriter(files.pairs, PAIR_SCHEMA, **_PARQUET_OPTIONS) as writer, \
                 pq.ParquetWriter(sparse_stats, _SPARSE_STATS_SCHEMA, compression="lz4") as stats, \
-                open(plain, "wb") as text:
+                BgzfWriter(files.download) as text:
             text.write(("\t".join(DOWNLOAD_COLUMNS) + "\n").encode())
             for chrom, paths in self._groups(spools):
                 copy_to_parquet(self.con, self._joined(chrom, paths), joined)
@@ -303,7 +344,8 @@ class AllPairsWriter:
                         ORDER BY j.chrom_rank, j.pos, j.vidx, j.phenotype_id)
                     TO '{_quote(part)}' (FORMAT csv, DELIMITER '\t', HEADER false, QUOTE '', NULLSTR 'NA')""")
                 with open(part, "rb") as f:
-                    shutil.copyfileobj(f, text, 1 << 20)
+                    while chunk := f.read(1 << 22):
+                        text.write(chunk)
                 part.unlink()
                 joined.unlink()
             for full in pending.take(final=True):
@@ -313,7 +355,7 @@ class AllPairsWriter:
         pq.write_table(table, files.runs, compression="zstd")
         self._dense_stats(sparse_stats, files.variant_stats)
         sparse_stats.unlink()
-        _tabix(plain)
+        _tabix(files.download)
         return counts
 
     def _dense_stats(self, sparse: Path, dest: Path) -> None:
@@ -344,9 +386,9 @@ def _sparse_stats(batch: pa.RecordBatch) -> pa.Table:
                         for c in VARIANT_STATS_SCHEMA.names}}, schema=_SPARSE_STATS_SCHEMA)
 
 
-def _tabix(plain: Path) -> None:
-    """bgzip ``plain`` into ``plain.gz`` (removing it) and index it by chromosome and position (``.tbi``)."""
+def _tabix(path: Path) -> None:
+    """Index the bgzipped download ``path`` by chromosome and position (``path.tbi``)."""
     import pysam
 
-    pysam.tabix_index(str(plain), force=True, seq_col=DOWNLOAD_SEQ_COL, start_col=DOWNLOAD_POS_COL,
+    pysam.tabix_index(str(path), force=True, seq_col=DOWNLOAD_SEQ_COL, start_col=DOWNLOAD_POS_COL,
                       end_col=DOWNLOAD_POS_COL, line_skip=1)
