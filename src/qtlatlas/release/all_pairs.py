@@ -67,6 +67,10 @@ RUN_SCHEMA = pa.schema([
     ("first_row", pa.int64()), ("n_rows", pa.int64()), ("variant_first", pa.int64()), ("variant_last", pa.int64()),
     ("pos_first", pa.int64()), ("pos_last", pa.int64()),
 ])
+#: Columns of pairs and per-variant statistics that a source may lack (RatGTEx's archives give p-values only);
+#: the runs table names those that hold any value under :data:`PRESENT_KEY`, so that readers skip the others.
+VALUE_COLUMNS = ("nlog10p", "slope", "slope_se", "af", "ma_samples", "ma_count")
+PRESENT_KEY = b"qtlatlas.present_columns"
 VARIANT_STATS_SCHEMA = pa.schema([("af", pa.float32()), ("ma_samples", pa.int32()), ("ma_count", pa.int32())])
 #: Columns of the download: tensorQTL's ``cis_qtl_pairs`` columns with the gene, its symbol, the variant's
 #: position and alleles, and the exact −log10 p.
@@ -310,6 +314,7 @@ class AllPairsWriter:
             p.parent.mkdir(parents=True, exist_ok=True)
         counts = AllPairsCounts()
         runs = _RunTracker()
+        present: set[str] = set()
         pending = PendingRows(ROW_GROUP_ROWS)
         joined = self.scratch / "allpairs.chromosome.parquet"
         sparse_stats = self.scratch / "allpairs.stats.parquet"
@@ -328,6 +333,7 @@ class AllPairsWriter:
                         ORDER BY chrom_rank, _tss, phenotype_id, vidx"""):
                     runs.add(batch, counts.n_pairs)
                     counts.n_pairs += batch.num_rows
+                    present.update(c for c in VALUE_COLUMNS if batch.column(c).null_count < batch.num_rows)
                     enc = encode_statistics(*(batch.column(c).to_numpy(zero_copy_only=False)
                                               for c in ("nlog10p", "slope", "slope_se")))
                     pending.add(pa.table({"variant_index": batch.column("vidx").cast(pa.int32()),
@@ -352,6 +358,7 @@ class AllPairsWriter:
                 writer.write_batch(full, row_group_size=ROW_GROUP_ROWS)
         table = runs.table()
         counts.n_phenotypes = table.num_rows
+        table = table.replace_schema_metadata({PRESENT_KEY: ",".join(c for c in VALUE_COLUMNS if c in present)})
         pq.write_table(table, files.runs, compression="zstd")
         self._dense_stats(sparse_stats, files.variant_stats)
         sparse_stats.unlink()

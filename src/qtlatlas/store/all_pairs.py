@@ -158,7 +158,9 @@ class AllPairsQueries:
             if hi > lo:
                 parts.append(self._rows(c, lo, hi))
             at += k
-        rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({c: [] for c in PAIR_COLUMNS})
+        rows = (self._with_variants(pa.concat_tables(parts)).to_pandas(types_mapper={pa.int32(): pd.Int64Dtype(),
+                                                               pa.int64(): pd.Int64Dtype()}.get)
+                if parts else pd.DataFrame({c: [] for c in PAIR_COLUMNS}))
         return rows, total, P.next_cursor(offset, len(rows), total, kind)
 
     def _picker(self, *, gene, region, variant, phenotype):
@@ -203,34 +205,44 @@ class AllPairsQueries:
                 return q
             raise
 
-    def _rows(self, c: _Candidates, lo: int, hi: int) -> pd.DataFrame:
-        """Rows ``lo .. hi - 1`` of a tissue × modality's candidates, with every field of :data:`PAIR_COLUMNS`."""
+    def _rows(self, c: _Candidates, lo: int, hi: int) -> pa.Table:
+        """Rows ``lo .. hi - 1`` of a tissue × modality's candidates, with every field of :data:`PAIR_COLUMNS`
+        (an Arrow table: the pages of several tissues are joined before the one conversion to pandas)."""
         rows, runs = c.rows[lo:hi], c.runs[lo:hi]
         file = c.file
-        pairs = file.pairs.take(rows, ["variant_index", "nlog10p", "slope", "slope_se"])
-        index = pairs.column("variant_index").to_numpy(zero_copy_only=False).astype(np.int64)
-        variants = self._variants_by_index().take(index)
+        pairs = file.pair_values(rows, runs)
+        index = pairs["variant_index"]
         stats = file.variant_stats(index)
         genes = file.gene_ids[runs]
-        nlog10p = pairs.column("nlog10p").to_numpy(zero_copy_only=False).astype(np.float64)
-        pos = variants.column("pos").to_numpy(zero_copy_only=False)
+        nlog10p = pairs["nlog10p"].to_numpy(zero_copy_only=False).astype(np.float64)
         start = file.start[runs].astype(np.float64)
         with np.errstate(over="ignore", invalid="ignore"):
             pval = np.power(10.0, -nlog10p)
         k = len(rows)
-        out = pd.DataFrame({
-            "tissue": [c.tissue] * k, "modality": [c.modality] * k, "phenotype_id": file.phenotype_ids[runs],
-            "gene_id": genes, "gene_name": self._gene_names(genes),
-            **{f: variants.column(f).to_numpy(zero_copy_only=False) for f in _VARIANT_FIELDS},
-            "start_distance": pd.array(np.where(np.isnan(start), np.nan, pos - start), dtype="Float64").astype("Int64"),
-            "af": stats.column("af").to_numpy(zero_copy_only=False),
-            "ma_samples": stats.column("ma_samples").to_pandas().astype("Int64"),
-            "ma_count": stats.column("ma_count").to_pandas().astype("Int64"),
-            "pval_nominal": pval, "nlog10p": nlog10p,
-            "slope": pairs.column("slope").to_numpy(zero_copy_only=False),
-            "slope_se": pairs.column("slope_se").to_numpy(zero_copy_only=False),
-        })
-        return out[PAIR_COLUMNS]
+        columns = {
+            "tissue": pa.array([c.tissue] * k, pa.string()), "modality": pa.array([c.modality] * k, pa.string()),
+            "phenotype_id": pa.array(file.phenotype_ids[runs], pa.string()),
+            "gene_id": pa.array(genes, pa.string()), "gene_name": pa.array(self._gene_names(genes), pa.string()),
+            "_variant_index": pa.array(index, pa.int64()), "_start": pa.array(start, mask=np.isnan(start)),
+            "af": stats.column("af"), "ma_samples": stats.column("ma_samples"), "ma_count": stats.column("ma_count"),
+            "pval_nominal": pa.array(pval, mask=np.isnan(pval)), "nlog10p": pa.array(nlog10p, mask=np.isnan(nlog10p)),
+            "slope": pairs["slope"], "slope_se": pairs["slope_se"],
+        }
+        return pa.table(columns)
+
+    def _with_variants(self, table: pa.Table) -> pa.Table:
+        """The page's rows with their variants' fields (read once for the whole page) and ``start_distance``, in
+        the order of :data:`PAIR_COLUMNS`."""
+        index = table.column("_variant_index").to_numpy(zero_copy_only=False)
+        variants = self._variants_by_index().take(index)
+        start = table.column("_start").to_numpy(zero_copy_only=False)
+        unplaced = np.isnan(start)
+        pos = variants.column("pos").to_numpy(zero_copy_only=False)
+        columns = {name: table.column(name) for name in table.column_names if not name.startswith("_")}
+        columns.update({f: variants.column(f) for f in _VARIANT_FIELDS})
+        columns["start_distance"] = pa.array(np.where(unplaced, 0, pos - np.nan_to_num(start)).astype(np.int64),
+                                             mask=unplaced)
+        return pa.table({name: columns[name] for name in PAIR_COLUMNS})
 
     def _gene_names(self, gene_ids: np.ndarray) -> np.ndarray:
         index = self._gene_index()
@@ -258,7 +270,6 @@ class AllPairsQueries:
         if not slices:
             return None
         c = _Candidates(tissue, modality, file, slices)
-        row = self._rows(c, 0, 1).iloc[0]
-        return {k: (None if pd.isna(row[k]) else row[k].item() if hasattr(row[k], "item") else row[k])
-                for k in ("phenotype_id", "variant_id", "pval_nominal", "nlog10p", "slope", "slope_se", "af",
-                          "ma_samples", "ma_count", "start_distance")}
+        row = self._with_variants(self._rows(c, 0, 1)).to_pylist()[0]
+        return {k: row[k] for k in ("phenotype_id", "variant_id", "pval_nominal", "nlog10p", "slope", "slope_se", "af",
+                                    "ma_samples", "ma_count", "start_distance")}

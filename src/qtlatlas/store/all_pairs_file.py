@@ -18,7 +18,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..release.all_pairs import ROW_GROUP_ROWS, STATS_ROW_GROUP_ROWS, VARIANT_STATS_SCHEMA
+from ..release.all_pairs import (
+    PRESENT_KEY,
+    ROW_GROUP_ROWS,
+    STATS_ROW_GROUP_ROWS,
+    VALUE_COLUMNS,
+    VARIANT_STATS_SCHEMA,
+)
 
 
 @dataclass
@@ -76,6 +82,9 @@ class AllPairsFile:
         self.pairs = _RowGroups(pairs, ROW_GROUP_ROWS)
         self.stats = _RowGroups(variant_stats, STATS_ROW_GROUP_ROWS)
         r = pq.read_table(runs)
+        named = (r.schema.metadata or {}).get(PRESENT_KEY)
+        #: the value columns that hold any value (the others are all null and are not read)
+        self.present = set(VALUE_COLUMNS) if named is None else set(named.decode().split(",")) - {""}
         self.phenotype_ids = np.asarray(r.column("phenotype_id").to_pylist(), dtype=object)
         self.gene_ids = np.asarray(r.column("gene_id").to_pylist(), dtype=object)
         self.chroms = np.asarray(r.column("chrom").to_pylist(), dtype=object)
@@ -158,12 +167,26 @@ class AllPairsFile:
 
     # -- reading ----------------------------------------------------------------------------------
 
-    def read(self, slices: list[RowSlice], columns: list[str]) -> tuple[pa.Table, np.ndarray]:
-        """``columns`` of the rows of ``slices`` (in order) and the run of each row."""
-        table = self.pairs.ranges([(s.start, s.end) for s in slices], columns)
-        runs = np.repeat(np.array([s.run for s in slices], dtype=np.int64), [s.n for s in slices])
-        return table, runs
+    def pair_values(self, rows: np.ndarray, runs: np.ndarray) -> dict[str, np.ndarray | pa.Array]:
+        """``variant_index`` (int64) and ``nlog10p, slope, slope_se`` of pairs ``rows`` (of runs ``runs``). Columns
+        the store holds no value of come back null without being read, and the variant index of a row of a dense
+        run is its position in the run."""
+        rows = np.asarray(rows, dtype=np.int64)
+        dense = bool(self.dense[runs].all()) if len(runs) else True
+        wanted = [c for c in ("nlog10p", "slope", "slope_se") if c in self.present] + ([] if dense else ["variant_index"])
+        table = self.pairs.take(rows, wanted) if wanted else None
+        out: dict[str, np.ndarray | pa.Array] = {}
+        for c in ("nlog10p", "slope", "slope_se"):
+            out[c] = table.column(c).combine_chunks() if c in wanted else pa.nulls(len(rows), pa.float32())
+        if dense:
+            out["variant_index"] = self.variant_first[runs] + (rows - self.first_row[runs])
+        else:
+            out["variant_index"] = table.column("variant_index").to_numpy(zero_copy_only=False).astype(np.int64)
+        return out
 
     def variant_stats(self, variant_index: np.ndarray) -> pa.Table:
         """``af, ma_samples, ma_count`` in this tissue × modality of each variant index (null where untested)."""
-        return self.stats.take(np.asarray(variant_index, dtype=np.int64), VARIANT_STATS_SCHEMA.names)
+        index = np.asarray(variant_index, dtype=np.int64)
+        if not self.present & set(VARIANT_STATS_SCHEMA.names):
+            return pa.table({f.name: pa.nulls(len(index), f.type) for f in VARIANT_STATS_SCHEMA})
+        return self.stats.take(index, VARIANT_STATS_SCHEMA.names)

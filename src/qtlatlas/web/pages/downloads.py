@@ -25,6 +25,9 @@ SECTIONS = {
                   "one file per tissue × modality."),
     "indep_assoc": ("Conditionally independent QTLs", "as the top QTL files, with the rank of each signal."),
     "signif_pairs": ("Significant variant–phenotype pairs", "every pair below its phenotype's significance threshold."),
+    "nominal": ("Every tested pair (nominal pass)", "every cis variant–phenotype pair tested, with tensorQTL's "
+                "cis_qtl_pairs columns, gene symbol, position, alleles and −log10 p; bgzipped, sorted by position and "
+                "tabix-indexed (tabix FILE chr:start-end); column mapping to the eQTL Catalogue's in the API docs."),
     "trans_pairs": ("trans-QTL pairs", "pairs below the trans reporting threshold."),
     "aFC": ("Allelic fold change", "log2 aFC of the top and independent QTLs."),
     "phenotypes": ("Phenotypes", "BED files (bgzipped, tabix-indexed), normalised (norm) and input values (raw)."),
