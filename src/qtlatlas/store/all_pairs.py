@@ -161,6 +161,59 @@ class AllPairsQueries:
         rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({c: [] for c in PAIR_COLUMNS})
         return rows, total, P.next_cursor(offset, len(rows), total, kind)
 
+    def all_pairs_strongest(self, most: int, *, gene: str | None = None, region: str | None = None,
+                            variant: str | None = None, phenotype: str | None = None, tissues=None,
+                            modalities=None) -> tuple[pd.DataFrame, int, float | None]:
+        """Every pair of an :meth:`all_pairs` query when it has at most ``most`` (≥ 1), else the ``most`` of
+        highest −log10 p (rows tied at the cut are kept while they fit), in :meth:`all_pairs`' order, in one
+        read. Returns ``(rows, total, cut)``: ``total`` counts every pair of the query, ``cut`` is the smallest
+        −log10 p kept when rows were left out (None when none was)."""
+        if sum(x is not None for x in (gene, region, variant)) != 1:
+            raise BadQuery("gene/region/variant", "give exactly one of gene, region and variant")
+        most = P.limit(most, "most", maximum=1_000_000)
+        targets = self.all_pairs_targets(tissues, modalities)
+        if not targets:
+            raise NotFound("all pairs", "of the tissues and modalities asked",
+                           detail=f"(release {self.id} publishes no nominal pass for them)")
+        pick = self._picker(gene=gene, region=region, variant=variant, phenotype=phenotype)
+        candidates = [_Candidates(t, m, self.all_pairs_file(t, m), pick(self.all_pairs_file(t, m)))
+                      for t, m in targets]
+        total = sum(len(c.rows) for c in candidates)
+        cut = None
+        if total > most:
+            values = [c.file.pairs.take(c.rows, ["nlog10p"]).column("nlog10p").to_numpy(zero_copy_only=False)
+                      for c in candidates]
+            values = [np.where(np.isnan(v), -np.inf, v) for v in values]  # an undefined p ranks last
+            flat = np.concatenate(values).astype(np.float64)
+            cut = float(np.partition(flat, total - most)[total - most])  # the most-th largest value
+            room = most - int((flat > cut).sum())  # rows at the cut that still fit
+            for c, v in zip(candidates, values, strict=True):
+                keep = v > cut
+                tied = np.flatnonzero(v == cut)[:max(room, 0)]
+                room -= len(tied)
+                keep[tied] = True
+                c.rows, c.runs = c.rows[keep], c.runs[keep]
+        parts = [self._rows(c, 0, len(c.rows)) for c in candidates if len(c.rows)]
+        rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({c: [] for c in PAIR_COLUMNS})
+        return rows, total, cut
+
+    def phenotype_runs(self, gene: str) -> pd.DataFrame:
+        """The phenotypes of a gene (id or symbol) whose every tested pair the release publishes, from the
+        all-pairs stores' runs tables (nothing decoded): ``tissue, modality, phenotype_id, chrom, start``
+        (the phenotype's position; None when unknown), ``pos_first, pos_last`` (its first and last tested variant) and
+        ``n_variants``, by tissue and modality (release order), then position."""
+        gene_id = self._all_pairs_gene(gene)
+        rows = []
+        for t, m in self.all_pairs_targets():
+            file = self.all_pairs_file(t, m)
+            for i in file.runs_of_gene(gene_id):
+                start = float(file.start[i])
+                rows.append((t, m, str(file.phenotype_ids[i]), str(file.chroms[i]),
+                             None if start != start else int(start), int(file.pos_first[i]),
+                             int(file.pos_last[i]), int(file.n_rows[i])))
+        return pd.DataFrame(rows, columns=["tissue", "modality", "phenotype_id", "chrom", "start", "pos_first",
+                                           "pos_last", "n_variants"])
+
     def _picker(self, *, gene, region, variant, phenotype):
         """A function of an :class:`AllPairsFile` giving the row slices the query asks of it."""
         if gene is not None:
