@@ -163,11 +163,15 @@ class AllPairsQueries:
 
     def all_pairs_strongest(self, most: int, *, gene: str | None = None, region: str | None = None,
                             variant: str | None = None, phenotype: str | None = None, tissues=None,
-                            modalities=None) -> tuple[pd.DataFrame, int, float | None]:
+                            modalities=None, fields: list[str] | None = None
+                            ) -> tuple[pd.DataFrame, int, float | None]:
         """Every pair of an :meth:`all_pairs` query when it has at most ``most`` (≥ 1), else the ``most`` of
         highest −log10 p (rows tied at the cut are kept while they fit), in :meth:`all_pairs`' order, in one
-        read. Returns ``(rows, total, cut)``: ``total`` counts every pair of the query, ``cut`` is the smallest
-        −log10 p kept when rows were left out (None when none was)."""
+        read; ``fields`` (of :data:`PAIR_COLUMNS`) chooses the columns (default all). Returns ``(rows, total,
+        cut)``: ``total`` counts every pair of the query, ``cut`` is the smallest −log10 p kept when rows were
+        left out (None when none was)."""
+        if fields is not None and (not fields or any(f not in PAIR_COLUMNS for f in fields)):
+            raise BadQuery("fields", f"expected columns of {', '.join(PAIR_COLUMNS)}")
         if sum(x is not None for x in (gene, region, variant)) != 1:
             raise BadQuery("gene/region/variant", "give exactly one of gene, region and variant")
         most = P.limit(most, "most", maximum=1_000_000)
@@ -193,8 +197,9 @@ class AllPairsQueries:
                 room -= len(tied)
                 keep[tied] = True
                 c.rows, c.runs = c.rows[keep], c.runs[keep]
-        parts = [self._rows(c, 0, len(c.rows)) for c in candidates if len(c.rows)]
-        rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({c: [] for c in PAIR_COLUMNS})
+        parts = [self._rows(c, 0, len(c.rows), fields) for c in candidates if len(c.rows)]
+        rows = (pd.concat(parts, ignore_index=True) if parts
+                else pd.DataFrame({c: [] for c in (PAIR_COLUMNS if fields is None else fields)}))
         return rows, total, cut
 
     def phenotype_runs(self, gene: str) -> pd.DataFrame:
@@ -256,34 +261,44 @@ class AllPairsQueries:
                 return q
             raise
 
-    def _rows(self, c: _Candidates, lo: int, hi: int) -> pd.DataFrame:
-        """Rows ``lo .. hi - 1`` of a tissue × modality's candidates, with every field of :data:`PAIR_COLUMNS`."""
+    def _rows(self, c: _Candidates, lo: int, hi: int, fields: list[str] | None = None) -> pd.DataFrame:
+        """Rows ``lo .. hi - 1`` of a tissue × modality's candidates, with the fields of :data:`PAIR_COLUMNS`
+        (those of ``fields`` only, in that order, when given: a plot's few columns skip the others' reads)."""
+        want = PAIR_COLUMNS if fields is None else fields
         rows, runs = c.rows[lo:hi], c.runs[lo:hi]
         file = c.file
-        pairs = file.pairs.take(rows, ["variant_index", "nlog10p", "slope", "slope_se"])
+        stats_cols = [f for f in ("nlog10p", "slope", "slope_se") if f in want or (f == "nlog10p" and "pval_nominal" in want)]
+        pairs = file.pairs.take(rows, ["variant_index", *stats_cols])
         index = pairs.column("variant_index").to_numpy(zero_copy_only=False).astype(np.int64)
-        variants = self._variants_by_index().take(index)
-        stats = file.variant_stats(index)
-        genes = file.gene_ids[runs]
-        nlog10p = pairs.column("nlog10p").to_numpy(zero_copy_only=False).astype(np.float64)
-        pos = variants.column("pos").to_numpy(zero_copy_only=False)
-        start = file.start[runs].astype(np.float64)
-        with np.errstate(over="ignore", invalid="ignore"):
-            pval = np.power(10.0, -nlog10p)
         k = len(rows)
-        out = pd.DataFrame({
-            "tissue": [c.tissue] * k, "modality": [c.modality] * k, "phenotype_id": file.phenotype_ids[runs],
-            "gene_id": genes, "gene_name": self._gene_names(genes),
-            **{f: variants.column(f).to_numpy(zero_copy_only=False) for f in _VARIANT_FIELDS},
-            "start_distance": pd.array(np.where(np.isnan(start), np.nan, pos - start), dtype="Float64").astype("Int64"),
-            "af": stats.column("af").to_numpy(zero_copy_only=False),
-            "ma_samples": stats.column("ma_samples").to_pandas().astype("Int64"),
-            "ma_count": stats.column("ma_count").to_pandas().astype("Int64"),
-            "pval_nominal": pval, "nlog10p": nlog10p,
-            "slope": pairs.column("slope").to_numpy(zero_copy_only=False),
-            "slope_se": pairs.column("slope_se").to_numpy(zero_copy_only=False),
-        })
-        return out[PAIR_COLUMNS]
+        columns: dict = {}
+        if {"tissue", "modality"} & set(want):
+            columns.update(tissue=[c.tissue] * k, modality=[c.modality] * k)
+        if "phenotype_id" in want:
+            columns["phenotype_id"] = file.phenotype_ids[runs]
+        if {"gene_id", "gene_name"} & set(want):
+            genes = file.gene_ids[runs]
+            columns.update(gene_id=genes, gene_name=self._gene_names(genes) if "gene_name" in want else None)
+        if set(_VARIANT_FIELDS + ["start_distance"]) & set(want):
+            variants = self._variants_by_index().take(index)
+            columns.update({f: variants.column(f).to_numpy(zero_copy_only=False) for f in _VARIANT_FIELDS})
+            if "start_distance" in want:
+                start = file.start[runs].astype(np.float64)
+                columns["start_distance"] = pd.array(np.where(np.isnan(start), np.nan, columns["pos"] - start),
+                                                     dtype="Float64").astype("Int64")
+        if {"af", "ma_samples", "ma_count"} & set(want):
+            stats = file.variant_stats(index)
+            columns.update(af=stats.column("af").to_numpy(zero_copy_only=False),
+                           ma_samples=stats.column("ma_samples").to_pandas().astype("Int64"),
+                           ma_count=stats.column("ma_count").to_pandas().astype("Int64"))
+        if "nlog10p" in stats_cols:
+            columns["nlog10p"] = pairs.column("nlog10p").to_numpy(zero_copy_only=False).astype(np.float64)
+            with np.errstate(over="ignore", invalid="ignore"):
+                columns["pval_nominal"] = np.power(10.0, -columns["nlog10p"])
+        for f in ("slope", "slope_se"):
+            if f in stats_cols:
+                columns[f] = pairs.column(f).to_numpy(zero_copy_only=False)
+        return pd.DataFrame({f: columns[f] for f in want})
 
     def _gene_names(self, gene_ids: np.ndarray) -> np.ndarray:
         index = self._gene_index()

@@ -73,36 +73,41 @@ def _integer(value) -> int | None:
     return None if value is None or value != value else int(value)
 
 
+def _columns(frame: pd.DataFrame | None, *names: str) -> list[tuple]:
+    """Rows of ``frame``'s ``names`` columns as tuples (plain lists: a page's few rows without pandas'
+    per-row overhead); no rows when ``frame`` is None or lacks a column."""
+    if frame is None or not len(frame) or any(n not in frame.columns for n in names):
+        return []
+    return list(zip(*(frame[n].tolist() for n in names), strict=True))
+
+
 def choose_run(runs: pd.DataFrame, tissue: str, modality: str, phenotype: str | None,
                top: pd.DataFrame | None) -> dict:
     """The phenotype of ``tissue × modality`` to plot (a row of ``phenotype_runs`` as a dict): ``phenotype``
     when given, else the one whose top QTL is the most significant (the first when none has a top QTL).
     NotFound when the gene has no such phenotype with published pairs."""
-    mine = runs[(runs["tissue"] == tissue) & (runs["modality"] == modality)]
+    names = list(runs.columns)
+    mine = [dict(zip(names, r, strict=True)) for r in _columns(runs, *names) if r[0] == tissue and r[1] == modality]
     if phenotype is not None:
-        mine = mine[mine["phenotype_id"] == phenotype]
-        if mine.empty:
+        mine = [r for r in mine if r["phenotype_id"] == phenotype]
+        if not mine:
             raise NotFound("phenotype", phenotype, detail=f"of the gene in {tissue} × {modality} with every "
                                                           "tested pair published")
-        return mine.iloc[0].to_dict()
-    if mine.empty:
+        return mine[0]
+    if not mine:
         raise NotFound("tested pairs", f"{tissue} × {modality}", detail="of the gene (not tested there, or the "
                                                                         "release publishes no nominal pass)")
-    if top is not None and len(top):
-        p = top[(top["tissue"] == tissue) & (top["modality"] == modality)].set_index("phenotype_id")["pval_nominal"]
-        ranked = mine.assign(_p=mine["phenotype_id"].map(p).astype(np.float64)).sort_values("_p", na_position="last",
-                                                                                             kind="stable")
-        return ranked.drop(columns="_p").iloc[0].to_dict()
-    return mine.iloc[0].to_dict()
+    p = {pid: pv for t, m, pid, pv in _columns(top, "tissue", "modality", "phenotype_id", "pval_nominal")
+         if t == tissue and m == modality and pv == pv}
+    return min(mine, key=lambda r: (r["phenotype_id"] not in p, p.get(r["phenotype_id"], 0.0)))
 
 
 def lead_of(top: pd.DataFrame | None, run: dict) -> str | None:
     """The top QTL table's variant of the phenotype (its lead), None when it has no row there."""
-    if top is None or not len(top):
-        return None
-    rows = top[(top["tissue"] == run["tissue"]) & (top["modality"] == run["modality"])
-               & (top["phenotype_id"] == run["phenotype_id"])]
-    return str(rows["variant_id"].iloc[0]) if len(rows) else None
+    for t, m, pid, v in _columns(top, "tissue", "modality", "phenotype_id", "variant_id"):
+        if (t, m, pid) == (run["tissue"], run["modality"], run["phenotype_id"]):
+            return str(v)
+    return None
 
 
 def _ld(release, reference: str, region: str, tissue: str) -> tuple[pd.DataFrame | None, str | None]:
@@ -113,15 +118,15 @@ def _ld(release, reference: str, region: str, tissue: str) -> tuple[pd.DataFrame
 
 
 def _independent(rows: pd.DataFrame | None, tissue: str, modality: str, ids: list[str]) -> list[dict]:
-    """The gene's independent signals of the tissue × modality: ``variant_id, rank, phenotype_id, p`` and
-    ``i``, the variant's index among the plotted ones (-1 when it is not among them)."""
-    if rows is None or not len(rows):
-        return []
-    mine = rows[(rows["tissue"] == tissue) & (rows["modality"] == modality)]
+    """The gene's independent signals of the tissue × modality, by rank: ``variant_id, rank, phenotype_id, p``
+    and ``i``, the variant's index among the plotted ones (-1 when it is not among them)."""
     at = {v: i for i, v in enumerate(ids)}
-    return [{"variant_id": r.variant_id, "rank": int(r.rank) if r.rank == r.rank else None,
-             "phenotype_id": r.phenotype_id, "p": float(r.pval_nominal), "i": at.get(r.variant_id, -1)}
-            for r in mine.sort_values("rank").itertuples()]
+    found = [{"variant_id": v, "rank": None if rank != rank else int(rank), "phenotype_id": pid,
+              "p": None if p != p else float(p), "i": at.get(v, -1)}
+             for t, m, pid, v, rank, p in _columns(rows, "tissue", "modality", "phenotype_id", "variant_id", "rank",
+                                                   "pval_nominal")
+             if t == tissue and m == modality]
+    return sorted(found, key=lambda s: (s["rank"] is None, s["rank"] or 0))
 
 
 def regional_data(release, gene: dict, tissue: str, modality: str, phenotype: str | None = None, *,
@@ -171,7 +176,8 @@ def regional_data(release, gene: dict, tissue: str, modality: str, phenotype: st
         return done
 
     pairs_read = run_now(release.all_pairs_strongest, MAX_WINDOW_VARIANTS, gene=gene["gene_id"],
-                         phenotype=run["phenotype_id"], tissues=[t], modalities=[m])
+                         phenotype=run["phenotype_id"], tissues=[t], modalities=[m],
+                         fields=["variant_id", "pos", "nlog10p", "slope"])
     genes_read = run_now(release.genes_in_span, Span(chrom, lo, hi))
     span = (int(run["pos_first"]), int(run["pos_last"]))  # the LD window: the tested variants' span
     ref = reference or lead_of(top, run)
