@@ -245,12 +245,20 @@ def test_gene_page_tables_and_plot_data_match_the_release(client, site):
     html = client.get(f"/gene/{gid}").text
     grid = html.split('id="status-table"')[1].split("</table>")[0]
     assert grid.count('class="badge badge-qtl"') == int(status["has_qtl"].sum())
-    # the plots' data are embedded: every significant pair, the gene's transcripts
+    # the plots' data are embedded: every significant pair; the regional plot of the phenotype of the most
+    # significant top QTL (a modality with a nominal pass), whose gene track holds the gene and its exons
     data = page.json["gene-data"]
     assert len(data["pairs"]["variant"]) == len(pairs) == data["n_pairs_total"]
     assert sorted(data["pairs"]["p"]) == pytest.approx(sorted(pairs["pval_nominal"]))
-    exons = table(site, "v2", "transcripts").query("gene_id == @gid")
-    assert {t["id"] for t in data["transcripts"]} == set(exons["transcript_id"])
+    best = top[top["modality"] != "cross_modality"].sort_values("pval_nominal").iloc[0]
+    regional = data["regional"]
+    assert (regional["tissue"], regional["modality"], regional["phenotype_id"]) == (
+        best["tissue"], best["modality"], best["phenotype_id"])
+    assert regional["reference"] == best["variant_id"]
+    track = {g["gene_id"]: g for g in regional["genes"]}
+    exons = table(site, "v2", "exons").query("gene_id == @gid")
+    assert all(any(a <= s and e <= b for a, b in track[gid]["exons"])
+               for s, e in zip(exons["start"], exons["end"], strict=True))
     assert data["expression_url"].startswith(f"/api/v1/expression/{gid}?")
 
 

@@ -4,11 +4,14 @@ payload, checked against the release tables read with pandas and against the oth
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 from browser.portal_site import demo_site
 from fastapi.testclient import TestClient
+from test_pages import Page
 
 from qtlatlas.store import ReleaseStore
 
@@ -177,3 +180,60 @@ def test_regional_payload_with_another_reference_and_phenotype(client, store, si
     assert client.get("/api/v1/regional/gene/Ccdc59?tissue=Brain").status_code == 422
     far = client.get(f"/api/v1/regional/gene/Ccdc59?tissue=Brain&modality=expression&reference={other}x")
     assert far.status_code == 404
+
+
+# -- the gene page ---------------------------------------------------------------------------------------
+
+
+def test_gene_page_without_a_qtl_embeds_its_whole_window_and_an_svg(client, store, site):
+    """A gene without any QTL still gets its regional plot: every tested variant of the window of its
+    default phenotype with r² to the lead, the window's genes, and the same plot drawn on the server."""
+    gene = gene_without_qtl(site)
+    html = client.get(f"/gene/{gene['gene_name']}").text
+    assert 'class="badge badge-qtl"' not in html.split('id="status-table"')[1].split("</table>")[0]
+    data = Page(html).json["gene-data"]["regional"]
+    pairs, total, _ = store.all_pairs(gene=gene.name, phenotype=data["phenotype_id"], tissues=[data["tissue"]],
+                                      modalities=[data["modality"]], limit=10_000)
+    assert len(data["variants"]["id"]) == total == data["n_total"] > 50
+    assert sorted(data["variants"]["id"]) == sorted(pairs["variant_id"])
+    assert data["reference"] == data["variants"]["id"][data["lead"]]
+    r2 = np.array([np.nan if x is None else x for x in data["r2"]])
+    assert np.isfinite(r2).sum() > 0.9 * len(r2)
+    # the gene track: every gene overlapping the window, the page's gene among them
+    genes = table(site, "genes")
+    lo, hi = data["window"]
+    expected = genes[(genes["chrom"] == gene["chrom"]) & (genes["start"] <= hi) & (genes["end"] >= lo)]
+    assert sorted(g["gene_name"] for g in data["genes"]) == sorted(expected["gene_name"])
+    assert len(expected) >= 2 and gene["gene_name"] in [g["gene_name"] for g in data["genes"]]
+    # the server-drawn plot: a path of points per r² bin present, the reference diamond, every gene's name
+    svg = html.split('id="regional-plot"')[1].split("</figure>")[0].split("<svg", 1)[1].split("</svg>")[0]
+    assert 'class="static-plot regional-static"' in svg and "<script" not in svg and "style=" not in svg
+    drawn = np.array([x is not None for x in data["variants"]["nlog10p"]])  # a p of NaN has no point
+    bins = {int(b) if np.isfinite(r) else -1
+            for b, r in zip(np.searchsorted([0.2, 0.4, 0.6, 0.8], np.nan_to_num(r2[drawn]), side="right"), r2[drawn],
+                            strict=True)}
+    for b, colour in enumerate(["#357ebd", "#46b8da", "#5cb85c", "#eea236", "#d43f3a"]):
+        assert (f'stroke="{colour}" stroke-width="6.4"' in svg) == (b in bins), colour
+    assert svg.count('stroke-linecap="round"') == 2 * len(bins)
+    assert 'fill="#9632b8"' in svg and f">{data['reference']}</text>" in svg
+    for name in expected["gene_name"]:
+        assert f"{name} →" in svg or f"← {name}" in svg
+    points = sum(d.count("h0") for d in re.findall(r'd="([^"]*)" stroke="#[0-9a-f]{6}" stroke-width="6.4"', svg))
+    assert 0.5 * drawn.sum() < points <= drawn.sum()  # points on one pixel drawn once
+
+
+def test_gene_page_regional_choices_are_the_published_phenotypes(client, store, site):
+    page = Page(client.get("/gene/Ccdc59").text).json["gene-data"]
+    runs = store.phenotype_runs("Ccdc59")
+    tissues = [t["id"] for t in page["tissues"]]
+    modalities = [m["id"] for m in page["modalities"]]
+    got = {(tissues[c["t"]], modalities[c["m"]], ph) for c in page["regional_choices"] for ph in c["ph"]}
+    assert got == set(zip(runs["tissue"], runs["modality"], runs["phenotype_id"], strict=True))
+    top = table(site, "top_qtls").query("gene_id == 'ENSDEMG00000000001'")
+    for c in page["regional_choices"]:  # phenotypes with a top QTL first, the most significant first
+        known = [p for p in c["p"] if p is not None]
+        assert known == sorted(known) and c["p"][:len(known)] == known
+        for ph, p in zip(c["ph"], c["p"], strict=True):
+            rows = top[(top["tissue"] == tissues[c["t"]]) & (top["modality"] == modalities[c["m"]])
+                       & (top["phenotype_id"] == ph)]
+            assert (p is None) == rows.empty and (p is None or p == pytest.approx(rows["pval_nominal"].iloc[0]))

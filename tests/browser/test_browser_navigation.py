@@ -43,7 +43,12 @@ def test_search_gene_variant_tissue(page, site):
 
     # the plots of the gene page
     assert plot_traces(page, "bubble-plot") == 1
-    assert plot_traces(page, "regional-plot") == 4  # pairs, leads, independent signals, transcripts
+    plot_traces(page, "regional-plot")
+    points = page.evaluate("""() => document.getElementById('regional-plot').data
+        .filter((t) => t.meta === 'variant' && t.name.startsWith('r²'))
+        .reduce((n, t) => n + t.x.filter((x) => x !== null).length, 0)""")
+    regional = page.evaluate("JSON.parse(document.getElementById('gene-data').textContent).regional")
+    assert points == sum(y is not None for y in regional["variants"]["nlog10p"])  # every tested variant
     assert plot_traces(page, "expression-plot") == expressed_tissues(site, gene.name)
     # the server-drawn violins were replaced by the interactive ones
     assert page.locator("#expression-plot svg.static-plot").count() == 0
