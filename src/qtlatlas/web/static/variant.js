@@ -1,5 +1,7 @@
-// Variant page plots: the forest plot of effects across tissues × modalities × phenotypes, and the
-// phenotype-by-genotype violins of the chosen phenotype (the first embedded, others fetched from the API).
+// Variant page plots: the forest plot of effects across tissues × modalities × phenotypes, the PheWAS of every
+// tested pair (phewas.js), and the phenotype-by-genotype violins of the chosen phenotype (the first embedded,
+// others fetched from the API).
+import { phewas } from './phewas.js';
 import { apiURL, draw, fmtP, geneURL, getJSON, message, readJSON, violins } from './plots.js';
 
 const data = readJSON('variant-data');
@@ -108,5 +110,6 @@ async function choose(index) {
 
 forest();
 pbgPlot(data.pbg);
+requestAnimationFrame(() => setTimeout(() => phewas('phewas-plot', data.phewas), 0));
 const select = document.getElementById('pbg-choice');
 if (select) select.addEventListener('change', () => choose(Number(select.value) - 1));
