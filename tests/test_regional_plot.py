@@ -237,3 +237,64 @@ def test_gene_page_regional_choices_are_the_published_phenotypes(client, store, 
             rows = top[(top["tissue"] == tissues[c["t"]]) & (top["modality"] == modalities[c["m"]])
                        & (top["phenotype_id"] == ph)]
             assert (p is None) == rows.empty and (p is None or p == pytest.approx(rows["pval_nominal"].iloc[0]))
+
+
+# -- the region view ---------------------------------------------------------------------------------------
+
+REGION = "chr1:9000001-11000000"
+
+
+def test_region_view_plots_every_tested_pair_of_the_region(client, store, site):
+    html = client.get(f"/region?region={REGION}&tissue=Brain&modality=alt_TSS").text
+    page = Page(html)
+    data = page.json["region-data"]
+    pairs, total, _ = store.all_pairs(region=REGION, tissues=["Brain"], modalities=["alt_TSS"], limit=10_000)
+    v = data["variants"]
+    assert data["n_total"] == total == len(v["id"]) and data["min_nlog10p"] is None
+    phenotypes = [p["id"] for p in data["phenotypes"]]
+    assert sorted(zip([phenotypes[i] for i in v["ph"]], v["id"], strict=True)) == sorted(
+        zip(pairs["phenotype_id"], pairs["variant_id"], strict=True))
+    # LD with the region's lead (its most significant pair) over Brain's samples
+    lead = data["lead"]
+    assert v["nlog10p"][lead] == max(y for y in v["nlog10p"] if y is not None)
+    assert data["reference"] == v["id"][lead] and data["r2"][lead] == 1.0
+    ld = {r["variant_id"]: r["r2"] for r in store.ld(data["reference"], region=data["ld_region"], tissue="Brain")
+          .to_dict("records")}
+    assert data["r2"] == pytest.approx([None if ld.get(x) != ld.get(x) else round(ld[x], 3) for x in v["id"]])
+    # the independent QTLs of the region are ringed; every gene of the region is in the track
+    indep = table(site, "independent_qtls").query("tissue == 'Brain' and modality == 'alt_TSS' and chrom == 'chr1' "
+                                                  "and 9000001 <= pos <= 11000000")
+    assert sorted(s["variant_id"] for s in data["independent"]) == sorted(indep["variant_id"])
+    genes = table(site, "genes").query("chrom == 'chr1' and start <= 11000000 and `end` >= 9000001")
+    assert [g["gene_id"] for g in data["genes"]] == genes.sort_values("start")["gene_id"].tolist()
+    # the table of phenotypes links to their genes; the plot is drawn on the server first
+    assert sorted(page.column("region-phenotypes", "phenotype_id")) == sorted(phenotypes)
+    names = table(site, "genes").set_index("gene_id")["gene_name"]
+    assert {f"/gene/{g}" for g in pairs["gene_id"]} <= set(page.links)
+    assert set(page.column("region-phenotypes", "gene_name")) == {names[g] for g in pairs["gene_id"]}
+    svg = html.split('id="region-plot"')[1].split("</figure>")[0]
+    assert 'class="static-plot regional-static"' in svg and 'fill="#9632b8"' in svg
+
+
+def test_region_view_form_and_errors(client):
+    page = get(client, "/region")
+    assert "Give a region" in page.plain and "region-data" not in page.json
+    assert any(link.startswith("/region?region=") for link in page.links)  # an example
+    for bad in ("region=chr1:1-2000001", "region=chr1:nope", f"region={REGION}&tissue=Nope",
+                f"region={REGION}&modality=cross_modality", f"region={REGION}&colour=red"):
+        r = client.get(f"/region?{bad}")
+        assert r.status_code == 400 and r.headers["content-type"].startswith("text/html"), bad
+    empty = Page(client.get("/region?region=chr2:1-100&tissue=Liver").text)
+    assert empty.json["region-data"]["n_total"] == 0 and "No tested pair in this region" in empty.plain
+
+
+def test_qtl_browser_filtered_by_a_region_links_to_the_region_view(client):
+    page = get(client, f"/qtls?region={REGION}&tissue=Brain&modality=splicing")
+    assert f"/region?region={REGION.replace(':', '%3A')}&tissue=Brain&modality=splicing" in page.links
+    assert not [link for link in get(client, "/qtls").links if link.startswith("/region")]
+
+
+def get(client, url: str) -> Page:
+    r = client.get(url)
+    assert r.status_code == 200, (url, r.status_code, r.text[:300])
+    return Page(r.text)

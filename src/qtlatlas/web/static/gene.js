@@ -101,7 +101,8 @@ let regionalToken = 0;
 function showRegional(payload) {
   const tissue = data.tissues.find((t) => t.id === payload.tissue);
   const plot = interactiveRegional('regional-plot', payload, {
-    tissue: tissue?.name ?? payload.tissue, highlight: data.gene.gene_id, status: regionalStatus,
+    tissue: payload.tissue, tissueName: tissue?.name ?? payload.tissue, highlight: data.gene.gene_id,
+    status: regionalStatus,
   });
   return plot.redraw();
 }

@@ -17,7 +17,8 @@ export const LD_UNKNOWN = '#b8b8b8';
 export const REFERENCE_COLOUR = '#9632b8';
 /** Qualitative colours of phenotypes (region view coloured by phenotype). */
 export const PHENOTYPE_COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2',
-  '#7f7f7f', '#bcbd22', '#17becf'];
+  '#7f7f7f', '#bcbd22', '#17becf', '#aec7e8', '#ffbb78', '#98df8a', '#ff9896', '#c5b0d5', '#c49c94', '#f7b6d2',
+  '#c7c7c7', '#dbdb8d', '#9edae5'];
 const MAX_LD_BP = 2000000;
 const PANEL_PX = 300;
 const ROW_PX = 34;
@@ -135,16 +136,30 @@ function hover(d, i, r2) {
     + `${v.nlog10p[i]})<br>slope = ${v.slope?.[i] ?? '–'}<br>r² with ${d.reference ?? '–'} = ${ld}`;
 }
 
+/** The point of the reference variant: of its pairs (one per phenotype in the region view), the most
+ *  significant; -1 when it is not drawn. */
+function refIndex(d) {
+  const v = d.variants;
+  let best = -1;
+  if (!d.reference) return best;
+  for (let i = 0; i < v.id.length; i += 1) {
+    if (v.id[i] === d.reference && v.nlog10p[i] !== null && (best < 0 || v.nlog10p[i] > v.nlog10p[best])) best = i;
+  }
+  return best;
+}
+
 /** Variant traces: one per r² bin (or per phenotype when colourBy is 'phenotype'), the reference diamond,
  *  the independent signals and the threshold line (named in the legend). */
 function pointTraces(d, colourBy) {
   const v = d.variants;
   const n = v.id.length;
   const r2 = d.r2 || new Array(n).fill(null);
-  const ref = d.reference ? v.id.indexOf(d.reference) : -1;
+  const ref = refIndex(d);
   const groups = [];
   if (colourBy === 'phenotype' && v.ph) {
-    d.phenotypes.forEach((ph, k) => groups.push({ name: ph.label, colour: PHENOTYPE_COLOURS[k % 10], test: (i) => v.ph[i] === k }));
+    d.phenotypes.forEach((ph, k) => groups.push({
+      name: ph.label, colour: PHENOTYPE_COLOURS[k % PHENOTYPE_COLOURS.length], test: (i) => v.ph[i] === k,
+    }));
   } else {
     groups.push({ name: 'r² unknown', colour: LD_UNKNOWN, test: (i) => binOf(r2[i]) === -1 });
     LD_BINS.forEach((b, k) => groups.push({ name: `r² ${b.label}`, colour: b.colour, test: (i) => binOf(r2[i]) === k }));
@@ -237,7 +252,7 @@ export async function drawRegional(id, d, { highlight = null, colourBy = 'ld', o
   const range = [mb(d.window[0]), mb(d.window[1])];
   const traces = [...traces0(d, colourBy), ...track.traces];
   const annotations = [];
-  const ref = d.reference ? v.id.indexOf(d.reference) : -1;
+  const ref = refIndex(d);
   if (ref >= 0 && v.nlog10p[ref] !== null) {  // the reference's name, on a white ground over lines and points
     annotations.push({ x: mb(v.pos[ref]), y: v.nlog10p[ref], yshift: 16, text: d.reference, showarrow: false,
       font: { size: 11, color: REFERENCE_COLOUR }, bgcolor: 'rgba(255,255,255,0.85)', borderpad: 1,
@@ -294,14 +309,16 @@ export function leadIndex(d) {
   return best;
 }
 
-/** A regional plot that follows clicks: each picked point becomes the LD reference (r² re-fetched over
- *  `tissue`'s samples, then redrawn); `status` (an element) tells what is shown. */
-export function interactiveRegional(id, d, { tissue, highlight = null, status = null, colourBy = () => 'ld' }) {
+/** A regional plot that follows clicks: each picked point becomes the LD reference (r² re-fetched over the
+ *  samples of `tissue`, an id, named `tissueName`, then redrawn); `status` (an element) tells what is shown. */
+export function interactiveRegional(id, d, {
+  tissue, tissueName = tissue, highlight = null, status = null, colourBy = () => 'ld',
+}) {
   let token = 0;
   const say = (text) => { if (status) status.textContent = text; };
   const describe = () => {
     if (!d.reference) return say(d.ld_note || 'No LD reference.');
-    const note = d.r2 ? `r² with ${d.reference} over the samples of ${tissue}` : (d.ld_note || 'r² unknown');
+    const note = d.r2 ? `r² with ${d.reference} over the samples of ${tissueName}` : (d.ld_note || 'r² unknown');
     say(`${note}. Click a point to make it the LD reference; click a gene's name for its page.`);
   };
   const pick = async (i) => {
