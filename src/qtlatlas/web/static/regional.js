@@ -150,18 +150,20 @@ function refIndex(d) {
 
 /** Variant traces: one per r² bin (or per phenotype when colourBy is 'phenotype'), the reference diamond,
  *  the independent signals and the threshold line (named in the legend). */
-function pointTraces(d, colourBy) {
+function pointTraces(d, colourBy, short) {
   const v = d.variants;
   const n = v.id.length;
   const r2 = d.r2 || new Array(n).fill(null);
   const ref = refIndex(d);
   const groups = [];
   if (colourBy === 'phenotype' && v.ph) {
+    const cut = (label) => (short && label.length > 44 ? `${label.slice(0, 43)}…` : label);
     d.phenotypes.forEach((ph, k) => groups.push({
-      name: ph.label, colour: PHENOTYPE_COLOURS[k % PHENOTYPE_COLOURS.length], test: (i) => v.ph[i] === k,
+      name: cut(ph.label), colour: PHENOTYPE_COLOURS[k % PHENOTYPE_COLOURS.length], test: (i) => v.ph[i] === k,
     }));
   } else {
-    groups.push({ name: 'r² unknown', colour: LD_UNKNOWN, test: (i) => binOf(r2[i]) === -1 });
+    groups.push({ name: 'r² unknown', colour: LD_UNKNOWN, test: (i) => binOf(r2[i]) === -1 });  // short names: a phone's
+    // legend fits two entries a row
     LD_BINS.forEach((b, k) => groups.push({ name: `r² ${b.label}`, colour: b.colour, test: (i) => binOf(r2[i]) === k }));
     groups.reverse();  // legend: the highest bin first; drawn last, on top
   }
@@ -180,7 +182,8 @@ function pointTraces(d, colourBy) {
   }
   if (ref >= 0 && v.nlog10p[ref] !== null) {
     traces.push({
-      type: 'scatter', mode: 'markers', name: `${d.reference} (reference)`, meta: 'variant', legendrank: 0,
+      type: 'scatter', mode: 'markers', name: short ? `${d.reference} (ref.)` : `${d.reference} (reference)`,
+      meta: 'variant', legendrank: 0,
       x: [mb(v.pos[ref])], y: [v.nlog10p[ref]], customdata: [ref],
       marker: { size: 14, symbol: 'diamond', color: REFERENCE_COLOUR, line: { width: 1, color: '#18212c' } },
       text: [hover(d, ref, 1)], hoverinfo: 'text',
@@ -189,7 +192,8 @@ function pointTraces(d, colourBy) {
   const indep = (d.independent || []).filter((s) => s.i >= 0 && v.nlog10p[s.i] !== null);
   if (indep.length) {
     traces.push({
-      type: 'scatter', mode: 'markers', name: 'independent signal (#rank)', meta: 'variant', legendrank: 50,
+      type: 'scatter', mode: 'markers', name: short ? 'independent #' : 'independent signal (#rank)', meta: 'variant',
+      legendrank: 50,
       x: indep.map((s) => mb(v.pos[s.i])), y: indep.map((s) => v.nlog10p[s.i]), customdata: indep.map((s) => s.i),
       marker: { size: 16, color: 'rgba(0,0,0,0)', line: { width: 2, color: '#18212c' } },
       text: indep.map((s) => `independent signal #${s.rank}: ${s.variant_id}<br>${s.phenotype_id}<br>`
@@ -199,9 +203,10 @@ function pointTraces(d, colourBy) {
   if (d.threshold) {
     const y = -Math.log10(d.threshold);
     traces.push({
-      type: 'scatter', mode: 'lines', name: `p threshold (${fmtP(d.threshold)})`, legendrank: 60,
+      type: 'scatter', mode: 'lines', name: short ? 'p threshold' : `p threshold (${fmtP(d.threshold)})`, legendrank: 60,
       x: [mb(d.window[0]), mb(d.window[1])], y: [y, y], line: { color: '#a4262c', width: 1.3, dash: 'dash' },
-      hoverinfo: 'name',
+      text: new Array(2).fill(`significance threshold of ${d.phenotype_id}: p = ${fmtP(d.threshold)}`),
+      hoverinfo: 'text',
     });
   }
   return traces;
@@ -209,11 +214,11 @@ function pointTraces(d, colourBy) {
 
 const pointCache = new WeakMap();
 /** pointTraces(d, colourBy), computed once per payload state and colouring. */
-function traces0(d, colourBy) {
-  const key = `${colourBy}\t${d.reference}\t${d.r2 ? d.r2.length : -1}`;
+function traces0(d, colourBy, short) {
+  const key = `${colourBy}\t${short}\t${d.reference}\t${d.r2 ? d.r2.length : -1}`;
   const hit = pointCache.get(d);
   if (hit && hit.key === key && hit.r2 === d.r2) return hit.traces;
-  const traces = pointTraces(d, colourBy);
+  const traces = pointTraces(d, colourBy, short);
   pointCache.set(d, { key, r2: d.r2, traces });
   return traces;
 }
@@ -235,11 +240,12 @@ function legendHeight(traces, width) {
 export async function drawRegional(id, d, { highlight = null, colourBy = 'ld', onPick = null } = {}) {
   const el = document.getElementById(id);
   const width = el.clientWidth || 800;
-  const margin = { l: 56, r: width < 600 ? 8 : 16, t: 8, b: 44 };
+  const short = width < 600;
+  const margin = { l: 56, r: short ? 8 : 16, t: 8, b: 44 };
   const track = geneTrack(d, highlight, width, margin);
   const measured = Number(el.dataset.legendPx || 0);
   const legendPx = Number(el.dataset.legendWidth) === width && measured
-    ? measured : legendHeight(traces0(d, colourBy), width - margin.l - margin.r);
+    ? measured : legendHeight(traces0(d, colourBy, short), width - margin.l - margin.r);
   const trackPx = track.rows * ROW_PX + 10;
   const height = margin.t + legendPx + PANEL_PX + 42 + trackPx + margin.b;
   const inner = height - margin.t - margin.b;
@@ -250,7 +256,7 @@ export async function drawRegional(id, d, { highlight = null, colourBy = 'ld', o
   const ys = v.nlog10p.filter((y) => y !== null);
   const yMax = Math.max(1, ...ys, d.threshold ? -Math.log10(d.threshold) : 0) * 1.15;
   const range = [mb(d.window[0]), mb(d.window[1])];
-  const traces = [...traces0(d, colourBy), ...track.traces];
+  const traces = [...traces0(d, colourBy, short), ...track.traces];
   const annotations = [];
   const ref = refIndex(d);
   if (ref >= 0 && v.nlog10p[ref] !== null) {  // the reference's name, on a white ground over lines and points
@@ -274,7 +280,9 @@ export async function drawRegional(id, d, { highlight = null, colourBy = 'ld', o
   const drawn = await draw(id, traces, {
     margin, showlegend: true,
     legend: { orientation: 'h', x: 0, xanchor: 'left', y: 1, yanchor: 'top', font: { size: 11 },
-      traceorder: 'normal', itemclick: false, itemdoubleclick: false },
+      traceorder: 'normal', itemclick: false, itemdoubleclick: false,
+      ...(short && colourBy !== 'phenotype'
+        ? { entrywidthmode: 'pixels', entrywidth: Math.floor((width - margin.l - margin.r) / 2) - 44 } : {}) },
     xaxis: { range, anchor: 'y', showgrid: false, zeroline: false, ticks: 'outside', showline: true,
       linecolor: '#9aa4b2' },
     xaxis2: { range, matches: 'x', anchor: 'y2', showgrid: false, zeroline: false, showticklabels: false,
@@ -298,7 +306,7 @@ export async function drawRegional(id, d, { highlight = null, colourBy = 'ld', o
   const needed = box ? Math.ceil(box.height) + 10 : legendPx;
   el.dataset.legendWidth = String(width);
   el.dataset.legendPx = String(Math.max(needed, 30));
-  if (needed > legendPx + 2) return drawRegional(id, d, { highlight, colourBy, onPick });
+  if (needed > legendPx + 2 || needed < legendPx - 12) return drawRegional(id, d, { highlight, colourBy, onPick });
   return drawn;
 }
 
