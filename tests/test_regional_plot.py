@@ -206,8 +206,10 @@ def test_gene_page_without_a_qtl_embeds_its_whole_window_and_an_svg(client, stor
     assert sorted(g["gene_name"] for g in data["genes"]) == sorted(expected["gene_name"])
     assert len(expected) >= 2 and gene["gene_name"] in [g["gene_name"] for g in data["genes"]]
     # the server-drawn plot: a path of points per r² bin present, the reference diamond, every gene's name
-    svg = html.split('id="regional-plot"')[1].split("</figure>")[0].split("<svg", 1)[1].split("</svg>")[0]
-    assert 'class="static-plot regional-static"' in svg and "<script" not in svg and "style=" not in svg
+    figure = html.split('id="regional-plot"')[1].split("</figure>")[0]
+    assert figure.count("<svg") == 2 and 'class="static-plot regional-static static-narrow"' in figure  # for phones
+    svg = figure.split("<svg", 1)[1].split("</svg>")[0]
+    assert 'class="static-plot regional-static static-wide"' in svg and "<script" not in svg and "style=" not in svg
     drawn = np.array([x is not None for x in data["variants"]["nlog10p"]])  # a p of NaN has no point
     bins = {int(b) if np.isfinite(r) else -1
             for b, r in zip(np.searchsorted([0.2, 0.4, 0.6, 0.8], np.nan_to_num(r2[drawn]), side="right"), r2[drawn],
@@ -273,7 +275,7 @@ def test_region_view_plots_every_tested_pair_of_the_region(client, store, site):
     assert {f"/gene/{g}" for g in pairs["gene_id"]} <= set(page.links)
     assert set(page.column("region-phenotypes", "gene_name")) == {names[g] for g in pairs["gene_id"]}
     svg = html.split('id="region-plot"')[1].split("</figure>")[0]
-    assert 'class="static-plot regional-static"' in svg and 'fill="#9632b8"' in svg
+    assert 'class="static-plot regional-static static-wide"' in svg and 'fill="#9632b8"' in svg
 
 
 def test_region_view_form_and_errors(client):

@@ -20,7 +20,7 @@ from ..regional import aligned_r2, ld_region, rounded, significant_digits
 from . import params
 from .context import Page, page_for
 from .errors import PageRoute
-from .regional_svg import Locus, regional_svg
+from .regional_svg import Locus, regional_svgs
 from .tables import Column, table_from_frame
 from .templating import render
 
@@ -104,14 +104,15 @@ def region_data(page: Page, span_text: str, tissue: str, modality: str) -> tuple
 
 
 def region_svg(data: dict, title: str):
-    """The server-drawn plot of a region payload (coloured by r² with the lead), and its height."""
+    """The server-drawn plot of a region payload (coloured by r² with the lead; wide and for phones), and its
+    height."""
     v = data["variants"]
     r2 = None if data["r2"] is None else np.array([np.nan if x is None else x for x in data["r2"]], dtype=float)
     locus = Locus(chrom=data["chrom"], window=tuple(data["window"]), pos=np.asarray(v["pos"], dtype=float),
                   nlog10p=np.array([np.nan if x is None else x for x in v["nlog10p"]], dtype=float), r2=r2,
                   reference=data["lead"], reference_label=data["reference"] or "",
                   independent=[(s["i"], s["rank"]) for s in data["independent"] if s["i"] >= 0], genes=data["genes"])
-    return regional_svg(locus, label=title)
+    return regional_svgs(locus, title)
 
 
 @router.get("/region")

@@ -12,7 +12,7 @@ import pandas as pd
 from ...store.errors import StoreError
 from ..regional import regional_data
 from .context import Page
-from .regional_svg import Locus, regional_svg
+from .regional_svg import Locus, regional_svgs
 
 
 def default_choice(top: pd.DataFrame, runs: pd.DataFrame) -> tuple[str, str, str] | None:
@@ -87,7 +87,7 @@ def gene_regional(page: Page, gene: dict, top: pd.DataFrame, independent: pd.Dat
         return out
     name = gene.get("gene_name") or gene["gene_id"]
     out["data"] = data
-    out["svg"], out["height"] = regional_svg(
+    out["svg"], out["height"] = regional_svgs(
         locus_of(data, gene["gene_id"]), label=f"−log10 p of every tested variant of {pid} in {page.tissue_name(t)}, "
                                                f"{page.modality_names.get(m, m)}, around {name}")
     return out

@@ -94,10 +94,13 @@ def track_layout(genes: list[dict], x, x_lo: float, x_hi: float) -> list[tuple[d
     return [(g, row, cx, label) for (g, cx, label), row in zip(placed, rows, strict=True)]
 
 
-def regional_svg(locus: Locus, *, width: int = 1100, label: str = "") -> tuple[Markup, int]:
-    """The regional plot of ``locus`` as ``<svg class="static-plot">`` and its height in px (``viewBox``
-    ``width`` wide; the height grows with the gene track's rows, at most :data:`MAX_TRACK_ROWS`)."""
-    left, right, legend_h = 62, 16, 30
+def regional_svg(locus: Locus, *, width: int = 1100, panel: int = PANEL_PX, label: str = "",
+                 css: str = "") -> tuple[Markup, int]:
+    """The regional plot of ``locus`` as ``<svg class="static-plot regional-static {css}">`` and its height in px
+    (``viewBox`` ``width`` wide; the −log10 p panel ``panel`` px high; the height grows with the legend's rows
+    and the gene track's, at most :data:`MAX_TRACK_ROWS`)."""
+    left, right = 62, 16 if width > 600 else 10
+    legend, legend_h = _legend(locus, left, width - right)
     lo, hi = locus.window
     plot_w = width - left - right
     y_val = np.asarray(locus.nlog10p, dtype=np.float64)
@@ -112,25 +115,25 @@ def regional_svg(locus: Locus, *, width: int = 1100, label: str = "") -> tuple[M
         return left + plot_w * (bp - lo) / max(hi - lo, 1)
 
     def y(v: float) -> float:
-        return legend_h + PANEL_PX * (1 - v / y_max)
+        return legend_h + panel * (1 - v / y_max)
 
     layout = track_layout(locus.genes, x, left, width - right)
     n_rows = min(max((row for _, row, _, _ in layout), default=-1) + 1, MAX_TRACK_ROWS)
-    axis_y = legend_h + PANEL_PX
+    axis_y = legend_h + panel
     track_top = axis_y + 40
     height = int(track_top + max(n_rows, 1) * TRACK_ROW_PX + 34)
-    out = [f'<svg class="static-plot regional-static" xmlns="http://www.w3.org/2000/svg" '
+    out = [f'<svg class="static-plot regional-static{" " + css if css else ""}" xmlns="http://www.w3.org/2000/svg" '
            f'viewBox="0 0 {width} {height}" width="100%" height="{height}" preserveAspectRatio="xMidYMid meet" '
            f'aria-hidden="true" font-family="{FONT}" font-size="12" fill="#18212c">'
            f'<title>{escape(label or "Regional plot")}</title>']
-    out.append(_legend(locus, left, width - right))
+    out.append(legend)
     for t in ticks:  # y grid and labels
         yy = _n(y(t))
         out.append(f'<line x1="{left}" x2="{width - right}" y1="{yy}" y2="{yy}" stroke="#e6e9ee"/>'
                    f'<text x="{left - 6}" y="{yy}" text-anchor="end" dominant-baseline="middle">{t:g}</text>')
-    out.append(f'<text transform="translate(16 {_n(legend_h + PANEL_PX / 2)}) rotate(-90)" text-anchor="middle">'
+    out.append(f'<text transform="translate(16 {_n(legend_h + panel / 2)}) rotate(-90)" text-anchor="middle">'
                f'−log10 p</text>')
-    for t in nice_ticks(lo / 1e6, hi / 1e6, 8):  # x ticks, in Mb
+    for t in nice_ticks(lo / 1e6, hi / 1e6, max(4, plot_w // 110)):  # x ticks, in Mb
         if t * 1e6 < lo:
             continue
         xx = _n(x(t * 1e6))
@@ -150,9 +153,9 @@ def regional_svg(locus: Locus, *, width: int = 1100, label: str = "") -> tuple[M
     return Markup("".join(out)), height
 
 
-def _legend(locus: Locus, x0: float, x1: float) -> str:
-    """The legend strip above the panel: r² bins (with the reference's name), the reference, the threshold
-    and the independent signals, left to right (items that do not fit are left out)."""
+def _legend(locus: Locus, x0: float, x1: float) -> tuple[str, int]:
+    """The legend above the panel: r² bins (with the reference's name), the reference, the threshold and the
+    independent signals, left to right in rows 20 px high; and the height it takes (with the gap below it)."""
     items: list[tuple[str, str]] = []
     if locus.r2 is not None:
         items.append(("text", f"r² with {locus.reference_label}:" if locus.reference_label else "r²:"))
@@ -166,18 +169,18 @@ def _legend(locus: Locus, x0: float, x1: float) -> str:
         items.append(("dash", "p threshold"))
     if locus.independent:
         items.append(("ring", "independent signal"))
-    out, x = [], x0
+    out, x, y = [], x0, 15
     for kind, text in items:
         w = CHAR_PX * len(text) + (0 if kind == "text" else 16) + 12
-        if x + w > x1:
-            break
+        if x + w > x1 and x > x0:
+            x, y = x0, y + 20
         if kind == "text":
-            out.append(f'<text x="{_n(x)}" y="15" dominant-baseline="middle">{escape(text)}</text>')
+            out.append(f'<text x="{_n(x)}" y="{y}" dominant-baseline="middle">{escape(text)}</text>')
         else:
-            out.append(_legend_mark(kind, x + 5, 15))
-            out.append(f'<text x="{_n(x + 14)}" y="15" dominant-baseline="middle">{escape(text)}</text>')
+            out.append(_legend_mark(kind, x + 5, y))
+            out.append(f'<text x="{_n(x + 14)}" y="{y}" dominant-baseline="middle">{escape(text)}</text>')
         x += w
-    return "".join(out)
+    return "".join(out), y + 15
 
 
 def _legend_mark(kind: str, cx: float, cy: float) -> str:
@@ -218,13 +221,15 @@ def _points(locus: Locus, x, y, finite: np.ndarray) -> str:
         if 0 <= i < len(pos) and finite[i]:
             cx, cy = x(pos[i]), y(vals[i])
             out.append(f'<circle cx="{_n(cx)}" cy="{_n(cy)}" r="7.5" fill="none" stroke="#18212c" stroke-width="2"/>'
-                       f'<text x="{_n(cx + 9)}" y="{_n(cy - 8)}" font-weight="600">#{rank}</text>')
+                       f'<text x="{_n(cx + 9)}" y="{_n(cy + 17)}" font-weight="600" stroke="#ffffff" stroke-width="3" '
+                       f'paint-order="stroke">#{rank}</text>')
     r = locus.reference
     if r is not None and 0 <= r < len(pos) and finite[r]:
         cx, cy = x(pos[r]), y(vals[r])
         out.append(_diamond(cx, cy, 7.5))
         if locus.reference_label:
-            anchor = "end" if cx > x(locus.window[1]) - 150 else "start"
+            right_edge = x(locus.window[1])
+            anchor = "end" if cx > right_edge - 0.3 * (right_edge - x(locus.window[0])) else "start"
             dx = -10 if anchor == "end" else 10
             out.append(f'<text x="{_n(cx + dx)}" y="{_n(max(cy - 10, 40))}" text-anchor="{anchor}" '
                        f'fill="{REFERENCE_COLOUR}" font-weight="600" stroke="#ffffff" stroke-width="3" '
@@ -261,3 +266,11 @@ def _track(locus: Locus, layout, x, x_lo: float, x_hi: float, top: float, n_rows
         out.append(f'<text x="{_n((x_lo + x_hi) / 2)}" y="{_n(top + 10)}" text-anchor="middle" fill="#4f5b69">'
                    f'No gene in this window</text>')
     return "".join(out)
+
+
+def regional_svgs(locus: Locus, label: str) -> tuple[Markup, int]:
+    """The plot drawn twice, for wide pages (1100 px) and for phones (420 px, shown by CSS below 640 px, so that
+    its text stays legible), and the wide one's height."""
+    wide, height = regional_svg(locus, label=label, css="static-wide")
+    narrow, _ = regional_svg(locus, width=420, panel=240, label=label, css="static-narrow")
+    return Markup(wide + narrow), height
