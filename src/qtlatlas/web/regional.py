@@ -5,7 +5,8 @@ threshold, the gene's independent signals and the genes of the window with their
 Shared by the gene page (which embeds the plot of its default phenotype and draws it on the server) and the
 API route ``/api/v1/regional/gene/{gene}`` (the page's other choices). The payload is compact: the variants
 as column arrays (ids, positions, −log10 p to 3 decimals, slopes to 3 significant digits, r² to 3
-decimals), not one object per variant; a window of 8,000 variants is about 250 KB of JSON.
+decimals), not one object per variant: a window of 8,000 variants with ``chr_pos_ref_alt`` ids is about 400 KB
+of JSON (105 KB gzip-compressed), the ids two thirds of it.
 """
 
 from __future__ import annotations

@@ -210,10 +210,11 @@ def _points(locus: Locus, x, y, finite: np.ndarray) -> str:
         sel = np.flatnonzero((bins == b) & finite)
         if not len(sel):
             continue
-        px = np.round([x(p) for p in pos[sel]]).astype(int)
-        py = np.round([y(v) for v in vals[sel]]).astype(int)
-        unique = dict.fromkeys(zip(px.tolist(), py.tolist(), strict=True))
-        d = "".join(f"M{a} {c}h0" for a, c in unique)
+        px = np.round(x(pos[sel])).astype(np.int64)  # x and y are affine: they map whole arrays
+        py = np.round(y(vals[sel])).astype(np.int64)
+        _, first = np.unique(px * 100_000 + py, return_index=True)  # one point per pixel, in drawing order
+        keep = np.sort(first)
+        d = "".join(f"M{a} {c}h0" for a, c in zip(px[keep].tolist(), py[keep].tolist(), strict=True))
         colour = LD_UNKNOWN if b < 0 else LD_BINS[b][1]
         out.append(f'<path d="{d}" stroke="#333a44" stroke-width="8" stroke-linecap="round" fill="none"/>'
                    f'<path d="{d}" stroke="{colour}" stroke-width="6.4" stroke-linecap="round" fill="none"/>')
