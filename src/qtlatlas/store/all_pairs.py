@@ -197,8 +197,8 @@ class AllPairsQueries:
                 room -= len(tied)
                 keep[tied] = True
                 c.rows, c.runs = c.rows[keep], c.runs[keep]
-        parts = [self._rows(c, 0, len(c.rows), fields) for c in candidates if len(c.rows)]
-        rows = (pd.concat(parts, ignore_index=True) if parts
+        parts = [self._row_columns(c, 0, len(c.rows), fields) for c in candidates if len(c.rows)]
+        rows = (self._concat_columns(parts) if parts
                 else pd.DataFrame({c: [] for c in (PAIR_COLUMNS if fields is None else fields)}))
         return rows, total, cut
 
@@ -264,6 +264,20 @@ class AllPairsQueries:
     def _rows(self, c: _Candidates, lo: int, hi: int, fields: list[str] | None = None) -> pd.DataFrame:
         """Rows ``lo .. hi - 1`` of a tissue × modality's candidates, with the fields of :data:`PAIR_COLUMNS`
         (those of ``fields`` only, in that order, when given: a plot's few columns skip the others' reads)."""
+        return pd.DataFrame(self._row_columns(c, lo, hi, fields))
+
+    @staticmethod
+    def _concat_columns(parts: list[dict]) -> pd.DataFrame:
+        """One DataFrame of several :meth:`_row_columns` answers (one frame built, not one per part)."""
+        out = {}
+        for f in parts[0]:
+            values = [p[f] for p in parts]
+            out[f] = (np.concatenate(values) if all(isinstance(v, np.ndarray) for v in values)
+                      else pd.concat([pd.Series(v) for v in values], ignore_index=True))
+        return pd.DataFrame(out)
+
+    def _row_columns(self, c: _Candidates, lo: int, hi: int, fields: list[str] | None = None) -> dict:
+        """The columns of :meth:`_rows` as arrays, by field."""
         want = PAIR_COLUMNS if fields is None else fields
         rows, runs = c.rows[lo:hi], c.runs[lo:hi]
         file = c.file
@@ -273,7 +287,7 @@ class AllPairsQueries:
         k = len(rows)
         columns: dict = {}
         if {"tissue", "modality"} & set(want):
-            columns.update(tissue=[c.tissue] * k, modality=[c.modality] * k)
+            columns.update(tissue=np.full(k, c.tissue, dtype=object), modality=np.full(k, c.modality, dtype=object))
         if "phenotype_id" in want:
             columns["phenotype_id"] = file.phenotype_ids[runs]
         if {"gene_id", "gene_name"} & set(want):
@@ -298,7 +312,7 @@ class AllPairsQueries:
         for f in ("slope", "slope_se"):
             if f in stats_cols:
                 columns[f] = pairs.column(f).to_numpy(zero_copy_only=False)
-        return pd.DataFrame({f: columns[f] for f in want})
+        return {f: columns[f] for f in want}
 
     def _gene_names(self, gene_ids: np.ndarray) -> np.ndarray:
         index = self._gene_index()

@@ -36,7 +36,7 @@ def tested_pairs(release, variant_id: str) -> tuple[pd.DataFrame, int, float | N
 def _keys(frame: pd.DataFrame) -> list[tuple]:
     if frame.empty:
         return []
-    return list(zip(frame["tissue"], frame["modality"], frame["phenotype_id"], strict=True))
+    return list(zip(frame["tissue"].tolist(), frame["modality"].tolist(), frame["phenotype_id"].tolist(), strict=True))
 
 
 def flags_of(listed: pd.DataFrame, fdr: float | None) -> tuple[dict, set]:
@@ -48,7 +48,7 @@ def flags_of(listed: pd.DataFrame, fdr: float | None) -> tuple[dict, set]:
     if listed.empty:
         return flags, significant
     q = listed["qval"] if "qval" in listed.columns else pd.Series(np.nan, index=listed.index)
-    for key, source, qval in zip(_keys(listed), listed["source"], q, strict=True):
+    for key, source, qval in zip(_keys(listed), listed["source"].tolist(), q.tolist(), strict=True):
         flags[key] = flags.get(key, 0) | _FLAG.get(source, 0)
         if source in ("significant", "independent") or (source == "top" and fdr is not None and qval <= fdr):
             significant.add(key)
@@ -66,40 +66,34 @@ def phewas_data(page: Page, listed: pd.DataFrame, tested: pd.DataFrame, total: i
     which pairs were left out (None when none was)."""
     fdr = (page.release.info.get("mapping") or {}).get("fdr")
     flags, significant = flags_of(listed, fdr)
-    points = tested[["tissue", "modality", "phenotype_id", "gene_id", "nlog10p", "slope"]].copy() if len(tested) \
-        else pd.DataFrame(columns=["tissue", "modality", "phenotype_id", "gene_id", "nlog10p", "slope"])
-    have = set(_keys(points))
-    extra = []
+    cols = ["tissue", "modality", "phenotype_id", "gene_id", "nlog10p", "slope"]
+    points = list(zip(*(tested[c].tolist() for c in cols), strict=True)) if len(tested) else []
+    have = {p[:3] for p in points}
     if not listed.empty:  # listed pairs the nominal pass lacks, with the statistics of their best row
         order = {"significant": 0, "top": 1, "independent": 2}
-        for r in listed.assign(_o=listed["source"].map(order)).sort_values("_o").itertuples():
-            key = (r.tissue, r.modality, r.phenotype_id)
-            if key not in have and r.pval_nominal == r.pval_nominal:
-                have.add(key)
-                extra.append({"tissue": r.tissue, "modality": r.modality, "phenotype_id": r.phenotype_id,
-                              "gene_id": r.gene_id, "nlog10p": -np.log10(max(float(r.pval_nominal), 1e-320)),
-                              "slope": r.slope})
-    if extra:
-        points = pd.concat([points, pd.DataFrame(extra)], ignore_index=True)
+        found = zip(*(listed[c].tolist() for c in ["source", "tissue", "modality", "phenotype_id", "gene_id",
+                                                    "pval_nominal", "slope"]), strict=True)
+        for _, t, m, pid, gid, p, slope in sorted(found, key=lambda r: order.get(r[0], 9)):
+            if (t, m, pid) not in have and p == p:
+                have.add((t, m, pid))
+                points.append((t, m, pid, gid, -float(np.log10(max(float(p), 1e-320))), slope))
     t_index = {t["tissue_id"]: i for i, t in enumerate(page.tissues)}
     m_index = {m["id"]: i for i, m in enumerate(page.modalities)}
-    points = points[points["tissue"].isin(t_index) & points["modality"].isin(m_index)]
-    points = points.assign(_t=points["tissue"].map(t_index), _m=points["modality"].map(m_index)).sort_values(
-        ["_t", "_m", "gene_id", "phenotype_id"], kind="stable")
-    genes = list(dict.fromkeys(points["gene_id"].astype(str)))
-    phenotypes = list(dict.fromkeys(points["phenotype_id"].astype(str)))
+    points = sorted((p for p in points if p[0] in t_index and p[1] in m_index),
+                    key=lambda p: (t_index[p[0]], m_index[p[1]], str(p[3]), str(p[2])))
+    genes = list(dict.fromkeys(str(p[3]) for p in points))
+    phenotypes = list(dict.fromkeys(str(p[2]) for p in points))
     g_index = {g: i for i, g in enumerate(genes)}
     p_index = {p: i for i, p in enumerate(phenotypes)}
-    keys = _keys(points)
+    keys = [p[:3] for p in points]
     return {
         "tissues": [{"id": t["tissue_id"], "name": t.get("name") or t["tissue_id"],
                      "colour": page.tissue_colour(t["tissue_id"])} for t in page.tissues],
         "modalities": [{"id": m["id"], "name": m["name"]} for m in page.modalities],
         "genes": [[g, names.get(g, g)] for g in genes], "phenotypes": phenotypes,
-        "t": points["_t"].astype(int).tolist(), "m": points["_m"].astype(int).tolist(),
-        "g": [g_index[g] for g in points["gene_id"].astype(str)],
-        "ph": [p_index[p] for p in points["phenotype_id"].astype(str)],
-        "y": rounded(points["nlog10p"], 3), "slope": significant_digits(points["slope"]),
+        "t": [t_index[p[0]] for p in points], "m": [m_index[p[1]] for p in points],
+        "g": [g_index[str(p[3])] for p in points], "ph": [p_index[str(p[2])] for p in points],
+        "y": rounded([p[4] for p in points], 3), "slope": significant_digits([p[5] for p in points]),
         "flags": [flags.get(k, 0) for k in keys], "hi": [int(k in significant) for k in keys],
         "n_total": int(max(total, len(points))), "min_nlog10p": cut,
     }

@@ -22,8 +22,8 @@ from .tables import Column, table_from_frame
 from .templating import render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-#: Threads that read a variant's tested pairs beside its listed associations.
-_READS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qtlatlas-variant-page")
+#: Threads that read a variant's tested pairs and its phenotype-by-genotype data beside its listed associations.
+_READS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="qtlatlas-variant-page")
 #: Most rows of the forest plot (the most significant associations).
 MAX_FOREST = 80
 #: Order in which a (tissue, modality, phenotype) keeps one row for the forest plot: nominal statistics first.
@@ -125,11 +125,9 @@ def variant_page(request: Request, variant: str) -> Response:
     page = page_for(request)
     release = page.release
     v = release.variant(variant)
-    tested_read = _READS.submit(tested_pairs, release, v["variant_id"])
+    tested_read = _READS.submit(tested_pairs, release, v["variant_id"])  # beside the listed rows and the violins
     assoc = release.variant_associations(v["variant_id"])
-    tested, n_tested, cut = tested_read.result()
-    gene_ids = pd.concat([assoc.get("gene_id", pd.Series(dtype=object)), tested["gene_id"]]).dropna().unique()
-    names = portal_queries(release).gene_names(gene_ids)
+    names = portal_queries(release).gene_names(assoc["gene_id"].dropna().unique() if "gene_id" in assoc else [])
     if "gene_id" in assoc.columns and len(assoc):
         assoc["gene_name"] = assoc["gene_id"].map(names).fillna(assoc["gene_id"])
     else:
@@ -139,7 +137,10 @@ def variant_page(request: Request, variant: str) -> Response:
                              slope=pd.Series(dtype=float), slope_se=pd.Series(dtype=float))
     choices = pbg_choices(assoc)
     chosen = params.integer(request, "pbg", 1, maximum=max(len(choices), 1)) - 1
-    pbg, pbg_problem = pbg_data(page, v, choices[chosen] if choices else None)
+    pbg_read = _READS.submit(pbg_data, page, v, choices[chosen] if choices else None)
+    tested, n_tested, cut = tested_read.result()
+    names.update(portal_queries(release).gene_names(tested["gene_id"].dropna().unique()))
+    pbg, pbg_problem = pbg_read.result()
     nominal, n_nominal = nominal_rows(assoc, tested)
     nominal = nominal.assign(gene_name=nominal["gene_id"].map(names).fillna(nominal["gene_id"]))
     shown = pd.concat([assoc, nominal], ignore_index=True) if len(nominal) else assoc
