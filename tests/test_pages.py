@@ -137,7 +137,8 @@ def top_gene(site, release="v2") -> pd.Series:
 
 
 PAGES = ["/", "/qtls", "/expression", "/dashboard", "/downloads", "/about", "/data-access", "/studies",
-         "/studies/demo2024", "/tissue/Brain", "/gene/{gene}", "/variant/{variant}"]
+         "/studies/demo2024", "/tissue/Brain", "/gene/{gene}", "/variant/{variant}", "/region",
+         "/region?region=chr1:1-1000000&tissue=Liver&modality=splicing"]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -633,7 +634,9 @@ HOSTILE = [
     "/gene/Ccdc59?pairs_page=1e3", "/tissue/Brain?modality=%00", "/search?q=%00", "/search?q=" + "x" * 200,
     "/studies/..%2Fsite", "/studies/demo2024/files/..%2F..%2Fatlas.json", "/releases/%00/x",
     "/qtls?page=%2B-5", "/qtls?page=%C2%B2", "/gene/Ccdc59?pairs_page=--1", "/variant/chr1:,", "/search?q=1:,,",
-    "/variant/chr1_,_A_G",
+    "/variant/chr1_,_A_G", "/region?region=%00", "/region?region=chr1:1-2000001", "/region?region=chr1:5-1",
+    "/region?region=%27%20OR%201=1", "/region?region=chr1:1-10&tissue=%00", "/region?region=chr1:1-10&modality=<b>",
+    "/region?region=" + "1" * 300,
 ]
 
 
