@@ -137,7 +137,8 @@ def top_gene(site, release="v2") -> pd.Series:
 
 
 PAGES = ["/", "/qtls", "/expression", "/dashboard", "/downloads", "/about", "/data-access", "/studies",
-         "/studies/demo2024", "/tissue/Brain", "/gene/{gene}", "/variant/{variant}"]
+         "/studies/demo2024", "/tissue/Brain", "/gene/{gene}", "/variant/{variant}", "/region",
+         "/region?region=chr1:1-1000000&tissue=Liver&modality=splicing"]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -245,12 +246,20 @@ def test_gene_page_tables_and_plot_data_match_the_release(client, site):
     html = client.get(f"/gene/{gid}").text
     grid = html.split('id="status-table"')[1].split("</table>")[0]
     assert grid.count('class="badge badge-qtl"') == int(status["has_qtl"].sum())
-    # the plots' data are embedded: every significant pair, the gene's transcripts
+    # the plots' data are embedded: every significant pair; the regional plot of the phenotype of the most
+    # significant top QTL (a modality with a nominal pass), whose gene track holds the gene and its exons
     data = page.json["gene-data"]
     assert len(data["pairs"]["variant"]) == len(pairs) == data["n_pairs_total"]
     assert sorted(data["pairs"]["p"]) == pytest.approx(sorted(pairs["pval_nominal"]))
-    exons = table(site, "v2", "transcripts").query("gene_id == @gid")
-    assert {t["id"] for t in data["transcripts"]} == set(exons["transcript_id"])
+    best = top[top["modality"] != "cross_modality"].sort_values("pval_nominal").iloc[0]
+    regional = data["regional"]
+    assert (regional["tissue"], regional["modality"], regional["phenotype_id"]) == (
+        best["tissue"], best["modality"], best["phenotype_id"])
+    assert regional["reference"] == best["variant_id"]
+    track = {g["gene_id"]: g for g in regional["genes"]}
+    exons = table(site, "v2", "exons").query("gene_id == @gid")
+    assert all(any(a <= s and e <= b for a, b in track[gid]["exons"])
+               for s, e in zip(exons["start"], exons["end"], strict=True))
     assert data["expression_url"].startswith(f"/api/v1/expression/{gid}?")
 
 
@@ -317,8 +326,10 @@ def test_variant_page_lists_every_association(client, site):
     assert f"{v['af']:.3f}" in page.plain
     expected = sum(int((table(site, "v2", t)["variant_id"] == vid).sum())
                    for t in ("top_qtls", "independent_qtls", "signif_pairs"))
-    assert len(page.tables["associations-table"]) == expected
-    assert set(page.column("associations-table", "source")) <= {"top", "independent", "significant"}
+    sources = page.column("associations-table", "source")
+    assert len(sources) - sources.count("nominal") == expected
+    assert set(sources) <= {"top", "independent", "significant", "nominal"}
+    assert "nominal" not in sources[:expected]  # the tables' rows first, then the other tested pairs
     data = page.json["variant-data"]
     assert data["forest"] and all(r["se"] > 0 for r in data["forest"])
     pbg = data["pbg"]
@@ -339,6 +350,47 @@ def test_variant_page_lists_every_association(client, site):
         choice = data["choices"][1]
         assert (second["tissue"], second["phenotype_id"]) == (choice["tissue"], choice["phenotype_id"])
     get_page(client, f"/variant/{vid}?pbg=999", status=400)
+
+
+def test_variant_associations_with_every_tested_pair(client, site):
+    """include_nominal adds the variant's tested pairs that no QTL table lists, as source "nominal"; the page's
+    table shows the most significant of them after the tables' rows, and its PheWAS every tested pair."""
+    top = table(site, "v2", "top_qtls").sort_values("pval_nominal").iloc[0]
+    vid = top["variant_id"]
+    listed = client.get(f"/api/v1/variants/{vid}/associations").json()["data"]
+    every = client.get(f"/api/v1/variants/{vid}/associations?include_nominal=true").json()["data"]
+    assert every[:len(listed)] == [{**r, **{k: None for k in every[0] if k not in r}} for r in listed]
+    nominal = every[len(listed):]
+    assert nominal and {r["source"] for r in nominal} == {"nominal"}
+    keys = lambda rows: {(r["tissue"], r["modality"], r["phenotype_id"]) for r in rows}  # noqa: E731
+    assert not keys(nominal) & keys(listed)
+    tested = client.get(f"/api/v1/all-pairs/variant/{vid}?limit=10000").json()["data"]
+    assert keys(nominal) == keys(tested) - keys(listed)
+    by_key = {(r["tissue"], r["modality"], r["phenotype_id"]): r for r in tested}
+    for r in nominal:
+        assert r["pval_nominal"] == pytest.approx(by_key[(r["tissue"], r["modality"], r["phenotype_id"])]["pval_nominal"])
+    # the page: the PheWAS holds every tested pair (and the listed pairs without a nominal-pass row)
+    page = get_page(client, f"/variant/{vid}")
+    phewas = page.json["variant-data"]["phewas"]
+    tissues = [t["id"] for t in phewas["tissues"]]
+    modalities = [m["id"] for m in phewas["modalities"]]
+    drawn = {(tissues[t], modalities[m], phewas["phenotypes"][ph])
+             for t, m, ph in zip(phewas["t"], phewas["m"], phewas["ph"], strict=True)}
+    assert drawn == keys(tested) | {k for k in keys(listed) if k[1] == "cross_modality"}
+    assert phewas["n_total"] == len(drawn) and phewas["min_nlog10p"] is None
+    significant = {(tissues[t], modalities[m], phewas["phenotypes"][ph])
+                   for t, m, ph, hi in zip(phewas["t"], phewas["m"], phewas["ph"], phewas["hi"], strict=True) if hi}
+    expected = {(r["tissue"], r["modality"], r["phenotype_id"]) for r in listed
+                if r["source"] in ("significant", "independent") or (r["source"] == "top" and r["qval"] <= 0.05)}
+    assert significant == expected and significant
+    y = {k: v for k, v in zip(drawn, [None] * len(drawn), strict=True)}
+    for t, m, ph, v in zip(phewas["t"], phewas["m"], phewas["ph"], phewas["y"], strict=True):
+        y[(tissues[t], modalities[m], phewas["phenotypes"][ph])] = v
+    for k, r in by_key.items():
+        assert y[k] == pytest.approx(r["nlog10p"], abs=5e-4)
+    sources = page.column("associations-table", "source")
+    assert sources.count("nominal") == len(nominal)  # fewer than the page's cap of 200
+    assert f"/api/v1/variants/{vid}/associations?include_nominal=true&format=tsv" in " ".join(page.links)
 
 
 def test_variant_page_draws_its_forest_plot_as_svg(client, site):
@@ -582,7 +634,9 @@ HOSTILE = [
     "/gene/Ccdc59?pairs_page=1e3", "/tissue/Brain?modality=%00", "/search?q=%00", "/search?q=" + "x" * 200,
     "/studies/..%2Fsite", "/studies/demo2024/files/..%2F..%2Fatlas.json", "/releases/%00/x",
     "/qtls?page=%2B-5", "/qtls?page=%C2%B2", "/gene/Ccdc59?pairs_page=--1", "/variant/chr1:,", "/search?q=1:,,",
-    "/variant/chr1_,_A_G",
+    "/variant/chr1_,_A_G", "/region?region=%00", "/region?region=chr1:1-2000001", "/region?region=chr1:5-1",
+    "/region?region=%27%20OR%201=1", "/region?region=chr1:1-10&tissue=%00", "/region?region=chr1:1-10&modality=<b>",
+    "/region?region=" + "1" * 300,
 ]
 
 

@@ -108,3 +108,13 @@ def test_variant_index_lists_the_other_variants_at_a_position(tmp_path):
     assert reader.lookup("rs2")["same_position"] == [] and reader.lookup("rs2")["af"] is None
     assert reader.lookup("rs4")["same_position"] == []  # the same position on another chromosome
     assert reader.lookup("rs9") is None
+
+
+@pytest.mark.parametrize("text", ["0:0-,", "chr1:,-5", "chr1:,,-,,", "chr1:5-"])
+def test_region_without_digits_is_a_bad_query(text):
+    from qtlatlas.store import params
+    from qtlatlas.store.errors import BadQuery
+
+    with pytest.raises(BadQuery, match="region"):
+        params.region(text)
+    assert params.region("chr1:1,000-2,000") == params.Span("chr1", 1000, 2000)

@@ -1,4 +1,5 @@
-"""Server-drawn SVG plots (web/pages/static_plots.py): the numbers behind the shapes and the markup."""
+"""Server-drawn SVG plots (web/pages/static_plots.py, web/pages/regional_svg.py): the numbers behind the shapes
+and the markup."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
+from qtlatlas.store.gene_track import merge_intervals
+from qtlatlas.web.pages.regional_svg import Locus, ld_bin, pack_rows, regional_svg
 from qtlatlas.web.pages.static_plots import Group, kde, nice_ticks, silverman_bandwidth, violin_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -104,3 +107,65 @@ def test_forest_rows_sit_at_their_effects():
     assert labels.count("Brain & co") == 1 and labels.count("Liver") == 1  # the legend
     single = ET.fromstring(str(forest_svg(rows[:1], x_title="slope")))
     assert int(single.get("height")) == forest_height(1) and "Liver" not in [t.text for t in single.iter(f"{SVG}text")]
+
+
+# -- the regional plot -------------------------------------------------------------------------------------
+
+
+def test_ld_bins_are_locuszooms():
+    r2 = np.array([0.0, 0.19, 0.2, 0.39, 0.4, 0.6, 0.79, 0.8, 1.0, np.nan])
+    assert ld_bin(r2).tolist() == [0, 0, 1, 1, 2, 3, 3, 4, 4, -1]
+
+
+def test_gene_track_rows_never_overlap():
+    rng = np.random.default_rng(3)
+    extents = sorted((float(a), float(a + w)) for a, w in zip(rng.uniform(0, 1000, 60), rng.uniform(5, 200, 60),
+                                                               strict=True))
+    rows = pack_rows(extents, gap=8)
+    for r in set(rows):
+        mine = [e for e, row in zip(extents, rows, strict=True) if row == r]
+        assert all(b[0] >= a[1] + 8 for a, b in zip(mine, mine[1:], strict=False))
+    assert max(rows) < len(extents) and rows[0] == 0
+
+
+def test_merged_exons_are_the_union_of_the_transcripts_exons():
+    starts = np.array([100, 150, 400, 201, 900])
+    ends = np.array([200, 180, 500, 300, 950])
+    assert merge_intervals(starts, ends) == [[100, 300], [400, 500], [900, 950]]
+    assert merge_intervals(np.array([], int), np.array([], int)) == []
+
+
+def _locus(**changes) -> Locus:
+    pos = np.arange(1_000_000, 1_200_000, 2_000, dtype=float)
+    values = dict(chrom="chr3", window=(1_000_000, 1_200_000), pos=pos, nlog10p=np.linspace(0.1, 6, len(pos)),
+                  r2=np.linspace(0, 1, len(pos)), reference=len(pos) - 1, reference_label="rs9", threshold=1e-4,
+                  independent=[(len(pos) - 1, 1), (10, 2)],
+                  genes=[{"gene_id": "G1", "gene_name": "Alpha", "start": 1_050_000, "end": 1_080_000, "strand": "+",
+                          "exons": [[1_050_000, 1_052_000], [1_070_000, 1_080_000]]},
+                         {"gene_id": "G2", "gene_name": "Beta", "start": 1_055_000, "end": 1_060_000, "strand": "-",
+                          "exons": []}],
+                  highlight="G1")
+    values.update(changes)
+    return Locus(**values)
+
+
+def test_regional_svg_draws_bins_reference_threshold_signals_and_genes():
+    svg, height = regional_svg(_locus(), label="a locus")
+    root = ET.fromstring(str(svg))
+    assert root.get("viewBox") == f"0 0 1100 {height}" and root.find(f"{SVG}title").text == "a locus"
+    colours = re.findall(r'stroke="(#[0-9a-f]{6})" stroke-width="6.4"', str(svg))
+    assert colours == ["#357ebd", "#46b8da", "#5cb85c", "#eea236", "#d43f3a"]  # the highest bin drawn last
+    assert svg.count("h0") == 2 * 100  # every point once, outline and colour
+    assert str(svg).count('stroke-dasharray="6 4"') == 1  # the threshold
+    assert ">#1</text>" in svg and ">#2</text>" in svg and ">rs9</text>" in svg
+    assert "Alpha →" in svg and "← Beta" in svg and 'font-weight="700"' in svg  # the page's gene in bold
+    texts = [t for t in root.iter(f"{SVG}text") if t.text in ("Alpha →", "← Beta")]
+    assert len({t.get("y") for t in texts}) == 2  # overlapping genes go on two rows
+    assert "<script" not in svg and "style=" not in svg
+
+
+def test_regional_svg_without_ld_genes_or_threshold():
+    svg, _ = regional_svg(_locus(r2=None, reference=None, threshold=None, independent=[], genes=[]))
+    assert re.findall(r'stroke="(#[0-9a-f]{6})" stroke-width="6.4"', str(svg)) == ["#b8b8b8"]
+    assert "No gene in this window" in svg and "stroke-dasharray" not in svg and "r² with" not in svg
+    ET.fromstring(str(svg))

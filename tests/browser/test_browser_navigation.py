@@ -7,7 +7,7 @@ import re
 
 import pandas as pd
 
-from .portal_browser import plot_traces, screenshot
+from .portal_browser import column, plot_traces, screenshot
 
 
 def table(site, name, release="v2") -> pd.DataFrame:
@@ -43,7 +43,12 @@ def test_search_gene_variant_tissue(page, site):
 
     # the plots of the gene page
     assert plot_traces(page, "bubble-plot") == 1
-    assert plot_traces(page, "regional-plot") == 4  # pairs, leads, independent signals, transcripts
+    plot_traces(page, "regional-plot")
+    points = page.evaluate("""() => document.getElementById('regional-plot').data
+        .filter((t) => t.meta === 'variant' && t.name.startsWith('r²'))
+        .reduce((n, t) => n + t.x.filter((x) => x !== null).length, 0)""")
+    regional = page.evaluate("JSON.parse(document.getElementById('gene-data').textContent).regional")
+    assert points == sum(y is not None for y in regional["variants"]["nlog10p"])  # every tested variant
     assert plot_traces(page, "expression-plot") == expressed_tissues(site, gene.name)
     # the server-drawn violins were replaced by the interactive ones
     assert page.locator("#expression-plot svg.static-plot").count() == 0
@@ -62,7 +67,9 @@ def test_search_gene_variant_tissue(page, site):
     assert plot_traces(page, "forest-plot") == forest_tissues
     assert page.locator("#forest-plot svg.static-plot").count() == 0  # replaced by the interactive plot
     assert plot_traces(page, "pbg-plot") == 3  # hom ref, het, hom alt
-    assert page.locator("#associations-table tbody tr").count() == len(assoc)
+    sources = column(page, "associations-table", "source")  # the tables' rows, then other tested pairs
+    assert len(sources) - sources.count("nominal") == len(assoc) and "nominal" not in sources[:len(assoc)]
+    assert plot_traces(page, "phewas-plot") >= 1
     screenshot(page, "variant")
 
     # another phenotype × tissue: fetched from the API and redrawn

@@ -158,10 +158,64 @@ class AllPairsQueries:
             if hi > lo:
                 parts.append(self._rows(c, lo, hi))
             at += k
-        rows = (self._with_variants(pa.concat_tables(parts)).to_pandas(types_mapper={pa.int32(): pd.Int64Dtype(),
-                                                               pa.int64(): pd.Int64Dtype()}.get)
-                if parts else pd.DataFrame({c: [] for c in PAIR_COLUMNS}))
+        rows = self._frame(parts)
         return rows, total, P.next_cursor(offset, len(rows), total, kind)
+
+    def all_pairs_strongest(self, most: int, *, gene: str | None = None, region: str | None = None,
+                            variant: str | None = None, phenotype: str | None = None, tissues=None,
+                            modalities=None, fields: list[str] | None = None
+                            ) -> tuple[pd.DataFrame, int, float | None]:
+        """Every pair of an :meth:`all_pairs` query when it has at most ``most`` (≥ 1), else the ``most`` of
+        highest −log10 p (rows tied at the cut are kept while they fit), in :meth:`all_pairs`' order, in one
+        read; ``fields`` (of :data:`PAIR_COLUMNS`) chooses the columns (default all). Returns ``(rows, total,
+        cut)``: ``total`` counts every pair of the query, ``cut`` is the smallest −log10 p kept when rows were
+        left out (None when none was)."""
+        if fields is not None and (not fields or any(f not in PAIR_COLUMNS for f in fields)):
+            raise BadQuery("fields", f"expected columns of {', '.join(PAIR_COLUMNS)}")
+        if sum(x is not None for x in (gene, region, variant)) != 1:
+            raise BadQuery("gene/region/variant", "give exactly one of gene, region and variant")
+        most = P.limit(most, "most", maximum=1_000_000)
+        targets = self.all_pairs_targets(tissues, modalities)
+        if not targets:
+            raise NotFound("all pairs", "of the tissues and modalities asked",
+                           detail=f"(release {self.id} publishes no nominal pass for them)")
+        pick = self._picker(gene=gene, region=region, variant=variant, phenotype=phenotype)
+        candidates = [_Candidates(t, m, self.all_pairs_file(t, m), pick(self.all_pairs_file(t, m)))
+                      for t, m in targets]
+        total = sum(len(c.rows) for c in candidates)
+        cut = None
+        if total > most:
+            values = [c.file.pairs.take(c.rows, ["nlog10p"]).column("nlog10p").to_numpy(zero_copy_only=False)
+                      for c in candidates]
+            values = [np.where(np.isnan(v), -np.inf, v) for v in values]  # an undefined p ranks last
+            flat = np.concatenate(values).astype(np.float64)
+            cut = float(np.partition(flat, total - most)[total - most])  # the most-th largest value
+            room = most - int((flat > cut).sum())  # rows at the cut that still fit
+            for c, v in zip(candidates, values, strict=True):
+                keep = v > cut
+                tied = np.flatnonzero(v == cut)[:max(room, 0)]
+                room -= len(tied)
+                keep[tied] = True
+                c.rows, c.runs = c.rows[keep], c.runs[keep]
+        rows = self._frame([self._rows(c, 0, len(c.rows), fields) for c in candidates if len(c.rows)], fields)
+        return rows, total, cut
+
+    def phenotype_runs(self, gene: str) -> pd.DataFrame:
+        """The phenotypes of a gene (id or symbol) whose every tested pair the release publishes, from the
+        all-pairs stores' runs tables (nothing decoded): ``tissue, modality, phenotype_id, chrom, start``
+        (the phenotype's position; None when unknown), ``pos_first, pos_last`` (its first and last tested variant) and
+        ``n_variants``, by tissue and modality (release order), then position."""
+        gene_id = self._all_pairs_gene(gene)
+        rows = []
+        for t, m in self.all_pairs_targets():
+            file = self.all_pairs_file(t, m)
+            for i in file.runs_of_gene(gene_id):
+                start = float(file.start[i])
+                rows.append((t, m, str(file.phenotype_ids[i]), str(file.chroms[i]),
+                             None if start != start else int(start), int(file.pos_first[i]),
+                             int(file.pos_last[i]), int(file.n_rows[i])))
+        return pd.DataFrame(rows, columns=["tissue", "modality", "phenotype_id", "chrom", "start", "pos_first",
+                                           "pos_last", "n_variants"])
 
     def _picker(self, *, gene, region, variant, phenotype):
         """A function of an :class:`AllPairsFile` giving the row slices the query asks of it."""
@@ -205,44 +259,67 @@ class AllPairsQueries:
                 return q
             raise
 
-    def _rows(self, c: _Candidates, lo: int, hi: int) -> pa.Table:
-        """Rows ``lo .. hi - 1`` of a tissue × modality's candidates, with every field of :data:`PAIR_COLUMNS`
-        (an Arrow table: the pages of several tissues are joined before the one conversion to pandas)."""
+    def _rows(self, c: _Candidates, lo: int, hi: int, fields: list[str] | None = None) -> pa.Table:
+        """Rows ``lo .. hi - 1`` of a tissue × modality's candidates with the fields of :data:`PAIR_COLUMNS` (those
+        of ``fields`` only when given: a plot's few columns skip the others' reads), but the variants' fields: an
+        Arrow table with ``_variant_index`` and ``_start``, completed by :meth:`_with_variants` once for the
+        whole page (the pages of several tissues are joined before the one conversion to pandas)."""
+        want = set(PAIR_COLUMNS if fields is None else fields)
         rows, runs = c.rows[lo:hi], c.runs[lo:hi]
         file = c.file
-        pairs = file.pair_values(rows, runs)
+        values = [f for f in ("nlog10p", "slope", "slope_se") if f in want or (f == "nlog10p" and "pval_nominal" in want)]
+        pairs = file.pair_values(rows, runs, values)
         index = pairs["variant_index"]
-        stats = file.variant_stats(index)
-        genes = file.gene_ids[runs]
-        nlog10p = pairs["nlog10p"].to_numpy(zero_copy_only=False).astype(np.float64)
-        start = file.start[runs].astype(np.float64)
-        with np.errstate(over="ignore", invalid="ignore"):
-            pval = np.power(10.0, -nlog10p)
         k = len(rows)
-        columns = {
-            "tissue": pa.array([c.tissue] * k, pa.string()), "modality": pa.array([c.modality] * k, pa.string()),
-            "phenotype_id": pa.array(file.phenotype_ids[runs], pa.string()),
-            "gene_id": pa.array(genes, pa.string()), "gene_name": pa.array(self._gene_names(genes), pa.string()),
-            "_variant_index": pa.array(index, pa.int64()), "_start": pa.array(start, mask=np.isnan(start)),
-            "af": stats.column("af"), "ma_samples": stats.column("ma_samples"), "ma_count": stats.column("ma_count"),
-            "pval_nominal": pa.array(pval, mask=np.isnan(pval)), "nlog10p": pa.array(nlog10p, mask=np.isnan(nlog10p)),
-            "slope": pairs["slope"], "slope_se": pairs["slope_se"],
-        }
+        start = file.start[runs].astype(np.float64)
+        columns: dict[str, pa.Array] = {"_variant_index": pa.array(index, pa.int64()),
+                                        "_start": pa.array(start, mask=np.isnan(start))}
+        if "tissue" in want:
+            columns["tissue"] = pa.array([c.tissue] * k, pa.string())
+        if "modality" in want:
+            columns["modality"] = pa.array([c.modality] * k, pa.string())
+        if "phenotype_id" in want:
+            columns["phenotype_id"] = pa.array(file.phenotype_ids[runs], pa.string())
+        genes = file.gene_ids[runs]
+        if "gene_id" in want:
+            columns["gene_id"] = pa.array(genes, pa.string())
+        if "gene_name" in want:
+            columns["gene_name"] = pa.array(self._gene_names(genes), pa.string())
+        if want & {"af", "ma_samples", "ma_count"}:
+            stats = file.variant_stats(index)
+            columns.update({f: stats.column(f) for f in ("af", "ma_samples", "ma_count") if f in want})
+        if "nlog10p" in values:
+            nlog10p = pairs["nlog10p"].to_numpy(zero_copy_only=False).astype(np.float64)
+            with np.errstate(over="ignore", invalid="ignore"):
+                pval = np.power(10.0, -nlog10p)
+            columns["nlog10p"] = pa.array(nlog10p, mask=np.isnan(nlog10p))
+            columns["pval_nominal"] = pa.array(pval, mask=np.isnan(pval))
+        for f in ("slope", "slope_se"):
+            if f in values:
+                columns[f] = pairs[f]
         return pa.table(columns)
 
-    def _with_variants(self, table: pa.Table) -> pa.Table:
-        """The page's rows with their variants' fields (read once for the whole page) and ``start_distance``, in
-        the order of :data:`PAIR_COLUMNS`."""
-        index = table.column("_variant_index").to_numpy(zero_copy_only=False)
-        variants = self._variants_by_index().take(index)
-        start = table.column("_start").to_numpy(zero_copy_only=False)
-        unplaced = np.isnan(start)
-        pos = variants.column("pos").to_numpy(zero_copy_only=False)
+    def _with_variants(self, table: pa.Table, fields: list[str] | None = None) -> pa.Table:
+        """The rows of :meth:`_rows` with their variants' fields (read once for the whole page) and
+        ``start_distance``, in the order of :data:`PAIR_COLUMNS` (or of ``fields``)."""
+        want = PAIR_COLUMNS if fields is None else fields
         columns = {name: table.column(name) for name in table.column_names if not name.startswith("_")}
-        columns.update({f: variants.column(f) for f in _VARIANT_FIELDS})
-        columns["start_distance"] = pa.array(np.where(unplaced, 0, pos - np.nan_to_num(start)).astype(np.int64),
-                                             mask=unplaced)
-        return pa.table({name: columns[name] for name in PAIR_COLUMNS})
+        if set(want) & {*_VARIANT_FIELDS, "start_distance"}:
+            variants = self._variants_by_index().take(table.column("_variant_index").to_numpy(zero_copy_only=False))
+            columns.update({f: variants.column(f) for f in _VARIANT_FIELDS})
+            start = table.column("_start").to_numpy(zero_copy_only=False)
+            unplaced = np.isnan(start)
+            pos = variants.column("pos").to_numpy(zero_copy_only=False)
+            columns["start_distance"] = pa.array(np.where(unplaced, 0, pos - np.nan_to_num(start)).astype(np.int64),
+                                                 mask=unplaced)
+        return pa.table({name: columns[name] for name in want})
+
+    def _frame(self, parts: list[pa.Table], fields: list[str] | None = None) -> pd.DataFrame:
+        """One DataFrame of the :meth:`_rows` tables of a page (nullable integers as pandas' Int64)."""
+        if not parts:
+            return pd.DataFrame({c: [] for c in (PAIR_COLUMNS if fields is None else fields)})
+        table = self._with_variants(pa.concat_tables(parts), fields)
+        return table.to_pandas(types_mapper={pa.int32(): pd.Int64Dtype(), pa.int64(): pd.Int64Dtype()}.get)
 
     def _gene_names(self, gene_ids: np.ndarray) -> np.ndarray:
         index = self._gene_index()

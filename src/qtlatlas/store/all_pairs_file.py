@@ -167,16 +167,18 @@ class AllPairsFile:
 
     # -- reading ----------------------------------------------------------------------------------
 
-    def pair_values(self, rows: np.ndarray, runs: np.ndarray) -> dict[str, np.ndarray | pa.Array]:
-        """``variant_index`` (int64) and ``nlog10p, slope, slope_se`` of pairs ``rows`` (of runs ``runs``). Columns
-        the store holds no value of come back null without being read, and the variant index of a row of a dense
-        run is its position in the run."""
+    def pair_values(self, rows: np.ndarray, runs: np.ndarray,
+                    columns: tuple[str, ...] | list[str] = ("nlog10p", "slope", "slope_se")
+                    ) -> dict[str, np.ndarray | pa.Array]:
+        """``variant_index`` (int64) and ``columns`` (of ``nlog10p, slope, slope_se``) of pairs ``rows`` (of runs
+        ``runs``). Columns the store holds no value of come back null without being read, and the variant index
+        of a row of a dense run is its position in the run."""
         rows = np.asarray(rows, dtype=np.int64)
         dense = bool(self.dense[runs].all()) if len(runs) else True
-        wanted = [c for c in ("nlog10p", "slope", "slope_se") if c in self.present] + ([] if dense else ["variant_index"])
+        wanted = [c for c in columns if c in self.present] + ([] if dense else ["variant_index"])
         table = self.pairs.take(rows, wanted) if wanted else None
         out: dict[str, np.ndarray | pa.Array] = {}
-        for c in ("nlog10p", "slope", "slope_se"):
+        for c in columns:
             out[c] = table.column(c).combine_chunks() if c in wanted else pa.nulls(len(rows), pa.float32())
         if dense:
             out["variant_index"] = self.variant_first[runs] + (rows - self.first_row[runs])

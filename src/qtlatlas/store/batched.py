@@ -72,6 +72,32 @@ class KeyedRows:
                 break
         return out
 
+    def slices_of_many(self, values: list[str], part: str | None = None) -> dict[str, list[pa.RecordBatch]]:
+        """:meth:`slices` of several keys (``{value: slices}``, keys without rows left out), each batch decoded
+        once however many of the keys it holds."""
+        found = self._batches.get(part)
+        if found is None or not values:
+            return {}
+        mins, ids = found
+        wanted = sorted(set(values))
+        decoded: dict[int, tuple[pa.RecordBatch, np.ndarray]] = {}
+        out: dict[str, list[pa.RecordBatch]] = {}
+        for value in wanted:
+            for i in range(max(bisect.bisect_left(mins, value) - 1, 0), len(mins)):
+                if mins[i] > value:
+                    break
+                if ids[i] not in decoded:
+                    batch = self.file.batch(ids[i])
+                    decoded[ids[i]] = (batch, batch.column(batch.schema.get_field_index(self.key))
+                                       .to_numpy(zero_copy_only=False))
+                batch, keys = decoded[ids[i]]
+                lo, hi = np.searchsorted(keys, value, side="left"), np.searchsorted(keys, value, side="right")
+                if hi > lo:
+                    out.setdefault(value, []).append(batch.slice(int(lo), int(hi - lo)))
+                if hi < len(keys):
+                    break
+        return out
+
     def rows(self, value: str, part: str | None = None) -> list[dict]:
         """Every row whose key equals ``value`` (in ``part``; file order)."""
         return [row for s in self.slices(value, part) for row in s.to_pylist()]

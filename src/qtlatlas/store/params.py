@@ -159,7 +159,10 @@ def region(value: object, param: str = "region", *, max_bp: int = MAX_REGION_BP)
     m = _REGION.match(s)
     if not m:
         raise BadQuery(param, f"expected CHROM:START-END (e.g. chr1:1000000-1500000), not {s[:60]!r}")
-    start, end = int(m.group(2).replace(",", "")), int(m.group(3).replace(",", ""))
+    digits = m.group(2).replace(",", ""), m.group(3).replace(",", "")
+    if not all(digits):
+        raise BadQuery(param, f"expected CHROM:START-END with numbers, not {s[:60]!r}")
+    start, end = int(digits[0]), int(digits[1])
     if start < 1 or end < start:
         raise BadQuery(param, "start must be >= 1 and end >= start")
     if end - start + 1 > max_bp:

@@ -4,8 +4,9 @@ The store caches the small tables of a release (genes, tissues, counts per tissu
 and reads every other table with ``read_parquet`` on demand, filtering on the tables' sort keys so that
 DuckDB reads only the row groups that can match (see :mod:`qtlatlas.release.tables` and :mod:`qtlatlas.release.associations` for the sort orders).
 Pair tables and per-sample tables are never cached. The query methods live in one module per job:
-:mod:`.genes` (genes, transcripts, expression), :mod:`.associations` (QTLs and significant pairs) and
-:mod:`.variants` (variants and phenotype-by-genotype data).
+:mod:`.genes` (genes, transcripts, expression), :mod:`.gene_track` (the genes and exons of a region),
+:mod:`.associations` (QTLs and significant pairs), :mod:`.all_pairs` (every tested pair), :mod:`.ld` (linkage
+disequilibrium) and :mod:`.variants` (variants and phenotype-by-genotype data).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .all_pairs import AllPairsQueries
 from .associations import AssociationQueries
 from .db import Database
 from .errors import NotFound
+from .gene_track import GeneTrackQueries
 from .genes import GeneQueries
 from .ld import LdQueries
 from .params import is_clean
@@ -38,8 +40,8 @@ from .variants import VariantQueries
 CROSS_MODALITY = "cross_modality"
 
 
-class ReleaseStore(GeneQueries, AssociationQueries, AllPairsQueries, VariantQueries, PortalQueries, TwasQueries,
-                   LdQueries):
+class ReleaseStore(GeneQueries, GeneTrackQueries, AssociationQueries, AllPairsQueries, VariantQueries, PortalQueries,
+                   TwasQueries, LdQueries):
     """Read-only queries on ``SITE/releases/<id>``; safe to share between threads.
 
     Args:

@@ -147,12 +147,37 @@ class VariantQueries:
                             "ORDER BY variant_id LIMIT 1", [path, q])
         return df
 
-    def variant_associations(self, variant_id: str) -> pd.DataFrame:
+    def variant_associations(self, variant_id: str, include_nominal: bool = False) -> pd.DataFrame:
         """Every row of ``top_qtls``, ``independent_qtls`` and the significant pairs for a variant (any syntax
         of :meth:`variant`), every tissue and modality, with a ``source`` column (``top``, ``independent``,
         ``significant``) first, sorted by source (in that order), tissue, modality, phenotype. Columns a
         table lacks are missing values. One batch of ``associations_by_position`` when the release has it,
-        else one SQL query over the three tables."""
+        else one SQL query over the three tables.
+
+        ``include_nominal`` adds, after them, every tested pair of the variant (the nominal pass, for the
+        tissues × modalities that publish it) whose tissue, modality and phenotype none of those rows has, with
+        ``source = "nominal"`` and the all-pairs columns (``nlog10p``, ``start_distance``, ``ma_samples``,
+        ``ma_count``…), by tissue, modality and phenotype position."""
+        listed = self._listed_associations(variant_id)
+        if not include_nominal:
+            return listed
+        v = self.variant(variant_id)
+        if not self.all_pairs_targets():
+            return listed
+        tested, _, _ = self.all_pairs_strongest(1_000_000, variant=v["variant_id"])
+        if tested.empty:
+            return listed
+        seen = set(zip(listed.get("tissue", []), listed.get("modality", []), listed.get("phenotype_id", []),
+                       strict=True))
+        keep = [k not in seen for k in zip(tested["tissue"], tested["modality"], tested["phenotype_id"], strict=True)]
+        nominal = tested.loc[keep].drop(columns=["gene_name"]).assign(source="nominal")
+        nominal = nominal[["source", *[c for c in nominal.columns if c != "source"]]]
+        if listed.empty:
+            return nominal.reset_index(drop=True)
+        return pd.concat([listed, nominal], ignore_index=True)
+
+    def _listed_associations(self, variant_id: str) -> pd.DataFrame:
+        """:meth:`variant_associations` without the nominal rows."""
         v = self.variant(variant_id)
         names = self.chrom_spellings(v["chrom"])
         where = f"chrom IN ({placeholders(len(names))}) AND pos = ? AND variant_id = ?"

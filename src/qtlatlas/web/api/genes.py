@@ -28,6 +28,21 @@ def search(request: Request, release: ReleaseDep,
     return list_response(request, release.id, rows, fmt=format, name="genes")
 
 
+RegionParam = Annotated[str, Path(max_length=100, pattern=r"^\s*[A-Za-z0-9_.]{1,40}:[\d,]{1,15}-[\d,]{1,15}\s*$",
+                                  description="chr:start-end (1-based, inclusive; at most 2 Mb wide)")]
+
+
+@router.get("/genes/region/{region}", responses={200: {"description": "genes with their merged exons"}, **ERRORS},
+            summary="Every gene overlapping a region (at most 2 Mb), with its exons (for gene tracks)",
+            description="`data`: one object per gene overlapping the region, by start: `gene_id, gene_name, "
+                        "gene_type, chrom, start, end, strand, tss` and `exons`, the gene's exons merged over its "
+                        "transcripts as `[[start, end], ...]` (1-based, inclusive; empty when the annotation has "
+                        "none). `meta.total` counts them.")
+def in_region(request: Request, release: ReleaseDep, region: RegionParam):
+    rows = release.genes_in_region(region)
+    return json_response(request, release.id, {"data": rows, "meta": {"release": release.id, "total": len(rows)}})
+
+
 @router.get("/genes/{gene}", responses={200: {"description": "gene coordinates and status per tissue × modality"}, **ERRORS},
             summary="A gene: coordinates, strand, TSS and its status in every tissue × modality")
 def gene(request: Request, release: ReleaseDep, gene: GeneParam):

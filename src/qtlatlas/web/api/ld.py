@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, Query, Request
 
-from ...store.ld import MAX_LD_MATRIX_VARIANTS
+from ...store import BadQuery
+from ...store.ld import LD_COLUMNS, MAX_LD_MATRIX_VARIANTS
 from ..deps import ReleaseDep
 from ..responses import json_response, list_response
 from .common import ERRORS, LIST, FormatParam
@@ -27,11 +29,43 @@ MATRIX = {200: {"description": "`data`: `variants` (ids, in the order given), `r
           **ERRORS}
 
 
+FieldsParam = Annotated[list[str] | None, Query(max_length=len(LD_COLUMNS),
+                                                description=f"columns to answer (repeatable or comma-separated; "
+                                                            f"default all: {', '.join(LD_COLUMNS)})")]
+
+
+class Layout(StrEnum):
+    rows = "rows"
+    columns = "columns"
+
+
+LayoutParam = Annotated[Layout, Query(description="JSON layout: `rows` (the list envelope, one object per variant) "
+                                                  "or `columns` (`data`: one array per column, r and r2 at float32 "
+                                                  "precision; a third of the bytes for plots)")]
+
+
+def _fields(fields: list[str] | None) -> list[str]:
+    if not fields:
+        return LD_COLUMNS
+    asked = list(dict.fromkeys(f.strip() for value in fields for f in value.split(",") if f.strip()))
+    unknown = [f for f in asked if f not in LD_COLUMNS]
+    if unknown or not asked:
+        raise BadQuery("fields", f"unknown column {unknown[0][:40]!r} (columns: {', '.join(LD_COLUMNS)})" if unknown
+                       else "may not be empty")
+    return asked
+
+
 @router.get("/ld", responses=LIST,
             summary="r and r² between a variant and every variant of a window around it (PLINK 1.9 --r/--r2)")
 def ld(request: Request, release: ReleaseDep, variant: VariantParam, region: WindowParam = None,
-       tissue: TissueParam = None, format: FormatParam = "json"):
-    rows = release.ld(variant, region=region, tissue=tissue)
+       tissue: TissueParam = None, fields: FieldsParam = None, layout: LayoutParam = Layout.rows,
+       format: FormatParam = "json"):
+    columns = _fields(fields)
+    rows = release.ld(variant, region=region, tissue=tissue)[columns]
+    if layout is Layout.columns and format == "json":
+        data = {c: (rows[c].to_numpy(np.float32) if c in ("r", "r2") else rows[c].tolist()) for c in columns}
+        return json_response(request, release.id, {"data": data, "meta": {"release": release.id,
+                                                                          "total": len(rows)}})
     return list_response(request, release.id, rows, fmt=format, name="ld")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from ..deps import ReleaseDep
 from ..responses import json_response, list_response
@@ -21,7 +21,15 @@ def variant(request: Request, release: ReleaseDep, variant: VariantParam):
 
 
 @router.get("/variants/{variant}/associations", responses=LIST,
-            summary="Every association of a variant across all tissues and modalities (top, independent, significant)")
-def associations(request: Request, release: ReleaseDep, variant: VariantParam, format: FormatParam = "json"):
-    rows = release.variant_associations(variant)  # the store resolves any variant syntax, once
+            summary="Every association of a variant across all tissues and modalities (top, independent, significant; "
+                    "with include_nominal, every other tested pair too)",
+            description="Rows of the top, independent and significant-pair tables (`source`: `top`, `independent`, "
+                        "`significant`); with `include_nominal=true`, then every tested pair of the variant (the "
+                        "nominal pass) whose tissue, modality and phenotype those rows lack, with `source = "
+                        "\"nominal\"` and the all-pairs columns (`nlog10p`, `start_distance`, `ma_samples`, "
+                        "`ma_count`).")
+def associations(request: Request, release: ReleaseDep, variant: VariantParam,
+                 include_nominal: Annotated[bool, Query(description="add the tested pairs not in those tables")] = False,
+                 format: FormatParam = "json"):
+    rows = release.variant_associations(variant, include_nominal=include_nominal)  # any variant syntax, resolved once
     return list_response(request, release.id, rows, fmt=format, name="associations")

@@ -17,6 +17,7 @@ from . import (
     home,
     info,
     qtls,
+    region,
     tissue,
     twas,
     variant,
@@ -24,7 +25,7 @@ from . import (
 from .assets import STATIC_DIR, STATIC_URL
 
 router = APIRouter(include_in_schema=False)
-for _module in (assets, home, gene, variant, tissue, qtls, expression, dashboard, downloads, info, twas):
+for _module in (assets, home, gene, variant, tissue, qtls, region, expression, dashboard, downloads, info, twas):
     router.include_router(_module.router)
 router.include_router(fallback.router)  # last: every other URL
 assets.prepare_plotly()

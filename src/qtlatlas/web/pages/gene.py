@@ -1,7 +1,7 @@
 """The gene page: coordinates, status per tissue × modality, QTL tables (top, independent, significant pairs),
-and the data of its plots (expression violins, bubble map, regional plot, gene track) embedded in the page.
-The expression violins, the first plot of the page, are also drawn on the server as SVG, so that they show
-as soon as the page does; plotly replaces them with the interactive version."""
+and the data of its plots (expression violins, bubble map, regional plot with its gene track) embedded in the
+page. The expression violins and the regional plot of the default phenotype are also drawn on the server as
+SVG, so that they show as soon as the page does; plotly replaces them with the interactive versions."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from . import params
 from .context import Page, page_for
 from .errors import PageRoute
 from .formatting import finite_list, json_records, significant_list
+from .regional import gene_regional
 from .static_plots import Group, violin_svg
 from .tables import PAIR_COLUMNS, QTL_COLUMNS, Table, table_from_frame, without
 from .templating import render
@@ -25,8 +26,9 @@ from .templating import render
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 #: Significant pairs listed per page of the gene page's table (all of them go to the plots).
 PAIRS_PER_PAGE = 100
-#: Threads that run a gene page's reads side by side.
-_READS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="qtlatlas-gene-page")
+#: Threads that run a gene page's reads side by side (its tables, expression, and the regional plot's pairs,
+#: LD and genes).
+_READS = ThreadPoolExecutor(max_workers=6, thread_name_prefix="qtlatlas-gene-page")
 
 
 def status_grid(page: Page, gene: dict) -> dict:
@@ -79,8 +81,9 @@ def expression_svg(page: Page, groups: list[dict], title: str) -> str | None:
                        for g in groups], y_title="log10(TPM + 1)", label=title)
 
 
-def plot_data(page: Page, gene: dict, assoc: dict, exons: dict, expression: list[dict] | None = None) -> dict:
-    """The compact JSON embedded in the page for its plots (column arrays, tissues/modalities as indices)."""
+def plot_data(page: Page, gene: dict, assoc: dict, regional: dict, expression: list[dict] | None = None) -> dict:
+    """The compact JSON embedded in the page for its plots (column arrays, tissues/modalities as indices);
+    ``regional`` is :func:`~.regional.gene_regional`'s answer."""
     tissues = [{"id": t["tissue_id"], "name": t.get("name") or t["tissue_id"], "colour": page.tissue_colour(t["tissue_id"])}
                for t in page.tissues]
     mods = [{"id": m["id"], "name": m["name"]} for m in page.modalities]
@@ -101,14 +104,6 @@ def plot_data(page: Page, gene: dict, assoc: dict, exons: dict, expression: list
 
     lead_cols = ["tissue", "modality", "phenotype_id", "variant_id", "pos", "pval_nominal", "slope", "slope_se", "qval",
                  "pval_nominal_threshold"]
-    transcripts = []
-    by_tx: dict[str, list] = {}
-    for e in exons.get("exons", []):
-        by_tx.setdefault(e["transcript_id"], []).append([e["start"], e["end"]])
-    for tx in exons.get("transcripts", []):
-        transcripts.append({"id": tx["transcript_id"], "name": tx.get("transcript_name") or tx["transcript_id"],
-                            "start": tx["start"], "end": tx["end"], "strand": tx.get("strand"),
-                            "exons": by_tx.get(tx["transcript_id"], [])})
     fdr = (page.release.info.get("mapping") or {}).get("fdr")
     return {
         "gene": {k: gene.get(k) for k in ("gene_id", "gene_name", "chrom", "start", "end", "strand", "tss")},
@@ -116,7 +111,8 @@ def plot_data(page: Page, gene: dict, assoc: dict, exons: dict, expression: list
         "tissues": tissues, "modalities": mods, "phenotypes": phenotypes, "pairs": compact,
         "n_pairs_total": assoc["n_significant"],
         "leads": rows(assoc["top"], lead_cols), "independent": rows(assoc["independent"], [*lead_cols, "rank"]),
-        "transcripts": transcripts, "expression": expression or [],
+        "regional": regional["data"], "regional_choices": regional["choices"],
+        "regional_problem": regional["problem"], "expression": expression or [],
         "expression_url": page.api_url("/expression/" + quote(gene["gene_id"], safe="")),
         "release": page.release.id, "pinned": page.pinned,
     }
@@ -136,6 +132,7 @@ def gene_page(request: Request, gene: str) -> Response:
     independent_read = _READS.submit(queries.gene_rows, g, "independent")
     top_rows, _ = queries.gene_rows(g, "top")
     independent_rows, _ = independent_read.result()
+    regional = gene_regional(page, g, top_rows, independent_rows, _READS)
     pair_rows, n_pairs = pairs_read.result()
     exons = exons_read.result()
     expression = expression_groups(page, expression_read.result())
@@ -155,7 +152,8 @@ def gene_page(request: Request, gene: str) -> Response:
     n_qtl = sum(1 for s in g["status"] if s["has_qtl"])
     return render(page, "gene.html", uses_plots=True, gene=g, name=name, grid=status_grid(page, g), top=top,
                   independent=independent, pairs=pairs, pages=pages, n_qtl=n_qtl,
-                  data=plot_data(page, g, assoc, exons, expression),
+                  data=plot_data(page, g, assoc, regional, expression), regional_svg=regional["svg"],
+                  regional_height=regional["height"],
                   expression_svg=expression_svg(page, expression, f"Expression (TPM) of {name} per tissue"),
                   twas_url=page.url("/twas/genes/" + quote(name, safe="")),
                   n_transcripts=len(exons.get("transcripts", [])))

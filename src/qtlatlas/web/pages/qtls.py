@@ -1,6 +1,6 @@
 """The QTL browser: top or independent QTLs across genes, filtered by tissue, modality, gene, region, q- and
 p-value, sorted by any column, paginated (``/qtls``), and the TSV download of exactly the filtered rows
-(``/qtls.tsv``, every page, streamed)."""
+(``/qtls.tsv``, every page, streamed). Filtered by a region, it links to the region view (:mod:`.region`)."""
 
 from __future__ import annotations
 
@@ -110,8 +110,12 @@ def qtl_browser(request: Request) -> Response:
     link = lambda n: page.url("/qtls", **q.url_params(page=n))  # noqa: E731
     pages = {"number": q.number, "count": count, "prev": link(q.number - 1) if q.number > 1 else None,
              "next": link(q.number + 1) if q.number < count else None}
+    region_view = None
+    if q.region and page.release.all_pairs_targets():  # the region's every tested pair, for its first tissue × modality
+        region_view = page.url("/region", region=q.region, tissue=q.tissues[0] if q.tissues else None,
+                               modality=q.modalities[0] if q.modalities else None)
     return render(page, "qtls.html", q=q, kinds=KINDS, table=table, total=total, pages=pages, sort_links=sort_links,
-                  page_sizes=PAGE_SIZES, modalities=page.modalities, tissues=page.tissues)
+                  page_sizes=PAGE_SIZES, modalities=page.modalities, tissues=page.tissues, region_view=region_view)
 
 
 def _tsv_chunks(page: Page, q: QtlQuery, first: tuple[pd.DataFrame, int, str | None]) -> Iterator[bytes]:

@@ -1,8 +1,11 @@
-"""The variant page: alleles and frequency, every association across tissues and modalities (table and
-forest plot), and phenotype-by-genotype violins for a chosen phenotype × tissue (the first one embedded,
-others fetched from the API; without JavaScript, ``?pbg=N`` chooses it)."""
+"""The variant page: alleles and frequency, every association across tissues and modalities (table, forest
+plot, and the PheWAS of every tested pair, :mod:`.phewas`), and phenotype-by-genotype violins for a chosen
+phenotype × tissue (the first one embedded, others fetched from the API; without JavaScript, ``?pbg=N`` chooses
+it)."""
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 from fastapi import APIRouter, Request
@@ -13,11 +16,14 @@ from ...store.portal import portal_queries
 from . import params
 from .context import Page, page_for
 from .errors import PageRoute
+from .phewas import MAX_NOMINAL_ROWS, nominal_rows, phewas_data, tested_pairs
 from .static_plots import ForestRow, forest_height, forest_svg
 from .tables import Column, table_from_frame
 from .templating import render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
+#: Threads that read a variant's tested pairs and its phenotype-by-genotype data beside its listed associations.
+_READS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="qtlatlas-variant-page")
 #: Most rows of the forest plot (the most significant associations).
 MAX_FOREST = 80
 #: Order in which a (tissue, modality, phenotype) keeps one row for the forest plot: nominal statistics first.
@@ -30,7 +36,7 @@ STATISTICS_SOURCES = {"nominal": "the nominal pass", "significant_pairs": "the s
 
 ASSOCIATION_COLUMNS = [
     Column("source", "Table", filter=True, help="top: top QTL of the phenotype; independent: conditionally "
-           "independent signal; significant: significant pair"),
+           "independent signal; significant: significant pair; nominal: tested, in none of those tables"),
     Column("tissue", "Tissue", link="tissue", filter=True),
     Column("modality", "Modality", filter=True),
     Column("gene_name", "Gene", link="gene", filter=True),
@@ -119,9 +125,10 @@ def variant_page(request: Request, variant: str) -> Response:
     page = page_for(request)
     release = page.release
     v = release.variant(variant)
+    tested_read = _READS.submit(tested_pairs, release, v["variant_id"])  # beside the listed rows and the violins
     assoc = release.variant_associations(v["variant_id"])
+    names = portal_queries(release).gene_names(assoc["gene_id"].dropna().unique() if "gene_id" in assoc else [])
     if "gene_id" in assoc.columns and len(assoc):
-        names = portal_queries(release).gene_names(assoc["gene_id"].dropna().unique())
         assoc["gene_name"] = assoc["gene_id"].map(names).fillna(assoc["gene_id"])
     else:
         assoc = assoc.assign(gene_name=pd.Series(dtype=object), gene_id=pd.Series(dtype=object),
@@ -130,19 +137,33 @@ def variant_page(request: Request, variant: str) -> Response:
                              slope=pd.Series(dtype=float), slope_se=pd.Series(dtype=float))
     choices = pbg_choices(assoc)
     chosen = params.integer(request, "pbg", 1, maximum=max(len(choices), 1)) - 1
-    pbg, pbg_problem = pbg_data(page, v, choices[chosen] if choices else None)
-    table = table_from_frame(page, "associations-table", assoc, ASSOCIATION_COLUMNS,
-                             caption=f"Every association of {v['variant_id']} in release {release.id}",
+    pbg_read = _READS.submit(pbg_data, page, v, choices[chosen] if choices else None)
+    tested, n_tested, cut = tested_read.result()
+    names.update(portal_queries(release).gene_names(tested["gene_id"].dropna().unique()))
+    pbg, pbg_problem = pbg_read.result()
+    nominal, n_nominal = nominal_rows(assoc, tested)
+    nominal = nominal.assign(gene_name=nominal["gene_id"].map(names).fillna(nominal["gene_id"]))
+    shown = pd.concat([assoc, nominal], ignore_index=True) if len(nominal) else assoc
+    caption = f"Every association of {v['variant_id']} in release {release.id}"
+    if n_nominal:
+        caption += (f", then the {min(n_nominal, MAX_NOMINAL_ROWS):,} most significant of its {n_nominal:,} other "
+                    "tested pairs (nominal)")
+    table = table_from_frame(page, "associations-table", shown, ASSOCIATION_COLUMNS, caption=caption,
                              tsv_name=f"associations.{v['variant_id']}.{release.id}",
                              empty="This variant has no association in this release.",
-                             links={"TSV (API)": page.api_url(f"/variants/{v['variant_id']}/associations", format="tsv")})
+                             links={"TSV (API)": page.api_url(f"/variants/{v['variant_id']}/associations", format="tsv"),
+                                    "With every tested pair (TSV)": page.api_url(
+                                        f"/variants/{v['variant_id']}/associations", include_nominal="true",
+                                        format="tsv")})
     genes = (assoc.drop_duplicates("gene_id")[["gene_id", "gene_name"]].to_dict("records") if len(assoc) else [])
     maf = None if v.get("af") is None else min(v["af"], 1 - v["af"])
     forest = forest_rows(page, assoc)
     data = {"variant": {k: v.get(k) for k in ("variant_id", "chrom", "pos", "ref", "alt", "af")},
-            "forest": forest, "choices": choices, "chosen": chosen, "pbg": pbg, "statistics_sources": STATISTICS_SOURCES}
+            "forest": forest, "choices": choices, "chosen": chosen, "pbg": pbg, "statistics_sources": STATISTICS_SOURCES,
+            "phewas": phewas_data(page, assoc, tested, n_tested, cut, names)}
     title = f"Effect of {v['alt']} (slope ± 1.96 SE) per tissue, modality and phenotype"
     return render(page, "variant.html", uses_plots=True, variant=v, maf=maf, table=table, genes=genes,
+                  n_listed=len(assoc),
                   n_tissues=assoc["tissue"].nunique() if len(assoc) else 0, choices=choices, chosen=chosen, pbg=pbg,
                   pbg_problem=pbg_problem, statistics_sources=STATISTICS_SOURCES, data=data, forest_title=title,
                   forest_height=forest_height(len(forest)),

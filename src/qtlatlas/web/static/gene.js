@@ -1,8 +1,10 @@
 // Gene page plots: expression violins, bubble map of variants × tissues and the regional plot with the gene
-// track. Data come from <script id="gene-data"> (no round trip).
+// track. Data come from <script id="gene-data"> (no round trip); the regional plot's other choices and LD
+// references from the API.
 import {
-  EFFECT_SCALE, draw, fillSelect, fmtP, message, mlog10, readJSON, variantURL, violins,
+  EFFECT_SCALE, apiURL, draw, fillSelect, fmtP, getJSON, message, mlog10, readJSON, variantURL, violins,
 } from './plots.js';
+import { interactiveRegional } from './regional.js';
 
 const data = readJSON('gene-data');
 const pairs = data.pairs;
@@ -85,120 +87,71 @@ function initBubble() {
 }
 
 // -- regional plot ---------------------------------------------------------------------------------
+// Every tested variant of one phenotype's cis window (static/regional.js). The page embeds the payload of its
+// default phenotype (and its server-drawn SVG); other tissues, modalities and phenotypes come from
+// /api/v1/regional/gene/{gene}.
 
 const regionalTissue = document.getElementById('regional-tissue');
 const regionalModality = document.getElementById('regional-modality');
+const regionalPhenotype = document.getElementById('regional-phenotype');
+const regionalStatus = document.getElementById('regional-status');
+const choices = data.regional_choices || [];
+let regionalToken = 0;
 
-function regional() {
-  const tissue = data.tissues[Number(regionalTissue.value)];
-  const modality = data.modalities[Number(regionalModality.value)];
-  if (!tissue || !modality) { message('regional-plot', 'This gene has no QTL result to show.'); return; }
+function showRegional(payload) {
+  const tissue = data.tissues.find((t) => t.id === payload.tissue);
+  const plot = interactiveRegional('regional-plot', payload, {
+    tissue: payload.tissue, tissueName: tissue?.name ?? payload.tissue, highlight: data.gene.gene_id,
+    status: regionalStatus,
+  });
+  return plot.redraw();
+}
+
+function fillPhenotypes(choice, selected) {
+  const labels = choice.ph.map((id, k) => ({ value: id, label: choice.p[k] === null ? id : `${id} (p = ${fmtP(choice.p[k])})` }));
+  fillSelect(regionalPhenotype, labels, selected ?? choice.ph[0]);
+  regionalPhenotype.closest('.field').hidden = choice.ph.length < 2;
+}
+
+function fillModalities(t, selected) {
+  const mods = choices.filter((c) => c.t === t).map((c) => c.m);
+  const keep = mods.includes(selected) ? selected : mods[0];
+  fillSelect(regionalModality, mods.map((m) => ({ value: String(m), label: modalityName(m) })), String(keep));
+  return keep;
+}
+
+async function changeRegional(event) {
   const t = Number(regionalTissue.value);
-  const m = Number(regionalModality.value);
-  const idx = [];
-  for (let i = 0; i < nPairs; i += 1) if (pairs.t[i] === t && pairs.m[i] === m) idx.push(i);
-  const leads = data.leads.filter((r) => r.tissue === tissue.id && r.modality === modality.id);
-  const indep = data.independent.filter((r) => r.tissue === tissue.id && r.modality === modality.id);
-  if (!idx.length && !leads.length) {
-    message('regional-plot', `${data.gene.gene_name} was not tested in ${tissue.name} (${modality.name}).`);
-    return;
+  const m = fillModalities(t, Number(regionalModality.value));
+  const choice = choices.find((c) => c.t === t && c.m === m);
+  if (!choice) return;
+  // another tissue or modality starts on its most significant phenotype
+  if (event.target !== regionalPhenotype) fillPhenotypes(choice);
+  const mine = (regionalToken += 1);
+  regionalStatus.textContent = 'Loading every tested variant of the window…';
+  try {
+    const body = await getJSON(apiURL(`/regional/gene/${encodeURIComponent(data.gene.gene_id)}`, {
+      tissue: data.tissues[t].id, modality: data.modalities[m].id, phenotype: regionalPhenotype.value,
+    }));
+    if (mine === regionalToken) await showRegional(body.data);
+  } catch (error) {
+    if (mine === regionalToken) message('regional-plot', `Could not load the regional plot: ${error.message}`);
   }
-  const mb = (x) => x / 1e6;
-  const traces = [
-    {
-      type: 'scatter', mode: 'markers', name: 'significant pairs',
-      x: idx.map((i) => mb(pairs.pos[i])), y: idx.map((i) => mlog10(pairs.p[i])), customdata: idx.map((i) => [pairs.variant[i]]),
-      marker: { size: 7, color: tissue.colour, opacity: 0.75, line: { width: 0.5, color: '#1b2430' } },
-      text: idx.map((i) => `${pairs.variant[i]} (${pairs.pos[i].toLocaleString()})<br>${data.phenotypes[pairs.ph[i]]}`
-        + `<br>p = ${fmtP(pairs.p[i])}<br>slope = ${pairs.slope[i]?.toFixed(3)}`),
-      hoverinfo: 'text', xaxis: 'x', yaxis: 'y',
-    },
-    {
-      type: 'scatter', mode: 'markers', name: 'lead variant',
-      x: leads.map((r) => mb(r.pos)), y: leads.map((r) => mlog10(r.pval_nominal)), customdata: leads.map((r) => [r.variant_id]),
-      marker: { size: 14, color: 'rgba(0,0,0,0)', line: { width: 2.5, color: '#a4262c' } },
-      text: leads.map((r) => `lead ${r.variant_id}<br>${r.phenotype_id}<br>p = ${fmtP(r.pval_nominal)}, q = ${fmtP(r.qval)}`),
-      hoverinfo: 'text', xaxis: 'x', yaxis: 'y',
-    },
-    {
-      type: 'scatter', mode: 'markers', name: 'independent signals',
-      x: indep.map((r) => mb(r.pos)), y: indep.map((r) => mlog10(r.pval_nominal)), customdata: indep.map((r) => [r.variant_id]),
-      marker: { size: 11, symbol: 'diamond', color: '#f2a900', line: { width: 1, color: '#1b2430' } },
-      text: indep.map((r) => `independent #${r.rank} ${r.variant_id}<br>${r.phenotype_id}<br>p = ${fmtP(r.pval_nominal)}`),
-      hoverinfo: 'text', xaxis: 'x', yaxis: 'y',
-    },
-  ];
-  // gene track: one row per transcript (at most 8), exons as boxes, introns as a line
-  const shapes = [];
-  const txs = data.transcripts.slice(0, 8);
-  const lineX = [];
-  const lineY = [];
-  const labels = [];
-  txs.forEach((tx, row) => {
-    const y = -row;
-    lineX.push(mb(tx.start), mb(tx.end), null);
-    lineY.push(y, y, null);
-    for (const [s, e] of tx.exons) {
-      shapes.push({ type: 'rect', xref: 'x', yref: 'y2', x0: mb(s), x1: mb(e), y0: y - 0.3, y1: y + 0.3,
-        fillcolor: '#0a58a8', line: { width: 0 } });
-    }
-    labels.push(`${tx.name} (${tx.strand})`);
-  });
-  if (!txs.length) {  // no transcript: the gene body
-    const g = data.gene;
-    shapes.push({ type: 'rect', xref: 'x', yref: 'y2', x0: mb(g.start), x1: mb(g.end), y0: -0.3, y1: 0.3,
-      fillcolor: '#0a58a8', line: { width: 0 } });
-  }
-  traces.push({
-    type: 'scatter', mode: 'lines', name: 'transcripts', x: lineX, y: lineY,
-    line: { color: '#0a58a8', width: 1.5 }, hoverinfo: 'skip', xaxis: 'x', yaxis: 'y2',
-  });
-  const g = data.gene;
-  shapes.push({ type: 'line', xref: 'x', yref: 'paper', x0: mb(g.tss), x1: mb(g.tss), y0: 0, y1: 1,
-    line: { color: '#8a96a5', width: 1, dash: 'dot' } });
-  const thresholds = [...new Set(leads.map((r) => r.pval_nominal_threshold).filter((x) => x > 0))];
-  if (thresholds.length === 1) {
-    shapes.push({ type: 'line', xref: 'paper', yref: 'y', x0: 0, x1: 1, y0: mlog10(thresholds[0]), y1: mlog10(thresholds[0]),
-      line: { color: '#a4262c', width: 1, dash: 'dash' } });
-  }
-  // x range: every point and the gene, at least ±100 kb around the TSS, padded by 4 %
-  const xs = [...traces[0].x, ...traces[1].x, ...traces[2].x, mb(g.start), mb(g.end), mb(g.tss) - 0.1, mb(g.tss) + 0.1];
-  const lo = Math.min(...xs);
-  const hi = Math.max(...xs);
-  const pad = (hi - lo) * 0.04;
-  const rows = Math.max(txs.length, 1);
-  const trackFraction = Math.min(0.4, 0.1 + 0.045 * rows);
-  draw('regional-plot', traces, {
-    margin: { l: 60, r: 20, t: 10, b: 50 },
-    xaxis: { title: { text: `${g.chrom} position (Mb)` }, anchor: 'y2', showgrid: false, zeroline: false, range: [lo - pad, hi + pad] },
-    yaxis: { title: { text: '−log10 p' }, domain: [trackFraction + 0.06, 1], rangemode: 'tozero', zeroline: false },
-    yaxis2: {
-      domain: [0, trackFraction], showgrid: false, zeroline: false, range: [-rows + 0.4, 0.6], automargin: true,
-      tickmode: 'array', tickvals: labels.map((_, i) => -i), ticktext: labels, tickfont: { size: 10, color: '#4f5b69' },
-      showticklabels: labels.length > 0,
-    },
-    shapes,
-  }, { onClick: openVariant });
 }
 
 function initRegional() {
-  const withData = new Set();
-  for (let i = 0; i < nPairs; i += 1) withData.add(`${pairs.t[i]}:${pairs.m[i]}`);
+  const d = data.regional;
+  if (!d) { message('regional-plot', data.regional_problem || 'No regional plot for this gene.'); return; }
   const tIndex = new Map(data.tissues.map((t, i) => [t.id, i]));
   const mIndex = new Map(data.modalities.map((x, i) => [x.id, i]));
-  for (const r of data.leads) withData.add(`${tIndex.get(r.tissue)}:${mIndex.get(r.modality)}`);
-  const tissues = [...new Set([...withData].map((k) => Number(k.split(':')[0])))].sort((a, b) => a - b);
-  const modalities = [...new Set([...withData].map((k) => Number(k.split(':')[1])))].sort((a, b) => a - b);
-  // start on the tissue × modality of the most significant lead
-  let start = data.leads.reduce((acc, r) => (acc === null || r.pval_nominal < acc.pval_nominal ? r : acc), null);
-  fillSelect(regionalTissue, tissues.filter((i) => i >= 0).map((i) => ({ value: String(i), label: data.tissues[i].name })),
-    start ? String(tIndex.get(start.tissue)) : undefined);
-  fillSelect(regionalModality, modalities.filter((i) => i >= 0).map((i) => ({ value: String(i), label: data.modalities[i].name })),
-    start ? String(mIndex.get(start.modality)) : undefined);
-  start = null;
-  regionalTissue.addEventListener('change', regional);
-  regionalModality.addEventListener('change', regional);
-  regional();
+  const t0 = tIndex.get(d.tissue);
+  const m0 = mIndex.get(d.modality);
+  const tissues = [...new Set(choices.map((c) => c.t))];
+  fillSelect(regionalTissue, tissues.map((t) => ({ value: String(t), label: tissueName(t) })), String(t0));
+  fillModalities(t0, m0);
+  fillPhenotypes(choices.find((c) => c.t === t0 && c.m === m0) || { ph: [d.phenotype_id], p: [null] }, d.phenotype_id);
+  for (const el of [regionalTissue, regionalModality, regionalPhenotype]) el.addEventListener('change', changeRegional);
+  showRegional(d);
 }
 
 // -- expression violins ----------------------------------------------------------------------------

@@ -1,5 +1,7 @@
-// Variant page plots: the forest plot of effects across tissues × modalities × phenotypes, and the
-// phenotype-by-genotype violins of the chosen phenotype (the first embedded, others fetched from the API).
+// Variant page plots: the forest plot of effects across tissues × modalities × phenotypes, the PheWAS of every
+// tested pair (phewas.js), and the phenotype-by-genotype violins of the chosen phenotype (the first embedded,
+// others fetched from the API).
+import { phewas } from './phewas.js';
 import { apiURL, draw, fmtP, geneURL, getJSON, message, readJSON, violins } from './plots.js';
 
 const data = readJSON('variant-data');
@@ -24,11 +26,15 @@ function forest() {
       + `slope = ${rows[i].slope.toFixed(3)} ± ${(1.96 * rows[i].se).toFixed(3)}<br>p = ${fmtP(rows[i].p)}`),
     hoverinfo: 'text',
   }));
+  const narrow = (document.getElementById('forest-plot')?.clientWidth || 800) < 600;
   draw('forest-plot', traces, {
     margin: { l: 20, r: 20, t: 10, b: 50 },
     showlegend: byTissue.size > 1, legend: { orientation: 'h', y: -0.12 },
     xaxis: { title: { text: `slope (effect of ${v.alt})` }, zeroline: true, zerolinecolor: '#8a96a5', zerolinewidth: 1.5 },
-    yaxis: { type: 'category', categoryorder: 'array', categoryarray: [...labels].reverse(), automargin: true },
+    // on a phone, a label's parts (tissue · modality · gene) go on lines of their own, or they take the width
+    yaxis: { type: 'category', categoryorder: 'array', categoryarray: [...labels].reverse(), automargin: true,
+      tickmode: 'array', tickvals: labels, ticktext: narrow ? labels.map((l) => l.split(' · ').join('<br>')) : labels,
+      tickfont: { size: narrow ? 10 : 12 } },
   }, {
     height: Math.max(260, 80 + 24 * rows.length),
     onClick: (event) => { const g = event.points?.[0]?.customdata?.[0]; if (g) window.location.assign(geneURL(g)); },
@@ -108,5 +114,6 @@ async function choose(index) {
 
 forest();
 pbgPlot(data.pbg);
+requestAnimationFrame(() => setTimeout(() => phewas('phewas-plot', data.phewas), 0));
 const select = document.getElementById('pbg-choice');
 if (select) select.addEventListener('change', () => choose(Number(select.value) - 1));
