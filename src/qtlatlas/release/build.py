@@ -30,6 +30,7 @@ from . import layout
 from .all_pairs import AllPairsFiles, AllPairsWriter
 from .associations import QtlSpool, SignifPairsWriter
 from .batched import sidecar_path
+from .build_support import bed_index, return_free_memory
 from .downloads import bed_download, copy_file, genotypes_download, median_tpm_download, samples_download
 from .gene_status import gene_status_rows
 from .imported import SharedTables, read_result
@@ -118,27 +119,6 @@ def build_release(atlas: Atlas, release_id: str, site: str | os.PathLike[str],
     step("atlas.json")
     write_json(atlas_metadata(atlas), layout.atlas_json(site), atomic=True)
     return final
-
-
-def _return_free_memory() -> None:
-    """Hand memory freed by the last tissue × modality back to the system (glibc keeps freed heap pages of the
-    parsers otherwise, and the resident size of a build would grow with its tissues)."""
-    import ctypes
-    import gc
-
-    gc.collect()
-    pa.default_memory_pool().release_unused()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
-
-
-def _bed_index(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """``phenotype_id`` -> ``chrom, tss`` of a phenotype BED, read from its first four columns only."""
-    df = pd.read_csv(path, sep="\t", usecols=[0, 2, 3], header=0, dtype={0: str, 3: str}, compression="infer")
-    df.columns = ["chrom", "tss", "phenotype_id"]
-    return df.drop_duplicates("phenotype_id").set_index("phenotype_id")
 
 
 class _ReleaseBuilder:
@@ -249,7 +229,7 @@ class _ReleaseBuilder:
         for tissue, modality in self._order():
             self.step(f"{tissue} × {modality}")
             self._tissue_modality(tissue, modality, self.results[(tissue, modality)], self.inputs.get((tissue, modality)))
-            _return_free_memory()
+            return_free_memory()
         if self.expression_index is not None:
             self.expression_index.close()
             self._index(layout.table_path("expression_index"),
@@ -319,7 +299,7 @@ class _ReleaseBuilder:
             self._bed(rf.phenotypes, "phenotypes", f"normalised phenotypes of {label} (BED)", tissue=tissue,
                       modality=modality, norm="norm")
         if raw_bed is not None:
-            idx = _bed_index(raw_bed)
+            idx = bed_index(raw_bed)
             if fallback is None:
                 fallback = idx
             samples = samples or read_bed_samples(raw_bed)
