@@ -41,13 +41,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..io.chromosomes import chrom_key
-from .associations import _chrom_order
+from .associations import _Spools, chromosome_groups, chromosome_where
 from .batched import PendingRows
 from .bgzf import BgzfWriter
 from .float_precision import bits_for_abs_error, round_mantissa
 from .imported import iter_pairs
-from .scratch_sql import SpoolWriter, _quote, copy_to_parquet, parquet, stream
+from .scratch_sql import _quote, copy_to_parquet, parquet, stream
 from .tables import GeneIndex, GeneResolver, explicit_genes
 from .variant_store import VariantStore
 
@@ -174,34 +173,6 @@ def encode_statistics(nlog10p: np.ndarray, slope: np.ndarray, slope_se: np.ndarr
     }
 
 
-class _ArrowSpools:
-    """Spooled pair rows, one :class:`~qtlatlas.release.scratch_sql.SpoolWriter` per gene chromosome (``""``:
-    genes placed nowhere)."""
-
-    def __init__(self, stem: Path):
-        self.stem = stem
-        self._writers: dict[str, SpoolWriter] = {}
-
-    def write(self, rows: pa.Table) -> None:
-        chrom = pc.fill_null(rows.column("_gchrom"), "")
-        encoded = pc.dictionary_encode(chrom).combine_chunks()
-        codes = encoded.indices.to_numpy(zero_copy_only=False)
-        for k, name in enumerate(encoded.dictionary.to_pylist()):
-            writer = self._writers.get(name)
-            if writer is None:
-                writer = self._writers[name] = SpoolWriter(self.stem.with_name(f"{self.stem.name}.{len(self._writers)}"),
-                                                           _SPOOL_SCHEMA)
-            writer.write(rows.filter(pa.array(codes == k)))
-
-    @property
-    def paths(self) -> dict[str, list[Path]]:
-        return {k: w.paths for k, w in self._writers.items()}
-
-    def close(self) -> None:
-        for w in self._writers.values():
-            w.close()
-
-
 class _RunTracker:
     """Cuts the sorted pair stream of one tissue × modality into runs of one phenotype (:data:`RUN_SCHEMA`)."""
 
@@ -263,23 +234,18 @@ class AllPairsWriter:
         self._n = 0
         names = gene_names[["gene_id", "gene_name"]].drop_duplicates("gene_id")
         self.con.register("_gene_names", pa.Table.from_pandas(names.astype(object), preserve_index=False))
-        ranges = self.con.execute(f"""
-            SELECT chrom, min(file_row_number) AS lo, max(file_row_number) + 1 AS hi
-            FROM read_parquet('{_quote(variants.path)}', file_row_number=true) GROUP BY chrom""").fetchall()
-        self._chrom_rows = {c: (int(lo), int(hi)) for c, lo, hi in ranges}
-        self.n_variants = max((hi for _, hi in self._chrom_rows.values()), default=0)
 
     def write(self, sources, files: AllPairsFiles, *, modality: str, grouped: bool, resolver: GeneResolver,
               fallback: pd.DataFrame | None) -> AllPairsCounts:
         """Read the nominal-pass ``sources`` (Parquet, text or per-gene archives) of one tissue × modality and
         write its :class:`AllPairsFiles`."""
         self._n += 1
-        spools = _ArrowSpools(self.scratch / f"allpairs{self._n}")
+        spools = _Spools(self.scratch, f"allpairs{self._n}", _SPOOL_SCHEMA)
         n_in = 0
         for src in sources:
             for batch in iter_pairs(src, modality, grouped):
                 rows = spool_rows(batch, resolver, self.genes, fallback)
-                spools.write(rows)
+                spools.write_by("_gchrom", rows)
                 n_in += rows.num_rows
         spools.close()
         counts = self._finish(spools, files)
@@ -288,20 +254,12 @@ class AllPairsWriter:
 
     # -- per chromosome ---------------------------------------------------------------------------
 
-    def _groups(self, spools: _ArrowSpools) -> list[tuple[str, list[Path]]]:
-        by_key = {chrom_key(c): c for c in self.variants.chroms}
-        files: dict[str, list[Path]] = {}
-        for chrom, paths in spools.paths.items():
-            files.setdefault(by_key.get(chrom_key(chrom), chrom) if chrom else "", []).extend(paths)
-        return [(c, files[c]) for c in _chrom_order(files)]
-
     def _joined(self, chrom: str, files: list[Path]) -> str:
         """SQL of the spooled pairs of a gene chromosome joined to their variants (index, chromosome, position,
         alleles); pairs of genes placed nowhere (chrom "") find their variant on any chromosome."""
-        rank = self.variants.chroms.get(chrom)
-        where = f"WHERE chrom_rank = {int(rank)}" if rank is not None else "" if chrom == "" else "WHERE false"
         variants = (f"SELECT variant_id, file_row_number AS vidx, chrom, chrom_rank, pos, ref, alt "
-                    f"FROM read_parquet('{_quote(self.variants.path)}', file_row_number=true) {where}")
+                    f"FROM read_parquet('{_quote(self.variants.path)}', file_row_number=true) "
+                    f"{chromosome_where(self.variants, chrom)}")
         return f"""
             SELECT s.phenotype_id, s.gene_id, v.vidx, v.chrom, v.chrom_rank, v.pos, v.ref, v.alt, s.variant_id,
                    s.af, s.ma_samples, s.ma_count, s.pval_nominal, s.nlog10p, s.slope, s.slope_se,
@@ -309,7 +267,7 @@ class AllPairsWriter:
                    coalesce(v.pos - s.start_distance, s._tss) AS _start, coalesce(s._tss, 0) AS _tss
             FROM {parquet(files)} s JOIN ({variants}) v USING (variant_id)"""
 
-    def _finish(self, spools: _ArrowSpools, files: AllPairsFiles) -> AllPairsCounts:
+    def _finish(self, spools: _Spools, files: AllPairsFiles) -> AllPairsCounts:
         for p in (files.pairs, files.runs, files.variant_stats, files.download):
             p.parent.mkdir(parents=True, exist_ok=True)
         counts = AllPairsCounts()
@@ -323,7 +281,7 @@ class AllPairsWriter:
                 pq.ParquetWriter(sparse_stats, _SPARSE_STATS_SCHEMA, compression="lz4") as stats, \
                 BgzfWriter(files.download) as text:
             text.write(("\t".join(DOWNLOAD_COLUMNS) + "\n").encode())
-            for chrom, paths in self._groups(spools):
+            for chrom, paths in chromosome_groups(spools.paths, self.variants):
                 copy_to_parquet(self.con, self._joined(chrom, paths), joined)
                 for p in paths:
                     p.unlink()

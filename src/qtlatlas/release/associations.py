@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..io.chromosomes import chrom_key, chrom_sort_key
@@ -102,6 +103,24 @@ def _chrom_order(keys) -> list[str]:
     return sorted(set(keys), key=lambda c: (c == "", chrom_sort_key(c) if c else (9, "")))
 
 
+def chromosome_groups(spooled: dict[str, list[Path]], variants: VariantStore, extra=()) -> list[tuple[str, list[Path]]]:
+    """(chromosome, spool files) in natural order, of pairs spooled by their gene's chromosome: a gene chromosome
+    is matched to the variants' chromosome of the same name up to a ``chr`` prefix (:func:`chrom_key`); ``""``
+    (genes placed nowhere) comes last; the chromosomes of ``extra`` are listed too, with no file."""
+    by_key = {chrom_key(c): c for c in variants.chroms}
+    files: dict[str, list[Path]] = {}
+    for chrom, paths in spooled.items():
+        files.setdefault(by_key.get(chrom_key(chrom), chrom) if chrom else "", []).extend(paths)
+    return [(c, files.get(c, [])) for c in _chrom_order(set(files) | set(extra))]
+
+
+def chromosome_where(variants: VariantStore, chrom: str) -> str:
+    """The SQL ``WHERE`` that keeps the variants of ``chrom`` in ``variants.path``: every variant for ``""`` (pairs of
+    genes placed nowhere look their variant up anywhere), none for a chromosome without variants."""
+    rank = variants.chroms.get(chrom)
+    return f"WHERE chrom_rank = {int(rank)}" if rank is not None else "" if chrom == "" else "WHERE false"
+
+
 class _Spools:
     """Append-only scratch Parquet data sets, one per key (:class:`~qtlatlas.release.scratch_sql.SpoolWriter`),
     read back whole."""
@@ -111,10 +130,21 @@ class _Spools:
         self._writers: dict[str, SpoolWriter] = {}
 
     def write(self, key: str, frame: pd.DataFrame) -> None:
+        self.write_table(key, pa.Table.from_pandas(frame[self.schema.names], schema=self.schema, preserve_index=False))
+
+    def write_table(self, key: str, table: pa.Table) -> None:
+        """Append ``table`` (of :attr:`schema`) under ``key``."""
         writer = self._writers.get(key)
         if writer is None:
             writer = self._writers[key] = SpoolWriter(self.scratch / f"{self.prefix}.{len(self._writers)}", self.schema)
-        writer.write(pa.Table.from_pandas(frame[self.schema.names], schema=self.schema, preserve_index=False))
+        writer.write(table)
+
+    def write_by(self, column: str, table: pa.Table) -> None:
+        """Append the rows of ``table`` under the value of their ``column`` (``""`` where it is null)."""
+        encoded = pc.dictionary_encode(pc.fill_null(table.column(column), "")).combine_chunks()
+        codes = encoded.indices.to_numpy(zero_copy_only=False)
+        for k, key in enumerate(encoded.dictionary.to_pylist()):
+            self.write_table(key, table.filter(pa.array(codes == k)))
 
     @property
     def paths(self) -> dict[str, list[Path]]:
@@ -219,21 +249,12 @@ class SignifPairsWriter:
         self._downloads[(tissue, modality)] = Path(dest)
 
     def _groups(self, qtls: QtlSpool | None) -> list[tuple[str, list[Path]]]:
-        """(chromosome, spool files of its pairs) in natural order: spooled gene chromosomes are matched to the
-        variants' chromosome of the same name up to a ``chr`` prefix (:func:`chrom_key`)."""
-        by_key = {chrom_key(c): c for c in self.variants.chroms}
-        files: dict[str, list[Path]] = {}
-        for chrom, paths in self._spools.paths.items():
-            files.setdefault(by_key.get(chrom_key(chrom), chrom) if chrom else "", []).extend(paths)
-        names = set(files) | (qtls.chroms() if qtls is not None else set())
-        return [(c, files.get(c, [])) for c in _chrom_order(names)]
+        """(chromosome, spool files of its pairs) in natural order (:func:`chromosome_groups`)."""
+        return chromosome_groups(self._spools.paths, self.variants, qtls.chroms() if qtls is not None else ())
 
     def _annotated(self, chrom: str, files: list[Path]) -> str:
         """SQL of the pairs in ``files`` with their variant's ``chrom, pos`` and ``tss_distance``."""
-        rank = self.variants.chroms.get(chrom)
-        # pairs of genes placed nowhere (chrom "") look their variant up anywhere
-        where = f"WHERE chrom_rank = {int(rank)}" if rank is not None else "" if chrom == "" else "WHERE false"
-        variants = f"SELECT variant_id, chrom, pos FROM {parquet(self.variants.path)} {where}"
+        variants = f"SELECT variant_id, chrom, pos FROM {parquet(self.variants.path)} {chromosome_where(self.variants, chrom)}"
         return f"""
             SELECT s.tissue, s.modality, s.phenotype_id, s.gene_id, s.variant_id,
                    coalesce(v.chrom, nullif(s._gchrom, '')) AS chrom, v.pos,

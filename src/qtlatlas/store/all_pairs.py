@@ -132,24 +132,14 @@ class AllPairsQueries:
         region (``chrom:start-end`` on the variant position, at most MAX_REGION_BP wide) or of one variant (any
         syntax of :meth:`variant`): exactly one of the three. ``min_nlog10p`` keeps pairs with −log10 p at
         least that. Returns ``(rows, total, next_cursor)``; rows have :data:`PAIR_COLUMNS`."""
-        if sum(x is not None for x in (gene, region, variant)) != 1:
-            raise BadQuery("gene/region/variant", "give exactly one of gene, region and variant")
         n = P.limit(limit)
         threshold = P.number(min_nlog10p, "min_nlog10p")
         kind = "all_pairs"
         offset = P.decode_cursor(cursor, kind)
-        targets = self.all_pairs_targets(tissues, modalities)
-        if not targets:
-            raise NotFound("all pairs", "of the tissues and modalities asked",
-                           detail=f"(release {self.id} publishes no nominal pass for them)")
-        pick = self._picker(gene=gene, region=region, variant=variant, phenotype=phenotype)
-        candidates = []
-        for t, m in targets:
-            file = self.all_pairs_file(t, m)
-            c = _Candidates(t, m, file, pick(file))
-            if threshold is not None:
+        candidates = self._candidates(gene, region, variant, phenotype, tissues, modalities)
+        if threshold is not None:
+            for c in candidates:
                 c.keep(threshold)
-            candidates.append(c)
         total = sum(len(c.rows) for c in candidates)
         parts, at = [], 0
         for c in candidates:
@@ -172,16 +162,8 @@ class AllPairsQueries:
         left out (None when none was)."""
         if fields is not None and (not fields or any(f not in PAIR_COLUMNS for f in fields)):
             raise BadQuery("fields", f"expected columns of {', '.join(PAIR_COLUMNS)}")
-        if sum(x is not None for x in (gene, region, variant)) != 1:
-            raise BadQuery("gene/region/variant", "give exactly one of gene, region and variant")
         most = P.limit(most, "most", maximum=1_000_000)
-        targets = self.all_pairs_targets(tissues, modalities)
-        if not targets:
-            raise NotFound("all pairs", "of the tissues and modalities asked",
-                           detail=f"(release {self.id} publishes no nominal pass for them)")
-        pick = self._picker(gene=gene, region=region, variant=variant, phenotype=phenotype)
-        candidates = [_Candidates(t, m, self.all_pairs_file(t, m), pick(self.all_pairs_file(t, m)))
-                      for t, m in targets]
+        candidates = self._candidates(gene, region, variant, phenotype, tissues, modalities)
         total = sum(len(c.rows) for c in candidates)
         cut = None
         if total > most:
@@ -216,6 +198,22 @@ class AllPairsQueries:
                              int(file.pos_last[i]), int(file.n_rows[i])))
         return pd.DataFrame(rows, columns=["tissue", "modality", "phenotype_id", "chrom", "start", "pos_first",
                                            "pos_last", "n_variants"])
+
+    def _candidates(self, gene, region, variant, phenotype, tissues, modalities) -> list[_Candidates]:
+        """The candidate rows of a gene, region or variant query (exactly one of the three) in each tissue ×
+        modality asked, in release order."""
+        if sum(x is not None for x in (gene, region, variant)) != 1:
+            raise BadQuery("gene/region/variant", "give exactly one of gene, region and variant")
+        targets = self.all_pairs_targets(tissues, modalities)
+        if not targets:
+            raise NotFound("all pairs", "of the tissues and modalities asked",
+                           detail=f"(release {self.id} publishes no nominal pass for them)")
+        pick = self._picker(gene=gene, region=region, variant=variant, phenotype=phenotype)
+        out = []
+        for t, m in targets:
+            file = self.all_pairs_file(t, m)
+            out.append(_Candidates(t, m, file, pick(file)))
+        return out
 
     def _picker(self, *, gene, region, variant, phenotype):
         """A function of an :class:`AllPairsFile` giving the row slices the query asks of it."""

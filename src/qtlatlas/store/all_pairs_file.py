@@ -47,7 +47,6 @@ class _RowGroups:
     def __init__(self, path: str, rows: int):
         self.path, self.rows = path, rows
         self.metadata = pq.read_metadata(path)
-        self.n_rows = self.metadata.num_rows
         self._local = threading.local()
 
     def _file(self) -> pq.ParquetFile:
@@ -101,10 +100,6 @@ class AllPairsFile:
         for i, g in enumerate(self.gene_ids.tolist()):
             self._by_gene.setdefault(g, []).append(i)
         self._by_chrom = {c: np.flatnonzero(self.chroms == c) for c in dict.fromkeys(self.chroms.tolist())}
-
-    @property
-    def n_pairs(self) -> int:
-        return int(self.pairs.n_rows)
 
     # -- which runs -------------------------------------------------------------------------------
 
