@@ -11,6 +11,8 @@ Rows are ordered by tissue and modality (release order), then phenotype position
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -28,6 +30,18 @@ PAIR_COLUMNS = ["tissue", "modality", "phenotype_id", "gene_id", "gene_name", "v
                 "alt", "start_distance", "af", "ma_samples", "ma_count", "pval_nominal", "nlog10p", "slope",
                 "slope_se"]
 _VARIANT_FIELDS = ["variant_id", "chrom", "pos", "ref", "alt"]
+
+
+_EMPTY_TYPES = {"pos": pa.int64(), "start_distance": pa.int64(), "af": pa.float32(), "ma_samples": pa.int32(),
+                "ma_count": pa.int32(), "pval_nominal": pa.float64(), "nlog10p": pa.float32(), "slope": pa.float32(),
+                "slope_se": pa.float32()}
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    """A page as pandas: dictionary columns decoded, nullable integers as pandas' Int64."""
+    columns = {name: (col.cast(col.type.value_type) if pa.types.is_dictionary(col.type) else col)
+               for name, col in zip(table.column_names, table.columns, strict=True)}
+    return pa.table(columns).to_pandas(types_mapper={pa.int32(): pd.Int64Dtype(), pa.int64(): pd.Int64Dtype()}.get)
 
 
 class VariantsByIndex:
@@ -84,6 +98,21 @@ class VariantsByIndex:
         return None
 
 
+@dataclass
+class _Piece:
+    """Decoded rows of one tissue × modality (see :meth:`AllPairsQueries._rows`): the run (phenotype) and
+    variant index of each row, the float columns read (float32, NaN where missing) and the per-variant
+    statistics (``af, ma_samples, ma_count``; None when not asked)."""
+
+    tissue: str
+    modality: str
+    file: AllPairsFile
+    runs: np.ndarray
+    variant_index: np.ndarray
+    floats: dict[str, np.ndarray]
+    stats: pa.Table | None
+
+
 class _Candidates:
     """The candidate rows of one tissue × modality: row numbers of the pairs file (in query order) and the run
     of each."""
@@ -125,13 +154,20 @@ class AllPairsQueries:
         return [(t, m) for t in ts for m in self._tissue_modalities.get(t, [])
                 if m != CROSS_MODALITY and (ms is None or m in ms) and self.all_pairs_file(t, m) is not None]
 
-    def all_pairs(self, *, gene: str | None = None, region: str | None = None, variant: str | None = None,
-                  phenotype: str | None = None, tissues=None, modalities=None, min_nlog10p: float | None = None,
-                  limit: int = 1000, cursor: str | None = None) -> tuple[pd.DataFrame, int, str | None]:
+    def all_pairs(self, **query) -> tuple[pd.DataFrame, int, str | None]:
+        """:meth:`all_pairs_table` as a DataFrame (nullable integers as pandas' Int64)."""
+        table, total, next_cursor = self.all_pairs_table(**query)
+        return _to_pandas(table), total, next_cursor
+
+    def all_pairs_table(self, *, gene: str | None = None, region: str | None = None, variant: str | None = None,
+                        phenotype: str | None = None, tissues=None, modalities=None, min_nlog10p: float | None = None,
+                        limit: int = 1000, cursor: str | None = None) -> tuple[pa.Table, int, str | None]:
         """Every tested pair of one gene (id or symbol; ``phenotype`` narrows it to one of its phenotypes), of one
         region (``chrom:start-end`` on the variant position, at most MAX_REGION_BP wide) or of one variant (any
         syntax of :meth:`variant`): exactly one of the three. ``min_nlog10p`` keeps pairs with −log10 p at
-        least that. Returns ``(rows, total, next_cursor)``; rows have :data:`PAIR_COLUMNS`."""
+        least that. Returns ``(rows, total, next_cursor)``: an Arrow table of :data:`PAIR_COLUMNS` (text fields
+        dictionary-encoded; ``nlog10p``, ``af``, ``slope`` and ``slope_se`` float32 as stored, ``pval_nominal``
+        float64), the number of matching pairs, the cursor of the next page."""
         n = P.limit(limit)
         threshold = P.number(min_nlog10p, "min_nlog10p")
         kind = "all_pairs"
@@ -148,8 +184,8 @@ class AllPairsQueries:
             if hi > lo:
                 parts.append(self._rows(c, lo, hi))
             at += k
-        rows = self._frame(parts)
-        return rows, total, P.next_cursor(offset, len(rows), total, kind)
+        rows = self._table(parts)
+        return rows, total, P.next_cursor(offset, rows.num_rows, total, kind)
 
     def all_pairs_strongest(self, most: int, *, gene: str | None = None, region: str | None = None,
                             variant: str | None = None, phenotype: str | None = None, tissues=None,
@@ -179,8 +215,8 @@ class AllPairsQueries:
                 room -= len(tied)
                 keep[tied] = True
                 c.rows, c.runs = c.rows[keep], c.runs[keep]
-        rows = self._frame([self._rows(c, 0, len(c.rows), fields) for c in candidates if len(c.rows)], fields)
-        return rows, total, cut
+        rows = self._table([self._rows(c, 0, len(c.rows), fields) for c in candidates if len(c.rows)], fields)
+        return _to_pandas(rows), total, cut
 
     def phenotype_runs(self, gene: str) -> pd.DataFrame:
         """The phenotypes of a gene (id or symbol) whose every tested pair the release publishes, from the
@@ -257,67 +293,70 @@ class AllPairsQueries:
                 return q
             raise
 
-    def _rows(self, c: _Candidates, lo: int, hi: int, fields: list[str] | None = None) -> pa.Table:
-        """Rows ``lo .. hi - 1`` of a tissue × modality's candidates with the fields of :data:`PAIR_COLUMNS` (those
-        of ``fields`` only when given: a plot's few columns skip the others' reads), but the variants' fields: an
-        Arrow table with ``_variant_index`` and ``_start``, completed by :meth:`_with_variants` once for the
-        whole page (the pages of several tissues are joined before the one conversion to pandas)."""
+    def _rows(self, c: _Candidates, lo: int, hi: int, fields: list[str] | None = None) -> _Piece:
+        """Rows ``lo .. hi - 1`` of a tissue × modality's candidates, decoded: the values of ``fields`` (of
+        :data:`PAIR_COLUMNS`; all when None: a plot's few columns skip the others' reads), as arrays that
+        :meth:`_table` turns into one table for the whole page (the variants' fields read once, each text built
+        once)."""
         want = set(PAIR_COLUMNS if fields is None else fields)
         rows, runs = c.rows[lo:hi], c.runs[lo:hi]
-        file = c.file
         values = [f for f in ("nlog10p", "slope", "slope_se") if f in want or (f == "nlog10p" and "pval_nominal" in want)]
-        pairs = file.pair_values(rows, runs, values)
-        index = pairs["variant_index"]
-        k = len(rows)
-        start = file.start[runs].astype(np.float64)
-        columns: dict[str, pa.Array] = {"_variant_index": pa.array(index, pa.int64()),
-                                        "_start": pa.array(start, mask=np.isnan(start))}
-        if "tissue" in want:
-            columns["tissue"] = pa.array([c.tissue] * k, pa.string())
-        if "modality" in want:
-            columns["modality"] = pa.array([c.modality] * k, pa.string())
-        if "phenotype_id" in want:
-            columns["phenotype_id"] = pa.array(file.phenotype_ids[runs], pa.string())
-        genes = file.gene_ids[runs]
-        if "gene_id" in want:
-            columns["gene_id"] = pa.array(genes, pa.string())
-        if "gene_name" in want:
-            columns["gene_name"] = pa.array(self._gene_names(genes), pa.string())
-        if want & {"af", "ma_samples", "ma_count"}:
-            stats = file.variant_stats(index)
-            columns.update({f: stats.column(f) for f in ("af", "ma_samples", "ma_count") if f in want})
-        if "nlog10p" in values:
-            nlog10p = pairs["nlog10p"].to_numpy(zero_copy_only=False).astype(np.float64)
-            with np.errstate(over="ignore", invalid="ignore"):
-                pval = np.power(10.0, -nlog10p)
-            columns["nlog10p"] = pa.array(nlog10p, mask=np.isnan(nlog10p))
-            columns["pval_nominal"] = pa.array(pval, mask=np.isnan(pval))
-        for f in ("slope", "slope_se"):
-            if f in values:
-                columns[f] = pairs[f]
-        return pa.table(columns)
+        pairs = c.file.pair_values(rows, runs, values)
+        floats = {f: pairs[f].to_numpy(zero_copy_only=False).astype(np.float32, copy=False) for f in values}
+        stats = c.file.variant_stats(pairs["variant_index"]) if want & {"af", "ma_samples", "ma_count"} else None
+        return _Piece(c.tissue, c.modality, c.file, runs, pairs["variant_index"], floats, stats)
 
-    def _with_variants(self, table: pa.Table, fields: list[str] | None = None) -> pa.Table:
-        """The rows of :meth:`_rows` with their variants' fields (read once for the whole page) and
-        ``start_distance``, in the order of :data:`PAIR_COLUMNS` (or of ``fields``)."""
+    def _table(self, pieces: list[_Piece], fields: list[str] | None = None) -> pa.Table:
+        """One Arrow table of the :meth:`_rows` pieces of a page, with the columns of :data:`PAIR_COLUMNS` (or of
+        ``fields``), in that order: text fields dictionary-encoded (each tissue, phenotype, gene and symbol built
+        once), floats as stored (float32; ``pval_nominal`` float64 from −log10 p), a missing value null."""
         want = PAIR_COLUMNS if fields is None else fields
-        columns = {name: table.column(name) for name in table.column_names if not name.startswith("_")}
+        if not pieces:
+            return pa.table({c: pa.array([], _EMPTY_TYPES.get(c, pa.string())) for c in want})
+        sizes = np.array([len(p.runs) for p in pieces])
+        columns: dict[str, pa.Array] = {}
+        which = pa.array(np.repeat(np.arange(len(pieces), dtype=np.int32), sizes))
+        for name in ("tissue", "modality"):
+            if name in want:
+                columns[name] = pa.DictionaryArray.from_arrays(which, pa.array([getattr(p, name) for p in pieces],
+                                                                                pa.string()))
+        if {"phenotype_id", "gene_id", "gene_name"} & set(want):
+            # the distinct runs of each piece, numbered across the page
+            codes, phenotypes, genes, base = [], [], [], 0
+            for p in pieces:
+                distinct, at = np.unique(p.runs, return_inverse=True)
+                codes.append(at.astype(np.int32) + base)
+                base += len(distinct)
+                phenotypes.append(p.file.phenotype_ids[distinct])
+                genes.append(p.file.gene_ids[distinct])
+            code = pa.array(np.concatenate(codes))
+            gene_ids = np.concatenate(genes)
+            text = {"phenotype_id": lambda: np.concatenate(phenotypes), "gene_id": lambda: gene_ids,
+                    "gene_name": lambda: self._gene_names(gene_ids)}
+            for name, values in text.items():
+                if name in want:
+                    columns[name] = pa.DictionaryArray.from_arrays(code, pa.array(values(), pa.string()))
+        index = np.concatenate([p.variant_index for p in pieces]).astype(np.int64, copy=False)
         if set(want) & {*_VARIANT_FIELDS, "start_distance"}:
-            variants = self._variants_by_index().take(table.column("_variant_index").to_numpy(zero_copy_only=False))
+            variants = self._variants_by_index().take(index)
             columns.update({f: variants.column(f) for f in _VARIANT_FIELDS})
-            start = table.column("_start").to_numpy(zero_copy_only=False)
+            start = np.concatenate([p.file.start[p.runs] for p in pieces]).astype(np.float64)
             unplaced = np.isnan(start)
             pos = variants.column("pos").to_numpy(zero_copy_only=False)
             columns["start_distance"] = pa.array(np.where(unplaced, 0, pos - np.nan_to_num(start)).astype(np.int64),
                                                  mask=unplaced)
+        if set(want) & {"af", "ma_samples", "ma_count"}:
+            stats = pa.concat_tables([p.stats for p in pieces], promote_options="default")
+            columns.update({f: stats.column(f) for f in ("af", "ma_samples", "ma_count")})
+        for f in ("nlog10p", "slope", "slope_se"):
+            if f in want:
+                v = np.concatenate([p.floats[f] for p in pieces])
+                columns[f] = pa.array(v, mask=np.isnan(v))
+        if "pval_nominal" in want:
+            with np.errstate(over="ignore", invalid="ignore"):
+                pval = np.power(10.0, -np.concatenate([p.floats["nlog10p"] for p in pieces]).astype(np.float64))
+            columns["pval_nominal"] = pa.array(pval, mask=np.isnan(pval))
         return pa.table({name: columns[name] for name in want})
-
-    def _frame(self, parts: list[pa.Table], fields: list[str] | None = None) -> pd.DataFrame:
-        """One DataFrame of the :meth:`_rows` tables of a page (nullable integers as pandas' Int64)."""
-        if not parts:
-            return pd.DataFrame({c: [] for c in (PAIR_COLUMNS if fields is None else fields)})
-        table = self._with_variants(pa.concat_tables(parts), fields)
-        return table.to_pandas(types_mapper={pa.int32(): pd.Int64Dtype(), pa.int64(): pd.Int64Dtype()}.get)
 
     def _gene_names(self, gene_ids: np.ndarray) -> np.ndarray:
         index = self._gene_index()
@@ -345,6 +384,6 @@ class AllPairsQueries:
         if not slices:
             return None
         c = _Candidates(tissue, modality, file, slices)
-        row = self._with_variants(self._rows(c, 0, 1)).to_pylist()[0]
+        row = self._table([self._rows(c, 0, 1)]).to_pylist()[0]
         return {k: row[k] for k in ("phenotype_id", "variant_id", "pval_nominal", "nlog10p", "slope", "slope_se", "af",
                                     "ma_samples", "ma_count", "start_distance")}

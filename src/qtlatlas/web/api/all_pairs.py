@@ -21,7 +21,7 @@ _ROWS = ("Rows: `tissue, modality, phenotype_id, gene_id, gene_name, variant_id,
 
 def _page(request: Request, release, fmt: str, **query):
     cursor, page, limit = query.pop("cursor"), query.pop("page"), query["limit"]
-    rows, total, next_cursor = release.all_pairs(**query, cursor=page_cursor("all_pairs", cursor, page, limit))
+    rows, total, next_cursor = release.all_pairs_table(**query, cursor=page_cursor("all_pairs", cursor, page, limit))
     return list_response(request, release.id, rows, total, next_cursor, fmt, name="nominal_pairs")
 
 
