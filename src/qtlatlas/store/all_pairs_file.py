@@ -52,7 +52,8 @@ class _RowGroups:
     def _file(self) -> pq.ParquetFile:
         f = getattr(self._local, "file", None)
         if f is None:
-            f = self._local.file = pq.ParquetFile(self.path, metadata=self.metadata)
+            # pre_buffer off: a read of one row group's few column chunks is half as long without it
+            f = self._local.file = pq.ParquetFile(self.path, metadata=self.metadata, pre_buffer=False)
         return f
 
     def take(self, rows: np.ndarray, columns: list[str]) -> pa.Table:
