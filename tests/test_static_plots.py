@@ -59,7 +59,7 @@ def test_violins_follow_their_groups():
     polygons = list(root.iter(f"{SVG}polygon"))
     assert len(polygons) == 2  # the empty group keeps its slot and draws nothing
     low, high = (_polygon_points(p) for p in polygons)
-    # SVG y grows downwards: the higher group sits higher; each violin spans its group's range
+    # SVG y grows downwards: the higher group sits higher; each density reaches two bandwidths past its data
     assert high[:, 1].mean() < low[:, 1].mean()
     assert low[:, 0].mean() < high[:, 0].mean()  # left to right in order
     # the y axis maps values linearly: read it back from the tick labels
@@ -67,12 +67,31 @@ def test_violins_follow_their_groups():
     (v0, y0), (v1, y1) = sorted(ticks.items())[:2]
     to_value = lambda yy: v0 + (yy - y0) * (v1 - v0) / (y1 - y0)  # noqa: E731
     values = groups[2].values
-    assert to_value(high[:, 1].max()) == pytest.approx(values.min(), abs=0.02)
-    assert to_value(high[:, 1].min()) == pytest.approx(values.max(), abs=0.02)
+    bw = silverman_bandwidth(values)
+    assert to_value(high[:, 1].max()) == pytest.approx(values.min() - 2 * bw, abs=0.02)
+    assert to_value(high[:, 1].min()) == pytest.approx(values.max() + 2 * bw, abs=0.02)
+    assert not list(root.iter(f"{SVG}circle"))  # groups of 80 show no points
     # the median line of each box
     medians = [float(line.get("y1")) for line in root.iter(f"{SVG}line")
                if line.get("stroke-width") == "1.5"]
     assert [to_value(y) for y in medians] == pytest.approx([np.median(groups[0].values), np.median(values)], abs=0.02)
+
+
+def test_small_groups_show_their_points_and_tiny_ones_only_points():
+    """A tissue of 5 samples: violin, box and its 5 points; of 2: its 2 points and no density; densities of
+    non-negative values (TPM) stop at 0."""
+    groups = [Group("five", "#1f77b4", np.array([0.05, 0.1, 0.2, 0.4, 0.9])),
+              Group("two", "#ff7f0e", np.array([3.0, 3.5])),
+              Group("many", "#2ca02c", np.linspace(0.0, 2.0, 50))]
+    root = ET.fromstring(str(violin_svg(groups, y_title="log10(TPM + 1)")))
+    assert len(list(root.iter(f"{SVG}polygon"))) == 2
+    circles = list(root.iter(f"{SVG}circle"))
+    assert len(circles) == 7
+    assert {c.get("fill") for c in circles} == {"#1f77b4", "#ff7f0e"}
+    ticks = {float(t.text): float(t.get("y")) for t in root.iter(f"{SVG}text") if t.get("y") and re.fullmatch(r"-?[\d.]+", t.text or "")}
+    zero = ticks[0.0]
+    for polygon in root.iter(f"{SVG}polygon"):
+        assert _polygon_points(polygon)[:, 1].max() <= zero + 1e-6  # nothing drawn below 0
 
 
 def test_no_values_at_all_still_draws_axes():

@@ -50,6 +50,13 @@ def test_search_gene_variant_tissue(page, site):
     regional = page.evaluate("JSON.parse(document.getElementById('gene-data').textContent).regional")
     assert points == sum(y is not None for y in regional["variants"]["nlog10p"])  # every tested variant
     assert plot_traces(page, "expression-plot") == expressed_tissues(site, gene.name)
+    violins = page.evaluate("""() => document.getElementById('expression-plot').data.filter((t) => t.type === 'violin')
+        .map((t) => { const y = t.y.filter(Number.isFinite);
+                      return { span: t.span, min: Math.min(...y), max: Math.max(...y), n: y.length, points: t.points }; })""")
+    assert violins
+    for v in violins:  # densities reach past the data (not below 0 for TPM); small tissues show their points
+        assert 0 <= v["span"][0] <= v["min"] and v["span"][1] > v["max"]
+        assert (v["points"] == "all") == (v["n"] < 10)
     # the server-drawn violins were replaced by the interactive ones
     assert page.locator("#expression-plot svg.static-plot").count() == 0
     bubbles = page.evaluate("document.getElementById('bubble-plot').data[0].x.length")

@@ -19,6 +19,13 @@ from markupsafe import Markup, escape
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 #: Points along each violin's outline.
 KDE_POINTS = 64
+#: A group with fewer values has its points drawn over its violin.
+SMALL_GROUP = 10
+#: A group with at most this many values is drawn as its points only (no density, no box).
+POINTS_ONLY = 2
+#: A violin's density reaches this many bandwidths past the group's smallest and largest values (plotly's
+#: ``spanmode: 'soft'``), but not below 0 when every value of the plot is ≥ 0 (TPM).
+SPAN_BANDWIDTHS = 2
 
 
 @dataclass(frozen=True)
@@ -76,11 +83,25 @@ def _num(x: float) -> str:
     return f"{x:.1f}"
 
 
+def violin_span(values: np.ndarray, floor: float = -math.inf) -> tuple[float, float]:
+    """Where a violin's density is drawn: :data:`SPAN_BANDWIDTHS` Silverman bandwidths past the smallest and the
+    largest value (the density is not cut at the data), not below ``floor``."""
+    bw = silverman_bandwidth(values)
+    return max(float(values.min()) - SPAN_BANDWIDTHS * bw, floor), float(values.max()) + SPAN_BANDWIDTHS * bw
+
+
+def _jitter(n: int) -> np.ndarray:
+    """Fixed horizontal offsets in [-1, 1] for ``n`` points (the same drawing every time)."""
+    return np.array([((k * 0.618034) % 1.0) * 2 - 1 for k in range(n)]) if n > 1 else np.zeros(n)
+
+
 def violin_svg(groups: list[Group], *, y_title: str, height: int = 360, width: int = 1100,
                label: str = "") -> Markup:
-    """Violins (Gaussian KDE over each group's range, width-scaled alike) with a box of the quartiles, whiskers
-    to the furthest values within 1.5 IQR and a median line, one per group, on a shared linear y axis starting
-    at 0 when every value is ≥ 0 — the look of the portal's plotly violins.
+    """Violins (Gaussian KDE reaching two bandwidths past each group's data, floored at 0 when every value is
+    ≥ 0; width-scaled alike) with a box of the quartiles, whiskers to the furthest values within 1.5 IQR and a
+    median line, one per group, on a shared linear y axis starting at 0 when every value is ≥ 0 — the look of
+    the portal's plotly violins. A group of fewer than :data:`SMALL_GROUP` values has its points drawn over
+    the violin; one of at most :data:`POINTS_ONLY` values is drawn as points only.
 
     Returns an ``<svg class="static-plot">`` element ``height`` pixels high (``viewBox`` ``width × height``,
     scaled down to narrower pages); groups without a finite value keep their place and draw nothing.
@@ -89,8 +110,11 @@ def violin_svg(groups: list[Group], *, y_title: str, height: int = 360, width: i
     values = [v[np.isfinite(v)] for v in values]
     present = [v for v in values if len(v)]
     lo = min((float(v.min()) for v in present), default=0.0)
-    hi = max((float(v.max()) for v in present), default=1.0)
-    if lo >= 0:
+    floor = 0.0 if lo >= 0 else -math.inf
+    spans = [violin_span(v, floor) if len(v) > POINTS_ONLY else None for v in values]
+    hi = max([float(v.max()) for v in present] + [s[1] for s in spans if s], default=1.0)
+    lo = min([lo] + [s[0] for s in spans if s])
+    if floor == 0.0:
         lo = 0.0
     ticks = nice_ticks(lo, hi)
     lo, hi = min(lo, ticks[0]), max(hi, ticks[-1])
@@ -113,7 +137,7 @@ def violin_svg(groups: list[Group], *, y_title: str, height: int = 360, width: i
                    f'<text x="{left - 6}" y="{yy}" text-anchor="end" dominant-baseline="middle">{_tick_label(t)}</text>')
     out.append(f'<text transform="translate(16 {_num(top + plot_h / 2)}) rotate(-90)" text-anchor="middle">'
                f'{escape(y_title)}</text>')
-    for i, (g, v) in enumerate(zip(groups, values, strict=True)):
+    for i, (g, v, span) in enumerate(zip(groups, values, spans, strict=True)):
         cx = left + slot * (i + 0.5)
         label_y = top + plot_h + 16
         if rotate:
@@ -124,28 +148,39 @@ def violin_svg(groups: list[Group], *, y_title: str, height: int = 360, width: i
         if not len(v):
             continue
         colour = escape(g.colour)
-        if float(v.max()) > float(v.min()):
-            grid = np.linspace(float(v.min()), float(v.max()), KDE_POINTS)
-            dens = kde(v, grid)
-            dens = dens / dens.max() * half
-            side = [f"{_num(cx + d)},{_num(y(p))}" for p, d in zip(grid, dens, strict=True)]
-            back = [f"{_num(cx - d)},{_num(y(p))}" for p, d in zip(grid[::-1], dens[::-1], strict=True)]
-            out.append(f'<polygon points="{" ".join(side + back)}" fill="{colour}" fill-opacity="0.35" '
-                       f'stroke="{colour}" stroke-width="1.2"/>')
-        q1, med, q3 = np.percentile(v, [25, 50, 75])
-        low = float(v[v >= q1 - 1.5 * (q3 - q1)].min())
-        high = float(v[v <= q3 + 1.5 * (q3 - q1)].max())
-        box = max(2 * half * 0.15, 4)  # plotly's box: 0.15 of the violin's width
-        out.append(f'<line x1="{_num(cx)}" x2="{_num(cx)}" y1="{_num(y(high))}" y2="{_num(y(low))}" stroke="{colour}"/>'
-                   f'<rect x="{_num(cx - box / 2)}" y="{_num(y(q3))}" width="{_num(box)}" '
-                   f'height="{_num(max(y(q1) - y(q3), 0.5))}" fill="#ffffff" stroke="{colour}"/>'
-                   f'<rect x="{_num(cx - box / 2)}" y="{_num(y(q3))}" width="{_num(box)}" '
-                   f'height="{_num(max(y(q1) - y(q3), 0.5))}" fill="{colour}" fill-opacity="0.35"/>'
-                   f'<line x1="{_num(cx - box / 2)}" x2="{_num(cx + box / 2)}" y1="{_num(y(med))}" y2="{_num(y(med))}" '
-                   f'stroke="{colour}" stroke-width="1.5"/>')
+        if span is not None:
+            out.append(_violin_body(v, span, cx, half, y, colour))
+        if len(v) < SMALL_GROUP:
+            for p, dx in zip(v, _jitter(len(v)) * half * 0.35, strict=True):
+                out.append(f'<circle cx="{_num(cx + dx)}" cy="{_num(y(p))}" r="3" fill="{colour}" fill-opacity="0.8"/>')
     out.append(f'<line x1="{left}" x2="{left}" y1="{top}" y2="{top + plot_h}" stroke="#9aa4b2"/>')
     out.append("</svg>")
     return Markup("".join(out))
+
+
+def _violin_body(v: np.ndarray, span: tuple[float, float], cx: float, half: float, y, colour: str) -> str:
+    """The density outline (over ``span``) and the box of one group's values ``v`` at x = ``cx``."""
+    out = []
+    if float(v.max()) > float(v.min()):
+        grid = np.linspace(span[0], span[1], KDE_POINTS)
+        dens = kde(v, grid)
+        dens = dens / dens.max() * half
+        side = [f"{_num(cx + d)},{_num(y(p))}" for p, d in zip(grid, dens, strict=True)]
+        back = [f"{_num(cx - d)},{_num(y(p))}" for p, d in zip(grid[::-1], dens[::-1], strict=True)]
+        out.append(f'<polygon points="{" ".join(side + back)}" fill="{colour}" fill-opacity="0.35" '
+                   f'stroke="{colour}" stroke-width="1.2"/>')
+    q1, med, q3 = np.percentile(v, [25, 50, 75])
+    low = float(v[v >= q1 - 1.5 * (q3 - q1)].min())
+    high = float(v[v <= q3 + 1.5 * (q3 - q1)].max())
+    box = max(2 * half * 0.15, 4)  # plotly's box: 0.15 of the violin's width
+    out.append(f'<line x1="{_num(cx)}" x2="{_num(cx)}" y1="{_num(y(high))}" y2="{_num(y(low))}" stroke="{colour}"/>'
+               f'<rect x="{_num(cx - box / 2)}" y="{_num(y(q3))}" width="{_num(box)}" '
+               f'height="{_num(max(y(q1) - y(q3), 0.5))}" fill="#ffffff" stroke="{colour}"/>'
+               f'<rect x="{_num(cx - box / 2)}" y="{_num(y(q3))}" width="{_num(box)}" '
+               f'height="{_num(max(y(q1) - y(q3), 0.5))}" fill="{colour}" fill-opacity="0.35"/>'
+               f'<line x1="{_num(cx - box / 2)}" x2="{_num(cx + box / 2)}" y1="{_num(y(med))}" y2="{_num(y(med))}" '
+               f'stroke="{colour}" stroke-width="1.5"/>')
+    return "".join(out)
 
 
 @dataclass(frozen=True)

@@ -172,13 +172,46 @@ export function withAlpha(colour, alpha) {
   return c + Math.round(alpha * 255).toString(16).padStart(2, '0');
 }
 
-/** Violin traces of values grouped by label (one trace per group). */
+/** A group with fewer values has its points drawn over its violin; one of at most POINTS_ONLY values is drawn
+ * as its points only (the same rules as the server-drawn violins). */
+const SMALL_GROUP = 10;
+const POINTS_ONLY = 2;
+
+/** Silverman's rule of thumb (plotly's default violin bandwidth): 1.059 · min(sd, IQR / 1.349) · n^(-1/5). */
+function silverman(values) {
+  const n = values.length;
+  if (n < 2) return 0;
+  const v = [...values].sort((a, b) => a - b);
+  const mean = v.reduce((a, b) => a + b, 0) / n;
+  const sd = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
+  const q = (p) => { const h = (n - 1) * p; const i = Math.floor(h); return v[i] + (h - i) * ((v[i + 1] ?? v[i]) - v[i]); };
+  const spread = Math.min(sd, (q(0.75) - q(0.25)) / 1.349) || sd;
+  return 1.059 * spread * n ** -0.2;
+}
+
+/** Violin traces of values grouped by label (one trace per group): each density reaches two bandwidths past
+ * its group's data (plotly's soft span), floored at 0 when every value is ≥ 0 (TPM); points over the violins
+ * of small groups, points only for groups of one or two. */
 export function violins(groups, { colours = [], showPoints = false } = {}) {
-  return groups.map((g, i) => ({
-    type: 'violin', name: g.label, y: g.values, x: g.values.map(() => g.label),
-    box: { visible: true, width: 0.15 }, meanline: { visible: false },
-    line: { color: colours[i] || '#0a58a8', width: 1.2 }, fillcolor: withAlpha(colours[i] || '#0a58a8', 0.35),
-    points: showPoints ? 'all' : false, jitter: 0.35, pointpos: 0, marker: { size: 3, opacity: 0.6 },
-    spanmode: 'hard', scalemode: 'width', hoverinfo: 'y+name',
-  }));
+  const finite = groups.map((g) => g.values.filter(Number.isFinite));
+  const nonNegative = finite.every((v) => v.every((x) => x >= 0));
+  return groups.map((g, i) => {
+    const colour = colours[i] || '#0a58a8';
+    const v = finite[i];
+    if (v.length <= POINTS_ONLY) {
+      return { type: 'scatter', mode: 'markers', name: g.label, y: v, x: v.map(() => g.label),
+        marker: { color: colour, size: 6 }, hoverinfo: 'y+name' };
+    }
+    const bw = silverman(v);
+    let low = Math.min(...v) - 2 * bw;
+    if (nonNegative) low = Math.max(low, 0);
+    return {
+      type: 'violin', name: g.label, y: g.values, x: g.values.map(() => g.label),
+      box: { visible: true, width: 0.15 }, meanline: { visible: false },
+      line: { color: colour, width: 1.2 }, fillcolor: withAlpha(colour, 0.35),
+      points: showPoints || v.length < SMALL_GROUP ? 'all' : false, jitter: 0.35, pointpos: 0,
+      marker: { size: 3, opacity: 0.6 },
+      spanmode: 'manual', span: [low, Math.max(...v) + 2 * bw], scalemode: 'width', hoverinfo: 'y+name',
+    };
+  });
 }
