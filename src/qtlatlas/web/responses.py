@@ -197,7 +197,9 @@ def _rows_json_pieces(frame: pd.DataFrame | pa.Table) -> list[bytes | memoryview
 
 
 def _cache_headers(request: Request, release: str, body: bytes) -> dict[str, str]:
-    etag = hashlib.sha1(release.encode() + b"\0" + str(request.url).encode() + b"\0" + body).hexdigest()[:32]
+    digest = hashlib.sha1(release.encode() + b"\0" + str(request.url).encode() + b"\0")
+    digest.update(body)  # not concatenated: a body of megabytes is not copied
+    etag = digest.hexdigest()[:32]
     pinned = "release" in request.query_params
     return {"ETag": f'"{etag}"', "Cache-Control": LONG_CACHE if pinned else SHORT_CACHE}
 
