@@ -73,6 +73,8 @@ def test_store_holds_every_pair_compactly(store, release, reference):
     store_bytes = sum((release[1] / layout.all_pairs_path("LCL", "expression", p)).stat().st_size
                       for p in layout.ALL_PAIRS_PARTS)
     assert store_bytes / len(reference) <= 12  # tensorQTL's own Parquet: 27 bytes per pair
+    # one tissue × modality: a variant's pairs are one row group of its store already, no copy by variant
+    assert not (release[1] / layout.ALL_PAIRS_BY_VARIANT).exists()
     counts = store.info["counts"]["all_pairs"]
     assert counts == [{"tissue": "LCL", "modality": "expression", "n_pairs": len(reference), "n_phenotypes": 608,
                        "n_unplaced": 0}]

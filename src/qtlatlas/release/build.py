@@ -28,6 +28,7 @@ from ..io.text import write_tsv_gz
 from ..results import CROSS_MODALITY, ResultFiles, TwasResultFiles
 from . import layout
 from .all_pairs import AllPairsFiles, AllPairsWriter
+from .all_pairs_by_variant import Store, write_by_variant
 from .associations import QtlSpool, SignifPairsWriter
 from .batched import sidecar_path
 from .build_support import bed_index, return_free_memory
@@ -230,6 +231,9 @@ class _ReleaseBuilder:
             self.step(f"{tissue} × {modality}")
             self._tissue_modality(tissue, modality, self.results[(tissue, modality)], self.inputs.get((tissue, modality)))
             return_free_memory()
+        if len(self.all_pairs_counts) > 1:
+            self.step("every tested pair by variant")
+            self._all_pairs_by_variant()
         if self.expression_index is not None:
             self.expression_index.close()
             self._index(layout.table_path("expression_index"),
@@ -376,6 +380,16 @@ class _ReleaseBuilder:
                                                                 download),
                                       modality=modality, grouped=grouped, resolver=resolver, fallback=fallback)
         self.all_pairs_counts[(tissue, modality)] = counts
+
+    def _all_pairs_by_variant(self) -> None:
+        """The pairs of every tissue × modality's all-pairs store once more, sorted by variant."""
+        rel = layout.ALL_PAIRS_BY_VARIANT
+        dest = self._table(rel, "every tested cis pair of every tissue × modality sorted by variant "
+                                "(Arrow IPC batches for a variant's PheWAS)")
+        self._index(rel, "variant-index range of each batch of the pairs by variant")
+        stores = [Store(t, m, *(self.out / layout.all_pairs_path(t, m, part) for part in layout.ALL_PAIRS_PARTS))
+                  for t, m in self.all_pairs_counts]
+        write_by_variant(stores, dest, self.scratch, self.variants.path)
 
     def _signif(self, tissue: str, modality: str, rf: ResultFiles, cis: pd.DataFrame | None, resolver: GeneResolver,
                 fallback: pd.DataFrame | None, grouped: bool) -> None:

@@ -15,6 +15,7 @@ Release directory (``SITE/releases/<release>/``)::
     tables/*.parquet, tables/*.arrow   query tables and look-up files for the portal
     tables/phenotypes/<tissue>.<modality>.parquet, tables/expression/<tissue>.parquet
     tables/all_pairs/<tissue>.<modality>.{pairs,runs,variants}.parquet
+    tables/all_pairs/by_variant.arrow (+ .batches.parquet)   the same pairs by variant, every tissue × modality
                                     every tested cis pair (when the nominal pass is available; see
                                     :mod:`qtlatlas.release.all_pairs`)
     tables/nominal/<tissue>.<modality>.arrow   the same, in releases built before the all-pairs store
@@ -178,6 +179,11 @@ def all_pairs_path(tissue: str, modality: str, part: str) -> str:
     if part not in ALL_PAIRS_PARTS:
         raise ValueError(f"unknown all-pairs part {part!r}; parts: {', '.join(ALL_PAIRS_PARTS)}")
     return f"{TABLES_DIR}/all_pairs/{tissue}.{modality}.{part}.parquet"
+
+
+#: Every tested pair of the release sorted by variant (:mod:`qtlatlas.release.all_pairs_by_variant`): the
+#: one-read PheWAS of a variant; its sidecar is ``by_variant.batches.parquet``.
+ALL_PAIRS_BY_VARIANT = f"{TABLES_DIR}/all_pairs/by_variant.arrow"
 
 
 # ------------------------------------------------------------------------------------------------

@@ -19,7 +19,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..release import layout
+from ..release.all_pairs_by_variant import join_floats
 from . import params as P
+from .all_pairs_by_variant import PairsByVariant, split_by_target
 from .all_pairs_file import AllPairsFile, RowSlice
 from .batched import BatchedFile
 from .errors import BadQuery, NotFound
@@ -32,6 +34,7 @@ PAIR_COLUMNS = ["tissue", "modality", "phenotype_id", "gene_id", "gene_name", "v
 _VARIANT_FIELDS = ["variant_id", "chrom", "pos", "ref", "alt"]
 
 
+_STATS = ("af", "ma_samples", "ma_count")
 _EMPTY_TYPES = {"pos": pa.int64(), "start_distance": pa.int64(), "af": pa.float32(), "ma_samples": pa.int32(),
                 "ma_count": pa.int32(), "pval_nominal": pa.float64(), "nlog10p": pa.float32(), "slope": pa.float32(),
                 "slope_se": pa.float32()}
@@ -115,7 +118,7 @@ class _Piece:
 
 class _Candidates:
     """The candidate rows of one tissue × modality: row numbers of the pairs file (in query order) and the run
-    of each."""
+    of each, decoded only when asked (:meth:`nlog10p`, :meth:`piece`)."""
 
     def __init__(self, tissue: str, modality: str, file: AllPairsFile, slices: list[RowSlice]):
         self.tissue, self.modality, self.file = tissue, modality, file
@@ -124,13 +127,60 @@ class _Candidates:
         self.runs = (np.repeat(np.array([s.run for s in slices], np.int64), [s.n for s in slices])
                      if slices else np.zeros(0, np.int64))
 
-    def keep(self, min_nlog10p: float) -> None:
-        """Keep the rows whose −log10 p is at least ``min_nlog10p`` (decodes that column)."""
+    def nlog10p(self) -> np.ndarray:
+        """−log10 p of each candidate row (float32, NaN where missing)."""
         if not len(self.rows):
-            return
-        values = self.file.pairs.take(self.rows, ["nlog10p"]).column("nlog10p").to_numpy(zero_copy_only=False)
-        mask = values >= min_nlog10p
+            return np.zeros(0, np.float32)
+        return self.file.pairs.take(self.rows, ["nlog10p"]).column("nlog10p").to_numpy(zero_copy_only=False)
+
+    def select(self, mask: np.ndarray) -> None:
+        """Keep the candidates where ``mask`` (bool, one per row) is true."""
         self.rows, self.runs = self.rows[mask], self.runs[mask]
+
+    def keep(self, min_nlog10p: float) -> None:
+        """Keep the rows whose −log10 p is at least ``min_nlog10p``."""
+        if len(self.rows):
+            self.select(self.nlog10p() >= min_nlog10p)
+
+    def piece(self, lo: int, hi: int, want: set[str]) -> _Piece:
+        """Candidates ``lo .. hi - 1`` decoded: the float columns of ``want`` (``nlog10p`` also for
+        ``pval_nominal``) and, when asked, the per-variant statistics."""
+        rows, runs = self.rows[lo:hi], self.runs[lo:hi]
+        values = [f for f in ("nlog10p", "slope", "slope_se") if f in want or (f == "nlog10p" and "pval_nominal" in want)]
+        pairs = self.file.pair_values(rows, runs, values)
+        floats = {f: pairs[f].to_numpy(zero_copy_only=False).astype(np.float32, copy=False) for f in values}
+        stats = self.file.variant_stats(pairs["variant_index"]) if want & set(_STATS) else None
+        return _Piece(self.tissue, self.modality, self.file, runs, pairs["variant_index"], floats, stats)
+
+
+class _ReadCandidates(_Candidates):
+    """Candidates already decoded: the pairs of one variant in one tissue × modality, rows of the release's
+    pairs-by-variant file (:class:`~qtlatlas.store.all_pairs_by_variant.PairsByVariant`)."""
+
+    def __init__(self, tissue: str, modality: str, file: AllPairsFile, table: pa.Table | None):
+        self.tissue, self.modality, self.file = tissue, modality, file
+        self.table = table
+        n = 0 if table is None else table.num_rows
+        self.rows = np.arange(n, dtype=np.int64)  # positions in `table`
+        self.runs = (np.zeros(0, np.int64) if table is None
+                     else table.column("run").to_numpy().astype(np.int64))
+
+    def nlog10p(self) -> np.ndarray:
+        if self.table is None:
+            return np.zeros(0, np.float32)
+        return join_floats(self.table, "nlog10p")[self.rows]
+
+    def piece(self, lo: int, hi: int, want: set[str]) -> _Piece:
+        at = self.rows[lo:hi]
+        taken = self.table.take(pa.array(at))
+        floats = {f: join_floats(taken, f) for f in ("nlog10p", "slope", "slope_se")}
+        stats = None
+        if want & set(_STATS):
+            af = join_floats(taken, "af")
+            stats = pa.table({"af": pa.array(af, mask=np.isnan(af)), "ma_samples": taken.column("ma_samples"),
+                              "ma_count": taken.column("ma_count")})
+        return _Piece(self.tissue, self.modality, self.file, self.runs[lo:hi],
+                      taken.column("variant_index").to_numpy().astype(np.int64), floats, stats)
 
 
 class AllPairsQueries:
@@ -203,8 +253,7 @@ class AllPairsQueries:
         total = sum(len(c.rows) for c in candidates)
         cut = None
         if total > most:
-            values = [c.file.pairs.take(c.rows, ["nlog10p"]).column("nlog10p").to_numpy(zero_copy_only=False)
-                      for c in candidates]
+            values = [c.nlog10p() for c in candidates]
             values = [np.where(np.isnan(v), -np.inf, v) for v in values]  # an undefined p ranks last
             flat = np.concatenate(values).astype(np.float64)
             cut = float(np.partition(flat, total - most)[total - most])  # the most-th largest value
@@ -214,7 +263,7 @@ class AllPairsQueries:
                 tied = np.flatnonzero(v == cut)[:max(room, 0)]
                 room -= len(tied)
                 keep[tied] = True
-                c.rows, c.runs = c.rows[keep], c.runs[keep]
+                c.select(keep)
         rows = self._table([self._rows(c, 0, len(c.rows), fields) for c in candidates if len(c.rows)], fields)
         return _to_pandas(rows), total, cut
 
@@ -244,6 +293,12 @@ class AllPairsQueries:
         if not targets:
             raise NotFound("all pairs", "of the tissues and modalities asked",
                            detail=f"(release {self.id} publishes no nominal pass for them)")
+        by_variant = self._pairs_by_variant() if variant is not None else None
+        if by_variant is not None and len(by_variant.codes(targets)) == len(targets):
+            index = self._index_of_variant(variant)
+            rows = by_variant.rows(index) if index is not None else None
+            found = {} if rows is None else split_by_target(rows, by_variant.codes(targets))
+            return [_ReadCandidates(t, m, self.all_pairs_file(t, m), found.get((t, m))) for t, m in targets]
         pick = self._picker(gene=gene, region=region, variant=variant, phenotype=phenotype)
         out = []
         for t, m in targets:
@@ -273,14 +328,27 @@ class AllPairsQueries:
                     return []
                 return file.slices(file.runs_meeting(chroms, span.start, span.end), *found)
             return by_region
-        v = self.variant(variant)
-        index = self._variants_by_index().index_of(self.chrom_spellings(v["chrom"]), int(v["pos"]), v["variant_id"])
+        index = self._index_of_variant(variant)
 
         def by_variant(file: AllPairsFile) -> list[RowSlice]:
             if index is None:
                 return []
             return file.slices(file.runs_covering(index), index, index)
         return by_variant
+
+    def _index_of_variant(self, variant: str) -> int | None:
+        """The index of a variant (any syntax of :meth:`variant`) in the release's variant table; None when it
+        is not among the genotyped variants."""
+        v = self.variant(variant)
+        return self._variants_by_index().index_of(self.chrom_spellings(v["chrom"]), int(v["pos"]), v["variant_id"])
+
+    def _pairs_by_variant(self) -> PairsByVariant | None:
+        """The release's pairs sorted by variant, None in a release built without them."""
+        def load():
+            path = self.path / layout.ALL_PAIRS_BY_VARIANT
+            return PairsByVariant(str(path)) if path.is_file() else None
+
+        return self._cached("all_pairs_by_variant", load)
 
     def _all_pairs_gene(self, gene: str) -> str:
         """The gene id of ``gene`` (id or symbol), or ``gene`` itself when the annotation lacks it but an all-pairs
@@ -298,13 +366,7 @@ class AllPairsQueries:
         :data:`PAIR_COLUMNS`; all when None: a plot's few columns skip the others' reads), as arrays that
         :meth:`_table` turns into one table for the whole page (the variants' fields read once, each text built
         once)."""
-        want = set(PAIR_COLUMNS if fields is None else fields)
-        rows, runs = c.rows[lo:hi], c.runs[lo:hi]
-        values = [f for f in ("nlog10p", "slope", "slope_se") if f in want or (f == "nlog10p" and "pval_nominal" in want)]
-        pairs = c.file.pair_values(rows, runs, values)
-        floats = {f: pairs[f].to_numpy(zero_copy_only=False).astype(np.float32, copy=False) for f in values}
-        stats = c.file.variant_stats(pairs["variant_index"]) if want & {"af", "ma_samples", "ma_count"} else None
-        return _Piece(c.tissue, c.modality, c.file, runs, pairs["variant_index"], floats, stats)
+        return c.piece(lo, hi, set(PAIR_COLUMNS if fields is None else fields))
 
     def _table(self, pieces: list[_Piece], fields: list[str] | None = None) -> pa.Table:
         """One Arrow table of the :meth:`_rows` pieces of a page, with the columns of :data:`PAIR_COLUMNS` (or of
