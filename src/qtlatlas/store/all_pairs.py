@@ -19,7 +19,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..release import layout
-from ..release.all_pairs_by_variant import join_floats
 from . import params as P
 from .all_pairs_by_variant import PairsByVariant, split_by_target
 from .all_pairs_file import AllPairsFile, RowSlice
@@ -168,15 +167,18 @@ class _ReadCandidates(_Candidates):
     def nlog10p(self) -> np.ndarray:
         if self.table is None:
             return np.zeros(0, np.float32)
-        return join_floats(self.table, "nlog10p")[self.rows]
+        return self.table.column("nlog10p").to_numpy()[self.rows]
 
     def piece(self, lo: int, hi: int, want: set[str]) -> _Piece:
         at = self.rows[lo:hi]
-        taken = self.table.take(pa.array(at))
-        floats = {f: join_floats(taken, f) for f in ("nlog10p", "slope", "slope_se")}
+        if len(at) and at[-1] - at[0] + 1 == len(at):  # consecutive rows: a slice, not a copy
+            taken = self.table.slice(int(at[0]), len(at))
+        else:
+            taken = self.table.take(pa.array(at))
+        floats = {f: taken.column(f).to_numpy() for f in ("nlog10p", "slope", "slope_se")}
         stats = None
         if want & set(_STATS):
-            af = join_floats(taken, "af")
+            af = taken.column("af").to_numpy()
             stats = pa.table({"af": pa.array(af, mask=np.isnan(af)), "ma_samples": taken.column("ma_samples"),
                               "ma_count": taken.column("ma_count")})
         return _Piece(self.tissue, self.modality, self.file, self.runs[lo:hi],

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..release.all_pairs import PRESENT_KEY, VALUE_COLUMNS
-from ..release.all_pairs_by_variant import TARGETS_KEY
+from ..release.all_pairs_by_variant import FLOAT_COLUMNS, TARGETS_KEY, join_floats
 from .batched import BatchedFile
 
 
@@ -29,8 +29,9 @@ class PairsByVariant:
         self.present = set(VALUE_COLUMNS) if present is None else set(present.decode().split(",")) - {""}
 
     def rows(self, variant_index: int) -> pa.Table:
-        """Every pair of the variant: ``variant_index, target, run, nlog10p, slope, slope_se, af, ma_samples,
-        ma_count``, by target (release order), then run (phenotype order)."""
+        """Every pair of the variant: ``variant_index, target, run, ma_samples, ma_count`` and the float32
+        ``nlog10p, slope, slope_se, af`` (NaN where missing), by target (release order), then run (phenotype
+        order)."""
         lo = int(np.searchsorted(self.last, variant_index, side="left"))
         hi = int(np.searchsorted(self.first, variant_index, side="right"))
         parts = []
@@ -39,9 +40,16 @@ class PairsByVariant:
             index = batch.column(0).to_numpy()
             a, b = np.searchsorted(index, variant_index, side="left"), np.searchsorted(index, variant_index, side="right")
             if b > a:
-                parts.append(pa.Table.from_batches([batch.slice(int(a), int(b - a))]))
+                floats = join_floats(batch)
+                columns = {name: batch.column(name).slice(int(a), int(b - a)) for name in batch.schema.names
+                           if name not in FLOAT_COLUMNS}
+                columns.update({c: pa.array(floats[c][a:b]) for c in FLOAT_COLUMNS})
+                parts.append(pa.table(columns))
         if not parts:
-            return self.file.schema.empty_table()
+            return pa.table({"variant_index": pa.array([], pa.int32()), "target": pa.array([], pa.int16()),
+                             "run": pa.array([], pa.int32()), "ma_samples": pa.array([], pa.int32()),
+                             "ma_count": pa.array([], pa.int32()),
+                             **{c: pa.array([], pa.float32()) for c in FLOAT_COLUMNS}})
         return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
 
     def codes(self, targets: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
@@ -51,12 +59,13 @@ class PairsByVariant:
 
 
 def split_by_target(rows: pa.Table, codes: dict[tuple[str, str], int]) -> dict[tuple[str, str], pa.Table]:
-    """The rows of :meth:`PairsByVariant.rows` of each target of ``codes`` that has any."""
+    """The rows of :meth:`PairsByVariant.rows` of each target of ``codes`` that has any (slices: the rows are
+    sorted by target)."""
     target = rows.column("target").to_numpy()
     out = {}
     for key, code in codes.items():
-        sel = np.flatnonzero(target == code)
-        if len(sel):
-            out[key] = rows.take(pa.array(sel)) if len(sel) < rows.num_rows else rows
+        a, b = np.searchsorted(target, code, side="left"), np.searchsorted(target, code, side="right")
+        if b > a:
+            out[key] = rows.slice(int(a), int(b - a))
     return out
 

@@ -15,6 +15,9 @@ import pyarrow.parquet as pq
 
 from ..release.batched import RUN_BATCH_ROWS_KEY, sidecar_path
 
+#: Decoded batches each thread keeps per file (a few hundred kB at most).
+RECENT_BATCHES = 4
+
 
 class BatchedFile:
     """Random access to the record batches of an Arrow IPC file (thread-safe)."""
@@ -34,7 +37,18 @@ class BatchedFile:
         return reader
 
     def batch(self, i: int) -> pa.RecordBatch:
-        return self._reader().get_batch(i)
+        """Record batch ``i``; each thread keeps its :data:`RECENT_BATCHES` last decoded batches, since one
+        request often decodes the same batch again (a variant's id, then its index, then its fields)."""
+        recent = getattr(self._local, "recent", None)
+        if recent is None:
+            recent = self._local.recent = {}
+        batch = recent.pop(i, None)
+        if batch is None:
+            batch = self._reader().get_batch(i)
+            if len(recent) >= RECENT_BATCHES:
+                del recent[next(iter(recent))]
+        recent[i] = batch  # the most recently used last
+        return batch
 
 
 class KeyedRows:
