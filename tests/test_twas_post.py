@@ -18,17 +18,12 @@ from qtlatlas.io.genotypes import read_genotypes
 from qtlatlas.io.sumstats import read_sumstats
 from qtlatlas.twas.align import align_gwas
 from qtlatlas.twas.assoc import AssocOptions, associate
+from qtlatlas.twas.conditional import conditional_z, stepwise_select
 from qtlatlas.twas.fusion_io import models_for_dat, read_dat, read_fusion_panel
 from qtlatlas.twas.ld import LdReference
+from qtlatlas.twas.loci import bonferroni_z, define_loci
 from qtlatlas.twas.omnibus import eigen_threshold, omnibus_by_gene, omnibus_test
-from qtlatlas.twas.postprocess import (
-    PostOptions,
-    bonferroni_z,
-    conditional_z,
-    define_loci,
-    post_process,
-    stepwise_select,
-)
+from qtlatlas.twas.postprocess import PostOptions, post_process
 
 pytestmark = pytest.mark.shared
 FUSION = SHARED / "reference" / "fusion"

@@ -227,7 +227,8 @@ def cmd_post(args: argparse.Namespace) -> int:
     from ..twas.align import matched_gwas
     from ..twas.fusion_io import models_for_dat, read_dat
     from ..twas.ld import LdReference, ld_prefix
-    from ..twas.postprocess import PostOptions, post_process, select_rows
+    from ..twas.loci import select_rows
+    from ..twas.postprocess import PostOptions, post_process
 
     _check_post_args(args)
     t0 = time.perf_counter()

@@ -36,10 +36,12 @@ from ..io.sumstats import read_sumstats
 from ..results import TWAS_PANEL_SUMMARY, TWAS_POST_FILES
 from ..twas.align import AlignedGwas, align_gwas, matched_gwas
 from ..twas.assoc import COLOC_COLUMNS, DAT_COLUMNS, PERM_COLUMNS, AssocOptions, associate, base_row
+from ..twas.conditional import joint_estimates
 from ..twas.fusion_io import WEIGHTS_FILE, TwasModel, read_parquet_panel
 from ..twas.ld import LdReference
+from ..twas.loci import bonferroni_z
 from ..twas.omnibus import OMNIBUS_COLUMNS, omnibus_by_gene
-from ..twas.postprocess import PostOptions, bonferroni_z, joint_estimates, post_process, predict
+from ..twas.postprocess import PostOptions, post_process, predict
 
 #: Columns added before FUSION's ``.dat`` columns in an association table.
 ASSOC_KEYS = ("tissue", "modality", "phenotype_id", "gene_id")

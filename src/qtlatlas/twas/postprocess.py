@@ -49,18 +49,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri
 from threadpoolctl import threadpool_limits
 
 from ..errors import InputFileError
 from .align import AlignedGwas, align_panel
 from .assoc import twas_pvalue
+from .conditional import Selection, _inverse, joint_estimates, stepwise_select
 from .fusion_io import TwasModel
 from .ld import LdReference
+from .loci import bonferroni_z, define_loci, select_rows
 
 REPORT_COLUMNS = ("FILE", "CHR", "P0", "P1", "HIT.GENES", "JOINT.GENES", "BEST.TWAS.P", "BEST.SNP.P",
                   "COND.SNP.P", "VAR.EXP")
@@ -80,11 +81,6 @@ class PostOptions:
     ridge: float = 0.0
     locus_stability: bool = False
     top1_single: bool = False
-
-
-def bonferroni_z(n_tests: int, alpha: float = 0.05) -> float:
-    """Two-sided Bonferroni z threshold ``Φ⁻¹(1 − α / (2 n))``."""
-    return float(-ndtri(alpha / n_tests / 2))
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -144,149 +140,6 @@ def predict(models: Sequence[TwasModel], model_names: Sequence[str], gwas: Align
     return Predictions(values, used)
 
 
-# ----------------------------------------------------------------------------------------------------------
-# Forward stepwise selection
-# ----------------------------------------------------------------------------------------------------------
-
-
-def _inverse(c: np.ndarray, ridge: float) -> np.ndarray:
-    return np.linalg.inv(c + ridge * np.eye(len(c))) if ridge else np.linalg.inv(c)
-
-
-def conditional_z(z: np.ndarray, corr: np.ndarray, selected: np.ndarray, targets: np.ndarray,
-                  ridge: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """Conditional effect ``b`` and variance ``v`` of models ``targets`` given models ``selected``.
-
-    ``b = z_t − C_tS D⁻¹ z_S``, ``v = 1 − diag(C_tS D⁻¹ C_St)``, ``D = C_SS + ridge·I``. Returns ``(b, v)``,
-    each ``(len(targets),)``.
-    """
-    dinv = _inverse(corr[np.ix_(selected, selected)], ridge)
-    lt = corr[np.ix_(targets, selected)]
-    b = z[targets] - lt @ (dinv @ z[selected])
-    v = 1.0 - np.einsum("ij,ij->i", lt @ dinv, lt)
-    return b, v
-
-
-@dataclass
-class Selection:
-    """Outcome of a forward stepwise selection over ``k`` models.
-
-    Attributes:
-        joint: ``(k,)`` bool, model in the final joint model.
-        dropped: ``(k,)`` bool, model removed as unstable.
-        steps: ``(model index, conditional z when added)`` in order of addition.
-        unstable: lists of models dropped after each step (possibly empty).
-    """
-
-    joint: np.ndarray
-    dropped: np.ndarray
-    steps: list[tuple[int, float]] = field(default_factory=list)
-    unstable: list[list[int]] = field(default_factory=list)
-
-
-def stepwise_select(z: np.ndarray, corr: np.ndarray, candidates: np.ndarray, zthresh: float, max_r2: float,
-                    max_cz_increase: float | None, ridge: float = 0.0, recompute_all: bool = True) -> Selection:
-    """Forward stepwise selection of models among ``candidates`` (see the module docstring).
-
-    Args:
-        z: ``(k,)`` marginal TWAS z-scores.
-        corr: ``(k, k)`` model correlations (low values already zeroed).
-        candidates: ``(k,)`` bool, models that may enter.
-        max_cz_increase: drop models whose conditional Z² exceeds the marginal Z² by more than its square
-            (None: no stability check).
-        recompute_all: re-evaluate every candidate not selected nor dropped at each step (FUSION's
-            chromosome-wide pass); False re-evaluates only candidates whose conditional z is still non-zero
-            (FUSION's per-locus pass).
-    """
-    k = len(z)
-    cond = np.where(candidates, z, 0.0).astype(np.float64)
-    joint = np.zeros(k, dtype=bool)
-    dropped = np.zeros(k, dtype=bool)
-    out = Selection(joint, dropped)
-    t2 = zthresh * zthresh
-    while np.any(cond * cond > t2):
-        best = int(np.argmax(cond * cond))
-        out.steps.append((best, float(cond[best])))
-        joint[best] = True
-        if recompute_all:
-            active = candidates & ~joint & ~dropped
-        else:
-            active = (cond != 0) & ~joint
-        cond[joint | dropped] = 0.0
-        targets = np.flatnonzero(active)
-        new = np.zeros(len(targets))
-        if len(targets):
-            sel = np.flatnonzero(joint)
-            r2 = corr[np.ix_(targets, sel)] ** 2
-            blocked = np.max(r2, axis=1) > max_r2
-            b, v = conditional_z(z, corr, sel, targets, ridge)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                new = np.where(blocked | ~(v >= 0), 0.0, b / np.sqrt(np.where(v >= 0, v, 1.0)))
-        cond[targets] = new
-        gone: list[int] = []
-        if max_cz_increase is not None:
-            unstable = cond * cond > z * z + max_cz_increase**2
-            gone = [int(i) for i in np.flatnonzero(unstable)]
-            dropped |= unstable
-            cond[unstable] = 0.0
-        out.unstable.append(gone)
-    joint &= ~dropped
-    return out
-
-
-def joint_estimates(z: np.ndarray, corr: np.ndarray, joint: np.ndarray, ridge: float = 0.0) -> dict[str, np.ndarray]:
-    """Joint estimates of the selected models and conditional estimates of the others.
-
-    Returns arrays ``joint_beta, joint_se, joint_z, joint_p`` over ``joint`` models and ``cond_beta, cond_se,
-    cond_z, cond_p`` over the others (NA where the conditional variance is negative).
-    """
-    sel = np.flatnonzero(joint)
-    rest = np.flatnonzero(~joint)
-    dinv = _inverse(corr[np.ix_(sel, sel)], ridge)
-    jb = dinv @ z[sel]
-    jse = np.sqrt(np.diag(dinv))
-    cb, cv = conditional_z(z, corr, sel, rest, ridge)
-    cse = np.sqrt(np.where(cv >= 0, cv, np.nan))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cz = cb / cse
-    return {"joint_beta": jb, "joint_se": jse, "joint_z": jb / jse, "joint_p": twas_pvalue(jb / jse),
-            "cond_beta": cb, "cond_se": cse, "cond_z": cz, "cond_p": twas_pvalue(cz)}
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Loci
-# ----------------------------------------------------------------------------------------------------------
-
-
-def define_loci(positions: np.ndarray, weight_rows: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """Loci from runs of consecutive reference SNPs carrying weights (reference order), padded and merged.
-
-    Args:
-        positions: ``(n_ref,)`` bp positions of the reference SNPs.
-        weight_rows: ``(n_ref,)`` bool, SNP carries a weight.
-        window: padding on each side, bp.
-
-    Returns:
-        ``(starts, ends, n_runs)``: padded bounds of the merged loci (a locus spans ``start < pos < end``)
-        and the number of runs before merging.
-    """
-    flags = np.concatenate([[False], weight_rows, [False]]).astype(np.int8)
-    edges = np.diff(flags)
-    run_starts = np.flatnonzero(edges == 1)
-    run_ends = np.flatnonzero(edges == -1) - 1
-    starts = positions[run_starts] - window
-    ends = positions[run_ends] + window
-    out_s: list[int] = []
-    out_e: list[int] = []
-    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-        if out_s and s < out_e[-1]:
-            out_e[-1] = max(out_e[-1], e)
-        else:
-            out_s.append(s)
-            out_e.append(e)
-    return np.array(out_s, dtype=np.int64), np.array(out_e, dtype=np.int64), len(run_starts)
-
-
 @dataclass
 class Locus:
     """One analysed locus (a merged locus with at least one model above the threshold).
@@ -338,22 +191,6 @@ class PostResult:
     n_runs: int
     n_loci: int
     loci: list[Locus]
-
-
-def select_rows(numbers: pd.DataFrame, chrom: str | None, minp_input: float) -> tuple[np.ndarray, int, int]:
-    """Rows to analyse: chromosome ``chrom`` (all when None), non-NA ``TWAS.P < minp_input``.
-
-    Returns ``(rows, n_tests, n_na)``: n_tests counts non-NA ``TWAS.P`` over the whole table.
-    """
-    from ..io.chromosomes import chrom_key
-
-    p = numbers["TWAS.P"].to_numpy(dtype=np.float64)
-    tested = ~np.isnan(p)
-    keep = tested & (p < minp_input)
-    if chrom is not None:
-        key = chrom_key(chrom)
-        keep &= numbers["CHR"].astype(str).map(chrom_key).to_numpy() == key
-    return np.flatnonzero(keep), int(tested.sum()), int((~tested).sum())
 
 
 def post_process(numbers: pd.DataFrame, models: Sequence[TwasModel], gwas: AlignedGwas, ld: LdReference,
@@ -450,4 +287,3 @@ def _locus(number: int, lo: int, hi: int, members: np.ndarray, sel: Selection, z
               "BEST.SNP.P": float(twas_pvalue(math.sqrt(best_chisq))), "COND.SNP.P": float(twas_pvalue(math.sqrt(cond_chisq))),
               "VAR.EXP": 1.0 - cond_chisq / best_chisq}
     return Locus(number, lo, hi, model_idx, sel.joint[model_idx], sel, snps, top_cor, report)
-
