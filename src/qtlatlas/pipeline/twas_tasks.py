@@ -295,10 +295,11 @@ def post_process_trait(numbers: pd.DataFrame, models: Sequence[TwasModel | None]
     n_tests = int(len(tested))
     zthresh = bonferroni_z(n_tests) if n_tests else math.inf
     loci, members, snps, omni = [], [], [], []
-    n_runs = 0
+    n_runs, n_ref = 0, None
     for chrom, idx in _by_chromosome(numbers["CHR"].astype(str).iloc[tested].tolist()):
         rows = tested[idx]
         ld = load_ld_reference(ld_sources, chrom)
+        n_ref = ld.n_samples
         gwas = matched_gwas(sumstats, ld, "id", sumstats_path)
         result = post_process(numbers, models, gwas, ld, options, chrom=chrom)
         n_runs += result.n_runs
@@ -347,7 +348,7 @@ def post_process_trait(numbers: pd.DataFrame, models: Sequence[TwasModel | None]
     n_sig = int(np.sum(np.abs(numbers["TWAS.Z"].to_numpy(np.float64)[tested]) > zthresh)) if n_tests else 0
     summary = {"n_models": int(len(numbers)), "n_tests": n_tests, "n_untested": int(len(numbers) - n_tests),
                "zthresh": _finite(zthresh), "bonferroni_p": 0.05 / n_tests if n_tests else None,
-               "n_significant": n_sig, "n_runs": int(n_runs), "n_loci": len(loci),
+               "n_significant": n_sig, "n_runs": int(n_runs), "n_loci": len(loci), "n_ref": n_ref,
                "n_joint_genes": len({g for r in loci for g in r["joint_gene_ids"].split(",") if g})}
     return tables, summary
 
