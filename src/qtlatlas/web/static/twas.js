@@ -98,8 +98,13 @@ function locusView() {
   const genes = data.genes;
   if (!g.pos.length && !genes.length) { message('locus-plot', 'This locus has no GWAS SNP and no gene.'); return; }
   const mb = (x) => x / 1e6;
+  const r2 = (i) => (g.r2 && g.r2[i] !== null && g.r2[i] !== undefined ? `<br>R² by the joint models = ${fixed(g.r2[i])}` : '');
   const hover = (y, z, label) => g.pos.map((p, i) => `${g.variant[i]} (${p.toLocaleString()})<br>${label}: `
-    + `Z = ${fixed(z[i])}, −log10 P = ${fixed(y[i])}`);
+    + `Z = ${fixed(z[i])}, −log10 P = ${fixed(y[i])}${label === 'conditional' ? r2(i) : ''}`);
+  // SNPs without a conditional statistic: explained by the joint models, or raised by conditioning (unstable)
+  const WHY = { explained: 'explained by the joint models: no conditional test',
+    unstable: 'unstable: conditioning raised its χ² beyond 1.96², not a p-value' };
+  const untested = g.pos.map((_, i) => i).filter((i) => WHY[(g.status || [])[i]]);
   const traces = [
     { type: 'scatter', mode: 'markers', name: 'marginal GWAS', x: g.pos.map(mb), y: g.y,
       marker: { size: 6, color: '#9aa6b5', line: { width: 0.4, color: '#4f5b69' } },
@@ -108,6 +113,12 @@ function locusView() {
       marker: { size: 6, color: '#0a58a8', symbol: 'diamond', opacity: 0.85 },
       text: hover(g.cy, g.cz, 'conditional'), hoverinfo: 'text', xaxis: 'x', yaxis: 'y' },
   ];
+  if (untested.length) {
+    traces.push({ type: 'scatter', mode: 'markers', name: 'no conditional test', x: untested.map((i) => mb(g.pos[i])),
+      y: untested.map(() => 0), marker: { size: 7, color: '#b35900', symbol: 'triangle-up-open', line: { width: 1.2 } },
+      text: untested.map((i) => `${g.variant[i]} (${g.pos[i].toLocaleString()})<br>marginal −log10 P = ${fixed(g.y[i])}`
+        + `<br>${WHY[g.status[i]]}${r2(i)}`), hoverinfo: 'text', xaxis: 'x', yaxis: 'y', cliponaxis: false });
+  }
   // gene track: one segment per gene (rows keep genes from overlapping); joint genes in red
   const rows = Math.max(1, ...genes.map((x) => x.row + 1));
   const l = data.locus;
