@@ -111,7 +111,7 @@ def set_links(table: Table, links: dict[str, list]) -> Table:
 STATUS_TEXT = {"explained": "explained", "unstable": "unstable", "undefined": "—"}
 #: Help of the statuses (tooltips, table notes, the Methods page).
 STATUS_HELP = {
-    "explained": "the joint models explain more than {max_explained:g} of its variance: no conditional test",
+    "explained": "the joint models explain more than {max_explained:.0%} of its variance: no conditional test",
     "unstable": "conditioning raised its χ² by more than {max_increase:g}²: a misfit of the joint models (LD "
                 "mismatch, a proxy or a missing gene) or a masked signal, not reported as a p-value",
 }

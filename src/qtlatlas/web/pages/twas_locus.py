@@ -213,6 +213,7 @@ def locus_page(request: Request, trait: str, n: str) -> Response:
                       number=number, count=count, table=table, gwas=gwas_table, genes=genes, locus_nav=nav, data=plot,
                       trait_link=trait_url(page, tid), summary=summary,
                       status_help={k: v.format(**help_values) for k, v in STATUS_HELP.items()},
+                      explained_share=f"{help_values['max_explained']:.0%}", max_increase=f"{help_values['max_increase']:g}",
                       methods_url=hub_url(page, "methods"),
                       n_joint=sum(1 for m in models if m.get("joint")), n_models=len(models))
 
