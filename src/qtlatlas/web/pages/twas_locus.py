@@ -41,15 +41,11 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 # A locus
 # ------------------------------------------------------------------------------------------------------------
 
+#: The locus's models: what the joint analysis says first (TWAS, joint and conditional z), then the model's
+#: quality, then where it comes from (a splicing phenotype id is long: last, so the numbers fit the screen).
 LOCUS_MODEL_COLUMNS = [
-    Column("gene_name", "Gene"), Column("panel", "Panel", filter=True), Column("tissue", "Tissue", filter=True),
-    Column("modality", "Modality", filter=True), Column("phenotype_id", "Phenotype"), Column("model", "Model"),
-    Column("hsq", "h²", "fixed", help="cis-heritability (REML)"),
-    Column("model_cv_r2", "CV R²", "fixed", help="cross-validated R² of the model"),
-    Column("model_cv_pval", "CV P", "p", help="cross-validation p-value of the model"),
-    Column("nsnp", "SNPs", "int"), Column("twas_z", "TWAS Z", "fixed"), Column("twas_p", "TWAS P", "p"),
-    Column("coloc_pp3", "PP3", "fixed", help="coloc posterior of two distinct causal variants"),
-    Column("coloc_pp4", "PP4", "fixed", help="coloc posterior of one shared causal variant"),
+    Column("gene_name", "Gene"), Column("panel", "Panel", filter=True), Column("model", "Model"),
+    Column("twas_z", "TWAS Z", "fixed"), Column("twas_p", "TWAS P", "p"),
     Column("joint", "Joint", filter=True, help="kept by the joint (conditional) analysis of the locus"),
     Column("joint_z", "Joint Z", "fixed", help="z of a joint model in the joint model"),
     Column("joint_p", "Joint P", "p"),
@@ -57,7 +53,14 @@ LOCUS_MODEL_COLUMNS = [
     Column("cond_p", "Conditional P", "p"),
     Column("cond_r2", "R² by joint models", "fixed",
            help="variance of the model's prediction explained by the joint models' predictions"),
+    Column("model_cv_r2", "CV R²", "fixed", help="cross-validated R² of the model"),
+    Column("model_cv_pval", "CV P", "p", help="cross-validation p-value of the model"),
+    Column("hsq", "h²", "fixed", help="cis-heritability (REML)"), Column("nsnp", "SNPs", "int"),
+    Column("coloc_pp3", "PP3", "fixed", help="coloc posterior of two distinct causal variants"),
+    Column("coloc_pp4", "PP4", "fixed", help="coloc posterior of one shared causal variant"),
     Column("top_snp_cor", "r with top SNP", "fixed", help="correlation of the predicted expression with the best GWAS SNP"),
+    Column("tissue", "Tissue", filter=True), Column("modality", "Modality", filter=True),
+    Column("phenotype_id", "Phenotype"),
 ]
 GWAS_COLUMNS = [
     Column("variant_id", "Variant", link="variant"), Column("pos", "Position", "int"),
@@ -171,7 +174,10 @@ def locus_page(request: Request, trait: str, n: str) -> Response:
     frame = pd.DataFrame.from_records(models) if models else pd.DataFrame(columns=["gene_name", "gene_id", "joint"])
     if len(frame):
         frame["joint"] = yes_no(frame["joint"])
-    columns = LOCUS_MODEL_COLUMNS + ([weak_column(methods.get("weak_cv_r2"))] if "weak_model" in frame else [])
+    columns = list(LOCUS_MODEL_COLUMNS)
+    if "weak_model" in frame:  # beside the CV R² it comes from
+        columns.insert(next(k for k, c in enumerate(columns) if c.key == "model_cv_r2") + 1,
+                       weak_column(methods.get("weak_cv_r2")))
     shown = frame.assign(weak_model=yes_no(frame["weak_model"])) if "weak_model" in frame else frame
     table = table_from_frame(page, "models-table", shown, columns,
                              tsv_name=f"twas_locus.{tid}.{number}.{release.id}",
