@@ -26,7 +26,7 @@ from scipy import stats
 from test_pages import Page
 from twas_demo import RELEASE, twas_demo
 
-from qtlatlas.web.pages import twas as hub
+from qtlatlas.web.pages import twas_hub as hub
 
 NO_TWAS = "v1"
 
@@ -101,7 +101,7 @@ def busiest_gene(site) -> pd.Series:
 
 
 HUB_PAGES = ["/twas/traits", "/twas/projects", "/twas/traits/body_weight", "/twas/traits/fat_pad/loci/1",
-             "/twas/genes/{gene}", "/twas/panels"]
+             "/twas/genes/{gene}", "/twas/panels", "/twas/methods"]
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -380,6 +380,106 @@ def test_locus_page_models_and_marginal_versus_conditional_gwas(client, site):
     assert "/twas/traits/body_weight/loci/1" in page.links and "/twas/traits/body_weight/loci/3" in page.links
 
 
+def fact(html: str, fact_id: str) -> str:
+    """The text of a locus card's value (``<dd id=...>``) before any SNP name."""
+    m = re.search(rf'<dd id="{fact_id}"[^>]*>([^<]*)', html)
+    assert m, fact_id
+    return m.group(1).strip()
+
+
+def test_locus_card_agrees_with_its_plot_the_api_and_the_trait_page(client, site):
+    """The card's GWAS values come from the rows the plot draws: its conditional GWAS P is the top of the
+    plot's conditional points (and the API's smallest conditional p, and the trait page's loci table), its best
+    GWAS P the top of the marginal ones; SNPs without a conditional statistic have no conditional point, and
+    no SNP of marginal p > 0.05 shows a conditional p < 1e-3."""
+    loci = table(site, "twas_loci")
+    shown_untested = 0
+    for trait, n in loci[["trait", "locus"]].itertuples(index=False):
+        html = client.get(f"/twas/traits/{trait}/loci/{n}").text
+        data = Page(html).json["twas-data"]["gwas"]
+        y = np.array([np.nan if v is None else v for v in data["y"]], dtype=float)
+        cy = np.array([np.nan if v is None else v for v in data["cy"]], dtype=float)
+        api = client.get(f"/api/v1/twas/traits/{trait}/loci/{n}").json()["data"]["gwas"]
+        cond_p = [s["cond_p"] for s in api if s["cond_p"] is not None]
+        card = fact(html, "fact-cond-p")
+        assert mlog10(float(card)) == pytest.approx(np.nanmax(cy), abs=3e-3), (trait, n)
+        assert float(card) == pytest.approx(min(cond_p), rel=6e-3)
+        best = loci[(loci["trait"] == trait) & (loci["locus"] == n)]["best_cond_p"].iloc[0]
+        assert best == pytest.approx(min(cond_p), rel=1e-9)
+        trait_page = get_page(client, f"/twas/traits/{trait}")
+        row = page_row(trait_page, "loci-table", "locus", str(n))
+        assert float(row["best_cond_p"]) == pytest.approx(best, rel=1e-12)
+        assert mlog10(float(fact(html, "fact-gwas-p"))) == pytest.approx(np.nanmax(y), abs=3e-3)
+        lead = int(np.nanargmax(y))
+        lead_text = fact(html, "fact-lead-cond")
+        if data["status"][lead] in ("explained", "unstable"):
+            assert lead_text == data["status"][lead]
+        else:
+            assert mlog10(float(lead_text)) == pytest.approx(cy[lead], abs=3e-3)
+        for status, c in zip(data["status"], data["cy"], strict=True):
+            assert (c is None) or status == "tested"
+            shown_untested += status in ("explained", "unstable")
+        assert not np.any((y < -math.log10(0.05)) & (cy > 3))
+    assert shown_untested > 0  # the demo has SNPs the joint models explain
+
+
+def page_row(page: Page, table_id: str, key: str, value: str) -> dict:
+    head = page.headers[table_id]
+    for r in page.tables[table_id]:
+        if r[head.index(key)]["v"] == value:
+            return {h: c["v"] for h, c in zip(head, r, strict=True)}
+    raise AssertionError((table_id, key, value))
+
+
+def test_locus_tables_show_explained_and_weak_models_not_p_values(client, site):
+    gwas = table(site, "twas_locus_gwas")
+    hit = gwas[gwas["cond_status"] == "explained"].sort_values("gwas_p").iloc[0]
+    page = get_page(client, f"/twas/traits/{hit['trait']}/loci/{hit['locus']}")
+    row = page_row(page, "gwas-table", "variant_id", hit["variant_id"])
+    assert row["cond_p"] == "explained" and row["cond_z"] == "explained"  # the TSV reads data-v: the same word
+    assert float(row["cond_r2"]) > 0.8
+    assoc = table(site, "twas_associations")
+    weak = assoc[assoc["weak_model"]]
+    assert len(weak) and (weak["model_cv_r2"] < 0.01).all() and not assoc.loc[~assoc["weak_model"], "model_cv_r2"].lt(0.01).any()
+    w = weak.iloc[0]
+    page = get_page(client, f"/twas/genes/{w['gene_id']}")
+    head = page.headers["gene-assoc-table"]
+    for r in page.tables["gene-assoc-table"]:
+        cells = {h: c for h, c in zip(head, r, strict=True)}
+        if (cells["trait"]["v"], cells["panel"]["v"], cells["phenotype_id"]["v"]) == (w["trait"], w["panel"],
+                                                                                      w["phenotype_id"]):
+            assert cells["weak_model"]["v"] == "yes" and cells["twas_p"]["text"].endswith("(weak model)")
+            assert float(cells["twas_p"]["v"]) == pytest.approx(w["twas_p"])  # sorting and TSV keep the number
+            break
+    else:
+        raise AssertionError("weak model not in the gene's associations")
+
+
+def test_methods_page_is_generated_from_the_release_metadata(client, site):
+    methods = json.loads((site / "releases" / RELEASE / "twas.json").read_text())
+    assert methods["weights"]["models"] and methods["ld_reference"]["n"] > 0
+    assert methods["loci"]["significant_only"] and methods["loci"]["guard"] and methods["weak_cv_r2"] == 0.01
+    html = client.get("/twas/methods").text
+    page = Page(html)
+    text = page.plain
+    w = methods["weights"]
+    assert f"± {w['window']:,} bp" in text and f"≤ {w['hsq_p']}" in text and f"{w['crossval']}-fold" in text
+    assert f"{methods['ld_reference']['n']:,} individuals" in text
+    assert f"p1 = {methods['coloc']['p1']}" in text and f"padded by {methods['loci']['locus_window']:,} bp" in text
+    traits = table(site, "twas_traits").set_index("id")
+    head = page.headers["methods-thresholds-table"]
+    for row in page.tables["methods-thresholds-table"]:
+        cells = {h: c["v"] for h, c in zip(head, row, strict=True)}
+        assert int(cells["n_tested"]) == traits.loc[cells["id"], "n_tested"]
+        assert float(cells["bonferroni_p"]) == pytest.approx(0.05 / traits.loc[cells["id"], "n_tested"])
+    assert len(page.tables["methods-panels-table"]) == len(table(site, "twas_panels"))
+    for anchor in ("weights", "ld", "association", "coloc", "significance", "loci", "conditional", "cross-trait"):
+        assert f'id="{anchor}"' in html
+    # linked from every hub page
+    for path in HUB_PAGES:
+        assert "/twas/methods" in get_page(client, path.format(gene=busiest_gene(site)["gene_name"].iloc[0])).links
+
+
 def test_unknown_locus_lists_the_loci_of_the_trait(client, site):
     loci = table(site, "twas_loci").query("trait == 'body_weight'")
     page = get_page(client, "/twas/traits/body_weight/loci/99", status=404)
@@ -531,7 +631,8 @@ def test_models_are_paged_by_the_server(client, site, monkeypatch):
 
 
 @pytest.mark.parametrize("path", ["/twas/traits", "/twas/projects", "/twas/traits/body_weight",
-                                  "/twas/traits/body_weight/loci/1", "/twas/genes/Kcnj23", "/twas/panels"])
+                                  "/twas/traits/body_weight/loci/1", "/twas/genes/Kcnj23", "/twas/panels",
+                                  "/twas/methods"])
 def test_a_release_without_twas_says_so(client, path):
     page = get_page(client, f"{path}?release={NO_TWAS}")  # not an error
     assert "No TWAS in this release" in page.plain

@@ -230,6 +230,25 @@ def test_pipeline_association_equals_the_assoc_command_on_a_plink_reference(demo
 # ------------------------------------------------------------------------------------------------------------
 
 
+def test_loci_are_the_weight_windows_of_the_significant_models(demo, atlas):
+    """FUSION's workflow: loci come from the weight SNPs of the significant models only (every tested model's
+    windows would tile the demo's dense chromosomes into one locus each): a locus holds significant models
+    only, every significant model is in one, and a locus spans its models' weight SNPs plus the padding, under
+    the 5 Mb a whole-chromosome locus would exceed."""
+    assoc = table(demo, "twas_associations")
+    loci = table(demo, "twas_loci")
+    weights = table(demo, "twas_weights")
+    pad = atlas.twas.locus_window
+    for trait in TRAITS:
+        rows = assoc[assoc["trait"] == trait]
+        assert (rows["locus"].notna() == rows["significant"]).all()
+        for locus in loci[loci["trait"] == trait].itertuples():
+            members = rows[rows["locus"] == locus.locus]
+            pos = weights.merge(members[["panel", "phenotype_id"]], on=["panel", "phenotype_id"])["pos"]
+            assert pos.min() - pad <= locus.start and locus.end <= pos.max() + pad, (trait, locus.locus)
+            assert locus.end - locus.start < 5_000_000 and locus.n_models == len(members)
+
+
 def test_the_hub_finds_the_causal_genes_of_the_demo_traits(demo):
     """A causal gene with a model in the tissue that mediates its trait is found when its effect is large
     enough to be detected (h² ≥ 2% of the trait): significant for its trait and in one of the trait's loci,

@@ -18,17 +18,12 @@ from qtlatlas.io.genotypes import read_genotypes
 from qtlatlas.io.sumstats import read_sumstats
 from qtlatlas.twas.align import align_gwas
 from qtlatlas.twas.assoc import AssocOptions, associate
+from qtlatlas.twas.conditional import conditional_z, stepwise_select
 from qtlatlas.twas.fusion_io import models_for_dat, read_dat, read_fusion_panel
 from qtlatlas.twas.ld import LdReference
+from qtlatlas.twas.loci import bonferroni_z, define_loci
 from qtlatlas.twas.omnibus import eigen_threshold, omnibus_by_gene, omnibus_test
-from qtlatlas.twas.postprocess import (
-    PostOptions,
-    bonferroni_z,
-    conditional_z,
-    define_loci,
-    post_process,
-    stepwise_select,
-)
+from qtlatlas.twas.postprocess import PostOptions, post_process
 
 pytestmark = pytest.mark.shared
 FUSION = SHARED / "reference" / "fusion"
@@ -57,7 +52,8 @@ def inputs(shared, ld):
 
 @pytest.fixture(scope="module")
 def zthresh2(inputs, ld):
-    return {t: post_process(n, m, g, ld, PostOptions(zthresh=2), chrom="22") for t, (_, n, m, g) in inputs.items()}
+    return {t: post_process(n, m, g, ld, PostOptions.fusion(zthresh=2), chrom="22")
+            for t, (_, n, m, g) in inputs.items()}
 
 
 def tolerance(text: str) -> float:
@@ -140,13 +136,13 @@ def test_locus_files_match_fusion(trait, zthresh2, inputs):
 
 def test_default_threshold_is_one_bonferroni_over_all_tests(inputs, ld):
     _, numbers, models, gwas = inputs["trait1"]
-    default = post_process(numbers, models, gwas, ld, PostOptions(), chrom="22")
+    default = post_process(numbers, models, gwas, ld, PostOptions.fusion(), chrom="22")
     assert f"higher than {default.zthresh:.3g}" in (POST / "trait1.chr22.minp1.log").read_text()
     assert default.zthresh == pytest.approx(bonferroni_z(60)) and default.loci == []
     assert default.global_selection is None
     # --minp_input keeps 7 models (FUSION's log: 47 runs, 4 loci) but the denominator stays at 60 models tested;
     # FUSION would divide by the 7 kept (its log prints 2.69)
-    strict = post_process(numbers, models, gwas, ld, PostOptions(minp_input=0.05), chrom="22")
+    strict = post_process(numbers, models, gwas, ld, PostOptions.fusion(minp_input=0.05), chrom="22")
     log = (POST / "trait1.chr22.minp0.05.log").read_text()
     assert len(strict.rows) == 7 and f"{strict.n_runs} strictly" in log and f"to {strict.n_loci} non" in log
     assert strict.zthresh == pytest.approx(bonferroni_z(60))
@@ -157,7 +153,7 @@ def test_na_rows_are_set_aside(inputs, ld):
     _, numbers, models, gwas = inputs["trait2"]
     holes = numbers.copy()
     holes.loc[[3, 17, 40], ["TWAS.Z", "TWAS.P"]] = np.nan
-    result = post_process(holes, models, gwas, ld, PostOptions(zthresh=2), chrom="22")
+    result = post_process(holes, models, gwas, ld, PostOptions.fusion(zthresh=2), chrom="22")
     assert result.n_na == 3 and result.n_tests == 57 and len(result.rows) == 57
     assert not {3, 17, 40} & set(result.rows.tolist())
 
@@ -168,7 +164,7 @@ def test_strand_ambiguous_snps_have_na_conditional_z(inputs, ld, zthresh2):
     before = zthresh2["trait2"].loci[1].snps
     targets = before["SNP"].iloc[[5, 50, 500]].tolist()
     ss.loc[ss["SNP"].isin(targets), ["A1", "A2"]] = ["C", "G"]
-    after = post_process(numbers, models, align_gwas(ss, ld.variants), ld, PostOptions(zthresh=2), chrom="22")
+    after = post_process(numbers, models, align_gwas(ss, ld.variants), ld, PostOptions.fusion(zthresh=2), chrom="22")
     snps = next(loc for loc in after.loci if loc.number == zthresh2["trait2"].loci[1].number).snps
     hit = snps["SNP"].isin(targets).to_numpy()
     assert hit.sum() == 3 and snps.loc[hit, "GWAS.Z"].isna().all() and snps.loc[hit, "GWAS_cond.Z"].isna().all()
@@ -178,10 +174,10 @@ def test_strand_ambiguous_snps_have_na_conditional_z(inputs, ld, zthresh2):
 def test_locus_stability_and_top1_options_change_locus_1(inputs, ld, zthresh2):
     _, numbers, models, gwas = inputs["trait1"]
     default = {locus.number: locus.report["JOINT.GENES"] for locus in zthresh2["trait1"].loci}
-    stable = post_process(numbers, models, gwas, ld, PostOptions(zthresh=2, locus_stability=True), chrom="22")
+    stable = post_process(numbers, models, gwas, ld, PostOptions.fusion(zthresh=2, locus_stability=True), chrom="22")
     # ENSG00000100023.13 enters locus 1 with conditional z 2.50 although its marginal z is -0.72
     assert default[1] == 2 and {loc.number: loc.report["JOINT.GENES"] for loc in stable.loci}[1] == 1
-    single = post_process(numbers, models, gwas, ld, PostOptions(zthresh=2, top1_single=True), chrom="22")
+    single = post_process(numbers, models, gwas, ld, PostOptions.fusion(zthresh=2, top1_single=True), chrom="22")
     assert [loc.report["COND.SNP.P"] for loc in single.loci] != [loc.report["COND.SNP.P"]
                                                                   for loc in zthresh2["trait1"].loci]
 
@@ -195,6 +191,46 @@ def test_define_loci_pads_and_merges():
     assert starts.tolist() == [0, 805_000] and ends.tolist() == [800_000, 1_005_000]
     starts, ends, _ = define_loci(pos, has, 10_000)
     assert starts.tolist() == [90_000, 290_000, 895_000]
+
+
+def test_significant_only_is_fusions_documented_workflow(inputs, ld):
+    """FUSION's workflow gives post_process only the significant rows of the .dat: analysing the models above
+    the threshold is FUSION's run on those rows. Its minp0.05 run (7 models, TWAS.P < 0.05, i.e. |Z| > 1.96)
+    is the reference: the same rows, the same 47 runs and 4 loci, each spanning only its models' windows."""
+    _, numbers, models, gwas = inputs["trait1"]
+    log = (POST / "trait1.chr22.minp0.05.log").read_text()
+    z196 = float(norm.isf(0.025))
+    only = post_process(numbers, models, gwas, ld, PostOptions.fusion(zthresh=z196, significant_only=True),
+                        chrom="22")
+    filtered = post_process(numbers, models, gwas, ld, PostOptions.fusion(minp_input=0.05), chrom="22")
+    assert only.rows.tolist() == filtered.rows.tolist() and len(only.rows) == 7
+    assert f"{only.n_runs} strictly non-overlapping loci" in log and f"consolidated to {only.n_loci} " in log
+    every = post_process(numbers, models, gwas, ld, PostOptions.fusion(zthresh=z196), chrom="22")
+    # with every model's windows (the minp1 runs) the loci holding a significant model are 1.9–5.7 Mb wide and
+    # hold 6–13 models; from the significant models alone 0.9–2.1 Mb with 1–3 models
+    assert every.n_loci == 9 and only.n_loci == 4
+    widths = sorted((locus.end - locus.start) / 1e6 for locus in only.loci)
+    assert widths == pytest.approx([0.896, 1.185, 1.209, 2.125], abs=1e-3)
+    assert sum(widths) < 0.4 * sum((locus.end - locus.start) / 1e6 for locus in every.loci)
+
+
+def test_guarded_analysis_of_the_reference(inputs, ld, zthresh2):
+    """The guard leaves FUSION's loci and their models as they are and bites only where documented: SNPs it
+    leaves without a statistic are explained by the joint models (R² > 0.8) or were raised by conditioning
+    (trait1: 8, 23, 1 and 2 SNPs of its 4 loci; trait2: 11, 0 and 3), and no SNP's conditional χ² exceeds its
+    marginal χ² by more than 1.96²."""
+    for trait, (_, numbers, models, gwas) in inputs.items():
+        guarded = post_process(numbers, models, gwas, ld, PostOptions(zthresh=2), chrom="22")
+        fusion = zthresh2[trait]
+        assert [loc.number for loc in guarded.loci] == [loc.number for loc in fusion.loci]
+        for g, f in zip(guarded.loci, fusion.loci, strict=True):
+            assert (g.start, g.end) == (f.start, f.end) and g.models.tolist() == f.models.tolist()
+            status = g.snps["COND.STATUS"].to_numpy()
+            assert set(status) <= {"tested", "explained", "unstable"}
+            assert (g.snps["COND.R2"].to_numpy()[status == "explained"] > 0.8).all()
+            tested = status == "tested"
+            gz, mz = g.snps["GWAS_cond.Z"].to_numpy()[tested], g.snps["GWAS.Z"].to_numpy()[tested]
+            assert np.all(gz**2 <= mz**2 + 1.96**2 + 1e-9)
 
 
 def test_stepwise_selection_rules():
@@ -279,7 +315,7 @@ def _post(*args):
 def test_cli_post_writes_fusion_files(tmp_path):
     out = tmp_path / "p" / "trait2"
     assert _post("--input", str(FUSION / "assoc" / "trait2.chr22.dat"), "--out", str(out), "--zthresh", "2",
-                 "--report", "--save_loci") == 0
+                 "--report", "--save_loci", "--fusion") == 0
     report = read_report(f"{out}.report")
     ref = read_report(POST / "trait2.chr22.minp1.zthresh2.report")
     assert [f.rsplit(".", 1)[1] for f in report["FILE"]] == [f.rsplit(".", 1)[1] for f in ref["FILE"]]
@@ -290,6 +326,21 @@ def test_cli_post_writes_fusion_files(tmp_path):
     csv = pd.read_csv(f"{out}.loc_4.cond.csv")
     ref_csv = pd.read_csv(POST / "trait2.chr22.minp1.zthresh2.loc_4.cond.csv")
     np.testing.assert_allclose(csv["GWAS_cond.LOGP"], ref_csv["GWAS_cond.LOGP"], atol=5e-5)
+
+
+def test_cli_post_is_guarded_unless_asked_for_fusion(tmp_path):
+    out = tmp_path / "g" / "trait2"
+    assert _post("--input", str(FUSION / "assoc" / "trait2.chr22.dat"), "--out", str(out), "--zthresh", "2",
+                 "--save_loci", "--significant_only") == 0
+    files = sorted(out.parent.glob("trait2.loc_*.cond"))
+    assert len(files) == 3  # the loci of the 4 models with |Z| > 2 (within FUSION's loci 1, 4 and 6)
+    cond = pd.concat([pd.read_csv(f, sep="\t") for f in files])
+    assert list(cond.columns[-2:]) == ["COND.R2", "COND.STATUS"] and (cond["COND.STATUS"] != "tested").any()
+    tested = cond["COND.STATUS"] == "tested"
+    assert (cond.loc[tested, "GWAS_cond.Z"] ** 2 <= cond.loc[tested, "GWAS.Z"] ** 2 + 1.96**2 + 1e-9).all()
+    assert cond.loc[~tested, "GWAS_cond.Z"].isna().all()
+    assert _post("--input", str(FUSION / "assoc" / "trait2.chr22.dat"), "--out", str(out), "--max_explained",
+                 "1.5") == 2
 
 
 def test_cli_post_omnibus(four_models, tmp_path):

@@ -177,15 +177,27 @@ def test_loci_and_one_locus_with_models_and_conditional_gwas(client, demo):
         assert sum(m["joint"] for m in locus["models"]) == int(members["joint"].sum()) >= 1
         assert locus["models"][0]["joint"]  # joint models first
         for m in locus["models"]:
-            assert {"hsq", "model_cv_r2", "twas_z", "twas_p", "coloc_pp3", "coloc_pp4", "joint"} <= set(m)
-            assert (m["joint_z"] is not None) == m["joint"]
+            assert {"hsq", "model_cv_r2", "weak_model", "twas_z", "twas_p", "coloc_pp3", "coloc_pp4", "joint",
+                    "cond_r2", "cond_status"} <= set(m)
+            assert (m["joint_z"] is not None) == m["joint"] and (m["cond_status"] == "joint") == m["joint"]
+            assert m["weak_model"] == (m["model_cv_r2"] < 0.01)
+            # a model left out has a conditional p only when its statistic is tested
+            assert m["joint"] or (m["cond_p"] is not None) == (m["cond_status"] == "tested")
         snps = gwas[(gwas["trait"] == trait) & (gwas["locus"] == n)]
         assert [s["variant_id"] for s in locus["gwas"]] == list(snps["variant_id"])
         np.testing.assert_allclose([s["gwas_z"] if s["gwas_z"] is not None else np.nan for s in locus["gwas"]],
                                    snps["gwas_z"].to_numpy(), equal_nan=True)
-        # conditioning on the joint models explains the locus: the best SNP's chi² drops
+        # conditioning on the joint models explains the locus: the best SNP is explained by them or its chi² drops
         best = snps.loc[snps["gwas_z"].abs().idxmax()]
-        assert abs(best["cond_z"]) < abs(best["gwas_z"])
+        assert best["cond_status"] == "explained" or abs(best["cond_z"]) < abs(best["gwas_z"])
+        # SNPs without a conditional statistic: explained (R² > 0.8) or unstable, with null conditional z and p
+        for s in locus["gwas"]:
+            assert s["cond_status"] in ("tested", "explained", "unstable", "undefined")
+            assert (s["cond_p"] is None) == (s["cond_status"] != "tested")
+            if s["cond_status"] == "explained":
+                assert s["cond_r2"] > 0.8
+            elif s["cond_status"] == "tested":
+                assert s["cond_z"] ** 2 <= s["gwas_z"] ** 2 + 1.96**2 + 1e-9
     r = client.get(f"{API}/traits/body_weight/loci/999")
     assert r.status_code == 404 and "loci: 1.." in r.json()["detail"]
     assert client.get(f"{API}/traits/body_weight/loci/0").status_code == 422

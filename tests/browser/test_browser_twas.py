@@ -82,13 +82,18 @@ def test_navigation_trait_locus_gene_and_gene_page(tab, hub):
     n = int(loci[loci["trait"] == trait].sort_values("best_twas_p")["locus"].iloc[0])
     tab.click(f"#loci-table a[href='/twas/traits/{trait}/loci/{n}']")
     tab.wait_for_url(f"**/twas/traits/{trait}/loci/{n}")
-    assert plot_traces(tab, "locus-plot") == 4  # marginal, conditional, genes, joint genes
     plot = tab.evaluate("""() => { const d = document.getElementById('locus-plot').data;
-        return d.map(t => ({ name: t.name, n: t.x.filter(x => x !== null).length })); }""")
+        return Object.fromEntries(d.map(t => [t.name, { n: t.x.filter(x => x !== null).length,
+                                                        y: t.y.filter(y => y !== null).length }])); }""")
     members = assoc[(assoc["trait"] == trait) & (assoc["locus"] == n)]
     gwas = table(hub, "twas_locus_gwas").query("trait == @trait and locus == @n")
-    assert plot[0]["n"] == plot[1]["n"] == len(gwas)
-    assert plot[3]["n"] == 3 * members.loc[members["joint"], "gene_id"].nunique()  # 3 vertices per joint gene
+    untested = gwas["cond_status"].isin(["explained", "unstable"])
+    # marginal and conditional points, the SNPs without a conditional test on the axis, genes and joint genes
+    assert set(plot) == {"marginal GWAS", "conditional on the joint models", "genes", "joint genes"} | (
+        {"no conditional test"} if untested.any() else set())
+    assert plot["marginal GWAS"]["n"] == len(gwas) and plot["conditional on the joint models"]["y"] == gwas["cond_p"].notna().sum()
+    assert plot.get("no conditional test", {"n": 0})["n"] == untested.sum()
+    assert plot["joint genes"]["n"] == 3 * members.loc[members["joint"], "gene_id"].nunique()  # 3 vertices per gene
     screenshot(tab, "twas-locus")
     # locus → a joint gene's TWAS page (first row of the models table: a joint model)
     gene = tab.locator("#models-table tbody tr").first.locator("td").first.inner_text()
@@ -195,7 +200,7 @@ def test_unknown_trait_suggests_the_trait(tab):
 @pytest.mark.parametrize("path, plots", [
     ("/twas/traits", ["traits-plot"]), ("/twas/projects", []), ("/twas/traits/body_weight", ["manhattan-plot"]),
     ("/twas/traits/body_weight/loci/1", ["locus-plot"]), ("/twas/genes/Kcnj23", ["zmap-plot", "cv-plot"]),
-    ("/twas/panels", ["panels-plot"]),
+    ("/twas/panels", ["panels-plot"]), ("/twas/methods", []),
 ])
 def test_phone_width_has_no_horizontal_scroll(phone_tab, path, plots):
     phone_tab.goto(path)

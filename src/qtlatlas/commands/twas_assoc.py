@@ -166,7 +166,11 @@ def add_post_command(sub: argparse._SubParsersAction) -> None:
         "joint/conditional selection (OUT.joint_included.dat, OUT.joint_dropped.dat), loci from the weight SNPs "
         "padded by --locus_win and merged, per-locus selection and conditional GWAS (OUT.report with --report, "
         "OUT.loc_N.cond with --save_loci, OUT.loc_N.genes and OUT.loc_N.cond.csv with --report), and with "
-        "--omnibus an omnibus test across the models of each gene (OUT.omnibus.pv).",
+        "--omnibus an omnibus test across the models of each gene (OUT.omnibus.pv). The conditional analysis is "
+        "guarded by default (SNPs and models explained by the joint models get no conditional statistic, collinear "
+        "joint models are regularised, the LD reference's sampling error enters the variance, conditioning may "
+        "not raise a χ² by more than --max_cz_increase², top1 models predict from their top SNP; OUT.loc_N.cond "
+        "and OUT.joint_dropped.dat get COND.R2 / COND.STATUS columns); --fusion runs FUSION's analysis exactly.",
     )
     p.add_argument("--input", required=True, help="TWAS association output (.dat)")
     p.add_argument("--sumstats", required=True, help="GWAS summary statistics: SNP A1 A2 Z")
@@ -187,14 +191,23 @@ def add_post_command(sub: argparse._SubParsersAction) -> None:
                    help="models with r² below this are considered independent (default 0.05)")
     p.add_argument("--max_cz_increase", type=float, default=1.96,
                    help="drop models whose conditional Z² exceeds the marginal Z² by more than this squared "
-                        "(default 1.96)")
+                        "(default 1.96); guarded: SNPs and models left out raised that much are 'unstable'")
     p.add_argument("--ridge", type=float, default=0.0,
                    help="ridge term added to the diagonal of the model correlations in joint fits (default 0)")
+    p.add_argument("--fusion", action="store_true",
+                   help="FUSION's conditional analysis, unguarded, with top1 models predicted from their whole "
+                        "column (reproduces FUSION's files)")
+    p.add_argument("--max_explained", type=float, default=0.8,
+                   help="guard: SNPs and models whose variance the joint models explain above this get no "
+                        "conditional statistic (default 0.8)")
+    p.add_argument("--significant_only", action="store_true",
+                   help="analyse only the models above the threshold (FUSION's documented workflow filters the "
+                        ".dat to them): their weight SNPs alone define the loci")
     p.add_argument("--locus_stability", action="store_true",
                    help="apply the --max_cz_increase check inside each locus too (FUSION: chromosome-wide only)")
     p.add_argument("--top1_single", action="store_true",
-                   help="predict top1 models from their top SNP only, as the association test does (FUSION "
-                        "post-processing uses the whole top1 column)")
+                   help="with --fusion: predict top1 models from their top SNP only, as the association test does "
+                        "(the guarded default does)")
     p.add_argument("--report", action="store_true", help="write OUT.report, OUT.loc_N.genes, OUT.loc_N.cond.csv")
     p.add_argument("--save_loci", action="store_true", help="write the conditional GWAS of each locus (OUT.loc_N.cond)")
     p.add_argument("--omnibus", action="store_true",
@@ -214,6 +227,8 @@ def _check_post_args(args: argparse.Namespace) -> None:
         raise ConfigError("--locus_win", "must be ≥ 0")
     if args.ridge < 0:
         raise ConfigError("--ridge", "must be ≥ 0")
+    if not 0 < args.max_explained <= 1:
+        raise ConfigError("--max_explained", f"must be in (0, 1], not {args.max_explained}")
     if args.zthresh is not None and args.zthresh <= 0:
         raise ConfigError("--zthresh", "must be positive")
     if args.n_tests is not None and args.n_tests < 1:
@@ -225,16 +240,23 @@ def _check_post_args(args: argparse.Namespace) -> None:
 def cmd_post(args: argparse.Namespace) -> int:
     from ..io.sumstats import read_sumstats
     from ..twas.align import matched_gwas
+    from ..twas.conditional import Guard
     from ..twas.fusion_io import models_for_dat, read_dat
     from ..twas.ld import LdReference, ld_prefix
-    from ..twas.postprocess import PostOptions, post_process, select_rows
+    from ..twas.loci import select_rows
+    from ..twas.postprocess import PostOptions, post_process
 
     _check_post_args(args)
     t0 = time.perf_counter()
-    options = PostOptions(minp_input=args.minp_input, zthresh=args.zthresh, n_tests=args.n_tests,
-                          locus_win=args.locus_win, max_r2=args.max_r2, min_r2=args.min_r2,
-                          max_cz_increase=args.max_cz_increase, ridge=args.ridge,
-                          locus_stability=args.locus_stability, top1_single=args.top1_single)
+    common = {"minp_input": args.minp_input, "zthresh": args.zthresh, "n_tests": args.n_tests,
+              "locus_win": args.locus_win, "max_r2": args.max_r2, "min_r2": args.min_r2,
+              "max_cz_increase": args.max_cz_increase, "locus_stability": args.locus_stability,
+              "significant_only": args.significant_only}
+    if args.fusion:
+        options = PostOptions.fusion(**common, ridge=args.ridge, top1_single=args.top1_single)
+    else:
+        options = PostOptions(**common, guard=Guard(max_explained=args.max_explained, ridge=args.ridge,
+                                                    max_increase=args.max_cz_increase))
     text, numbers = read_dat(args.input)
     rows, _, _ = select_rows(numbers, args.chr, 1.0 if args.omnibus else args.minp_input)
     loaded = models_for_dat(text.iloc[rows], args.weights_dir, args.input)
@@ -248,7 +270,8 @@ def cmd_post(args: argparse.Namespace) -> int:
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     console.print(f"{len(result.rows)} models analysed (of {result.n_tests} tested in {args.input}; "
                   f"{result.n_na} with NA TWAS.P set aside); a model must have |Z| > {result.zthresh:.3g}")
-    written = write_post_outputs(result, text, out, args.chr, report=args.report, save_loci=args.save_loci)
+    written = write_post_outputs(result, text, out, args.chr, report=args.report, save_loci=args.save_loci,
+                                 guarded=options.guard.active)
     console.print(f"{result.n_runs} strictly non-overlapping loci, consolidated to {result.n_loci} with "
                   f"{args.locus_win} bp buffer; {len(result.loci)} with a model above the threshold")
     if args.omnibus:
@@ -282,8 +305,10 @@ def _write_table(table: pd.DataFrame, path: str, sep: str = "\t") -> str:
     return path
 
 
-def write_post_outputs(result, text: pd.DataFrame, out: str, chrom: str, report: bool, save_loci: bool) -> list[str]:
-    """Write FUSION's post-processing files for ``result``; returns the paths written."""
+def write_post_outputs(result, text: pd.DataFrame, out: str, chrom: str, report: bool, save_loci: bool,
+                       guarded: bool = True) -> list[str]:
+    """Write FUSION's post-processing files for ``result`` (``guarded``: with the guard's COND.R2 / COND.STATUS
+    columns in the ``.cond`` files); returns the paths written."""
     import numpy as np
     import pandas as pd
 
@@ -298,7 +323,8 @@ def write_post_outputs(result, text: pd.DataFrame, out: str, chrom: str, report:
     for locus in result.loci:
         prefix = f"{out}.loc_{locus.number}"
         if save_loci:
-            written.append(_write_table(locus.snps, f"{prefix}.cond"))
+            columns = list(locus.snps.columns) if guarded else list(locus.snps.columns[:6])
+            written.append(_write_table(locus.snps[columns], f"{prefix}.cond"))
         if report:
             csv = pd.DataFrame({"SNP": locus.snps["SNP"], "POS": locus.snps["POS"],
                                 "GWAS.LOGP": -np.log10(locus.snps["GWAS.P"].to_numpy(dtype=float)),
@@ -308,7 +334,7 @@ def write_post_outputs(result, text: pd.DataFrame, out: str, chrom: str, report:
             genes["JOINT"] = ["TRUE" if j else "FALSE" for j in locus.joint]
             genes["TOP.SNP.COR"] = [_cell(float(np.round(c, 2))) for c in locus.top_snp_cor]
             written.append(_write_table(genes, f"{prefix}.genes"))
-            report_rows.append({"FILE": prefix, **locus.report, "CHR": chrom})
+            report_rows.append({"FILE": prefix, **{c: locus.report[c] for c in REPORT_COLUMNS[1:]}, "CHR": chrom})
     if report:
         written.insert(0, _write_table(pd.DataFrame(report_rows, columns=list(REPORT_COLUMNS)), f"{out}.report"))
     return written

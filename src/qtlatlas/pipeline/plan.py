@@ -195,7 +195,7 @@ def _twas_tasks(atlas: Atlas, rid: str, work: Path, geno: list[str], geno_files:
         tasks.append(Task(id=f"{rid}/twas/post/{trait.id}", func=_TWAS + "post",
                           label=f"{rid} TWAS loci: {trait.id}",
                           params={**common, "assoc": assoc_file, "locus_window": settings.locus_window,
-                                  "locus_stability": True},
+                                  "locus_stability": True, "significant_only": True, "guard": True},
                           inputs=(*inputs, assoc_file),
                           outputs={"post": str(twas_post_directory(work, rid, trait.id)) + "/"},
                           deps=(f"{rid}/twas/assoc/{trait.id}",)))

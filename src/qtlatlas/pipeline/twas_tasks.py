@@ -21,6 +21,7 @@ import json
 import math
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -34,24 +35,27 @@ from ..io.groups import gene_of, read_groups
 from ..io.phenotypes import read_phenotype_bed
 from ..io.sumstats import read_sumstats
 from ..results import TWAS_PANEL_SUMMARY, TWAS_POST_FILES
-from ..twas.align import AlignedGwas, align_gwas, matched_gwas
+from ..twas.align import align_gwas, matched_gwas
 from ..twas.assoc import COLOC_COLUMNS, DAT_COLUMNS, PERM_COLUMNS, AssocOptions, associate, base_row
 from ..twas.fusion_io import WEIGHTS_FILE, TwasModel, read_parquet_panel
 from ..twas.ld import LdReference
+from ..twas.loci import bonferroni_z
 from ..twas.omnibus import OMNIBUS_COLUMNS, omnibus_by_gene
-from ..twas.postprocess import PostOptions, bonferroni_z, joint_estimates, post_process, predict
+from ..twas.postprocess import PostOptions, options_summary, post_process
 
 #: Columns added before FUSION's ``.dat`` columns in an association table.
 ASSOC_KEYS = ("tissue", "modality", "phenotype_id", "gene_id")
 #: Columns of ``loci.parquet``.
 LOCUS_COLUMNS = ("locus", "chrom", "chrom_locus", "start", "end", "p0", "p1", "n_models", "n_genes",
                  "n_joint_models", "n_joint_genes", "best_twas_p", "best_snp_p", "cond_snp_p", "var_exp",
+                 "lead_snp", "lead_cond_status", "best_cond_snp", "best_cond_p", "n_explained", "n_unstable",
                  "gene_ids", "joint_gene_ids")
 #: Columns of ``locus_models.parquet``.
 LOCUS_MODEL_COLUMNS = ("locus", "panel", "phenotype_id", "gene_id", "joint", "joint_z", "joint_p", "cond_z",
-                       "cond_p", "top_snp_cor")
+                       "cond_p", "cond_r2", "cond_status", "top_snp_cor")
 #: Columns of ``locus_gwas.parquet``.
-LOCUS_GWAS_COLUMNS = ("locus", "variant_id", "chrom", "pos", "gwas_z", "gwas_p", "cond_z", "cond_p")
+LOCUS_GWAS_COLUMNS = ("locus", "variant_id", "chrom", "pos", "gwas_z", "gwas_p", "cond_z", "cond_p", "cond_r2",
+                      "cond_status")
 
 
 def _write_parquet(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
@@ -276,25 +280,6 @@ def assoc(outputs: dict[str, str], threads: int, trait: str, sumstats: str, gwas
 # ----------------------------------------------------------------------------------------------------------
 
 
-def _locus_estimates(rows: np.ndarray, joint: np.ndarray, numbers: pd.DataFrame, models: Sequence[TwasModel],
-                     gwas: AlignedGwas, ld: LdReference, options: PostOptions) -> dict[str, np.ndarray]:
-    """Joint z/p of the locus's joint models and z/p of the others conditioned on them (NaN elsewhere)."""
-    k = len(rows)
-    out = {name: np.full(k, np.nan) for name in ("joint_z", "joint_p", "cond_z", "cond_p")}
-    if not joint.any():
-        return out
-    preds = predict([models[i] for i in rows], numbers["MODEL"].iloc[rows].astype(str).tolist(), gwas, ld,
-                    options.top1_single)
-    corr = preds.correlation()
-    corr[corr * corr < options.min_r2] = 0.0
-    z = numbers["TWAS.Z"].to_numpy(np.float64)[rows]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        est = joint_estimates(z, corr, joint, options.ridge)
-    out["joint_z"][joint], out["joint_p"][joint] = est["joint_z"], est["joint_p"]
-    out["cond_z"][~joint], out["cond_p"][~joint] = est["cond_z"], est["cond_p"]
-    return out
-
-
 def post_process_trait(numbers: pd.DataFrame, models: Sequence[TwasModel | None], sumstats: pd.DataFrame,
                        sumstats_path: str, ld_sources: Sequence[str], options: PostOptions,
                        ) -> tuple[dict[str, pd.DataFrame], dict]:
@@ -310,10 +295,11 @@ def post_process_trait(numbers: pd.DataFrame, models: Sequence[TwasModel | None]
     n_tests = int(len(tested))
     zthresh = bonferroni_z(n_tests) if n_tests else math.inf
     loci, members, snps, omni = [], [], [], []
-    n_runs = 0
+    n_runs, n_ref = 0, None
     for chrom, idx in _by_chromosome(numbers["CHR"].astype(str).iloc[tested].tolist()):
         rows = tested[idx]
         ld = load_ld_reference(ld_sources, chrom)
+        n_ref = ld.n_samples
         gwas = matched_gwas(sumstats, ld, "id", sumstats_path)
         result = post_process(numbers, models, gwas, ld, options, chrom=chrom)
         n_runs += result.n_runs
@@ -323,24 +309,33 @@ def post_process_trait(numbers: pd.DataFrame, models: Sequence[TwasModel | None]
             genes = [models[i].gene_id for i in locus_rows]
             joint_genes = sorted({g for g, j in zip(genes, locus.joint, strict=True) if j})
             rep = locus.report
+            status = locus.snps["COND.STATUS"]
             loci.append({"locus": number, "chrom": chrom, "chrom_locus": int(locus.number), "start": int(locus.start),
                          "end": int(locus.end), "p0": int(rep["P0"]), "p1": int(rep["P1"]),
                          "n_models": len(locus_rows), "n_genes": len(set(genes)),
                          "n_joint_models": int(locus.joint.sum()), "n_joint_genes": len(joint_genes),
                          "best_twas_p": rep["BEST.TWAS.P"], "best_snp_p": rep["BEST.SNP.P"],
-                         "cond_snp_p": rep["COND.SNP.P"], "var_exp": rep["VAR.EXP"],
+                         "cond_snp_p": rep["COND.SNP.P"], "var_exp": rep["VAR.EXP"], "lead_snp": rep["LEAD.SNP"],
+                         "lead_cond_status": rep["LEAD.STATUS"], "best_cond_snp": rep["BEST.COND.SNP"] or None,
+                         "best_cond_p": rep["BEST.COND.P"], "n_explained": int((status == "explained").sum()),
+                         "n_unstable": int((status == "unstable").sum()),
                          "gene_ids": ",".join(sorted(set(genes))), "joint_gene_ids": ",".join(joint_genes)})
-            est = _locus_estimates(locus_rows, locus.joint, numbers, models, gwas, ld, options)
+            est = locus.estimates
             members.append(pd.DataFrame({
                 "locus": number, "panel": numbers["PANEL"].iloc[locus_rows].astype(str).to_numpy(),
                 "phenotype_id": numbers["ID"].iloc[locus_rows].astype(str).to_numpy(), "gene_id": genes,
-                "joint": locus.joint.astype(bool), **est, "top_snp_cor": np.asarray(locus.top_snp_cor, np.float64)}))
+                "joint": locus.joint.astype(bool), **{c: est[c].to_numpy(np.float64) for c in
+                                                      ("joint_z", "joint_p", "cond_z", "cond_p", "cond_r2")},
+                "cond_status": est["cond_status"].astype(str).to_numpy(),
+                "top_snp_cor": np.asarray(locus.top_snp_cor, np.float64)}))
             s = locus.snps
             snps.append(pd.DataFrame({"locus": number, "variant_id": s["SNP"].astype(str).to_numpy(), "chrom": chrom,
                                       "pos": s["POS"].to_numpy(np.int64), "gwas_z": s["GWAS.Z"].to_numpy(np.float64),
                                       "gwas_p": s["GWAS.P"].to_numpy(np.float64),
                                       "cond_z": s["GWAS_cond.Z"].to_numpy(np.float64),
-                                      "cond_p": s["GWAS_cond.P"].to_numpy(np.float64)}))
+                                      "cond_p": s["GWAS_cond.P"].to_numpy(np.float64),
+                                      "cond_r2": s["COND.R2"].to_numpy(np.float64),
+                                      "cond_status": s["COND.STATUS"].astype(str).to_numpy()}))
         part = omnibus_by_gene(numbers.iloc[rows].reset_index(drop=True), [models[i] for i in rows], gwas, ld,
                                options.max_r2)
         omni.append(part)
@@ -353,7 +348,7 @@ def post_process_trait(numbers: pd.DataFrame, models: Sequence[TwasModel | None]
     n_sig = int(np.sum(np.abs(numbers["TWAS.Z"].to_numpy(np.float64)[tested]) > zthresh)) if n_tests else 0
     summary = {"n_models": int(len(numbers)), "n_tests": n_tests, "n_untested": int(len(numbers) - n_tests),
                "zthresh": _finite(zthresh), "bonferroni_p": 0.05 / n_tests if n_tests else None,
-               "n_significant": n_sig, "n_runs": int(n_runs), "n_loci": len(loci),
+               "n_significant": n_sig, "n_runs": int(n_runs), "n_loci": len(loci), "n_ref": n_ref,
                "n_joint_genes": len({g for r in loci for g in r["joint_gene_ids"].split(",") if g})}
     return tables, summary
 
@@ -391,14 +386,18 @@ def read_association_table(path: str | os.PathLike[str]) -> pd.DataFrame:
 
 
 def post(outputs: dict[str, str], threads: int, trait: str, sumstats: str, assoc: str, panels: list[dict],
-         ld_reference: list[str], locus_window: int, locus_stability: bool = True, version: str = "") -> None:
+         ld_reference: list[str], locus_window: int, locus_stability: bool = True, significant_only: bool = True,
+         guard: bool = True, version: str = "") -> None:
     """Loci, joint/conditional tests, conditional GWAS and omnibus tests of one trait (directory output
     ``post``, files :data:`qtlatlas.results.TWAS_POST_FILES`).
 
-    ``locus_stability`` drops, inside each locus too, models whose conditional z² grows past their marginal z²
-    by more than 1.96² (FUSION applies this check chromosome-wide only). Without it, a locus of many models
-    whose LD comes from a small reference panel lets near-collinear models enter the joint model with
-    conditional z-scores in the hundreds; with it, the joint models are the few that explain the locus."""
+    ``significant_only``: the loci are those of the models above the trait's Bonferroni threshold (FUSION's
+    documented workflow); ``guard``: the guarded conditional analysis (:class:`qtlatlas.twas.conditional.Guard`)
+    rather than FUSION's. ``locus_stability`` drops, inside each locus too, models whose conditional z² grows
+    past their marginal z² by more than 1.96² (FUSION applies this check chromosome-wide only). Without it, a
+    locus of many models whose LD comes from a small reference panel lets near-collinear models enter the
+    joint model with conditional z-scores in the hundreds; with it, the joint models are the few that explain
+    the locus. The options used are recorded in ``summary.json`` (``analysis``)."""
     numbers = read_association_table(assoc)
     by_key = {(m.panel, m.phenotype_id): m for m in read_panels(panels)}
     models: list[TwasModel | None] = []
@@ -410,10 +409,12 @@ def post(outputs: dict[str, str], threads: int, trait: str, sumstats: str, assoc
                                 "the association is older than the panels (run again)")
         models.append(model)
     stats = read_sumstats(sumstats)
-    tables, summary = post_process_trait(numbers, models, stats, sumstats, ld_reference,
-                                         PostOptions(locus_win=int(locus_window), locus_stability=bool(locus_stability)))
+    base = PostOptions() if guard else PostOptions.fusion()
+    options = replace(base, locus_win=int(locus_window), locus_stability=bool(locus_stability),
+                      significant_only=bool(significant_only))
+    tables, summary = post_process_trait(numbers, models, stats, sumstats, ld_reference, options)
     out = Path(outputs["post"])
     for name, frame in tables.items():
         _write_parquet(frame, out / TWAS_POST_FILES[name])
-    _write_json({"trait": trait, **summary, "locus_window": int(locus_window), "locus_stability": bool(locus_stability)},
-                out / TWAS_POST_FILES["summary"])
+    _write_json({"trait": trait, **summary, "locus_window": int(locus_window), "locus_stability": bool(locus_stability),
+                 "analysis": options_summary(options)}, out / TWAS_POST_FILES["summary"])

@@ -11,6 +11,7 @@ Site layout (``SITE/``)::
 Release directory (``SITE/releases/<release>/``)::
 
     release.json                    release metadata (genome, annotation, parameters, versions)
+    twas.json                       TWAS methods metadata (releases with TWAS)
     MANIFEST.tsv                    path, bytes, sha256, description, kind of every other file
     tables/*.parquet, tables/*.arrow   query tables and look-up files for the portal
     tables/phenotypes/<tissue>.<modality>.parquet, tables/expression/<tissue>.parquet
@@ -72,6 +73,8 @@ STUDIES_DIR = "studies"
 BUILDING_MARK = ".building-"
 
 RELEASE_JSON = "release.json"
+#: TWAS methods metadata of a release with TWAS (:func:`qtlatlas.release.twas_tables.methods_metadata`).
+TWAS_JSON = "twas.json"
 MANIFEST = "MANIFEST.tsv"
 STUDY_JSON = "study.json"
 TABLES_DIR = "tables"

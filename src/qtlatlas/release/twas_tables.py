@@ -10,14 +10,23 @@ Query tables (``tables/``, names in :data:`qtlatlas.release.layout.TABLES`), in 
 * ``twas_traits`` (id): ``id, name, n, project, tags, description, sumstats`` (atlas.yaml) and
   ``n_models, n_tested, n_significant, n_genes, n_loci, n_joint_genes, bonferroni_p, zthresh``;
 * ``twas_associations`` (trait, chrom, p0, panel, phenotype_id): every model × trait with FUSION's ``.dat``
-  values in snake case (:data:`DAT_NAMES`), ``skip_reason``, ``significant`` (``|twas_z| > zthresh``), and for
-  models in an analysed locus ``locus, joint, joint_z, joint_p, cond_z, cond_p, top_snp_cor``;
-* ``twas_loci`` (trait, locus): analysed loci with their genes (ids and names);
-* ``twas_locus_gwas`` (trait, locus, pos): per locus SNP the marginal and conditional GWAS z;
+  values in snake case (:data:`DAT_NAMES`), ``skip_reason``, ``significant`` (``|twas_z| > zthresh``),
+  ``weak_model`` (``model_cv_r2 <`` :data:`WEAK_CV_R2`), and for models in an analysed locus ``locus, joint,
+  joint_z, joint_p, cond_z, cond_p, cond_r2, cond_status, top_snp_cor`` (``cond_status``: ``joint``, ``tested``,
+  ``explained``, ``unstable``, … see :mod:`qtlatlas.twas.conditional`);
+* ``twas_loci`` (trait, locus): analysed loci with their genes (ids and names), the lead SNP and its
+  conditional status, the SNP with the smallest conditional p (``best_cond_snp``, ``best_cond_p``: what the
+  locus plot's conditional minimum is) and the SNPs left without a statistic (``n_explained``, ``n_unstable``);
+* ``twas_locus_gwas`` (trait, locus, pos): per locus SNP the marginal and conditional GWAS z, the variance the
+  joint models explain (``cond_r2``) and the status of the conditional statistic (``cond_status``);
 * ``twas_omnibus`` (trait, gene_id): omnibus test per gene with several models.
 
 Downloads: per trait the FUSION ``.dat`` (``twas_assoc``), per panel the FUSION ``.pos`` (``twas_pos``) and
 its ``.wgt.RDat`` files in a tar.gz (``twas_weights``): see :mod:`qtlatlas.release.twas_downloads`.
+
+Methods metadata: ``twas.json`` (:data:`qtlatlas.release.layout.TWAS_JSON`, :func:`methods_metadata`): the
+settings the TWAS ran with (weights, LD reference, association and imputation, coloc priors, loci and the
+conditional analysis, the weak-model floor), read by the hub's Methods page.
 """
 
 from __future__ import annotations
@@ -41,8 +50,11 @@ from ..results import (
     twas_selection,
 )
 from ..twas.assoc import COLOC_COLUMNS, DAT_COLUMNS, PERM_COLUMNS
+from ..twas.coloc import PRIOR_P1, PRIOR_P2, PRIOR_P12, PRIOR_SD_QUANT
 from ..twas.fusion_io import PROFILE_FILE, WEIGHTS_FILE
+from ..twas.impute import DEFAULT_LAMBDA, DEFAULT_MAX_IMPUTE, DEFAULT_MIN_R2PRED
 from . import layout
+from .metadata import write_json
 from .tables import sort_by, write_table
 from .twas_downloads import write_pos, write_trait_dat, write_weights_archive
 
@@ -59,9 +71,15 @@ ASSOCIATION_COLUMNS = [
     "trait", "panel", "tissue", "modality", "phenotype_id", "gene_id", "gene_name", "chrom", "p0", "p1", "hsq",
     "best_gwas_id", "best_gwas_z", "eqtl_id", "eqtl_r2", "eqtl_z", "eqtl_gwas_z", "nsnp", "nwgt", "model",
     "model_cv_r2", "model_cv_pval", "twas_z", "twas_p", "coloc_pp0", "coloc_pp1", "coloc_pp2", "coloc_pp3",
-    "coloc_pp4", "perm_pval", "perm_n", "perm_anl_pval", "skip_reason", "significant", "locus", "joint", "joint_z",
-    "joint_p", "cond_z", "cond_p", "top_snp_cor",
+    "coloc_pp4", "perm_pval", "perm_n", "perm_anl_pval", "skip_reason", "significant", "weak_model", "locus", "joint",
+    "joint_z", "joint_p", "cond_z", "cond_p", "cond_r2", "cond_status", "top_snp_cor",
 ]
+#: Models whose cross-validated R² is below this are flagged as weakly predicted (``weak_model``): their
+#: prediction explains under 1% of the phenotype's variance (cross-validated correlation below 0.1, the floor
+#: PrediXcan's model databases use), so a small TWAS p says more about the GWAS signal at the few SNPs they
+#: weight than about expression.
+WEAK_CV_R2 = 0.01
+_LOCUS_FIELDS = ("joint_z", "joint_p", "cond_z", "cond_p", "cond_r2", "top_snp_cor")
 TRAIT_COLUMNS = ["id", "name", "n", "project", "tags", "description", "sumstats", "n_models", "n_tested",
                  "n_significant", "n_genes", "n_loci", "n_joint_genes", "bonferroni_p", "zthresh"]
 PANEL_COLUMNS = ["panel", "tissue", "modality", "n_phenotypes", "n_models", "n_genes", "n_weights", "n_samples",
@@ -139,8 +157,7 @@ def association_rows(trait: str, assoc: pd.DataFrame, locus_models: pd.DataFrame
     for col in ASSOCIATION_COLUMNS[1:]:
         if col in frame.columns:
             out[col] = frame[col].to_numpy()
-        elif col not in ("gene_name", "significant", "locus", "joint", "joint_z", "joint_p", "cond_z", "cond_p",
-                         "top_snp_cor"):
+        elif col not in ("gene_name", "significant", "weak_model", "locus", "joint", "cond_status", *_LOCUS_FIELDS):
             out[col] = None
     prof = profiles.set_index(["panel", "phenotype_id"]) if len(profiles) else None
     for col, stat in (("model_cv_r2", "r2"), ("model_cv_pval", "pval")):
@@ -167,6 +184,7 @@ def association_rows(trait: str, assoc: pd.DataFrame, locus_models: pd.DataFrame
     z = out["twas_z"].to_numpy(np.float64)
     with np.errstate(invalid="ignore"):
         out["significant"] = np.abs(z) > zthresh if zthresh is not None else np.zeros(len(out), dtype=bool)
+        out["weak_model"] = out["model_cv_r2"].to_numpy(np.float64) < WEAK_CV_R2
     lm = locus_models.set_index(["panel", "phenotype_id"])
     key = pd.MultiIndex.from_arrays([out["panel"].astype(str), out["phenotype_id"].astype(str)])
     pos = lm.index.get_indexer(key) if len(lm) else np.full(len(out), -1)
@@ -177,10 +195,15 @@ def association_rows(trait: str, assoc: pd.DataFrame, locus_models: pd.DataFrame
     joint = np.zeros(len(out), dtype=bool)
     joint[hit] = lm["joint"].to_numpy(bool)[pos[hit]]
     out["joint"] = joint
-    for col in ("joint_z", "joint_p", "cond_z", "cond_p", "top_snp_cor"):
+    for col in _LOCUS_FIELDS:
         values = np.full(len(out), np.nan)
-        values[hit] = lm[col].to_numpy(np.float64)[pos[hit]]
+        if col in lm.columns:  # cond_r2: absent from results computed before the guard
+            values[hit] = lm[col].to_numpy(np.float64)[pos[hit]]
         out[col] = values
+    status = np.full(len(out), None, dtype=object)
+    if "cond_status" in lm.columns:
+        status[hit] = lm["cond_status"].astype(str).to_numpy()[pos[hit]]
+    out["cond_status"] = pd.array(status, dtype="string")
     return out[ASSOCIATION_COLUMNS]
 
 
@@ -193,6 +216,38 @@ def trait_row(trait, assoc_rows: pd.DataFrame, loci: pd.DataFrame, summary: dict
             "n_models": int(len(assoc_rows)), "n_tested": int(assoc_rows["twas_p"].notna().sum()),
             "n_significant": int(len(sig)), "n_genes": int(sig["gene_id"].nunique()), "n_loci": int(len(loci)),
             "n_joint_genes": len(joint), "bonferroni_p": summary.get("bonferroni_p"), "zthresh": summary.get("zthresh")}
+
+
+def best_model_r2(models: pd.DataFrame) -> np.ndarray:
+    """``(n,)`` cross-validated R² of each model's best model (NaN when unknown)."""
+    out = np.full(len(models), np.nan)
+    best = models["best_model"].astype(str).to_numpy() if "best_model" in models.columns else np.full(len(models), "")
+    for method in np.unique(best):
+        col = f"{method}_r2"
+        if col in models.columns:
+            hit = best == method
+            out[hit] = pd.to_numeric(models.loc[hit, col], errors="coerce").to_numpy(np.float64)
+    return out
+
+
+def methods_metadata(atlas: Atlas, summaries: list[dict]) -> dict:
+    """``twas.json``: the settings of the release's TWAS (``atlas.twas``), the fixed parameters of association,
+    imputation and coloc, and the options of the loci and conditional analysis recorded by the post tasks
+    (``summaries``: their ``summary.json``; the options are the same for every trait)."""
+    s = atlas.twas
+    first = summaries[0] if summaries else {}
+    return {
+        "format_version": 1,
+        "weights": {"window": s.window, "models": list(s.models), "crossval": s.crossval, "hsq_p": s.hsq_p,
+                    "seed": s.seed, "tissues": s.tissues, "modalities": s.modalities,
+                    "model_choice": "the model with the smallest cross-validation p-value"},
+        "ld_reference": {"sources": [Path(p).name for p in s.ld_reference], "n": first.get("n_ref")},
+        "association": {"impute_lambda": DEFAULT_LAMBDA, "max_impute": DEFAULT_MAX_IMPUTE,
+                        "min_r2pred": DEFAULT_MIN_R2PRED, "coloc_p": s.coloc_p, "perm": s.perm},
+        "coloc": {"p1": PRIOR_P1, "p2": PRIOR_P2, "p12": PRIOR_P12, "prior_sd": PRIOR_SD_QUANT},
+        "loci": {"locus_window": s.locus_window, **(first.get("analysis") or {})},
+        "weak_cv_r2": WEAK_CV_R2,
+    }
 
 
 def _names_of(ids: pd.Series, names: pd.Series) -> list[str]:
@@ -245,16 +300,19 @@ def publish_twas(atlas: Atlas, release: Release, twas: TwasResultFiles | None, o
     models["gene_name"] = models["gene_id"].map(names) if len(models) else pd.Series(dtype=object)
     lead = ["panel", "tissue", "modality", "phenotype_id", "gene_id", "gene_name"]
     models = models[lead + [c for c in models.columns if c not in lead]]
+    with np.errstate(invalid="ignore"):
+        models["weak_model"] = best_model_r2(models) < WEAK_CV_R2
     table("twas_models", sort_by(models, ["gene_id", "panel", "phenotype_id"]),
           "TWAS models: heritability and cross-validation per model, per phenotype of each panel")
     all_weights = pd.concat(weights, ignore_index=True) if weights else pd.DataFrame()
     table("twas_weights", sort_by(all_weights, ["panel", "phenotype_id", "pos"]) if len(all_weights) else all_weights,
           "TWAS weights (one row per phenotype × SNP; weights per standardised genotype, A1 counted)")
 
-    traits, assoc_frames, loci_frames, gwas_frames, omni_frames = [], [], [], [], []
+    traits, assoc_frames, loci_frames, gwas_frames, omni_frames, summaries = [], [], [], [], [], []
     for trait in atlas.twas.traits:
         post = twas.post[trait.id]
         summary = json.loads((post / TWAS_POST_FILES["summary"]).read_text())
+        summaries.append(summary)
         raw = pd.read_parquet(twas.associations[trait.id])
         loci = pd.read_parquet(post / TWAS_POST_FILES["loci"])
         rows = association_rows(trait.id, raw, pd.read_parquet(post / TWAS_POST_FILES["locus_models"]),
@@ -286,5 +344,7 @@ def publish_twas(atlas: Atlas, release: Release, twas: TwasResultFiles | None, o
           "GWAS z per SNP of each TWAS locus, marginal and conditional on the locus's joint models")
     omni = first(pd.concat(omni_frames, ignore_index=True), "trait")
     table("twas_omnibus", sort_by(omni, ["trait", "gene_id"]), "TWAS omnibus test per gene and trait")
+    write_json(methods_metadata(atlas, summaries), note(layout.TWAS_JSON, "TWAS methods: weights, LD reference, "
+                                                        "association, coloc, loci and conditional analysis", "metadata"))
     return {"n_panels": len(panels), "n_traits": len(traits), "n_associations": int(len(assoc)),
             "n_loci": int(len(loci)), "n_significant": int(assoc["significant"].sum()) if len(assoc) else 0}

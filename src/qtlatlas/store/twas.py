@@ -30,12 +30,17 @@ _ASSOC_TIES = ["trait", "panel", "phenotype_id"]
 _MODEL_TIES = ["panel", "phenotype_id"]
 #: Columns of a locus's models (from ``twas_associations``).
 LOCUS_MODEL_FIELDS = ["panel", "tissue", "modality", "phenotype_id", "gene_id", "gene_name", "p0", "p1", "hsq",
-                      "model", "model_cv_r2", "model_cv_pval", "nsnp", "twas_z", "twas_p", "coloc_pp3", "coloc_pp4",
-                      "significant", "joint", "joint_z", "joint_p", "cond_z", "cond_p", "top_snp_cor"]
+                      "model", "model_cv_r2", "model_cv_pval", "weak_model", "nsnp", "twas_z", "twas_p", "coloc_pp3",
+                      "coloc_pp4", "significant", "joint", "joint_z", "joint_p", "cond_z", "cond_p", "cond_r2",
+                      "cond_status", "top_snp_cor"]
+#: Columns of a locus's GWAS (from ``twas_locus_gwas``).
+LOCUS_GWAS_FIELDS = ["variant_id", "chrom", "pos", "gwas_z", "gwas_p", "cond_z", "cond_p", "cond_r2", "cond_status"]
+#: Columns added to the TWAS tables after their first releases: older releases answer them as null.
+_LATER_FIELDS = {"weak_model", "cond_r2", "cond_status"}
 #: Columns of a gene's models (from ``twas_models``), per tissue × modality.
 GENE_MODEL_FIELDS = ["panel", "tissue", "modality", "phenotype_id", "chrom", "p0", "p1", "n", "n_snps", "hsq",
                      "hsq_se", "hsq_pval", "top1_r2", "top1_pval", "lasso_r2", "lasso_pval", "enet_r2", "enet_pval",
-                     "blup_r2", "blup_pval", "best_model"]
+                     "blup_r2", "blup_pval", "best_model", "weak_model"]
 
 
 def _flag(value: object, param: str) -> bool | None:
@@ -70,6 +75,28 @@ class TwasQueries:
     def _twas_panels_df(self) -> pd.DataFrame:
         path = self._twas_table("twas_panels")
         return self._cached("twas_panels", lambda: pd.read_parquet(path))
+
+    def _twas_fields(self, name: str, fields: list[str]) -> str:
+        """A SELECT list of ``fields`` of TWAS table ``name``; fields added after a release was built are
+        selected as NULL (so an older release answers the same shape)."""
+        import pyarrow.parquet as pq
+
+        path = self._twas_table(name)
+        have = self._cached(f"columns:{name}", lambda: set(pq.read_schema(path).names))
+        return ", ".join(quote_identifier(c) if c in have or c not in _LATER_FIELDS
+                         else f"NULL AS {quote_identifier(c)}" for c in fields)
+
+    def twas_methods(self) -> dict:
+        """The release's TWAS methods metadata (``twas.json``: :func:`qtlatlas.release.twas_tables.methods_metadata`);
+        empty for releases built before it was written."""
+        import json
+
+        from ..release import layout
+
+        self._twas_table("twas_traits")
+        path = self.path / layout.TWAS_JSON
+        return self._cached("twas_methods", lambda: json.loads(path.read_text(encoding="utf-8"))
+                            if path.is_file() else {})
 
     # -- validation -------------------------------------------------------------------------------
 
@@ -238,11 +265,12 @@ class TwasQueries:
                                    [self._twas_table("twas_loci"), tid])
             raise NotFound("locus", n, detail=f"of trait {tid} in release {self.id} (loci: 1..{count})"
                            if count else f"of trait {tid} in release {self.id} (the trait has no locus)")
-        fields = ", ".join(quote_identifier(c) for c in LOCUS_MODEL_FIELDS)
+        fields = self._twas_fields("twas_associations", LOCUS_MODEL_FIELDS)
         models = self.db.df(f"SELECT {fields} FROM read_parquet(?) WHERE trait = ? AND locus = ? "
                             "ORDER BY joint DESC, twas_p ASC NULLS LAST, panel, phenotype_id",
                             [self._twas_table("twas_associations"), tid, n])
-        gwas = self.db.df("SELECT variant_id, chrom, pos, gwas_z, gwas_p, cond_z, cond_p FROM read_parquet(?) "
+        gwas_fields = self._twas_fields("twas_locus_gwas", LOCUS_GWAS_FIELDS)
+        gwas = self.db.df(f"SELECT {gwas_fields} FROM read_parquet(?) "
                           "WHERE trait = ? AND locus = ? ORDER BY pos, variant_id",
                           [self._twas_table("twas_locus_gwas"), tid, n])
         return {"trait": tid, "locus": records(loci)[0], "models": records(models), "gwas": records(gwas)}
@@ -259,12 +287,14 @@ class TwasQueries:
         path = self._twas_table("twas_models")
         g = self.resolve_gene(gene)
         gid = g["gene_id"]
-        fields = ", ".join(quote_identifier(c) for c in GENE_MODEL_FIELDS)
+        fields = self._twas_fields("twas_models", GENE_MODEL_FIELDS)
         models = self.db.df(f"SELECT {fields} FROM read_parquet(?) WHERE gene_id = ? ORDER BY panel, phenotype_id",
                             [path, gid])
+        assoc_fields = self._twas_fields("twas_associations", [
+            "trait", "panel", "tissue", "modality", "phenotype_id", "model", "model_cv_r2", "weak_model", "twas_z",
+            "twas_p", "significant", "joint", "locus"])
         assoc = self.db.df(
-            "SELECT trait, panel, tissue, modality, phenotype_id, model, twas_z, twas_p, significant, joint, locus "
-            "FROM read_parquet(?) WHERE gene_id = ? ORDER BY trait, panel, phenotype_id",
+            f"SELECT {assoc_fields} FROM read_parquet(?) WHERE gene_id = ? ORDER BY trait, panel, phenotype_id",
             [self._twas_table("twas_associations"), gid])
         order = {t: i for i, t in enumerate(self._twas_traits_df()["id"].astype(str))}
         traits = sorted(set(assoc["trait"].astype(str)), key=lambda t: order.get(t, len(order)))

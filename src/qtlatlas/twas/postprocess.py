@@ -1,15 +1,19 @@
 """Post-processing of TWAS associations: loci, joint/conditional selection, conditional GWAS (FUSION
-``post_process``).
+``post_process``), guarded against conditioning that manufactures signal.
 
 Inputs: the association table (one row per model, FUSION ``.dat``), each row's weights, the LD reference
 and the GWAS z-scores. Rows with NA ``TWAS.P`` (models that were not tested) are set aside and counted;
-rows with ``TWAS.P ≥ minp_input`` are left out.
+rows with ``TWAS.P ≥ minp_input`` are left out, and with ``significant_only`` so are the models below the
+threshold (FUSION's documented workflow gives ``post_process`` only the significant rows).
 
 Predicted expression
-    Each model's weights (the column named by ``MODEL``; for ``top1`` models the whole column of marginal
-    z-scores, as FUSION's post-processing uses them, or only its top SNP with ``top1_single``) are applied to the standardised reference genotypes
-    and the predictions are standardised. Gene–gene correlations ``C`` are the correlations of these
-    predictions; entries with ``C² < min_r2`` are set to 0 (treated as independent).
+    Each model's weights (the column named by ``MODEL``) are applied to the standardised reference genotypes
+    and the predictions are standardised. A ``top1`` model predicts from its top SNP, the model the
+    association tested (``top1_single``); FUSION's post-processing uses the whole ``top1`` column, i.e. every
+    SNP weighted by its marginal eQTL z, a different predictor from the one tested, whose correlations with
+    SNPs far from the eQTL then get subtracted from the GWAS (``PostOptions.fusion()``). Gene–gene
+    correlations ``C`` are the correlations of these predictions; entries with ``C² < min_r2`` are set to 0
+    (treated as independent).
 
 Threshold
     A model enters a joint model when its (conditional) ``Z² > zthresh²``; by default ``zthresh`` is the
@@ -17,32 +21,28 @@ Threshold
     tested (non-NA ``TWAS.P``) in the whole input, whatever ``minp_input`` and the chromosome filter keep.
 
 Forward stepwise selection (one pass over all models, then one per locus)
-    Repeatedly add the model with the largest conditional ``Z²`` above the threshold; after each addition
-    every other candidate's conditional z on the selected set ``S`` is
-    ``(z_i − C_iS D⁻¹ z_S) / √(1 − C_iS D⁻¹ C_Si)`` with ``D = C_SS + ridge·I`` (``ridge`` = 0 is FUSION);
-    a candidate with ``C² > max_r2`` to a selected model, or a negative conditional variance, gets 0. In
-    the chromosome-wide pass a model whose conditional ``Z²`` exceeds its marginal ``Z²`` by more than
-    ``max_cz_increase²`` is dropped as unstable (LD mismatch / complex locus); with
-    ``locus_stability=True`` the same check is applied inside each locus (FUSION applies it only to the
-    chromosome-wide pass). Joint estimates: ``β = D⁻¹ z_S``, ``SE = √diag(D⁻¹)``; models left out get their
-    conditional estimate (NA when its variance is negative).
+    :func:`.conditional.stepwise_select`. In the chromosome-wide pass a model whose conditional ``Z²``
+    exceeds its marginal ``Z²`` by more than ``max_cz_increase²`` is dropped as unstable (LD mismatch /
+    complex locus); with ``locus_stability=True`` the same check is applied inside each locus (FUSION
+    applies it only to the chromosome-wide pass). Joint estimates and the other models conditioned on the
+    joint ones: :func:`.conditional.joint_estimates`.
 
 Loci
-    Reference SNPs carrying weights of any tested model are grouped into runs of consecutive reference
-    SNPs; each run is padded by ``locus_win`` bp on both sides (FUSION default 100 kb, so runs less than
-    200 kb apart merge) and overlapping padded runs are merged. A model belongs to a locus when its
-    ``P0..P1`` interval overlaps the locus. Loci are numbered in chromosome order; only loci with a model
-    above the threshold are analysed.
+    :mod:`.loci`: runs of the analysed models' weight SNPs padded by ``locus_win`` and merged. Loci are
+    numbered in chromosome order; only loci with a model above the threshold are analysed.
 
 Strand-ambiguous SNPs (see :mod:`.align`) are left out as in the association: they carry no weight and
 have NA z-scores. (FUSION's post-processing keeps them.)
 
 Conditional GWAS per locus
-    For reference SNPs strictly inside the locus, ``z_cond = (z − L D⁻¹ z_S) / √diag(1 − L D⁻¹ Lᵀ)`` with
-    ``L`` the SNP–prediction correlations of the locus's joint models; SNPs with ``r² > max_r2`` to a joint
-    model get ``z_cond = 0``. The report row gives the locus SNP range, the number of distinct genes and of
-    joint models, the best TWAS p, the best GWAS SNP p, that SNP's conditional p and
-    ``VAR.EXP = 1 − χ²_cond / χ²``.
+    For reference SNPs strictly inside the locus, each SNP is conditioned on the locus's joint models
+    (:class:`.conditional.JointModel`, ``ℓ`` the SNP–prediction correlations): FUSION's ``z_cond = (z −
+    ℓᵀ C⁻¹ z_S) / √(1 − ℓᵀ C⁻¹ ℓ)`` with ``z_cond = 0`` for SNPs whose r² with a joint model exceeds
+    ``max_r2``; the guard (:class:`.conditional.Guard`, the default) leaves ``explained`` and ``unstable``
+    SNPs without a statistic. The report row gives the locus SNP range, the number of distinct genes and of
+    joint models, the best TWAS p, the lead GWAS SNP's p, that SNP's conditional p (NA when it has no
+    statistic) and ``VAR.EXP = 1 − χ²_cond / χ²`` of the lead SNP (1 when the joint models explain it, as
+    FUSION's zeroed ``z_cond`` gives).
 """
 
 from __future__ import annotations
@@ -53,14 +53,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri
 from threadpoolctl import threadpool_limits
 
 from ..errors import InputFileError
 from .align import AlignedGwas, align_panel
 from .assoc import twas_pvalue
+from .conditional import Guard, JointModel, Selection, joint_estimates, stepwise_select
 from .fusion_io import TwasModel
 from .ld import LdReference
+from .loci import bonferroni_z, define_loci, select_rows
 
 REPORT_COLUMNS = ("FILE", "CHR", "P0", "P1", "HIT.GENES", "JOINT.GENES", "BEST.TWAS.P", "BEST.SNP.P",
                   "COND.SNP.P", "VAR.EXP")
@@ -68,7 +69,15 @@ REPORT_COLUMNS = ("FILE", "CHR", "P0", "P1", "HIT.GENES", "JOINT.GENES", "BEST.T
 
 @dataclass(frozen=True)
 class PostOptions:
-    """Options of :func:`post_process` (FUSION ``post_process`` flags of the same names)."""
+    """Options of :func:`post_process` (FUSION ``post_process`` flags of the same names).
+
+    ``significant_only`` analyses only the models above the threshold, as FUSION's documented workflow does
+    by giving ``post_process`` the rows of the ``.dat`` with ``TWAS.P`` below ``0.05 / N``: their weight SNPs
+    alone define the loci. With every model of a dense panel analysed instead (``--minp_input 1``), the
+    weight windows of neighbouring genes tile the chromosome and merge into one locus per chromosome.
+
+    ``guard`` and ``top1_single`` default to the guarded analysis; :meth:`fusion` gives FUSION's.
+    """
 
     minp_input: float = 1.0
     zthresh: float | None = None
@@ -77,14 +86,31 @@ class PostOptions:
     max_r2: float = 0.9
     min_r2: float = 0.05
     max_cz_increase: float = 1.96
-    ridge: float = 0.0
     locus_stability: bool = False
-    top1_single: bool = False
+    top1_single: bool = True
+    significant_only: bool = False
+    guard: Guard = field(default_factory=Guard)
+
+    @classmethod
+    def fusion(cls, **options) -> PostOptions:
+        """FUSION's analysis: no guard, ``top1`` models predicted from their whole column (``options``
+        override any field, e.g. ``zthresh=2`` or ``ridge=0.1`` for a constant ridge)."""
+        ridge = float(options.pop("ridge", 0.0))
+        return cls(**{"guard": Guard.fusion(ridge), "top1_single": False, **options})
+
+    @property
+    def ridge(self) -> float:
+        return self.guard.ridge
 
 
-def bonferroni_z(n_tests: int, alpha: float = 0.05) -> float:
-    """Two-sided Bonferroni z threshold ``Φ⁻¹(1 − α / (2 n))``."""
-    return float(-ndtri(alpha / n_tests / 2))
+def options_summary(options: PostOptions) -> dict:
+    """The options of an analysis as plain values (recorded with its results; the Methods page reads them)."""
+    g = options.guard
+    return {"significant_only": options.significant_only, "locus_window": options.locus_win,
+            "max_r2": options.max_r2, "min_r2": options.min_r2, "max_cz_increase": options.max_cz_increase,
+            "locus_stability": options.locus_stability, "top1_single": options.top1_single, "guard": g.active,
+            "max_explained": g.max_explained, "eigen_floor": g.eigen_floor, "ridge": g.ridge,
+            "ld_error": g.ld_error, "max_increase": g.max_increase}
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -115,8 +141,9 @@ def predict(models: Sequence[TwasModel], model_names: Sequence[str], gwas: Align
             top1_single: bool = False) -> Predictions:
     """Predict each model (weights column ``model_names[i]``) into the reference genotypes.
 
-    ``top1_single`` keeps only the largest |w| of a ``top1`` column (as the association test does); the
-    default uses the whole column (FUSION's post-processing).
+    ``top1_single`` keeps only the largest |w| of a ``top1`` column (as the association test does); without
+    it the whole column is used (FUSION's post-processing). Every SNP of a weight file found in the reference
+    is a weight row, zero weights included (FUSION's loci).
 
     Raises:
         InputFileError: a model's weight file lacks the named model.
@@ -145,146 +172,8 @@ def predict(models: Sequence[TwasModel], model_names: Sequence[str], gwas: Align
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Forward stepwise selection
+# Results
 # ----------------------------------------------------------------------------------------------------------
-
-
-def _inverse(c: np.ndarray, ridge: float) -> np.ndarray:
-    return np.linalg.inv(c + ridge * np.eye(len(c))) if ridge else np.linalg.inv(c)
-
-
-def conditional_z(z: np.ndarray, corr: np.ndarray, selected: np.ndarray, targets: np.ndarray,
-                  ridge: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """Conditional effect ``b`` and variance ``v`` of models ``targets`` given models ``selected``.
-
-    ``b = z_t − C_tS D⁻¹ z_S``, ``v = 1 − diag(C_tS D⁻¹ C_St)``, ``D = C_SS + ridge·I``. Returns ``(b, v)``,
-    each ``(len(targets),)``.
-    """
-    dinv = _inverse(corr[np.ix_(selected, selected)], ridge)
-    lt = corr[np.ix_(targets, selected)]
-    b = z[targets] - lt @ (dinv @ z[selected])
-    v = 1.0 - np.einsum("ij,ij->i", lt @ dinv, lt)
-    return b, v
-
-
-@dataclass
-class Selection:
-    """Outcome of a forward stepwise selection over ``k`` models.
-
-    Attributes:
-        joint: ``(k,)`` bool, model in the final joint model.
-        dropped: ``(k,)`` bool, model removed as unstable.
-        steps: ``(model index, conditional z when added)`` in order of addition.
-        unstable: lists of models dropped after each step (possibly empty).
-    """
-
-    joint: np.ndarray
-    dropped: np.ndarray
-    steps: list[tuple[int, float]] = field(default_factory=list)
-    unstable: list[list[int]] = field(default_factory=list)
-
-
-def stepwise_select(z: np.ndarray, corr: np.ndarray, candidates: np.ndarray, zthresh: float, max_r2: float,
-                    max_cz_increase: float | None, ridge: float = 0.0, recompute_all: bool = True) -> Selection:
-    """Forward stepwise selection of models among ``candidates`` (see the module docstring).
-
-    Args:
-        z: ``(k,)`` marginal TWAS z-scores.
-        corr: ``(k, k)`` model correlations (low values already zeroed).
-        candidates: ``(k,)`` bool, models that may enter.
-        max_cz_increase: drop models whose conditional Z² exceeds the marginal Z² by more than its square
-            (None: no stability check).
-        recompute_all: re-evaluate every candidate not selected nor dropped at each step (FUSION's
-            chromosome-wide pass); False re-evaluates only candidates whose conditional z is still non-zero
-            (FUSION's per-locus pass).
-    """
-    k = len(z)
-    cond = np.where(candidates, z, 0.0).astype(np.float64)
-    joint = np.zeros(k, dtype=bool)
-    dropped = np.zeros(k, dtype=bool)
-    out = Selection(joint, dropped)
-    t2 = zthresh * zthresh
-    while np.any(cond * cond > t2):
-        best = int(np.argmax(cond * cond))
-        out.steps.append((best, float(cond[best])))
-        joint[best] = True
-        if recompute_all:
-            active = candidates & ~joint & ~dropped
-        else:
-            active = (cond != 0) & ~joint
-        cond[joint | dropped] = 0.0
-        targets = np.flatnonzero(active)
-        new = np.zeros(len(targets))
-        if len(targets):
-            sel = np.flatnonzero(joint)
-            r2 = corr[np.ix_(targets, sel)] ** 2
-            blocked = np.max(r2, axis=1) > max_r2
-            b, v = conditional_z(z, corr, sel, targets, ridge)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                new = np.where(blocked | ~(v >= 0), 0.0, b / np.sqrt(np.where(v >= 0, v, 1.0)))
-        cond[targets] = new
-        gone: list[int] = []
-        if max_cz_increase is not None:
-            unstable = cond * cond > z * z + max_cz_increase**2
-            gone = [int(i) for i in np.flatnonzero(unstable)]
-            dropped |= unstable
-            cond[unstable] = 0.0
-        out.unstable.append(gone)
-    joint &= ~dropped
-    return out
-
-
-def joint_estimates(z: np.ndarray, corr: np.ndarray, joint: np.ndarray, ridge: float = 0.0) -> dict[str, np.ndarray]:
-    """Joint estimates of the selected models and conditional estimates of the others.
-
-    Returns arrays ``joint_beta, joint_se, joint_z, joint_p`` over ``joint`` models and ``cond_beta, cond_se,
-    cond_z, cond_p`` over the others (NA where the conditional variance is negative).
-    """
-    sel = np.flatnonzero(joint)
-    rest = np.flatnonzero(~joint)
-    dinv = _inverse(corr[np.ix_(sel, sel)], ridge)
-    jb = dinv @ z[sel]
-    jse = np.sqrt(np.diag(dinv))
-    cb, cv = conditional_z(z, corr, sel, rest, ridge)
-    cse = np.sqrt(np.where(cv >= 0, cv, np.nan))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cz = cb / cse
-    return {"joint_beta": jb, "joint_se": jse, "joint_z": jb / jse, "joint_p": twas_pvalue(jb / jse),
-            "cond_beta": cb, "cond_se": cse, "cond_z": cz, "cond_p": twas_pvalue(cz)}
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Loci
-# ----------------------------------------------------------------------------------------------------------
-
-
-def define_loci(positions: np.ndarray, weight_rows: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """Loci from runs of consecutive reference SNPs carrying weights (reference order), padded and merged.
-
-    Args:
-        positions: ``(n_ref,)`` bp positions of the reference SNPs.
-        weight_rows: ``(n_ref,)`` bool, SNP carries a weight.
-        window: padding on each side, bp.
-
-    Returns:
-        ``(starts, ends, n_runs)``: padded bounds of the merged loci (a locus spans ``start < pos < end``)
-        and the number of runs before merging.
-    """
-    flags = np.concatenate([[False], weight_rows, [False]]).astype(np.int8)
-    edges = np.diff(flags)
-    run_starts = np.flatnonzero(edges == 1)
-    run_ends = np.flatnonzero(edges == -1) - 1
-    starts = positions[run_starts] - window
-    ends = positions[run_ends] + window
-    out_s: list[int] = []
-    out_e: list[int] = []
-    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-        if out_s and s < out_e[-1]:
-            out_e[-1] = max(out_e[-1], e)
-        else:
-            out_s.append(s)
-            out_e.append(e)
-    return np.array(out_s, dtype=np.int64), np.array(out_e, dtype=np.int64), len(run_starts)
 
 
 @dataclass
@@ -293,13 +182,19 @@ class Locus:
 
     Attributes:
         number: 1-based locus number among all merged loci of the chromosome (FUSION's ``loc_N``).
-        start, end: padded bounds (SNPs strictly between are in the locus).
-        models: indices of the models overlapping the locus.
+        start, end: padded bounds, bp (SNPs strictly between are in the locus).
+        models: indices (into the analysed rows) of the models overlapping the locus.
         joint: ``(len(models),)`` bool, model in the locus's joint model.
         selection: the locus's stepwise selection.
-        snps: per SNP ``SNP POS GWAS.Z GWAS.P GWAS_cond.Z GWAS_cond.P``.
-        top_snp_cor: ``(len(models),)`` correlation of each model's prediction with the best GWAS SNP.
-        report: the report row (:data:`REPORT_COLUMNS` without ``FILE``).
+        snps: per SNP ``SNP POS GWAS.Z GWAS.P GWAS_cond.Z GWAS_cond.P`` (FUSION's ``.cond``) and
+            ``COND.R2`` (variance explained by the joint models), ``COND.STATUS``
+            (:data:`.conditional.STATUSES`).
+        estimates: per model of ``models``: ``joint_z, joint_p`` (joint models), ``cond_z, cond_p, cond_r2,
+            cond_status`` (the others, conditioned on the joint models).
+        top_snp_cor: ``(len(models),)`` correlation of each model's prediction with the lead GWAS SNP.
+        report: the report row (:data:`REPORT_COLUMNS` without ``FILE``) and ``LEAD.SNP``,
+            ``LEAD.STATUS`` (the lead SNP's conditional status), ``BEST.COND.SNP``, ``BEST.COND.P`` (the
+            smallest conditional p of the locus and its SNP).
     """
 
     number: int
@@ -309,6 +204,7 @@ class Locus:
     joint: np.ndarray
     selection: Selection
     snps: pd.DataFrame
+    estimates: pd.DataFrame
     top_snp_cor: np.ndarray
     report: dict
 
@@ -318,7 +214,8 @@ class PostResult:
     """Output of :func:`post_process`.
 
     Attributes:
-        rows: indices (into the input table) of the models analysed, in input order.
+        rows: indices (into the input table) of the models analysed, in input order (tested, ``TWAS.P <
+            minp_input``, on ``chrom``, and above the threshold with ``significant_only``).
         zthresh: the threshold used.
         n_tests: the Bonferroni denominator (models tested in the input).
         n_na: input rows with NA ``TWAS.P``.
@@ -340,20 +237,9 @@ class PostResult:
     loci: list[Locus]
 
 
-def select_rows(numbers: pd.DataFrame, chrom: str | None, minp_input: float) -> tuple[np.ndarray, int, int]:
-    """Rows to analyse: chromosome ``chrom`` (all when None), non-NA ``TWAS.P < minp_input``.
-
-    Returns ``(rows, n_tests, n_na)``: n_tests counts non-NA ``TWAS.P`` over the whole table.
-    """
-    from ..io.chromosomes import chrom_key
-
-    p = numbers["TWAS.P"].to_numpy(dtype=np.float64)
-    tested = ~np.isnan(p)
-    keep = tested & (p < minp_input)
-    if chrom is not None:
-        key = chrom_key(chrom)
-        keep &= numbers["CHR"].astype(str).map(chrom_key).to_numpy() == key
-    return np.flatnonzero(keep), int(tested.sum()), int((~tested).sum())
+# ----------------------------------------------------------------------------------------------------------
+# The analysis
+# ----------------------------------------------------------------------------------------------------------
 
 
 def post_process(numbers: pd.DataFrame, models: Sequence[TwasModel], gwas: AlignedGwas, ld: LdReference,
@@ -372,23 +258,40 @@ def post_process(numbers: pd.DataFrame, models: Sequence[TwasModel], gwas: Align
         return _post_process(numbers, models, gwas, ld, options, chrom)
 
 
+@dataclass
+class _Context:
+    """What every locus of a run shares."""
+
+    z: np.ndarray
+    corr: np.ndarray
+    sub: pd.DataFrame
+    preds: Predictions
+    gwas: AlignedGwas
+    ld: LdReference
+    options: PostOptions
+
+
 def _post_process(numbers: pd.DataFrame, models: Sequence[TwasModel], gwas: AlignedGwas, ld: LdReference,
                   options: PostOptions, chrom: str | None) -> PostResult:
     rows, n_tests, n_na = select_rows(numbers, chrom, options.minp_input)
     n_tests = options.n_tests or n_tests
     zthresh = options.zthresh if options.zthresh else (bonferroni_z(n_tests) if n_tests else math.inf)
+    if options.significant_only:
+        with np.errstate(invalid="ignore"):
+            rows = rows[np.abs(numbers["TWAS.Z"].to_numpy(np.float64)[rows]) > zthresh]
     sub = numbers.iloc[rows].reset_index(drop=True)
     z = sub["TWAS.Z"].to_numpy(dtype=np.float64)
     preds = predict([models[i] for i in rows], sub["MODEL"].astype(str).tolist(), gwas, ld, options.top1_single)
     corr = preds.correlation()
     corr[corr * corr < options.min_r2] = 0.0
     k = len(rows)
+    guard, n_ref = options.guard, ld.n_samples
 
     global_sel = included = dropped_table = None
     if k and np.any(z * z > zthresh * zthresh):
         global_sel = stepwise_select(z, corr, np.ones(k, dtype=bool), zthresh, options.max_r2,
-                                     options.max_cz_increase, options.ridge, recompute_all=True)
-        est = joint_estimates(z, corr, global_sel.joint, options.ridge)
+                                     options.max_cz_increase, recompute_all=True, guard=guard, n_ref=n_ref)
+        est = joint_estimates(z, corr, global_sel.joint, guard=guard, n_ref=n_ref)
         keep = global_sel.joint
         base = sub[["FILE", "ID", "TWAS.Z", "TWAS.P"]]
         included = base[keep].reset_index(drop=True).assign(
@@ -397,57 +300,95 @@ def _post_process(numbers: pd.DataFrame, models: Sequence[TwasModel], gwas: Alig
         dropped_table = base[~keep].reset_index(drop=True).assign(
             **{"COND.BETA": est["cond_beta"], "COND.BETA.SE": est["cond_se"], "COND.Z": est["cond_z"],
                "COND.P": est["cond_p"]})
+        if guard.active:
+            dropped_table["COND.STATUS"] = est["cond_status"]
 
     positions = ld.variants["pos"].to_numpy(np.int64)
     starts, ends, n_runs = define_loci(positions, preds.weight_rows, options.locus_win)
     p0 = sub["P0"].to_numpy(dtype=np.float64)
     p1 = sub["P1"].to_numpy(dtype=np.float64)
+    ctx = _Context(z, corr, sub, preds, gwas, ld, options)
     loci = []
     for number, (lo, hi) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True), start=1):
         members = (p0 < hi) & (p1 > lo)
         if not np.any(members & (z * z > zthresh * zthresh)):
             continue
         sel = stepwise_select(z, corr, members, zthresh, options.max_r2,
-                              options.max_cz_increase if options.locus_stability else None, options.ridge,
-                              recompute_all=False)
-        loci.append(_locus(number, lo, hi, members, sel, z, corr, sub, preds, gwas, ld, options))
+                              options.max_cz_increase if options.locus_stability else None,
+                              recompute_all=False, guard=guard, n_ref=n_ref)
+        loci.append(_locus(number, lo, hi, members, sel, ctx))
     return PostResult(rows, zthresh, n_tests, n_na, global_sel, included, dropped_table, n_runs, len(starts), loci)
 
 
-def _locus(number: int, lo: int, hi: int, members: np.ndarray, sel: Selection, z: np.ndarray, corr: np.ndarray,
-           sub: pd.DataFrame, preds: Predictions, gwas: AlignedGwas, ld: LdReference, options: PostOptions) -> Locus:
-    """Conditional GWAS and report row of one locus."""
+def _model_estimates(model_idx: np.ndarray, sel: Selection, ctx: _Context) -> pd.DataFrame:
+    """Joint z/p of the locus's joint models, the others conditioned on them (NaN where not applicable)."""
+    k = len(model_idx)
+    out = pd.DataFrame({"joint_z": np.full(k, np.nan), "joint_p": np.full(k, np.nan), "cond_z": np.full(k, np.nan),
+                        "cond_p": np.full(k, np.nan), "cond_r2": np.full(k, np.nan),
+                        "cond_status": np.full(k, "joint", dtype=object)})
+    joint = sel.joint[model_idx]
+    if not joint.any():
+        return out
+    local_corr = ctx.corr[np.ix_(model_idx, model_idx)]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        est = joint_estimates(ctx.z[model_idx], local_corr, joint, guard=ctx.options.guard, n_ref=ctx.ld.n_samples)
+    out.loc[joint, "joint_z"], out.loc[joint, "joint_p"] = est["joint_z"], est["joint_p"]
+    rest = ~joint
+    for col in ("cond_z", "cond_p", "cond_r2"):
+        out.loc[rest, col] = est[col]
+    out.loc[rest, "cond_status"] = est["cond_status"]
+    return out
+
+
+def _locus(number: int, lo: int, hi: int, members: np.ndarray, sel: Selection, ctx: _Context) -> Locus:
+    """Conditional GWAS, model estimates and report row of one locus."""
+    ld, options = ctx.ld, ctx.options
     n = ld.n_samples
     joint = np.flatnonzero(sel.joint)
     positions = ld.variants["pos"].to_numpy(np.int64)
     snp_rows = np.flatnonzero((positions > lo) & (positions < hi))
     geno = ld.standardized(snp_rows)
-    snp_z = np.where(gwas.usable[snp_rows], gwas.z[snp_rows], np.nan)  # strand-ambiguous SNPs: NA
-    snp_ge = geno.T @ preds.values[:, joint] / (n - 1)  # (s, j)
-    dinv = _inverse(corr[np.ix_(joint, joint)], options.ridge)
-    cond_b = snp_z - snp_ge @ (dinv @ z[joint])
-    var = 1.0 - np.einsum("ij,ij->i", snp_ge @ dinv, snp_ge)
+    snp_z = np.where(ctx.gwas.usable[snp_rows], ctx.gwas.z[snp_rows], np.nan)  # strand-ambiguous SNPs: NA
+    snp_ge = geno.T @ ctx.preds.values[:, joint] / (n - 1)  # (s, j)
+    fit = JointModel(ctx.corr[np.ix_(joint, joint)], ctx.z[joint], options.guard, n)
     with np.errstate(invalid="ignore"):
-        cond_se = np.sqrt(var)
-    auto = np.max(snp_ge**2, axis=1) > options.max_r2
-    cond_b[auto] = 0.0
-    cond_se[auto] = 1.0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cond_z = cond_b / cond_se
-    gwas_p = twas_pvalue(snp_z)
+        cond = fit.condition(snp_z, snp_ge, options.max_r2)
+    status = np.where(np.isnan(snp_z), "undefined", cond.status)
+    cond_z = np.where(np.isnan(snp_z), np.nan, cond.z)
     snps = pd.DataFrame({"SNP": ld.variants["snp"].to_numpy()[snp_rows], "POS": positions[snp_rows],
-                         "GWAS.Z": snp_z, "GWAS.P": gwas_p, "GWAS_cond.Z": cond_z, "GWAS_cond.P": twas_pvalue(cond_z)})
+                         "GWAS.Z": snp_z, "GWAS.P": twas_pvalue(snp_z), "GWAS_cond.Z": cond_z,
+                         "GWAS_cond.P": twas_pvalue(cond_z), "COND.R2": cond.r2, "COND.STATUS": status})
+    model_idx = np.flatnonzero(members)
     chisq = snp_z * snp_z
     top = int(np.nanargmax(chisq)) if np.any(~np.isnan(chisq)) else -1
-    best_chisq = float(chisq[top]) if top >= 0 else math.nan
-    cond_chisq = float(cond_z[top] ** 2) if top >= 0 else math.nan
-    model_idx = np.flatnonzero(members)
-    top_cor = (geno[:, top] @ preds.values[:, model_idx] / (n - 1)) if top >= 0 else np.full(len(model_idx), np.nan)
-    report = {"CHR": str(sub["CHR"].iat[0]) if len(sub) else "", "P0": int(positions[snp_rows].min()),
-              "P1": int(positions[snp_rows].max()), "HIT.GENES": int(sub["ID"].iloc[model_idx].nunique()),
-              "JOINT.GENES": int(sel.joint[model_idx].sum()),
-              "BEST.TWAS.P": float(np.nanmin(sub["TWAS.P"].to_numpy(dtype=np.float64)[model_idx])),
-              "BEST.SNP.P": float(twas_pvalue(math.sqrt(best_chisq))), "COND.SNP.P": float(twas_pvalue(math.sqrt(cond_chisq))),
-              "VAR.EXP": 1.0 - cond_chisq / best_chisq}
-    return Locus(number, lo, hi, model_idx, sel.joint[model_idx], sel, snps, top_cor, report)
+    top_cor = (geno[:, top] @ ctx.preds.values[:, model_idx] / (n - 1)) if top >= 0 else np.full(len(model_idx), np.nan)
+    report = _report(snps, top, model_idx, sel, ctx.sub, positions[snp_rows])
+    return Locus(number, lo, hi, model_idx, sel.joint[model_idx], sel, snps, _model_estimates(model_idx, sel, ctx),
+                 top_cor, report)
+
+
+def _report(snps: pd.DataFrame, top: int, model_idx: np.ndarray, sel: Selection, sub: pd.DataFrame,
+            positions: np.ndarray) -> dict:
+    """The report row of a locus (module docstring) and the lead and best conditional SNPs."""
+    snp_z = snps["GWAS.Z"].to_numpy(np.float64)
+    cond_z = snps["GWAS_cond.Z"].to_numpy(np.float64)
+    status = snps["COND.STATUS"].to_numpy(object)
+    best_chisq = float(snp_z[top] ** 2) if top >= 0 else math.nan
+    if top >= 0 and status[top] == "explained":
+        cond_chisq, var_exp = math.nan, 1.0
+    else:
+        cond_chisq = float(cond_z[top] ** 2) if top >= 0 else math.nan
+        var_exp = 1.0 - cond_chisq / best_chisq
+    cond_p = snps["GWAS_cond.P"].to_numpy(np.float64)
+    best_cond = int(np.nanargmin(cond_p)) if np.any(~np.isnan(cond_p)) else -1
+    return {"CHR": str(sub["CHR"].iat[0]) if len(sub) else "",
+            "P0": int(positions.min()) if len(positions) else 0, "P1": int(positions.max()) if len(positions) else 0,
+            "HIT.GENES": int(sub["ID"].iloc[model_idx].nunique()), "JOINT.GENES": int(sel.joint[model_idx].sum()),
+            "BEST.TWAS.P": float(np.nanmin(sub["TWAS.P"].to_numpy(dtype=np.float64)[model_idx])),
+            "BEST.SNP.P": float(twas_pvalue(math.sqrt(best_chisq))),
+            "COND.SNP.P": float(twas_pvalue(math.sqrt(cond_chisq))), "VAR.EXP": var_exp,
+            "LEAD.SNP": str(snps["SNP"].iat[top]) if top >= 0 else "",
+            "LEAD.STATUS": str(status[top]) if top >= 0 else "undefined",
+            "BEST.COND.SNP": str(snps["SNP"].iat[best_cond]) if best_cond >= 0 else "",
+            "BEST.COND.P": float(cond_p[best_cond]) if best_cond >= 0 else math.nan}
 

@@ -82,8 +82,9 @@ def loci(request: Request, release: ReleaseDep, trait: TraitParam, format: Forma
 
 @router.get("/twas/traits/{trait}/loci/{n}",
             responses={200: {"description": "the locus, its models and its GWAS, marginal and conditional"}, **ERRORS},
-            summary="One locus: its models (h², CV R², TWAS Z/P, coloc PP3/PP4, joint flag) and the GWAS before "
-                    "and after conditioning on the joint models")
+            summary="One locus: its models (h², CV R², weak flag, TWAS Z/P, coloc PP3/PP4, joint flag) and the GWAS "
+                    "before and after conditioning on the joint models (cond_status: explained or unstable rows have "
+                    "no conditional z/p)")
 def locus(request: Request, release: ReleaseDep, trait: TraitParam, n: LocusParam):
     return _item(request, release, release.twas_locus(trait, n))
 

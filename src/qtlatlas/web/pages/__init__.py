@@ -20,12 +20,16 @@ from . import (
     region,
     tissue,
     twas,
+    twas_genes,
+    twas_locus,
+    twas_methods,
     variant,
 )
 from .assets import STATIC_DIR, STATIC_URL
 
 router = APIRouter(include_in_schema=False)
-for _module in (assets, home, gene, variant, tissue, qtls, region, expression, dashboard, downloads, info, twas):
+for _module in (assets, home, gene, variant, tissue, qtls, region, expression, dashboard, downloads, info, twas,
+                twas_locus, twas_genes, twas_methods):
     router.include_router(_module.router)
 router.include_router(fallback.router)  # last: every other URL
 assets.prepare_plotly()

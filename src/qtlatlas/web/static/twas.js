@@ -98,16 +98,30 @@ function locusView() {
   const genes = data.genes;
   if (!g.pos.length && !genes.length) { message('locus-plot', 'This locus has no GWAS SNP and no gene.'); return; }
   const mb = (x) => x / 1e6;
+  // on a narrow screen the legend names are short and only the joint genes are labelled (all are listed below)
+  const narrow = (document.getElementById('locus-plot')?.clientWidth || 0) < 600;
+  const r2 = (i) => (g.r2 && g.r2[i] !== null && g.r2[i] !== undefined ? `<br>R² by the joint models = ${fixed(g.r2[i])}` : '');
   const hover = (y, z, label) => g.pos.map((p, i) => `${g.variant[i]} (${p.toLocaleString()})<br>${label}: `
-    + `Z = ${fixed(z[i])}, −log10 P = ${fixed(y[i])}`);
+    + `Z = ${fixed(z[i])}, −log10 P = ${fixed(y[i])}${label === 'conditional' ? r2(i) : ''}`);
+  // SNPs without a conditional statistic: explained by the joint models, or raised by conditioning (unstable)
+  const WHY = { explained: 'explained by the joint models: no conditional test',
+    unstable: 'unstable: conditioning raised its χ² beyond 1.96², not a p-value' };
+  const untested = g.pos.map((_, i) => i).filter((i) => WHY[(g.status || [])[i]]);
   const traces = [
-    { type: 'scatter', mode: 'markers', name: 'marginal GWAS', x: g.pos.map(mb), y: g.y,
+    { type: 'scatter', mode: 'markers', name: narrow ? 'marginal' : 'marginal GWAS', x: g.pos.map(mb), y: g.y,
       marker: { size: 6, color: '#9aa6b5', line: { width: 0.4, color: '#4f5b69' } },
       text: hover(g.y, g.z, 'marginal'), hoverinfo: 'text', xaxis: 'x', yaxis: 'y' },
-    { type: 'scatter', mode: 'markers', name: 'conditional on the joint models', x: g.pos.map(mb), y: g.cy,
+    { type: 'scatter', mode: 'markers', name: narrow ? 'conditional' : 'conditional on the joint models',
+      x: g.pos.map(mb), y: g.cy,
       marker: { size: 6, color: '#0a58a8', symbol: 'diamond', opacity: 0.85 },
       text: hover(g.cy, g.cz, 'conditional'), hoverinfo: 'text', xaxis: 'x', yaxis: 'y' },
   ];
+  if (untested.length) {
+    traces.push({ type: 'scatter', mode: 'markers', name: 'no conditional test', x: untested.map((i) => mb(g.pos[i])),
+      y: untested.map(() => 0), marker: { size: 7, color: '#b35900', symbol: 'triangle-up-open', line: { width: 1.2 } },
+      text: untested.map((i) => `${g.variant[i]} (${g.pos[i].toLocaleString()})<br>marginal −log10 P = ${fixed(g.y[i])}`
+        + `<br>${WHY[g.status[i]]}${r2(i)}`), hoverinfo: 'text', xaxis: 'x', yaxis: 'y', cliponaxis: false });
+  }
   // gene track: one segment per gene (rows keep genes from overlapping); joint genes in red
   const rows = Math.max(1, ...genes.map((x) => x.row + 1));
   const l = data.locus;
@@ -135,8 +149,6 @@ function locusView() {
     traces.push({ type: 'scatter', mode: 'lines+markers', name, ...s, line: { color: colour, width: 6 },
       marker: { size: 4, color: colour }, hoverinfo: 'text', connectgaps: false, xaxis: 'x', yaxis: 'y2' });
   }
-  // on a narrow screen only the joint genes are labelled (every gene is listed below the plot)
-  const narrow = (document.getElementById('locus-plot')?.clientWidth || 0) < 600;
   const annotations = genes.filter((gene) => gene.joint || !narrow).map((gene) => ({
     x: mb((gene.start + gene.end) / 2), y: -gene.row + 0.42, xref: 'x', yref: 'y2', text: gene.name, showarrow: false,
     font: { size: 10, color: gene.joint ? '#a4262c' : '#33415c' },
@@ -149,7 +161,9 @@ function locusView() {
   }
   const track = Math.min(0.4, 0.12 + 0.06 * rows);
   draw('locus-plot', traces, {
-    showlegend: true, legend: { orientation: 'h', y: 1.1, x: 0 }, margin: { l: 60, r: 20, t: 30, b: 50 },
+    // the legend sits above the plotting area (never over the peaks): a phone wraps it on three rows
+    showlegend: true, legend: { orientation: 'h', y: 1.01, yanchor: 'bottom', x: 0 },
+    margin: { l: 60, r: 20, t: narrow ? 80 : 40, b: 50 },
     xaxis: { title: { text: `${l.chrom} position (Mb)` }, anchor: 'y2', zeroline: false, showgrid: false },
     yaxis: { title: { text: 'GWAS −log10 P' }, domain: [track + 0.06, 1], rangemode: 'tozero', zeroline: false },
     yaxis2: { domain: [0, track], range: [-rows + 0.3, 0.9], showticklabels: false, showgrid: false, zeroline: false },
