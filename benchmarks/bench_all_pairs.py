@@ -46,12 +46,16 @@ def storage(release: Path) -> None:
     if not n:
         print("  the release publishes no nominal pass")
         return
-    store = sum(p.stat().st_size for p in (release / "tables" / "all_pairs").glob("*.parquet"))
+    store = sum(p.stat().st_size for p in (release / "tables" / "all_pairs").glob("*.*.*.parquet"))
     pairs = sum(p.stat().st_size for p in (release / "tables" / "all_pairs").glob("*.pairs.parquet"))
+    by_variant = sum(p.stat().st_size for p in (release / "tables" / "all_pairs").glob("by_variant.*"))
     download = sum(p.stat().st_size for p in (release / "downloads").glob("nominal.*"))
     print(f"  tested pairs: {n:,} in {len(counts)} tissue × modality; unplaced {sum(c['n_unplaced'] for c in counts):,}")
     print(f"  query store: {store / 2**20:,.0f} MB = {store / n:.2f} bytes per pair "
           f"(pair rows {pairs / n:.2f}; runs and per-variant statistics {(store - pairs) / n:.2f}); target ≤ 12")
+    if by_variant:
+        print(f"  + the same pairs by variant: {by_variant / 2**20:,.0f} MB = {by_variant / n:.2f} bytes per pair "
+              f"(in all {(store + by_variant) / n:.2f})")
     print(f"  downloads (bgzipped TSV + .tbi): {download / 2**20:,.0f} MB = {download / n:.2f} bytes per pair")
 
 
