@@ -98,6 +98,21 @@ def _lambda(text: str) -> float | None:
     return value
 
 
+def _check_testable(inputs, args: argparse.Namespace) -> None:
+    """Warn about the phenotypes that cis mapping cannot test (no genotypes on their chromosome, no variant in
+    their window), as ``qtlatlas validate`` does; refuse to run when none can be tested."""
+    from ..mapping.untestable import find_untestable
+
+    found = find_untestable(inputs.phenotypes.positions, inputs.genotypes.variants, args.window)
+    if not found.untestable:
+        return
+    if not found.n_testable:
+        raise QtlAtlasError(f"{args.phenotypes}: nothing to map: {found.message()} (genotypes: {args.genotypes}, "
+                            f"--window {args.window}); no output written")
+    console.print(f"[yellow]warning:[/] {args.phenotypes}: {found.message()}; they are left out of the output",
+                  soft_wrap=True)
+
+
 def cmd_map(args: argparse.Namespace) -> int:
     import time
 
@@ -128,6 +143,8 @@ def cmd_map(args: argparse.Namespace) -> int:
         inputs = load_mapping_inputs(args.genotypes, args.phenotypes, args.covariates, args.groups)
         console.print(f"{len(inputs.samples)} samples, {len(inputs.phenotypes.phenotype_ids):,} phenotypes, "
                       f"{len(inputs.covariate_names)} covariates, {len(inputs.genotypes.variants):,} variants")
+        if args.mode != "trans":
+            _check_testable(inputs, args)
         if args.mode == "cis":
             table, summary = run.run_cis(inputs, args.prefix, options, progress)
             console.print(f"{summary.n_significant} of {summary.n_tested} {'groups' if args.groups else 'phenotypes'} "
