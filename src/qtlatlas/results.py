@@ -8,6 +8,7 @@ Work-directory layout written by ``qtlatlas run`` (``WORK/{release}/{tissue}/{mo
 
     phenotypes.bed.gz (+ .tbi)      normalised phenotypes (the mapped matrix)
     covariates.txt                  covariates used (tensorQTL layout)
+    covariates.json                 with the lab's covariates: which were computed and why some PCs were not
     median.tsv.gz                   phenotype_id, median of the unnormalised values
     cis_qtl.txt.gz                  permutation pass with qval, pval_nominal_threshold
     cis_independent_qtl.txt.gz      conditionally independent signals (rank)
@@ -48,6 +49,7 @@ CROSS_MODALITY = "cross_modality"
 FILE_NAMES = {
     "phenotypes": "phenotypes.bed.gz",
     "covariates": "covariates.txt",
+    "design": "covariates.json",
     "median": "median.tsv.gz",
     "cis": "cis_qtl.txt.gz",
     "independent": "cis_independent_qtl.txt.gz",
