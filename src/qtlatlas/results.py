@@ -67,7 +67,8 @@ class ResultFiles:
     """Paths of the results of one tissue × modality; absent optional results are None.
 
     ``nominal`` lists the nominal-pass files (per-chromosome Parquet, text, or a per-gene ZIP archive;
-    possibly empty). ``shared`` names the fields whose file holds every tissue (a release's multi-tissue
+    possibly empty); ``design`` is what the prepare task decided about the lab's covariates
+    (``covariates.json``). ``shared`` names the fields whose file holds every tissue (a release's multi-tissue
     ``results``): only its rows whose ``tissue_column`` equals :attr:`tissue` belong here. ``median_matrix``
     is a genes × tissues table of median expression (its column :attr:`tissue`).
     """
@@ -84,6 +85,7 @@ class ResultFiles:
     afc: Path | None = None
     summary: Path | None = None
     groups: Path | None = None
+    design: Path | None = None
     nominal: list[Path] = field(default_factory=list)
     shared: frozenset[str] = frozenset()
     tissue_column: str = "tissue"
@@ -102,7 +104,7 @@ class ResultFiles:
         return cls(tissue=tissue, modality=modality, cis=d / FILE_NAMES["cis"], phenotypes=opt("phenotypes"),
                    covariates=opt("covariates"), median=opt("median"), independent=opt("independent"),
                    signif_pairs=opt("signif_pairs"), trans=opt("trans"), afc=opt("afc"), summary=opt("summary"),
-                   groups=opt("groups"), nominal=nominal)
+                   groups=opt("groups"), design=opt("design"), nominal=nominal)
 
     @classmethod
     def from_import(cls, imported, tissue: str, modality: str, shared=None) -> ResultFiles:

@@ -336,7 +336,7 @@ class _ReleaseBuilder:
             copy_file(covariates, self._download("covariates", f"covariates used to map {label}",
                                                  tissue=tissue, modality=modality))
         self.mapped_inputs.append(mapped_input(tissue, modality, inp, covariates, self.release.imported(tissue, modality)
-                                               or (inp is None and bool(rf.shared))))
+                                               or (inp is None and bool(rf.shared)), design=rf.design))
 
         # status per gene
         normalised = (set(resolver.genes(pd.Series(normalised_ids, dtype=object)).dropna())

@@ -54,6 +54,14 @@ def covariate_summary(names: list[str] | None) -> str:
     return ", ".join(parts)
 
 
+def _lab_pcs_note(lab_pcs: dict | None) -> str:
+    """Why no PC of a kind was computed (release.json ``inputs[].lab_pcs``: kind -> the lab's covariates taken
+    for such PCs), in parentheses; empty when every kind asked for was computed."""
+    if not lab_pcs:
+        return ""
+    return " (the lab's covariates hold the " + "; ".join(f"{kind} PCs: {why}" for kind, why in lab_pcs.items()) + ")"
+
+
 def _inputs_table(page, inputs: list[dict]):
     rows = []
     for r in inputs:
@@ -63,7 +71,7 @@ def _inputs_table(page, inputs: list[dict]):
                      "phenotypes": PHENOTYPE_SOURCES.get(r.get("phenotypes"), r.get("phenotypes") or ""),
                      "n_covariates": len(names) if names is not None else None,
                      "lab": covariate_summary(lab if names is not None else None),
-                     "computed": covariate_summary(computed)})
+                     "computed": covariate_summary(computed) + _lab_pcs_note(r.get("lab_pcs"))})
     return table_from_records(page, "inputs-table", rows, [
         Column("tissue", "Tissue", link="tissue", filter=True), Column("modality_name", "Modality", filter=True),
         Column("phenotypes", "Phenotypes mapped"),
