@@ -38,6 +38,8 @@ from .errors import ConfigError
 
 #: The modality id of cross-modality results (every modality of a tissue mapped together).
 CROSS_MODALITY = "cross_modality"
+#: The unit of unnormalised expression values when atlas.yaml declares none.
+DEFAULT_UNIT = "TPM"
 
 #: Identifiers that end up in file names and URLs: letters, digits, ``_`` and ``-`` (no dots: dots
 #: separate the parts of release file names).
@@ -140,7 +142,7 @@ class Modality(_Model):
 #: The six Pantry modalities, available without being declared.
 DEFAULT_MODALITIES: tuple[Modality, ...] = (
     Modality(id="expression", name="Expression", grouped=False,
-             description="Gene expression (log2 TPM / normalised counts)"),
+             description="Gene expression: the abundance of each gene's transcripts"),
     Modality(id="isoforms", name="Isoform ratio", grouped=True,
              description="Relative abundance of each transcript isoform of a gene"),
     Modality(id="splicing", name="Intron excision", grouped=True,
@@ -205,7 +207,17 @@ class PhenotypeInput(_Model):
     phenotype_pcs: int | None = Field(None, ge=0, description="phenotype PCs computed and added to the covariates "
                                       "(default: mapping.phenotype_pcs)")
     counts: Path | None = Field(default=None, description="log2(count + 1) BED for allelic fold change")
+    unit: str | None = Field(None, min_length=1, max_length=24,
+                             description="unit of the BED's unnormalised values (expression: TPM, RPKM, FPKM, CPM, "
+                             "…), which the portal's labels, API rows and downloads name; default: TPM")
     results: ImportedResults | None = Field(default=None, description="existing results to import")
+
+    @field_validator("unit")
+    @classmethod
+    def _unit(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[^\x00-\x1f<>&\"]+", v):
+            raise ValueError(f"unit {v!r} may not contain control characters or < > & \"")
+        return v
 
     @model_validator(mode="after")
     def _bed_or_results(self) -> PhenotypeInput:
@@ -214,6 +226,9 @@ class PhenotypeInput(_Model):
         if self.bed is None and self.normalised:
             raise ValueError("'normalised' describes the phenotype BED to map: give 'bed' (imported results name "
                              "their normalised phenotypes in 'results.phenotypes')")
+        if self.normalised and self.unit is not None:
+            raise ValueError("'unit' names the unit of unnormalised values; a BED declared normalised: true has none "
+                             "(its values are published as normalised phenotypes)")
         return self
 
     def pcs(self, mapping: MappingSettings) -> tuple[int, int]:
@@ -294,6 +309,16 @@ class Release(_Model):
     def inputs(self) -> list[tuple[str, str, PhenotypeInput]]:
         """All (tissue, modality, inputs) triples of the release, in file order."""
         return [(t, m, inp) for t, mods in self.tissues.items() for m, inp in mods.items()]
+
+    def unit(self, modality: str) -> str | None:
+        """The unit of the unnormalised values of ``modality`` in this release: the one its entries declare
+        (``unit:``; :class:`Atlas` checks they agree), else :data:`DEFAULT_UNIT` for expression and None for
+        the other modalities (the portal shows their normalised values only)."""
+        for mods in self.tissues.values():
+            inp = mods.get(modality)
+            if inp is not None and inp.unit is not None:
+                return inp.unit
+        return DEFAULT_UNIT if modality == "expression" else None
 
     def imported(self, tissue: str, modality: str) -> bool:
         """True when the results of ``tissue`` × ``modality`` are imported (named in its ``results`` or in the
@@ -454,6 +479,12 @@ class Atlas(_Model):
                             ("releases", i, "tissues", tissue, modality),
                             f"unknown modality {modality!r}; modalities defined: {', '.join(sorted(modalities))}",
                         )
+                    if inp.unit is not None and inp.unit != release.unit(modality):
+                        first = next(t for t, m in release.tissues.items() if modality in m and m[modality].unit)
+                        raise LocatedError(
+                            ("releases", i, "tissues", tissue, modality, "unit"),
+                            f"unit {inp.unit!r} differs from {release.unit(modality)!r} of tissue {first}: the "
+                            f"{modality} values of a release are shown side by side, in one unit")
                     shared = release.results.get(modality)
                     if inp.results is not None and inp.results.cis is None and inp.results.independent is None and (
                             shared is None or (shared.cis is None and shared.independent is None)):

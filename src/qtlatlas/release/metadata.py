@@ -107,7 +107,7 @@ def release_metadata(atlas: Atlas, release: Release, tissue_modalities: Iterable
         try:
             mod = atlas.modality(m)
             modality_info.append({"id": mod.id, "name": mod.name, "grouped": mod.grouped,
-                                  "description": mod.description})
+                                  "description": mod.description, "unit": release.unit(mod.id)})
         except KeyError:  # cross_modality
             modality_info.append({"id": m, "name": m.replace("_", " ").capitalize(), "grouped": True,
                                   "description": "all modalities of a tissue mapped together, grouped by gene"})
