@@ -64,7 +64,10 @@ def test_explicit_counts_are_honoured_and_renamed():
     design = design_covariates(SAMPLES, lab, PcRequest(3, 2), lambda: G, lambda: P)
     assert list(design.frame.index) == ["computed_gPC1", "computed_gPC2", "computed_gPC3", "computed_pPC1",
                                         "computed_pPC2", "gPC1", "age"]
-    assert design.lab_pcs == {} and any("computed_gPC1–3, computed_pPC1–2" in n for n in design.notes)
+    assert design.lab_pcs == {} and design.warnings[0] == (
+        "the lab's covariates already use names of computed PCs, which usually means they hold the PCs to use; as "
+        "genotype_pcs: 3 and phenotype_pcs: 2 is set, the computed ones are added, named computed_gPC1–3, "
+        "computed_pPC1–2 (set it to 0 to map with the lab's alone)")
 
 
 def test_lab_pc_found_by_correlation_with_the_first_computed_pc():

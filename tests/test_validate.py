@@ -235,12 +235,19 @@ def test_lab_pcs_named_as_such_replace_the_default_pcs(tmp_path):
                          "phenotype PC is computed (set genotype_pcs / phenotype_pcs in atlas.yaml to compute them "
                          "anyway)"]
     assert rel.inputs[0].model == "4 lab" and not rel.warnings
-    # an explicit count is honoured: the computed PCs are renamed around the lab's names, and said so
+    # an explicit count is honoured: the computed PCs are renamed around the lab's names, with a warning
     _set_entry(path, "genotype_pcs: 2")
-    rel = _report(path).releases[0]
+    report = _report(path)
+    assert report.ok
+    rel = report.releases[0]
     assert rel.inputs[0].model == "6: 4 lab + 2 + 0 PCs"
-    assert any(n.startswith("releases[0].tissues.T1.expression.covariates: ") and "the phenotype PCs (ePC1, by name)"
-               not in n and "named computed_gPC1–2" in n for n in rel.notes), rel.notes
+    assert rel.notes == ["releases[0].tissues.T1.expression.covariates: r1 T1/expression: the lab's covariates already "
+                         "hold phenotype PCs (ePC1, by name): no phenotype PC is computed (set genotype_pcs / "
+                         "phenotype_pcs in atlas.yaml to compute them anyway)"]
+    assert rel.warnings == ["releases[0].tissues.T1.expression.covariates: r1 T1/expression: the lab's covariates "
+                            "already use names of computed PCs, which usually means they hold the PCs to use; as "
+                            "genotype_pcs: 2 is set, the computed ones are added, named computed_gPC1–2 (set it to 0 "
+                            "to map with the lab's alone)"]
 
 
 def test_lab_pcs_recognised_by_correlation(tmp_path):
@@ -269,10 +276,12 @@ def test_explicit_pcs_clashing_with_the_labs_are_reported_with_the_yaml_path(tmp
     _set_entry(path, "genotype_pcs: 3, phenotype_pcs: 0")
     report = _report(path)
     assert report.ok, report.all_errors()
-    [warning] = report.releases[0].warnings
-    assert warning.startswith("releases[0].tissues.T1.expression.covariates: r1 T1/expression: the computed "
-                              "computed_gPC1 and the lab's gPC1 correlate (|r| = 1.00): the same axis twice")
-    assert "set genotype_pcs: 0 or leave it unset" in warning
+    renamed, same = report.releases[0].warnings
+    assert renamed.startswith("releases[0].tissues.T1.expression.covariates: r1 T1/expression: the lab's covariates "
+                              "already use names of computed PCs") and "named computed_gPC1–3" in renamed
+    assert same.startswith("releases[0].tissues.T1.expression.covariates: r1 T1/expression: the computed "
+                           "computed_gPC1 and the lab's gPC1 correlate (|r| = 1.00): the same axis twice")
+    assert "set genotype_pcs: 0 or leave it unset" in same
     # the very same PC twice: the matrix is not of full rank, which mapping would refuse
     _lab_file(tmp_path, {"gPC1": g1}, SAMPLES[:27])
     [error] = _report(path).all_errors()

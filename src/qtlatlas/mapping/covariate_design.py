@@ -15,8 +15,8 @@ already hold PCs of that kind, none of that kind is computed (:attr:`CovariateDe
   absolute value.
 
 An explicit count is honoured: the PCs are computed (renamed ``computed_gPC1…`` when the lab already uses
-those names), and a computed PC that correlates at |r| ≥ :data:`LAB_PC_R` with a lab covariate is reported
-as a warning (the same axis twice). :func:`check_covariate_matrix` gives what makes a matrix unusable.
+those names, a warning), and a computed PC that correlates at |r| ≥ :data:`LAB_PC_R` with a lab covariate is
+reported as a warning (the same axis twice). :func:`check_covariate_matrix` gives what makes a matrix unusable.
 """
 
 from __future__ import annotations
@@ -217,8 +217,12 @@ def _explain(design: CovariateDesign, request: PcRequest, counts: dict[str, int]
     if lab is None or not design.computed:
         return
     if any(c.startswith("computed_") for c in design.computed):
-        design.notes.append(f"the lab's covariates already use names of computed PCs: the computed ones are named "
-                            f"{name_runs(design.computed)}")
+        explicit = " and ".join(f"{kind}_pcs: {request.count(kind)}" for kind in KINDS
+                                if request.explicit(kind) and counts[kind])
+        why, fix = (f"as {explicit} is set, ", " (set it to 0 to map with the lab's alone)") if explicit else ("", "")
+        design.warnings.append(f"the lab's covariates already use names of computed PCs, which usually means they "
+                               f"hold the PCs to use; {why}the computed ones are added, named "
+                               f"{name_runs(design.computed)}{fix}")
     for name in design.computed:
         other, r = _closest(design.frame.loc[name].to_numpy(), lab)
         if other is not None and abs(r) >= LAB_PC_R:
