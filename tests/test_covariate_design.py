@@ -53,7 +53,10 @@ def test_default_counts_yield_to_the_labs_pcs_and_read_nothing():
     lab = pd.DataFrame(rng.normal(size=(4, N)), index=["gPC1", "gPC2", "PEER1", "age"], columns=SAMPLES)
     design = design_covariates(SAMPLES, lab, PcRequest(5, 20, False, False), _never, _never)
     assert list(design.frame.index) == ["gPC1", "gPC2", "PEER1", "age"] and design.computed == []
-    assert design.lab_pcs == {GENOTYPE: "gPC1–2, by name", PHENOTYPE: "PEER1, by name"}
+    assert design.lab_pcs == {GENOTYPE: {"covariates": ["gPC1", "gPC2"], "by": "name"},
+                              PHENOTYPE: {"covariates": ["PEER1"], "by": "name"}}
+    assert design.notes[0].startswith("the lab's covariates already hold genotype PCs (gPC1–2, by name) and phenotype "
+                                      "PCs (PEER1, by name): no genotype or phenotype PC is computed")
     assert design.to_json()["lab_pcs"] == design.lab_pcs
 
 
@@ -80,7 +83,9 @@ def test_lab_pc_found_by_correlation_with_the_first_computed_pc():
     assert 0.9 <= r < 0.999
     design = design_covariates(SAMPLES, lab, PcRequest(5, 3, False, False), lambda: G, lambda: P)
     assert design.computed == ["pPC1", "pPC2", "pPC3"]
-    assert design.lab_pcs == {GENOTYPE: f"mds1, |r| = {r:.2f} with the first computed genotype PC"}
+    assert design.lab_pcs == {GENOTYPE: {"covariates": ["mds1"], "by": "correlation", "r": round(r, 4)}}
+    assert design.notes[0].startswith(f"the lab's covariates already hold genotype PCs (mds1, |r| = {r:.2f} with the "
+                                      "first computed genotype PC): no genotype PC is computed")
     # below the bound, the lab's covariate is not taken for a PC
     lab.loc["mds1"] = -first + rng.normal(scale=1.5 * first.std(), size=N)
     assert abs(np.corrcoef(lab.loc["mds1"], first)[0, 1]) < 0.9

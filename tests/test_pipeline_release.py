@@ -210,6 +210,15 @@ def test_declared_normalised_bed_is_mapped_and_published_as_given(tmp_path):
     assert np.array_equal(published.values, given.values)
     assert read_covariates(site / "releases" / "r1" / "downloads" / "covariates.T1.expression.r1.txt").equals(
         read_covariates(tmp_path / "lab_covariates.txt"))
+    # no expression levels and no TWAS in this release: the portal offers no link to either
+    from fastapi.testclient import TestClient
+
+    from qtlatlas.web.app import create_app
+
+    page = TestClient(create_app(site)).get("/gene/G1")
+    assert page.status_code == 200
+    for absent in ('id="expression"', 'href="#expression"', 'href="/expression', "TWAS hub for", 'href="/twas/traits"'):
+        assert absent not in page.text, absent
 
 
 def test_entries_without_the_new_keys_keep_their_task_parameters(tmp_path):
@@ -275,7 +284,8 @@ def test_the_labs_pcs_replace_the_default_pcs(tmp_path, capsys):
     d = work / "r1" / "T1" / "expression"
     assert read_covariates(d / "covariates.txt").equals(read_covariates(tmp_path / "lab_covariates.txt"))
     design = json.loads((d / "covariates.json").read_text())
-    assert design["computed"] == [] and design["lab_pcs"] == {"genotype": "gPC1–2, by name", "phenotype": "ePC1, by name"}
+    assert design["computed"] == [] and design["lab_pcs"] == {"genotype": {"covariates": ["gPC1", "gPC2"], "by": "name"},
+                                                               "phenotype": {"covariates": ["ePC1"], "by": "name"}}
     out = " ".join(capsys.readouterr().out.split())
     assert ("note: T1/expression: the lab's covariates already hold genotype PCs (gPC1–2, by name) and phenotype PCs "
             "(ePC1, by name): no genotype or phenotype PC is computed") in out

@@ -107,8 +107,9 @@ class CovariateDesign:
         frame: covariates × samples (float64), computed PCs first, then the lab's.
         lab: names of the lab's covariates in ``frame``.
         computed: names of the computed PCs in ``frame``.
-        lab_pcs: kind -> why none of that kind was computed: the lab's covariates that are such PCs and how
-            they were recognised (``"gPC1–3, by name"``, ``"C1, |r| = 0.97 with the first computed genotype PC"``).
+        lab_pcs: kind -> why none of that kind was computed: ``{"covariates": [the lab's covariates taken for
+            such PCs], "by": "name" | "correlation", "r": |r| with the first computed PC of the kind (by
+            correlation only)}``.
         notes: what was decided, for people (validate, the run log).
         warnings: what is probably a mistake (computed PCs duplicating lab ones).
     """
@@ -116,7 +117,7 @@ class CovariateDesign:
     frame: pd.DataFrame
     lab: list[str] = field(default_factory=list)
     computed: list[str] = field(default_factory=list)
-    lab_pcs: dict[str, str] = field(default_factory=dict)
+    lab_pcs: dict[str, dict] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -144,7 +145,7 @@ def design_covariates(samples: list[str], lab: pd.DataFrame | None, request: PcR
         named = {k: [str(c) for c in lab.index if pc_kind(c) == k] for k in KINDS}
         for kind in request.defaults():
             if counts[kind] and named[kind]:
-                design.lab_pcs[kind] = f"{name_runs(named[kind])}, by name"
+                design.lab_pcs[kind] = {"covariates": named[kind], "by": "name"}
                 counts[kind] = 0
     data: dict[str, np.ndarray] = {}
 
@@ -169,7 +170,7 @@ def design_covariates(samples: list[str], lab: pd.DataFrame | None, request: PcR
                 continue
             name, r = _closest(frame.loc[first[0]].to_numpy(), lab)
             if name is not None and abs(r) >= LAB_PC_R:
-                design.lab_pcs[kind] = f"{name}, |r| = {abs(r):.2f} with the first computed {kind} PC"
+                design.lab_pcs[kind] = {"covariates": [name], "by": "correlation", "r": round(abs(r), 4)}
                 counts[kind] = 0
                 changed = True
         if changed:
@@ -203,7 +204,9 @@ def _closest(x: np.ndarray, lab: pd.DataFrame) -> tuple[str | None, float]:
 
 def _explain(design: CovariateDesign, request: PcRequest, counts: dict[str, int], n: int, lab: pd.DataFrame | None) -> None:
     """Fill ``design.notes`` and ``design.warnings``."""
-    skipped = [f"{kind} PCs ({why})" for kind, why in design.lab_pcs.items()]
+    skipped = [f"{kind} PCs ({name_runs(found['covariates'])}, "
+               + ("by name)" if found["by"] == "name" else f"|r| = {found['r']:.2f} with the first computed {kind} PC)")
+               for kind, found in design.lab_pcs.items()]
     if skipped:
         design.notes.append(f"the lab's covariates already hold {' and '.join(skipped)}: no {' or '.join(design.lab_pcs)} "
                             "PC is computed (set genotype_pcs / phenotype_pcs in atlas.yaml to compute them anyway)")

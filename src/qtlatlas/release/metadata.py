@@ -74,7 +74,8 @@ def mapped_input(tissue: str, modality: str, inp, covariates: Path | None, impor
     covariates file ``qtlatlas run`` wrote) and ``lab_covariates`` (those of them from the entry's own covariates
     file; the others were computed). Both None for imported results, whose files may have other layouts. With
     the prepare task's ``design`` (``covariates.json``), ``lab_pcs``: kind -> the lab's covariates that were
-    taken for PCs of that kind, so that none was computed."""
+    taken for PCs of that kind, so that none was computed (:attr:`~qtlatlas.mapping.covariate_design.
+    CovariateDesign.lab_pcs`)."""
     from ..io.covariates import read_covariates
 
     if imported:

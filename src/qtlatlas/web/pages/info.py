@@ -55,11 +55,12 @@ def covariate_summary(names: list[str] | None) -> str:
 
 
 def _lab_pcs_note(lab_pcs: dict | None) -> str:
-    """Why no PC of a kind was computed (release.json ``inputs[].lab_pcs``: kind -> the lab's covariates taken
-    for such PCs), in parentheses; empty when every kind asked for was computed."""
+    """Why no PC of a kind was computed (release.json ``inputs[].lab_pcs``: kind -> ``{"covariates": the lab's
+    covariates taken for such PCs, ...}``), in a few words; empty when every kind asked for was computed."""
     if not lab_pcs:
         return ""
-    return " (the lab's covariates hold the " + "; ".join(f"{kind} PCs: {why}" for kind, why in lab_pcs.items()) + ")"
+    names = [n for found in lab_pcs.values() for n in found.get("covariates", [])]
+    return f": the lab's {covariate_summary(names)} {'is a PC' if len(names) == 1 else 'are PCs'}"
 
 
 def _inputs_table(page, inputs: list[dict]):
@@ -78,7 +79,7 @@ def _inputs_table(page, inputs: list[dict]):
         Column("n_covariates", "Covariates", "int", help="number of covariates the phenotypes were adjusted for"),
         Column("lab", "The lab's covariates", help="from the covariates file of the tissue and modality"),
         Column("computed", "Computed PCs", help="principal components computed by qtlatlas: gPC of the genotypes, "
-               "pPC of the normalised phenotypes")],
+               "pPC of the normalised phenotypes; none of a kind when the lab's covariates already hold such PCs")],
         tsv_name=f"inputs.{page.release.id}", caption="Phenotypes and covariates of each tissue and modality")
 
 
