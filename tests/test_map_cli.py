@@ -198,3 +198,23 @@ def test_nothing_to_map_is_an_error(demo, tmp_path, capsys):
     err = " ".join(capsys.readouterr().err.split())
     assert f"{bed}: nothing to map: 5 of 5 phenotype(s) cannot be tested" in err and "no output written" in err
     assert not list(tmp_path.glob("n.*"))
+
+
+def test_prepare_yields_to_the_pcs_in_the_given_covariates(demo, tmp_path, capsys):
+    raw = demo["root"] / "releases" / "v1" / "phenotypes" / "Brain.isoforms.bed.gz"
+    samples = read_phenotype_bed(raw, allow_missing=True).samples
+    rng = np.random.default_rng(11)
+    lab = pd.DataFrame(rng.normal(size=(3, len(samples))), index=pd.Index(["PC1", "PC2", "InferredCov1"], name="id"),
+                       columns=samples)
+    lab.to_csv(tmp_path / "lab.txt", sep="\t")
+    prefix = tmp_path / "brain"
+    assert main(["prepare", str(raw), str(demo["genotypes"]), str(prefix), "--covariates", str(tmp_path / "lab.txt")]) == 0
+    assert list(pd.read_csv(f"{prefix}.covariates.txt", sep="\t", index_col=0).index) == ["PC1", "PC2", "InferredCov1"]
+    out = " ".join(capsys.readouterr().out.split())
+    assert ("note: the lab's covariates already hold genotype PCs (PC1–2, by name) and phenotype PCs (InferredCov1, "
+            "by name): no genotype or phenotype PC is computed") in out
+    # a count given on the command line is honoured
+    assert main(["prepare", str(raw), str(demo["genotypes"]), str(prefix), "--covariates", str(tmp_path / "lab.txt"),
+                 "--phenotype-pcs", "2"]) == 0
+    assert list(pd.read_csv(f"{prefix}.covariates.txt", sep="\t", index_col=0).index) == [
+        "pPC1", "pPC2", "PC1", "PC2", "InferredCov1"]
