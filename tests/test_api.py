@@ -83,10 +83,11 @@ def test_expression_endpoints(client, site):
     expr = pd.read_parquet(site / "releases" / "v2" / "tables" / "expression" / "Adipose.parquet").set_index("phenotype_id")
     assert rows["meta"]["total"] == expr.shape[1]
     assert {r["sample_id"] for r in rows["data"]} == set(expr.columns)
+    assert {r["unit"] for r in rows["data"]} == {"TPM"}  # the demo declares no unit: the default
     median = client.get("/api/v1/expression/median", params={"genes": list(genes["gene_id"][:3])}).json()["data"]
     medians = table(site, "v2", "medians")
     m = medians[medians["gene_id"].isin(genes["gene_id"][:3])]
-    assert len(median) == len(m)
+    assert len(median) == len(m) and {r["unit"] for r in median} == {"TPM"}
     clustered = client.get("/api/v1/expression/clustered", params={"genes": list(genes["gene_id"][:5])}).json()["data"]
     assert clustered["gene_tree"].endswith(";") and len(clustered["median"]) == len(clustered["genes"])
     top = client.get("/api/v1/expression/top", params={"tissue": "Brain", "n": 5}).json()["data"]

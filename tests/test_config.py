@@ -157,3 +157,22 @@ def test_normalised_needs_a_bed_and_pcs_are_counts():
     assert msg.startswith("atlas.yaml:17: releases[0].tissues.BLA.expression: 'normalised' describes the phenotype BED")
     msg = _error(BASE.replace("groups: BLA.iso.groups.txt}", "groups: BLA.iso.groups.txt, phenotype_pcs: -1}"))
     assert "releases[0].tissues.BLA.isoforms.phenotype_pcs: Input should be greater than or equal to 0" in msg
+
+
+def _two_tissues(bla_expression: str, il_expression: str) -> str:
+    """BASE with BLA's expression entry replaced and an IL expression entry added (``{...}`` flow mappings)."""
+    iso = "isoforms: {bed: BLA.iso.bed.gz, groups: BLA.iso.groups.txt}"
+    return BASE.replace("expression: {bed: BLA.expr.bed.gz, counts: BLA.counts.bed.gz}", f"expression: {bla_expression}") \
+        .replace(iso, f"{iso}\n      IL:\n        expression: {il_expression}")
+
+
+def test_expression_unit_declared_per_entry():
+    assert parse_atlas(BASE).release().unit("expression") == "TPM"  # the default
+    assert parse_atlas(BASE).release().unit("isoforms") is None  # only expression levels are shown unnormalised
+    atlas = parse_atlas(_two_tissues("{bed: BLA.expr.bed.gz, unit: RPKM}", "{bed: IL.expr.bed.gz}"))
+    assert atlas.release().unit("expression") == "RPKM"  # a tissue that does not say takes the release's
+    msg = _error(_two_tissues("{bed: BLA.expr.bed.gz, unit: RPKM}", "{bed: IL.expr.bed.gz, unit: FPKM}"))
+    assert msg.startswith("atlas.yaml:")
+    assert "releases[0].tissues.IL.expression.unit: unit 'FPKM' differs from 'RPKM' of tissue BLA" in msg
+    msg = _error(_two_tissues("{bed: BLA.expr.bed.gz, normalised: true, unit: TPM}", "{bed: IL.expr.bed.gz}"))
+    assert "releases[0].tissues.BLA.expression: 'unit' names the unit of unnormalised values" in msg

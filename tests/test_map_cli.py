@@ -152,3 +152,69 @@ def test_missing_calls_reported(demo, tmp_path, capsys):
     assert _map(demo, "cis_nominal", tmp_path / "m") == 0
     out = capsys.readouterr().out
     assert "missing genotype call(s) were replaced by the mean dosage" in out  # the demo VCF has ./. calls
+
+
+def _bed_with_untestable(demo, tmp_path, keep: int):
+    """The demo's expression BED whose phenotypes after the first ``keep`` are moved: two far from any variant
+    of their chromosome, the rest onto a chromosome without genotypes."""
+    table = read_phenotype_bed(demo["expression"])
+    positions = table.positions.copy()
+    chrom = positions["chrom"].iat[0]
+    first = positions.index[positions["chrom"] == chrom][:keep]
+    rows = list(first) + list(positions.index[positions["chrom"] == chrom][keep:keep + 2])
+    rest = [i for i in positions.index[positions["chrom"] == chrom][keep + 2:keep + 5]]
+    positions.loc[rows[keep:], ["start", "end"]] = [[400_000_000 + 10 * k, 400_000_001 + 10 * k] for k in range(2)]
+    positions.loc[rest, "chrom"] = "chrUn"
+    positions.loc[rest, ["start", "end"]] = [[1000 * (k + 1), 1000 * (k + 1) + 1] for k in range(len(rest))]
+    keep_rows = rows + rest
+    moved = PhenotypeTable(table.values[keep_rows], positions.loc[keep_rows].reset_index(drop=True), table.samples)
+    path = tmp_path / "moved.bed.gz"
+    write_phenotype_bed(moved, path)
+    ids = moved.phenotype_ids
+    return path, ids[keep:keep + 2], ids[keep + 2:]
+
+
+@pytest.mark.parametrize("mode", ["cis", "cis_nominal"])
+def test_untestable_phenotypes_are_counted_and_named(demo, tmp_path, capsys, mode):
+    bed, far, elsewhere = _bed_with_untestable(demo, tmp_path, keep=4)
+    prefix = tmp_path / "u"
+    assert main(["map", mode, str(demo["genotypes"]), str(bed), str(prefix), "--permutations", "200", "--seed", "1"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert (f"warning: {bed}: 5 of 9 phenotype(s) cannot be tested: 3 on chromosome(s) without genotypes (chrUn: "
+            f"{', '.join(elsewhere)}); 2 without any variant within 1,000,000 bp of their TSS ({', '.join(far)}); "
+            "they are left out of the output") in out
+    if mode == "cis":
+        tested = pd.read_csv(f"{prefix}.cis_qtl.txt.gz", sep="\t")["phenotype_id"]
+    else:
+        files = sorted(tmp_path.glob("u.cis_qtl_pairs.*.parquet"))
+        assert [f.name for f in files] == [f"u.cis_qtl_pairs.{read_phenotype_bed(bed).positions['chrom'].iat[0]}.parquet"]
+        tested = pd.read_parquet(files[0])["phenotype_id"].unique()
+    assert len(tested) == 4 and not set(tested) & set(far + elsewhere)
+
+
+def test_nothing_to_map_is_an_error(demo, tmp_path, capsys):
+    bed, _, _ = _bed_with_untestable(demo, tmp_path, keep=0)
+    assert main(["map", "cis_nominal", str(demo["genotypes"]), str(bed), str(tmp_path / "n")]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"{bed}: nothing to map: 5 of 5 phenotype(s) cannot be tested" in err and "no output written" in err
+    assert not list(tmp_path.glob("n.*"))
+
+
+def test_prepare_yields_to_the_pcs_in_the_given_covariates(demo, tmp_path, capsys):
+    raw = demo["root"] / "releases" / "v1" / "phenotypes" / "Brain.isoforms.bed.gz"
+    samples = read_phenotype_bed(raw, allow_missing=True).samples
+    rng = np.random.default_rng(11)
+    lab = pd.DataFrame(rng.normal(size=(3, len(samples))), index=pd.Index(["PC1", "PC2", "InferredCov1"], name="id"),
+                       columns=samples)
+    lab.to_csv(tmp_path / "lab.txt", sep="\t")
+    prefix = tmp_path / "brain"
+    assert main(["prepare", str(raw), str(demo["genotypes"]), str(prefix), "--covariates", str(tmp_path / "lab.txt")]) == 0
+    assert list(pd.read_csv(f"{prefix}.covariates.txt", sep="\t", index_col=0).index) == ["PC1", "PC2", "InferredCov1"]
+    out = " ".join(capsys.readouterr().out.split())
+    assert ("note: the lab's covariates already hold genotype PCs (PC1–2, by name) and phenotype PCs (InferredCov1, "
+            "by name): no genotype or phenotype PC is computed") in out
+    # a count given on the command line is honoured
+    assert main(["prepare", str(raw), str(demo["genotypes"]), str(prefix), "--covariates", str(tmp_path / "lab.txt"),
+                 "--phenotype-pcs", "2"]) == 0
+    assert list(pd.read_csv(f"{prefix}.covariates.txt", sep="\t", index_col=0).index) == [
+        "pPC1", "pPC2", "PC1", "PC2", "InferredCov1"]

@@ -3,6 +3,7 @@ import pytest
 from conftest import G1000
 
 from qtlatlas.engine.pca import ld_prune, pca_covariates, principal_components
+from qtlatlas.engine.residualize import Residualizer
 from qtlatlas.io.genotypes import read_genotypes
 
 
@@ -47,4 +48,15 @@ def test_pca_covariates_layout_and_cap():
     cov = pca_covariates(samples, genotypes=rng.binomial(2, 0.3, (50, 12)).astype(float),
                          phenotypes=rng.normal(size=(80, 12)), n_genotype_pcs=5, n_phenotype_pcs=20)
     assert list(cov.columns) == samples
-    assert list(cov.index) == [f"gPC{i}" for i in range(1, 6)] + [f"pPC{i}" for i in range(1, 7)]  # n − 1 = 11
+    # n − 3 = 9: one residual degree of freedom left for the regression of a phenotype on a variant
+    assert list(cov.index) == [f"gPC{i}" for i in range(1, 6)] + [f"pPC{i}" for i in range(1, 5)]
+    assert Residualizer(cov.to_numpy().T).dof == 1
+
+
+def test_principal_components_stop_at_the_numerical_rank():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=30)
+    pair = np.vstack([x, 1.0 - x])  # two phenotypes that sum to the same value in every sample: one PC
+    pcs = principal_components(pair, 5)
+    assert pcs.shape == (1, 30)
+    assert abs(np.corrcoef(pcs[0], x)[0, 1]) > 1 - 1e-12

@@ -210,6 +210,15 @@ def test_declared_normalised_bed_is_mapped_and_published_as_given(tmp_path):
     assert np.array_equal(published.values, given.values)
     assert read_covariates(site / "releases" / "r1" / "downloads" / "covariates.T1.expression.r1.txt").equals(
         read_covariates(tmp_path / "lab_covariates.txt"))
+    # no expression levels and no TWAS in this release: the portal offers no link to either
+    from fastapi.testclient import TestClient
+
+    from qtlatlas.web.app import create_app
+
+    page = TestClient(create_app(site)).get("/gene/G1")
+    assert page.status_code == 200
+    for absent in ('id="expression"', 'href="#expression"', 'href="/expression', "TWAS hub for", 'href="/twas/traits"'):
+        assert absent not in page.text, absent
 
 
 def test_entries_without_the_new_keys_keep_their_task_parameters(tmp_path):
@@ -243,3 +252,63 @@ def test_constant_row_of_a_normalised_bed_fails_its_task_with_the_line(tmp_path)
     failed = {t.id: t.error for t in report.tasks if t.status == "failed"}
     assert list(failed) == ["r1/T1/expression/prepare"]
     assert "T1.expression.bed:3: phenotype 'G2' is constant (1.5) across the 27 mapped samples" in failed["r1/T1/expression/prepare"]
+
+
+def _atlas_with_lab_covariates(root: Path, rows: dict[str, np.ndarray], entry_extra: str = "") -> Path:
+    """The small hand-written atlas (expression BED to be normalised, default mapping settings) with the lab's
+    covariates ``rows`` for its expression; isoforms left out."""
+    from atlas_factory import SAMPLES, make_atlas
+
+    path = make_atlas(root)
+    lines = [f"{name}\t" + "\t".join(repr(float(x)) for x in values) for name, values in rows.items()]
+    (root / "lab_covariates.txt").write_text("id\t" + "\t".join(SAMPLES[:27]) + "\n" + "\n".join(lines) + "\n")
+    entry = "expression: {bed: T1.expression.bed, covariates: lab_covariates.txt" + entry_extra + "}"
+    text = path.read_text().replace("expression: {bed: T1.expression.bed}", entry)
+    path.write_text(text.replace("        isoforms: {bed: T1.isoforms.bed, groups: T1.isoforms.groups.txt}\n", ""))
+    return path
+
+
+def test_the_labs_pcs_replace_the_default_pcs(tmp_path, capsys):
+    import json
+
+    from qtlatlas.commands.pipeline import run_release
+    from qtlatlas.io.covariates import read_covariates
+
+    rng = np.random.default_rng(8)
+    path = _atlas_with_lab_covariates(tmp_path, {n: rng.normal(size=27) for n in ("gPC1", "gPC2", "ePC1", "age")})
+    atlas = load_atlas(path)
+    work = tmp_path / "work"
+    prepare = {t.id: t for t in plan_release(atlas, "r1", work)}["r1/T1/expression/prepare"]
+    assert prepare.params["default_pcs"] == ["genotype", "phenotype"] and "design" in prepare.outputs
+    assert run_release(atlas, "r1", work, cores=2, progress=False).ok
+    d = work / "r1" / "T1" / "expression"
+    assert read_covariates(d / "covariates.txt").equals(read_covariates(tmp_path / "lab_covariates.txt"))
+    design = json.loads((d / "covariates.json").read_text())
+    assert design["computed"] == [] and design["lab_pcs"] == {"genotype": {"covariates": ["gPC1", "gPC2"], "by": "name"},
+                                                               "phenotype": {"covariates": ["ePC1"], "by": "name"}}
+    out = " ".join(capsys.readouterr().out.split())
+    assert ("note: T1/expression: the lab's covariates already hold genotype PCs (gPC1–2, by name) and phenotype PCs "
+            "(ePC1, by name): no genotype or phenotype PC is computed") in out
+    log = next((work / "r1" / ".state" / "logs").glob("r1_T1_expression_prepare-*.log")).read_text()
+    assert "covariates: 4 (the lab's: gPC1–2, ePC1, age; computed: none)" in log
+    # counts set in atlas.yaml are honoured: computed PCs added, renamed around the lab's names
+    explicit = load_atlas(_atlas_with_lab_covariates(tmp_path, {n: rng.normal(size=27) for n in ("gPC1", "age")},
+                                                     ", genotype_pcs: 2, phenotype_pcs: 1"))
+    prepare = {t.id: t for t in plan_release(explicit, "r1", work)}["r1/T1/expression/prepare"]
+    assert "default_pcs" not in prepare.params
+    assert run_graph([t for t in plan_release(explicit, "r1", work) if t.id in ("r1/prune", prepare.id)],
+                     work / "r1" / ".state", cores=1, progress=False).ok
+    assert list(read_covariates(d / "covariates.txt").index) == ["computed_gPC1", "computed_gPC2", "computed_pPC1",
+                                                                 "gPC1", "age"]
+
+
+def test_unusable_covariates_fail_the_prepare_task_as_validate_does(tmp_path):
+    rng = np.random.default_rng(9)
+    age = rng.normal(size=27)
+    path = _atlas_with_lab_covariates(tmp_path, {"age": age, "age_months": 12 * age + 3})
+    work = tmp_path / "work"
+    report = run_graph(_expression_tasks(load_atlas(path), work), work / "r1" / ".state", cores=1, progress=False)
+    failed = {t.id: t.error for t in report.tasks if t.status == "failed"}
+    assert list(failed) == ["r1/T1/expression/prepare"]
+    assert "covariate(s) 'age_months' are linear combinations of the covariates listed before them" in failed[
+        "r1/T1/expression/prepare"]

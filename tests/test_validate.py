@@ -201,14 +201,126 @@ def test_covariate_problems_name_the_yaml_path_and_the_file(tmp_path):
     assert _report(path).ok
 
 
-def test_lab_covariates_named_like_computed_pcs(tmp_path):
+def _lab_file(tmp_path, rows: dict[str, np.ndarray], samples: list[str]) -> str:
+    text = "id\t" + "\t".join(samples) + "\n" + "".join(
+        f"{name}\t" + "\t".join(repr(float(x)) for x in values) + "\n" for name, values in rows.items())
+    write_text(tmp_path / "cov.txt", text)
+    return "cov.txt"
+
+
+def _first_genotype_pc(tmp_path, samples: list[str]) -> np.ndarray:
+    """The first genotype PC the pipeline computes for ``samples`` of the factory atlas."""
+    from qtlatlas.engine.pca import principal_components
+    from qtlatlas.io.genotype_set import open_genotype_files
+    from qtlatlas.mapping.prepare import pruned_dosages, pruned_variant_ids
+
+    reader = open_genotype_files([tmp_path / "genotypes.vcf"])
+    return principal_components(pruned_dosages(reader, pruned_variant_ids(reader), samples), 1)[0]
+
+
+def _set_entry(path, extra: str) -> None:
+    path.write_text(path.read_text().replace("covariates: cov.txt}", f"covariates: cov.txt, {extra}}}"))
+
+
+def test_lab_pcs_named_as_such_replace_the_default_pcs(tmp_path):
     path = make_atlas(tmp_path)
-    _declare_normalised(path, _covariates(tmp_path, ["gPC1", "gPC2", "ePC1"], SAMPLES[:27]))
+    rng = np.random.default_rng(3)
+    _declare_normalised(path, _lab_file(tmp_path, {n: rng.normal(size=27) for n in ("gPC1", "gPC2", "ePC1", "age")},
+                                        SAMPLES[:27]))
+    report = _report(path)
+    assert report.ok, report.all_errors()
+    rel = report.releases[0]
+    assert rel.notes == ["releases[0].tissues.T1.expression.covariates: r1 T1/expression: the lab's covariates already "
+                         "hold genotype PCs (gPC1–2, by name) and phenotype PCs (ePC1, by name): no genotype or "
+                         "phenotype PC is computed (set genotype_pcs / phenotype_pcs in atlas.yaml to compute them "
+                         "anyway)"]
+    assert rel.inputs[0].model == "4 lab" and not rel.warnings
+    # an explicit count is honoured: the computed PCs are renamed around the lab's names, with a warning
+    _set_entry(path, "genotype_pcs: 2")
     report = _report(path)
     assert report.ok
-    warning = [w for w in report.releases[0].warnings if "computed_gPC1" in w]
-    assert len(warning) == 1 and warning[0].startswith("releases[0].tissues.T1.expression.covariates: ")
-    assert "already names covariate(s) gPC1, gPC2 like the PCs" in warning[0]
-    assert "set genotype_pcs: 0 and phenotype_pcs: 0 in releases[0].tissues.T1.expression" in warning[0]
-    path.write_text(path.read_text().replace("covariates: cov.txt}", "covariates: cov.txt, genotype_pcs: 0, phenotype_pcs: 0}"))
-    assert not any("computed_gPC1" in w for w in _report(path).releases[0].warnings)
+    rel = report.releases[0]
+    assert rel.inputs[0].model == "6: 4 lab + 2 + 0 PCs"
+    assert rel.notes == ["releases[0].tissues.T1.expression.covariates: r1 T1/expression: the lab's covariates already "
+                         "hold phenotype PCs (ePC1, by name): no phenotype PC is computed (set genotype_pcs / "
+                         "phenotype_pcs in atlas.yaml to compute them anyway)"]
+    assert rel.warnings == ["releases[0].tissues.T1.expression.covariates: r1 T1/expression: the lab's covariates "
+                            "already use names of computed PCs, which usually means they hold the PCs to use; as "
+                            "genotype_pcs: 2 is set, the computed ones are added, named computed_gPC1–2 (set it to 0 "
+                            "to map with the lab's alone)"]
+
+
+def test_lab_pcs_recognised_by_correlation(tmp_path):
+    path = make_atlas(tmp_path)
+    rng = np.random.default_rng(4)
+    g1 = _first_genotype_pc(tmp_path, SAMPLES[:27])
+    sex = (rng.uniform(size=27) < 0.5).astype(float)
+    rows = {"C1": 3 * g1 + rng.normal(scale=0.05 * g1.std(), size=27), "sex": sex, "age": rng.normal(size=27)}
+    _declare_normalised(path, _lab_file(tmp_path, rows, SAMPLES[:27]))
+    rel = _report(path).releases[0]
+    assert rel.inputs[0].model.startswith("5: 3 lab + 0 + ")  # the phenotype PCs still computed (2 phenotypes: 2)
+    [note] = [n for n in rel.notes if "already hold" in n]
+    assert note.startswith("releases[0].tissues.T1.expression.covariates: ")
+    assert "genotype PCs (C1, |r| = 1.00 with the first computed genotype PC)" in note and "phenotype PCs" not in note
+    # an indicator is never taken for a PC, however it correlates
+    _lab_file(tmp_path, {"sex": (g1 > 0).astype(float), "age": rng.normal(size=27)}, SAMPLES[:27])
+    rel = _report(path).releases[0]
+    assert not [n for n in rel.notes if "already hold" in n] and rel.inputs[0].model.startswith("9: 2 lab + 5 + ")
+
+
+def test_explicit_pcs_clashing_with_the_labs_are_reported_with_the_yaml_path(tmp_path):
+    path = make_atlas(tmp_path)
+    g1 = _first_genotype_pc(tmp_path, SAMPLES[:27])
+    rng = np.random.default_rng(5)
+    _declare_normalised(path, _lab_file(tmp_path, {"gPC1": g1 + rng.normal(scale=0.01, size=27)}, SAMPLES[:27]))
+    _set_entry(path, "genotype_pcs: 3, phenotype_pcs: 0")
+    report = _report(path)
+    assert report.ok, report.all_errors()
+    renamed, same = report.releases[0].warnings
+    assert renamed.startswith("releases[0].tissues.T1.expression.covariates: r1 T1/expression: the lab's covariates "
+                              "already use names of computed PCs") and "named computed_gPC1–3" in renamed
+    assert same.startswith("releases[0].tissues.T1.expression.covariates: r1 T1/expression: the computed "
+                           "computed_gPC1 and the lab's gPC1 correlate (|r| = 1.00): the same axis twice")
+    assert "set genotype_pcs: 0 or leave it unset" in same
+    # the very same PC twice: the matrix is not of full rank, which mapping would refuse
+    _lab_file(tmp_path, {"gPC1": g1}, SAMPLES[:27])
+    [error] = _report(path).all_errors()
+    assert error.startswith("releases[0].tissues.T1.expression.covariates: ") and "cov.txt: the covariates r1 " \
+        "T1/expression would be mapped with (computed_gPC1–3, gPC1)" in error
+    assert "covariate(s) 'gPC1' are linear combinations of the covariates listed before them" in error
+
+
+@pytest.mark.parametrize("rows, problem", [
+    ({"age": None, "site": 1.0}, "covariate(s) 'site' constant across the 27 mapped samples"),
+    ({"a": None, "b": None, "a_plus_b": "sum"}, "covariate(s) 'a_plus_b' are linear combinations"),
+])
+def test_final_covariate_matrix_problems_fail_validate(tmp_path, rows, problem):
+    path = make_atlas(tmp_path)
+    rng = np.random.default_rng(6)
+    values = {}
+    for name, spec in rows.items():
+        values[name] = rng.normal(size=27) if spec is None else values["a"] + values["b"] if spec == "sum" else \
+            np.full(27, spec)
+    _declare_normalised(path, _lab_file(tmp_path, values, SAMPLES[:27]))
+    errors = _report(path).all_errors()
+    assert len(errors) == 1 and errors[0].startswith("releases[0].tissues.T1.expression.covariates: ")
+    assert problem in errors[0]
+
+
+def test_phenotypes_that_cannot_be_tested(tmp_path):
+    path = make_atlas(tmp_path)
+    rng = np.random.default_rng(7)
+    rows = [("chr1", 999, 1000, "G1"), ("chr1", 49999, 50000, "G2"), ("chr1", 5_000_000, 5_000_001, "FAR1"),
+            ("chr2", 999, 1000, "X1"), ("chr2", 1999, 2000, "X2")]
+    write_text(tmp_path / "T1.expression.bed", bed_text([(*r, *rng.normal(size=27)) for r in rows], SAMPLES[:27]))
+    report = _report(path)
+    assert report.ok, report.all_errors()
+    assert report.releases[0].inputs[0].n_testable == 2
+    [warning] = [w for w in report.releases[0].warnings if "cannot be tested" in w]
+    assert warning == ("releases[0].tissues.T1.expression.bed: r1 T1/expression: 3 of 5 phenotype(s) cannot be "
+                       "tested: 2 on chromosome(s) without genotypes (chr2: X1, X2); 1 without any variant within "
+                       "1,000,000 bp of their TSS (FAR1); they are not mapped")
+    write_text(tmp_path / "T1.expression.bed", bed_text([(*r, *rng.normal(size=27)) for r in rows[2:]], SAMPLES[:27]))
+    errors = _report(path).all_errors()
+    assert any(e.startswith("releases[0].tissues.T1.expression.bed: ") and "no phenotype can be tested" in e
+               for e in errors), errors

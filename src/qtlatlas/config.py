@@ -1,4 +1,6 @@
 """The ``atlas.yaml`` model: the single source of truth for tissues, modalities, releases and studies.
+A release and the inputs of its tissues × modalities are modelled in :mod:`.config_release` (re-exported
+here), the base model and identifier rule in :mod:`.config_base`.
 
 Load with :func:`load_atlas`. Relative paths in the file are resolved against the directory of the YAML
 file. Every error names the YAML path at fault (``releases[0].tissues.BLA.expression.bed``) and, where it
@@ -23,15 +25,22 @@ A minimal file::
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from .config_base import ID_PATTERN as ID_PATTERN  # re-exported: part of the config API
+from .config_base import ConfigModel, check_id
+from .config_release import DEFAULT_UNIT as DEFAULT_UNIT  # the per-release model, re-exported
+from .config_release import GeneTables as GeneTables
+from .config_release import ImportedResults as ImportedResults
+from .config_release import MultiTissueResults as MultiTissueResults
+from .config_release import PhenotypeInput as PhenotypeInput
+from .config_release import Release
 from .config_yaml import LocatedError, config_error, resolve_paths
 from .config_yaml import format_location as format_location  # re-exported: part of the config API
 from .errors import ConfigError
@@ -39,23 +48,8 @@ from .errors import ConfigError
 #: The modality id of cross-modality results (every modality of a tissue mapped together).
 CROSS_MODALITY = "cross_modality"
 
-#: Identifiers that end up in file names and URLs: letters, digits, ``_`` and ``-`` (no dots: dots
-#: separate the parts of release file names).
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
-_ID = re.compile(ID_PATTERN)
 _COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
-
-
-def _check_id(value: str, what: str) -> str:
-    if not _ID.match(value):
-        raise ValueError(
-            f"{what} id {value!r} may contain only letters, digits, '_' and '-', and must start with a letter or digit"
-        )
-    return value
+_Model, _check_id = ConfigModel, check_id
 
 
 # --------------------------------------------------------------------------------------------------
@@ -140,7 +134,7 @@ class Modality(_Model):
 #: The six Pantry modalities, available without being declared.
 DEFAULT_MODALITIES: tuple[Modality, ...] = (
     Modality(id="expression", name="Expression", grouped=False,
-             description="Gene expression (log2 TPM / normalised counts)"),
+             description="Gene expression: the abundance of each gene's transcripts"),
     Modality(id="isoforms", name="Isoform ratio", grouped=True,
              description="Relative abundance of each transcript isoform of a gene"),
     Modality(id="splicing", name="Intron excision", grouped=True,
@@ -152,154 +146,6 @@ DEFAULT_MODALITIES: tuple[Modality, ...] = (
     Modality(id="stability", name="RNA stability", grouped=False,
              description="Exonic to intronic read ratio, a proxy for mRNA stability"),
 )
-
-
-# --------------------------------------------------------------------------------------------------
-# Per-release inputs
-# --------------------------------------------------------------------------------------------------
-
-
-class ImportedResults(_Model):
-    """Existing tensorQTL / RatGTEx / GTEx-format results of one tissue × modality, imported by ``qtlatlas build``
-    instead of running the engine (see :mod:`qtlatlas.results`). ``nominal`` entries may contain ``*``. ``cis``
-    may be left out when the release's multi-tissue ``results`` give it."""
-
-    cis: Path | None = Field(None, description="permutation pass with q-values (cis_qtl.txt.gz, GTEx egenes)")
-    independent: Path | None = None
-    nominal: list[Path] = Field(
-        default_factory=list,
-        description="nominal pass: Parquet or text files (tensorQTL cis_qtl_pairs, GTEx allpairs), or a per-gene "
-        "ZIP archive of p-values (RatGTEx cis_pvals)")
-    signif_pairs: Path | None = Field(None, description="significant pairs (tensorQTL signif_pairs, GTEx "
-                                      "signif_variant_gene_pairs), text, Parquet or a per-gene ZIP archive")
-    trans: Path | None = None
-    afc: Path | None = None
-    phenotypes: Path | None = Field(default=None, description="the normalised phenotype BED that was mapped")
-    covariates: Path | None = None
-    median: Path | None = None
-
-    @field_validator("nominal", mode="before")
-    @classmethod
-    def _one_or_many(cls, v: Any) -> Any:
-        return [v] if isinstance(v, (str, os.PathLike)) else v
-
-
-class PhenotypeInput(_Model):
-    """The inputs of one tissue × modality: the phenotype BED to map, or results to import, or both.
-
-    ``normalised: true`` maps the BED's values as given (already normalised by the lab: no Pantry
-    normalisation) and publishes them as the normalised phenotypes. ``genotype_pcs`` / ``phenotype_pcs``
-    override the atlas-wide ``mapping`` defaults for this entry; both 0 maps with the lab's ``covariates``
-    only (:meth:`pcs`).
-    """
-
-    bed: Path | None = Field(default=None, description="phenotype BED (tensorQTL or QTLtools layout): unnormalised "
-                             "values, or with normalised: true the values to map as given")
-    normalised: bool = Field(False, description="the BED is already normalised: mapped and published as given (no "
-                             "normalisation; a row with a missing value or constant across the mapped samples is "
-                             "refused)")
-    groups: Path | None = Field(default=None, description="phenotype_id<TAB>group_id, for grouped modalities")
-    covariates: Path | None = Field(default=None, description="covariates × samples, tensorQTL layout")
-    genotype_pcs: int | None = Field(None, ge=0, description="genotype PCs computed and added to the covariates "
-                                     "(default: mapping.genotype_pcs)")
-    phenotype_pcs: int | None = Field(None, ge=0, description="phenotype PCs computed and added to the covariates "
-                                      "(default: mapping.phenotype_pcs)")
-    counts: Path | None = Field(default=None, description="log2(count + 1) BED for allelic fold change")
-    results: ImportedResults | None = Field(default=None, description="existing results to import")
-
-    @model_validator(mode="after")
-    def _bed_or_results(self) -> PhenotypeInput:
-        if self.bed is None and self.results is None:
-            raise ValueError("give the phenotype BED ('bed') or existing results to import ('results')")
-        if self.bed is None and self.normalised:
-            raise ValueError("'normalised' describes the phenotype BED to map: give 'bed' (imported results name "
-                             "their normalised phenotypes in 'results.phenotypes')")
-        return self
-
-    def pcs(self, mapping: MappingSettings) -> tuple[int, int]:
-        """(genotype PCs, phenotype PCs) computed for this entry: its own counts, else ``mapping``'s."""
-        return (mapping.genotype_pcs if self.genotype_pcs is None else self.genotype_pcs,
-                mapping.phenotype_pcs if self.phenotype_pcs is None else self.phenotype_pcs)
-
-
-class GeneTables(_Model):
-    """A gene annotation given as tables in the RatGTEx layout instead of a GTF (see :mod:`qtlatlas.io.ratgtex`)."""
-
-    genes: Path = Field(description="gene table: geneId, chromosome, start, end, strand[, tss, description, "
-                        "hasEqtl, expr_/testedEqtl_/eqtl_{tissue}] (RatGTEx gene.{v}.tsv)")
-    exons: Path | None = Field(None, description="exon table: geneId, transcriptId, exonId, exonNumber, "
-                               "chromosome, start, end, strand[, featureType] (RatGTEx exon.{v}.tsv)")
-
-
-class MultiTissueResults(_Model):
-    """Result tables of every tissue of one modality in one file each, rows of a tissue selected by their
-    ``tissue`` column (RatGTEx's ``top_assoc.{v}_{genome}.tsv``, ``eqtls_indep…``, ``xqtls_indep…``,
-    ``all_gene_esnps.{v}.zip``). A gene-level table may name its genes ``gene_id`` instead of ``phenotype_id``."""
-
-    cis: Path | None = Field(None, description="top association per phenotype/gene of every tissue")
-    independent: Path | None = Field(None, description="conditionally independent QTLs of every tissue")
-    signif_pairs: Path | None = Field(None, description="significant pairs of every tissue: text, Parquet, or a "
-                                      "per-gene ZIP archive (variantId, pValue, nes, …, tissueSiteDetailId)")
-    median: Path | None = Field(None, description="median TPM, genes (rows) × tissues (columns): GTEx "
-                                "median_tpm / RatGTEx medianGeneExpression layout")
-    tissue_column: str = Field("tissue", description="column naming the tissue of a row")
-
-
-class Release(_Model):
-    """One release of the atlas: genome build, annotation, genotypes and phenotypes per tissue × modality."""
-
-    id: str
-    genome: str = Field(description="genome build name, e.g. GRCh38, rn7")
-    annotation: GeneTables | Path = Field(description="gene annotation: a GTF (plain or gzipped), or gene and "
-                                          "exon tables ({genes: …, exons: …})")
-    date: dt.date | None = None
-    notes: str = ""
-    dataset_id: str | None = Field(None, description="the data set's id where it was first published (RatGTEx's "
-                                   "datasetId, e.g. ratgtex_v4); default: the release id")
-    genotypes: list[Path] = Field(description="VCF/BCF files or PLINK prefixes (one, or one per chromosome)")
-    results: dict[str, MultiTissueResults] = Field(
-        default_factory=dict,
-        description="modality id (or cross_modality) -> result tables of every tissue, imported by build")
-    tissues: dict[str, dict[str, PhenotypeInput]] = Field(
-        description="tissue id -> modality id -> inputs"
-    )
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, v: str) -> str:
-        return _check_id(v, "release")
-
-    @field_validator("genotypes", mode="before")
-    @classmethod
-    def _one_or_many(cls, v: Any) -> Any:
-        return [v] if isinstance(v, (str, os.PathLike)) else v
-
-    @field_validator("genotypes")
-    @classmethod
-    def _non_empty(cls, v: list[Path]) -> list[Path]:
-        if not v:
-            raise ValueError("at least one genotype file is required")
-        return v
-
-    @field_validator("tissues")
-    @classmethod
-    def _tissues_non_empty(cls, v: dict[str, dict[str, PhenotypeInput]]) -> dict[str, dict[str, PhenotypeInput]]:
-        if not v:
-            raise ValueError("a release needs at least one tissue with phenotypes")
-        for tissue, modalities in v.items():
-            if not modalities:
-                raise ValueError(f"tissue {tissue!r} lists no modality")
-        return v
-
-    def inputs(self) -> list[tuple[str, str, PhenotypeInput]]:
-        """All (tissue, modality, inputs) triples of the release, in file order."""
-        return [(t, m, inp) for t, mods in self.tissues.items() for m, inp in mods.items()]
-
-    def imported(self, tissue: str, modality: str) -> bool:
-        """True when the results of ``tissue`` × ``modality`` are imported (named in its ``results`` or in the
-        release's multi-tissue ``results``) rather than mapped by ``qtlatlas run``."""
-        inp = self.tissues.get(tissue, {}).get(modality)
-        return (inp is not None and inp.results is not None) or modality in self.results
 
 
 # --------------------------------------------------------------------------------------------------
@@ -454,6 +300,12 @@ class Atlas(_Model):
                             ("releases", i, "tissues", tissue, modality),
                             f"unknown modality {modality!r}; modalities defined: {', '.join(sorted(modalities))}",
                         )
+                    if inp.unit is not None and inp.unit != release.unit(modality):
+                        first = next(t for t, m in release.tissues.items() if modality in m and m[modality].unit)
+                        raise LocatedError(
+                            ("releases", i, "tissues", tissue, modality, "unit"),
+                            f"unit {inp.unit!r} differs from {release.unit(modality)!r} of tissue {first}: the "
+                            f"{modality} values of a release are shown side by side, in one unit")
                     shared = release.results.get(modality)
                     if inp.results is not None and inp.results.cis is None and inp.results.independent is None and (
                             shared is None or (shared.cis is None and shared.independent is None)):

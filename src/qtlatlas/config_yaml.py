@@ -60,7 +60,11 @@ def resolve_paths(obj: Any, base: Path) -> Any:
         return obj if obj.is_absolute() else base / obj
     if isinstance(obj, BaseModel):
         updates = {name: resolve_paths(getattr(obj, name), base) for name in type(obj).model_fields}
-        return obj.model_copy(update=updates)
+        copy = obj.model_copy(update=updates)
+        # which keys the file set stays as parsed (model_copy counts every updated key as set): settings
+        # given explicitly are told apart from defaults by it (e.g. mapping.genotype_pcs)
+        object.__setattr__(copy, "__pydantic_fields_set__", set(obj.model_fields_set))
+        return copy
     if isinstance(obj, list):
         return [resolve_paths(x, base) for x in obj]
     if isinstance(obj, dict):

@@ -8,6 +8,7 @@ Work-directory layout written by ``qtlatlas run`` (``WORK/{release}/{tissue}/{mo
 
     phenotypes.bed.gz (+ .tbi)      normalised phenotypes (the mapped matrix)
     covariates.txt                  covariates used (tensorQTL layout)
+    covariates.json                 with the lab's covariates: which were computed and why some PCs were not
     median.tsv.gz                   phenotype_id, median of the unnormalised values
     cis_qtl.txt.gz                  permutation pass with qval, pval_nominal_threshold
     cis_independent_qtl.txt.gz      conditionally independent signals (rank)
@@ -48,6 +49,7 @@ CROSS_MODALITY = "cross_modality"
 FILE_NAMES = {
     "phenotypes": "phenotypes.bed.gz",
     "covariates": "covariates.txt",
+    "design": "covariates.json",
     "median": "median.tsv.gz",
     "cis": "cis_qtl.txt.gz",
     "independent": "cis_independent_qtl.txt.gz",
@@ -65,7 +67,8 @@ class ResultFiles:
     """Paths of the results of one tissue × modality; absent optional results are None.
 
     ``nominal`` lists the nominal-pass files (per-chromosome Parquet, text, or a per-gene ZIP archive;
-    possibly empty). ``shared`` names the fields whose file holds every tissue (a release's multi-tissue
+    possibly empty); ``design`` is what the prepare task decided about the lab's covariates
+    (``covariates.json``). ``shared`` names the fields whose file holds every tissue (a release's multi-tissue
     ``results``): only its rows whose ``tissue_column`` equals :attr:`tissue` belong here. ``median_matrix``
     is a genes × tissues table of median expression (its column :attr:`tissue`).
     """
@@ -82,6 +85,7 @@ class ResultFiles:
     afc: Path | None = None
     summary: Path | None = None
     groups: Path | None = None
+    design: Path | None = None
     nominal: list[Path] = field(default_factory=list)
     shared: frozenset[str] = frozenset()
     tissue_column: str = "tissue"
@@ -100,7 +104,7 @@ class ResultFiles:
         return cls(tissue=tissue, modality=modality, cis=d / FILE_NAMES["cis"], phenotypes=opt("phenotypes"),
                    covariates=opt("covariates"), median=opt("median"), independent=opt("independent"),
                    signif_pairs=opt("signif_pairs"), trans=opt("trans"), afc=opt("afc"), summary=opt("summary"),
-                   groups=opt("groups"), nominal=nominal)
+                   groups=opt("groups"), design=opt("design"), nominal=nominal)
 
     @classmethod
     def from_import(cls, imported, tissue: str, modality: str, shared=None) -> ResultFiles:

@@ -3,8 +3,10 @@
 For each release, samples used for a tissue × modality are
 ``phenotype BED samples ∩ genotyped samples`` (and they must all be present in the covariates file when
 one is given, leaving residual degrees of freedom). A BED declared ``normalised`` must have no missing value
-and no constant row over those samples. Every problem found is collected, so one run reports all of them, and
-each names the file (and line) and the YAML path at fault.
+and no constant row over those samples. What ``qtlatlas run`` would refuse later is checked here first
+(:mod:`.validate_covariates`): the covariate matrix its prepare task builds, and which phenotypes can be
+tested. Every problem found is collected, so one run reports all of them, and each names the file (and line)
+and the YAML path at fault; ``notes`` say what will be done (e.g. no PCs computed).
 """
 
 from __future__ import annotations
@@ -19,14 +21,20 @@ import pandas as pd
 from .config import Atlas, Release
 from .errors import QtlAtlasError
 from .io.annotation import annotation_files, read_annotation
-from .io.chromosomes import chrom_key
-from .io.covariates import read_covariates
 from .io.genotypes import open_genotypes
 from .io.groups import PANTRY_SEPARATOR, check_groups_cover, genes_of, read_groups
 from .io.gtf import Annotation
 from .io.normalised import check_normalised
 from .io.phenotypes import PhenotypeTable, read_phenotype_bed
 from .io.sumstats import read_sumstats_header
+from .mapping.covariate_design import PcRequest
+from .validate_covariates import (
+    EntryContext,
+    PrunedGenotypes,
+    check_design,
+    check_lab_covariates,
+    check_testable,
+)
 from .validate_imported import check_imported
 
 #: Fewer usable samples than this is reported as a warning (mapping has little power below it).
@@ -37,7 +45,8 @@ MIN_TSS_AGREEMENT = 0.5
 
 @dataclass
 class InputCheck:
-    """Sample reconciliation of one tissue × modality of a release."""
+    """Sample reconciliation of one tissue × modality of a release; ``n_testable``: phenotypes that can be
+    tested in cis, ``model``: the covariates it will be mapped with, in a few words."""
 
     tissue: str
     modality: str
@@ -46,6 +55,8 @@ class InputCheck:
     n_genotyped: int = 0
     n_covariate_samples: int | None = None
     n_used: int = 0
+    n_testable: int | None = None
+    model: str = ""
     not_genotyped: list[str] = field(default_factory=list)
     not_in_covariates: list[str] = field(default_factory=list)
     failed: bool = False
@@ -62,6 +73,7 @@ class ReleaseReport:
     inputs: list[InputCheck] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -106,7 +118,8 @@ def validate_atlas(
 def _validate_release(atlas: Atlas, release: Release, index: int, step) -> ReleaseReport:
     rep = ReleaseReport(release=release.id, genome=release.genome)
     where = f"releases[{index}]"
-    geno_samples, geno_chroms = _check_genotypes(release, rep, where, step)
+    geno_samples, variants = _check_genotypes(release, rep, where, step)
+    pruned = PrunedGenotypes(release.genotypes)
     annotation = _check_annotation(release, rep, step)
     step(f"{release.id} imported result tables")
     imported = check_imported(atlas, release, index, rep)
@@ -133,9 +146,10 @@ def _validate_release(atlas: Atlas, release: Release, index: int, step) -> Relea
         check.n_genotyped = len(used)
         check.not_genotyped = [s for s in table.samples if geno_samples is not None and s not in geno_samples]
         label = f"{release.id} {tissue}/{modality}"
+        entry = f"{where}.tissues.{tissue}.{modality}"
         if geno_samples is not None and not used:
             rep.errors.append(
-                f"{bed}: none of its {len(table.samples)} samples is genotyped "
+                f"{entry}.{'bed' if inp.bed else 'results.phenotypes'}: {bed}: none of its {len(table.samples)} samples is genotyped "
                 f"(first BED samples: {_preview(table.samples, 3)}; first genotyped: {_preview(sorted(geno_samples), 3)})"
             )
             check.failed = True
@@ -143,15 +157,20 @@ def _validate_release(atlas: Atlas, release: Release, index: int, step) -> Relea
             rep.warnings.append(
                 f"{label}: {len(check.not_genotyped)} BED sample(s) not genotyped, left out: {_preview(check.not_genotyped)}"
             )
-        entry = f"{where}.tissues.{tissue}.{modality}"
         if inp.normalised and used:
             try:
                 check_normalised(table.subset_samples(used), bed)
             except QtlAtlasError as e:
                 rep.errors.append(f"{entry}.bed (normalised: true): {e}")
                 check.failed = True
-        if inp.covariates is not None:
-            _check_covariates(inp.covariates, used, check, rep, label, entry, inp.pcs(atlas.mapping))
+        ctx = EntryContext(entry, label, used, rep, check)
+        lab = check_lab_covariates(inp.covariates, ctx) if inp.covariates is not None else None
+        if inp.bed is not None and used and not check.failed and variants is not None:
+            step(f"{release.id} {tissue}/{modality} covariates")
+            check_design(ctx, inp, PcRequest.of(inp, atlas.mapping), table, lab, pruned)
+        if variants is not None:
+            check_testable(ctx, table, variants, atlas.mapping.window, bed, "bed" if inp.bed else "results.phenotypes",
+                           mapped=inp.bed is not None)
         check.n_used = 0 if check.failed else len(used)
         if 0 < check.n_used < MIN_SAMPLES_WARNING:
             rep.warnings.append(f"{label}: only {check.n_used} usable samples; QTL mapping will have little power")
@@ -159,16 +178,15 @@ def _validate_release(atlas: Atlas, release: Release, index: int, step) -> Relea
             _check_groups(inp, table, atlas.modality(modality).grouped, rep, label)
         if inp.counts is not None:
             _check_counts(inp.counts, table, rep, label)
-        if geno_chroms is not None:
-            _check_chromosomes(table, geno_chroms, rep, label, bed)
         if annotation is not None:
             _check_tss(table, annotation, rep, label, bed, release)
     return rep
 
 
-def _check_genotypes(release: Release, rep: ReleaseReport, where: str, step) -> tuple[set[str] | None, set[str] | None]:
+def _check_genotypes(release: Release, rep: ReleaseReport, where: str, step) -> tuple[set[str] | None, pd.DataFrame | None]:
+    """The genotyped samples and the variants (``chrom``, ``pos``) of the release; (None, None) after an error."""
     samples: list[str] | None = None
-    chroms: set[str] = set()
+    positions: list[pd.DataFrame] = []
     for i, path in enumerate(release.genotypes):
         step(f"{release.id} genotypes {Path(path).name}")
         try:
@@ -188,9 +206,9 @@ def _check_genotypes(release: Release, rep: ReleaseReport, where: str, step) -> 
         if reader.multiallelic_records:
             rep.warnings.append(f"{path}: {reader.multiallelic_records:,} multi-allelic record(s) skipped "
                                 "(split them with bcftools norm -m- to keep them)")
-        chroms |= {chrom_key(c) for c in pd.unique(variants["chrom"])}
+        positions.append(variants[["chrom", "pos"]])
     rep.n_genotyped_samples = len(samples or [])
-    return set(samples or []), chroms
+    return set(samples or []), pd.concat(positions, ignore_index=True)
 
 
 def _check_annotation(release: Release, rep: ReleaseReport, step) -> Annotation | None:
@@ -201,42 +219,6 @@ def _check_annotation(release: Release, rep: ReleaseReport, step) -> Annotation 
     except QtlAtlasError as e:
         rep.errors.append(f"annotation: {e}")
         return None
-
-
-def _check_covariates(path: Path, used: list[str], check: InputCheck, rep: ReleaseReport, label: str, entry: str,
-                      pcs: tuple[int, int]) -> None:
-    """The covariates of one tissue × modality (``entry``, its YAML path): the file parses, has every used
-    sample, leaves residual degrees of freedom, and whether computed PCs will be renamed around its names."""
-    where = f"{entry}.covariates"
-    try:
-        cov = read_covariates(path)
-    except QtlAtlasError as e:
-        rep.errors.append(f"{where}: {e}")
-        check.failed = True
-        return
-    check.n_covariate_samples = cov.shape[1]
-    check.not_in_covariates = [s for s in used if s not in cov.columns]
-    if check.not_in_covariates:
-        rep.errors.append(
-            f"{where}: {path}: {len(check.not_in_covariates)} sample(s) of {label} are absent from the covariates: "
-            f"{_preview(check.not_in_covariates)}"
-        )
-        check.failed = True
-    n, k = len(used), len(cov)
-    if used and k > n - 3:
-        rep.errors.append(
-            f"{where}: {path}: {k} covariates for the {n} mapped samples of {label} leave no residual degree of "
-            f"freedom (n − 2 − covariates = {n - 2 - k}); give at most {max(n - 3, 0)}"
-        )
-        check.failed = True
-    computed = [f"gPC{i + 1}" for i in range(pcs[0])] + [f"pPC{i + 1}" for i in range(pcs[1])]
-    clash = [c for c in computed if c in set(cov.index)]
-    if clash:
-        rep.warnings.append(
-            f"{where}: {path} already names covariate(s) {_preview(clash)} like the PCs that are computed for "
-            f"{label} ({pcs[0]} genotype, {pcs[1]} phenotype): the computed ones are named computed_gPC1, … "
-            f"instead. If the file already holds the PCs to use, set genotype_pcs: 0 and phenotype_pcs: 0 in {entry}"
-        )
 
 
 def _check_groups(inp, table: PhenotypeTable, grouped: bool, rep: ReleaseReport, label: str) -> None:
@@ -266,19 +248,6 @@ def _check_counts(path: Path, table: PhenotypeTable, rep: ReleaseReport, label: 
     missing = [s for s in table.samples if s not in set(counts.samples)]
     if missing:
         rep.errors.append(f"{path}: {len(missing)} sample(s) of the phenotype BED are absent: {_preview(missing)}")
-
-
-def _check_chromosomes(table: PhenotypeTable, geno_chroms: set[str], rep, label: str, bed: Path) -> None:
-    keys = np.array([chrom_key(c) for c in table.positions["chrom"]], dtype=object)
-    absent = sorted({k for k in keys if k not in geno_chroms})
-    if absent and len(absent) == len(set(keys)):
-        rep.errors.append(
-            f"{bed}: no phenotype lies on a genotyped chromosome (BED: {_preview(absent)}; "
-            f"genotypes: {_preview(sorted(geno_chroms))})"
-        )
-    elif absent:
-        n = int(np.isin(keys, absent).sum())
-        rep.warnings.append(f"{label}: {n} phenotype(s) on chromosomes without genotypes ({_preview(absent)})")
 
 
 def _check_tss(table: PhenotypeTable, ann: Annotation, rep, label: str, bed: Path, release: Release) -> None:

@@ -21,17 +21,22 @@ def _add_prepare(sub: argparse._SubParsersAction) -> None:
     p.add_argument("phenotypes", help="unnormalised phenotype BED (NA allowed)")
     p.add_argument("genotypes", help="PLINK 1/PLINK 2 prefix, .bed/.pgen, or VCF/BCF")
     p.add_argument("prefix", help="output prefix")
-    p.add_argument("--genotype-pcs", type=int, default=5, help="genotype PCs (default 5)")
-    p.add_argument("--phenotype-pcs", type=int, default=20, help="phenotype PCs (default 20); the total is capped at n − 1")
+    p.add_argument("--genotype-pcs", type=int, default=None,
+                   help="genotype PCs (default 5, or none when --covariates already hold genotype PCs)")
+    p.add_argument("--phenotype-pcs", type=int, default=None,
+                   help="phenotype PCs (default 20, or none when --covariates already hold phenotype PCs); the "
+                   "total is capped at n − 3")
     p.add_argument("--covariates", help="extra covariates to append (covariates × samples)")
     p.set_defaults(func=cmd_prepare)
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
+    from ..mapping.covariate_design import name_runs
     from ..mapping.prepare import prepare_inputs
 
-    if args.genotype_pcs < 0 or args.phenotype_pcs < 0:
-        raise QtlAtlasError("--genotype-pcs and --phenotype-pcs must be ≥ 0")
+    for name in ("genotype_pcs", "phenotype_pcs"):
+        if (getattr(args, name) or 0) < 0:
+            raise QtlAtlasError(f"--{name.replace('_', '-')}: must be ≥ 0")
     Path(args.prefix).parent.mkdir(parents=True, exist_ok=True)
     with console.status("Preparing…") as status:
         report = prepare_inputs(args.phenotypes, args.genotypes, args.prefix, args.genotype_pcs, args.phenotype_pcs,
@@ -40,7 +45,11 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     console.print(f"{report.n_kept:,} of {report.n_input:,} phenotypes kept ({prep.dropped_missing} with ≥ 50% missing, "
                   f"{prep.dropped_zeros} with > 50% zeros, {prep.dropped_constant} constant dropped; {prep.imputed:,} "
                   f"values imputed), {report.n_samples} samples; {len(report.covariate_names)} covariates "
-                  f"({report.n_pruned_variants:,} pruned variants for genotype PCs)")
+                  f"(computed: {name_runs(report.design.computed)}; yours: {name_runs(report.design.lab)})")
+    for note in report.design.notes:
+        console.print(f"[cyan]note:[/] {note}", soft_wrap=True)
+    for warning in report.design.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", soft_wrap=True)
     console.print(f"wrote {args.prefix}.bed.gz, {args.prefix}.covariates.txt, {args.prefix}.median.tsv.gz")
     return 0
 
@@ -98,6 +107,21 @@ def _lambda(text: str) -> float | None:
     return value
 
 
+def _check_testable(inputs, args: argparse.Namespace) -> None:
+    """Warn about the phenotypes that cis mapping cannot test (no genotypes on their chromosome, no variant in
+    their window), as ``qtlatlas validate`` does; refuse to run when none can be tested."""
+    from ..mapping.untestable import find_untestable
+
+    found = find_untestable(inputs.phenotypes.positions, inputs.genotypes.variants, args.window)
+    if not found.untestable:
+        return
+    if not found.n_testable:
+        raise QtlAtlasError(f"{args.phenotypes}: nothing to map: {found.message()} (genotypes: {args.genotypes}, "
+                            f"--window {args.window}); no output written")
+    console.print(f"[yellow]warning:[/] {args.phenotypes}: {found.message()}; they are left out of the output",
+                  soft_wrap=True)
+
+
 def cmd_map(args: argparse.Namespace) -> int:
     import time
 
@@ -128,6 +152,8 @@ def cmd_map(args: argparse.Namespace) -> int:
         inputs = load_mapping_inputs(args.genotypes, args.phenotypes, args.covariates, args.groups)
         console.print(f"{len(inputs.samples)} samples, {len(inputs.phenotypes.phenotype_ids):,} phenotypes, "
                       f"{len(inputs.covariate_names)} covariates, {len(inputs.genotypes.variants):,} variants")
+        if args.mode != "trans":
+            _check_testable(inputs, args)
         if args.mode == "cis":
             table, summary = run.run_cis(inputs, args.prefix, options, progress)
             console.print(f"{summary.n_significant} of {summary.n_tested} {'groups' if args.groups else 'phenotypes'} "

@@ -68,6 +68,8 @@ def run_release(atlas, release_id: str, work: Path, *, cores: int = 1, threads_p
                        threads_per_task=threads_per_task, scheduler=scheduler, dask_local=dask_local,
                        progress=progress, console=console)
     console.print(_run_summary(report, Path(work), release_id))
+    for line in _covariate_notes(Path(work), release_id):
+        console.print(line, soft_wrap=True)
     failed = [t for t in report.tasks if t.status in ("failed", "blocked")]
     for t in failed:
         detail = f": {t.error}" if getattr(t, "error", None) else ""
@@ -75,6 +77,20 @@ def run_release(atlas, release_id: str, work: Path, *, cores: int = 1, threads_p
     if failed:
         err_console.print(f"[red]{len(failed)} task(s) did not complete[/]; fix the cause and run again: finished tasks are kept.")
     return report
+
+
+def _covariate_notes(work: Path, release_id: str) -> list[str]:
+    """What the prepare tasks decided about the lab's covariates (``covariates.json``: PCs not computed because
+    the lab's covariates hold them, computed PCs renamed or duplicating the lab's), one line each."""
+    import json
+
+    lines = []
+    for path in sorted((work / release_id).glob("*/*/covariates.json")):
+        design = json.loads(path.read_text())
+        where = f"{path.parent.parent.name}/{path.parent.name}"
+        lines += [f"[cyan]note:[/] {where}: {n}" for n in design.get("notes", [])]
+        lines += [f"[yellow]warning:[/] {where}: {w}" for w in design.get("warnings", [])]
+    return lines
 
 
 def _run_summary(report, work: Path, release_id: str) -> Table:

@@ -38,6 +38,8 @@ def validate_and_print(atlas, releases: list[str] | None) -> int:
         report = validate_atlas(atlas, releases, on_step=lambda msg: status.update(f"Checking {msg}…"))
     for rel in report.releases:
         console.print(_release_table(rel))
+        for note in rel.notes:
+            console.print(f"[cyan]note:[/] {note}", soft_wrap=True)
         for w in rel.warnings:
             console.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
     for w in report.warnings:
@@ -54,7 +56,9 @@ def validate_and_print(atlas, releases: list[str] | None) -> int:
 
 def _release_table(rel) -> Table:
     table = Table(
-        caption="BED: samples in the phenotype BED; genotyped, covariates: of those, found there; used: mapped",
+        caption="BED: samples in the phenotype BED; genotyped, covariates: of those, found there; used: mapped; "
+        "testable: phenotypes with a variant in cis; model: the covariates mapped with (the lab's + computed "
+        "genotype + phenotype PCs)",
         caption_justify="left",
         title=f"Release {rel.release} ({rel.genome}): {rel.n_genotyped_samples} genotyped samples, "
         f"{rel.n_variants:,} variants",
@@ -62,7 +66,7 @@ def _release_table(rel) -> Table:
     )
     table.add_column("tissue", no_wrap=True)
     table.add_column("modality", no_wrap=True)
-    for col in ("phenotypes", "BED", "genotyped", "covariates", "used"):
+    for col in ("phenotypes", "BED", "genotyped", "covariates", "used", "testable", "model"):
         table.add_column(col, justify="right", no_wrap=True)
     any_mismatch = any(c.not_genotyped or c.not_in_covariates for c in rel.inputs)
     if any_mismatch:
@@ -76,6 +80,8 @@ def _release_table(rel) -> Table:
         table.add_row(
             c.tissue, c.modality, f"{c.n_phenotypes:,}", str(c.n_bed_samples), str(c.n_genotyped),
             "—" if c.n_covariate_samples is None else str(c.n_covariate_samples),
-            "[red]failed[/]" if c.failed else str(c.n_used), *(["; ".join(mismatch)] if any_mismatch else []),
+            "[red]failed[/]" if c.failed else str(c.n_used),
+            "—" if c.n_testable is None else f"{c.n_testable:,}", c.model or "—",
+            *(["; ".join(mismatch)] if any_mismatch else []),
         )
     return table

@@ -14,6 +14,14 @@ DEFAULT_GENOTYPE_PCS = 5
 DEFAULT_PHENOTYPE_PCS = 20
 PRUNE_WINDOW, PRUNE_STEP, PRUNE_R2 = 200, 100, 0.1
 COMMON_MAF = 0.05
+#: Residual degrees of freedom a covariate matrix must leave: ``n − 2 − covariates ≥ 1`` (the intercept and the
+#: variant take the other 2), or no phenotype can be tested.
+RESIDUAL_DOF = 1
+
+
+def max_covariates(n_samples: int) -> int:
+    """The most covariates ``n_samples`` samples can be adjusted for: ``n − 2 − RESIDUAL_DOF``."""
+    return n_samples - 2 - RESIDUAL_DOF
 
 
 def _standardize_rows(X: np.ndarray) -> np.ndarray:
@@ -59,7 +67,11 @@ def ld_prune(dosages: np.ndarray, window: int = PRUNE_WINDOW, step: int = PRUNE_
 
 def principal_components(X: np.ndarray, n_components: int) -> np.ndarray:
     """Top ``n_components`` sample PCs of ``X`` (features × n samples, standardized per feature):
-    (n_components, n) scores, signs fixed so that each PC's largest-|loading| sample is positive."""
+    (k, n) scores, signs fixed so that each PC's largest-|loading| sample is positive. ``k`` is at most the
+    numerical rank of the standardized data: a component whose singular value is below
+    ``max(s₁, 1) · 1e-10 · n`` (the tolerance by which the regression drops a dependent covariate,
+    :class:`~qtlatlas.engine.residualize.Residualizer`) is rounding noise, not a PC. Two quantile-normalised
+    phenotypes, for instance, sum to the same value in every sample and have one PC, not two."""
     Z = _standardize_rows(np.asarray(X, dtype=np.float64))
     Z = Z[np.any(Z != 0, axis=1)]
     k = int(min(n_components, Z.shape[0], Z.shape[1] - 1))
@@ -67,6 +79,7 @@ def principal_components(X: np.ndarray, n_components: int) -> np.ndarray:
         return np.zeros((0, X.shape[1]))
     # PCs of samples: eigenvectors of the n × n Gram matrix (cheap when features ≫ samples)
     _, s, vt = np.linalg.svd(Z, full_matrices=False)
+    k = int(np.sum(s[:k] > max(s[0], 1.0) * 1e-10 * Z.shape[1]))
     scores = vt[:k] * s[:k, None]
     signs = np.sign(scores[np.arange(k), np.abs(scores).argmax(axis=1)])
     return scores * signs[:, None]
@@ -82,14 +95,15 @@ def pca_covariates(
 ) -> pd.DataFrame:
     """Covariates × samples in the tensorQTL layout: ``gPC1..`` from ``genotypes`` (pruned common variants,
     m × n, no NaN), ``pPC1..`` from normalised ``phenotypes`` (p × n), then any ``extra`` covariates
-    (covariates × samples, user-supplied). The total is capped at n − 1 (phenotype PCs are reduced first),
-    and fewer PCs are returned when the data have lower rank. When ``extra`` already names a covariate like
+    (covariates × samples, user-supplied). The total is capped at n − 3 (:data:`RESIDUAL_DOF` residual degree
+    of freedom left for the regression of a phenotype on a variant; phenotype PCs are reduced first), and fewer
+    PCs are returned when the data have lower rank. When ``extra`` already names a covariate like
     a computed PC (a lab's own ``gPC1``), every computed PC is named ``computed_gPC1``, … instead
     (:func:`computed_names`), so the names stay unique.
     """
     n = len(samples)
     n_extra = 0 if extra is None else extra.shape[0]
-    budget = max(n - 1 - n_extra, 0)
+    budget = max(max_covariates(n) - n_extra, 0)
     n_g = min(n_genotype_pcs, budget) if genotypes is not None else 0
     n_p = min(n_phenotype_pcs, budget - n_g) if phenotypes is not None else 0
     blocks, names = [], []

@@ -31,10 +31,7 @@ class Residualizer:
             if not np.all(np.isfinite(C)):
                 raise ValueError("covariates contain NaN or infinite values")
             self.n = C.shape[0]
-            Cc = C - C.mean(axis=0)
-            Q, R = np.linalg.qr(Cc)
-            diag = np.abs(np.diag(R))
-            keep = diag > max(diag.max(initial=0.0), 1.0) * 1e-10 * self.n
+            Q, keep = _centred_basis(C)
             self.Q = Q[:, keep]
         self.rank = self.Q.shape[1]
         self.dof = self.n - 2 - self.rank
@@ -50,6 +47,25 @@ class Residualizer:
         if self.rank:
             Xc = Xc - (Xc @ self.Q) @ self.Q.T
         return Xc.astype(dtype, copy=False)
+
+
+def _centred_basis(C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """QR of the centred covariates ``C`` (n, k): ``Q`` (n, k) and which of its columns to keep (k,) bool: column
+    j is dropped when what covariate j adds to the intercept and the covariates before it is numerically nil."""
+    Cc = C - C.mean(axis=0)
+    Q, R = np.linalg.qr(Cc)
+    diag = np.abs(np.diag(R))
+    return Q, diag > max(diag.max(initial=0.0), 1.0) * 1e-10 * C.shape[0]
+
+
+def dependent_columns(covariates: np.ndarray) -> np.ndarray:
+    """Indices of the columns of ``covariates`` (n_samples, k) that :class:`Residualizer` drops: each is (to
+    its tolerance) a linear combination of the intercept and the columns before it. Empty for a full-rank
+    matrix."""
+    C = np.asarray(covariates, dtype=np.float64)
+    if C.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(~_centred_basis(C)[1])
 
 
 def center_normalize(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

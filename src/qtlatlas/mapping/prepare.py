@@ -2,8 +2,8 @@
 
 Writes ``PREFIX.bed.gz`` (+ ``.tbi``; normalised by the Pantry rules, samples = those genotyped),
 ``PREFIX.covariates.txt`` (genotype PCs of LD-pruned common variants, phenotype PCs, then any user
-covariates; tensorQTL layout) and ``PREFIX.median.tsv.gz`` (median of the unnormalised values of each
-phenotype, e.g. median TPM).
+covariates; tensorQTL layout: :mod:`.covariate_design`) and ``PREFIX.median.tsv.gz`` (median of the
+unnormalised values of each phenotype, e.g. median TPM).
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ import pandas as pd
 
 from ..engine.genotype_stats import impute_mean
 from ..engine.normalize import PreparedPhenotypes, median_per_phenotype, prepare_phenotypes
-from ..engine.pca import COMMON_MAF, DEFAULT_GENOTYPE_PCS, DEFAULT_PHENOTYPE_PCS, ld_prune, pca_covariates
-from ..errors import SampleMismatchError
+from ..engine.pca import COMMON_MAF, DEFAULT_GENOTYPE_PCS, DEFAULT_PHENOTYPE_PCS, ld_prune
+from ..errors import QtlAtlasError, SampleMismatchError
 from ..io.covariates import read_covariates, write_covariates
+from ..io.genotype_set import GenotypeSet
 from ..io.genotypes import GenotypeReader, open_genotypes
 from ..io.phenotypes import PhenotypeTable, read_phenotype_bed, write_phenotype_bed
 from ..io.text import write_tsv_gz
+from .covariate_design import CovariateDesign, PcRequest, check_covariate_matrix, design_covariates
 
 
 @dataclass
@@ -31,8 +33,42 @@ class PrepareReport:
     n_kept: int
     n_samples: int
     preparation: PreparedPhenotypes
-    n_pruned_variants: int
     covariate_names: list[str]
+    design: CovariateDesign
+
+
+def normalised_table(raw: PhenotypeTable) -> tuple[PhenotypeTable, PreparedPhenotypes]:
+    """``raw`` (unnormalised, missing values allowed) normalised by the Pantry rules
+    (:func:`~qtlatlas.engine.normalize.prepare_phenotypes`): the kept phenotypes × the same samples, and the
+    preparation's report."""
+    prepared = prepare_phenotypes(raw.values)
+    return PhenotypeTable(prepared.values, raw.positions[prepared.kept].reset_index(drop=True), raw.samples), prepared
+
+
+def pruned_variant_ids(reader: GenotypeReader | GenotypeSet) -> list[str]:
+    """Ids of the common (MAF ≥ 0.05) variants kept by LD pruning over every sample of ``reader``, chromosome
+    by chromosome: the variants whose dosages give a release's genotype PCs."""
+    kept: list[str] = []
+    for chrom in reader.chromosomes():
+        data = reader.read(chrom, dtype="float32")
+        G = impute_mean(data.to_float().astype(np.float64))
+        af = G.mean(axis=1) / 2
+        common = np.flatnonzero(np.minimum(af, 1 - af) >= COMMON_MAF)
+        ids = data.variants["id"].to_numpy()[common]
+        kept += list(ids[ld_prune(G[common])])
+    return kept
+
+
+def pruned_dosages(reader: GenotypeReader | GenotypeSet, variant_ids: list[str], samples: list[str]) -> np.ndarray:
+    """Mean-imputed dosages (m, n) float64 of the variants ``variant_ids`` (:func:`pruned_variant_ids`) for
+    ``samples``, in genome order."""
+    wanted = set(variant_ids)
+    blocks = []
+    for chrom in reader.chromosomes():
+        data = reader.read(chrom, samples=samples, dtype="float32")
+        rows = np.flatnonzero(data.variants["id"].isin(wanted).to_numpy())
+        blocks.append(impute_mean(data.to_float()[rows].astype(np.float64)))
+    return np.vstack(blocks) if blocks else np.zeros((0, len(samples)))
 
 
 def pruned_genotypes(reader: GenotypeReader, samples: list[str], on_chrom: Callable[[str], None] | None = None) -> np.ndarray:
@@ -53,12 +89,19 @@ def prepare_inputs(
     phenotypes: str | os.PathLike[str],
     genotypes: str | os.PathLike[str],
     prefix: str,
-    n_genotype_pcs: int = DEFAULT_GENOTYPE_PCS,
-    n_phenotype_pcs: int = DEFAULT_PHENOTYPE_PCS,
+    n_genotype_pcs: int | None = None,
+    n_phenotype_pcs: int | None = None,
     extra_covariates: str | os.PathLike[str] | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> PrepareReport:
-    """Normalise ``phenotypes``, compute covariates, write the three outputs (see module docstring)."""
+    """Normalise ``phenotypes``, compute covariates, write the three outputs (see module docstring).
+
+    A PC count left None is :data:`DEFAULT_GENOTYPE_PCS` / :data:`DEFAULT_PHENOTYPE_PCS`, unless
+    ``extra_covariates`` already hold PCs of that kind (:mod:`.covariate_design`): then none is computed.
+
+    Raises:
+        QtlAtlasError: the covariates cannot be used (:func:`~.covariate_design.check_covariate_matrix`).
+    """
     step = on_step or (lambda _m: None)
     step("reading phenotypes")
     raw = read_phenotype_bed(phenotypes, allow_missing=True)
@@ -69,16 +112,23 @@ def prepare_inputs(
         raise SampleMismatchError(f"{phenotypes}: none of its samples is in {genotypes}")
     raw = raw.subset_samples(samples)
     step("normalising phenotypes")
-    prepared = prepare_phenotypes(raw.values)
-    table = PhenotypeTable(prepared.values, raw.positions[prepared.kept].reset_index(drop=True), samples)
-    G = pruned_genotypes(reader, samples, lambda c: step(f"pruning genotypes on {c}")) if n_genotype_pcs else None
+    table, prepared = normalised_table(raw)
     extra = read_covariates(extra_covariates, samples) if extra_covariates else None
+    request = PcRequest(DEFAULT_GENOTYPE_PCS if n_genotype_pcs is None else n_genotype_pcs,
+                        DEFAULT_PHENOTYPE_PCS if n_phenotype_pcs is None else n_phenotype_pcs,
+                        n_genotype_pcs is not None, n_phenotype_pcs is not None)
     step("computing principal components")
-    covariates = pca_covariates(samples, G, table.values if n_phenotype_pcs else None, n_genotype_pcs, n_phenotype_pcs, extra)
+    design = design_covariates(samples, extra, request,
+                               lambda: pruned_genotypes(reader, samples, lambda c: step(f"pruning genotypes on {c}")),
+                               lambda: table.values)
+    problems = check_covariate_matrix(design.frame)
+    if problems:
+        raise QtlAtlasError(f"covariates of {phenotypes}{f' ({extra_covariates})' if extra_covariates else ''}: "
+                            + "; ".join(problems))
+    covariates = design.frame
     write_phenotype_bed(table, f"{prefix}.bed.gz")
     write_covariates(covariates, f"{prefix}.covariates.txt")
     medians = pd.DataFrame({"phenotype_id": raw.phenotype_ids, "median": median_per_phenotype(raw.values)})
     write_tsv_gz(medians, f"{prefix}.median.tsv.gz")
     return PrepareReport(n_input=len(raw.phenotype_ids), n_kept=int(prepared.kept.sum()), n_samples=len(samples),
-                         preparation=prepared, n_pruned_variants=0 if G is None else len(G),
-                         covariate_names=list(covariates.index))
+                         preparation=prepared, covariate_names=list(covariates.index), design=design)

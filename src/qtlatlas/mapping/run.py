@@ -97,7 +97,9 @@ def cis_table(inputs: MappingInputs, options: MapOptions, progress: Progress = _
         tables.append(permutation_pass(prep, options.permutations, options.seed, groups=groups,
                                        random_tiebreak=options.random_tiebreak, threads=options.threads,
                                        progress=advance, adaptive=AdaptivePermutations() if options.adaptive else None))
-    table = pd.concat(tables, ignore_index=True)
+    # a chromosome without a testable phenotype gives an empty table of object columns: left out of the
+    # concatenation, which would otherwise turn every column into objects
+    table = pd.concat([t for t in tables if len(t)] or tables[:1], ignore_index=True)
     return add_qvalues(table, options.fdr, options.qvalue_lambda)
 
 
@@ -117,11 +119,14 @@ def run_cis_nominal(inputs: MappingInputs, prefix: str, options: MapOptions, pro
 
 
 def nominal_tables(inputs: MappingInputs, options: MapOptions, progress: Progress = _no_progress):
-    """Yield ``(chromosome, nominal-pass table)`` chromosome by chromosome."""
+    """Yield ``(chromosome, nominal-pass table)`` chromosome by chromosome, leaving out chromosomes without any
+    pair (no genotypes there, or no variant in cis of their phenotypes: :mod:`.untestable`)."""
     chroms = inputs.chromosomes()
     advance = progress("cis nominal", len(chroms), 1)
     for chrom in chroms:
-        yield chrom, nominal_pass(_prepared(inputs, chrom, options))
+        table = nominal_pass(_prepared(inputs, chrom, options))
+        if len(table):
+            yield chrom, table
         advance(1)
 
 

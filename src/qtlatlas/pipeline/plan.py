@@ -1,7 +1,9 @@
 """The task graph of a release: every tissue × modality, and cross-modality per tissue.
 
 Per tissue × modality with a phenotype BED (entries with only imported ``results`` are not mapped; a BED
-declared ``normalised`` is mapped as given, and each entry may set its own numbers of computed PCs)::
+declared ``normalised`` is mapped as given, and each entry may set its own numbers of computed PCs; PC counts
+left to the default are not computed when the entry's covariates already hold such PCs:
+:mod:`qtlatlas.mapping.covariate_design`)::
 
     prepare → cis → independent
                   → nominal (+ significant pairs)
@@ -27,6 +29,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..config import Atlas
+from ..mapping.covariate_design import PcRequest
 from ..results import (
     CROSS_MODALITY,
     FILE_NAMES,
@@ -106,13 +109,17 @@ def _plan(atlas: Atlas, release_id: str, work: str | os.PathLike[str]) -> list[T
             prepare_outputs["median"] = out["median"]
         if grouped:
             prepare_outputs["groups"] = out["groups"]
-        n_genotype_pcs, n_phenotype_pcs = inp.pcs(atlas.mapping)
+        request = PcRequest.of(inp, atlas.mapping)
         prepare_params = {"bed": str(inp.bed), "genotypes": geno, "pruned": pruned,
                           "extra_covariates": str(inp.covariates) if inp.covariates else None,
-                          "n_genotype_pcs": n_genotype_pcs, "n_phenotype_pcs": n_phenotype_pcs, "grouped": grouped,
+                          "n_genotype_pcs": request.genotype, "n_phenotype_pcs": request.phenotype, "grouped": grouped,
                           "groups": str(inp.groups) if inp.groups else None}
         if inp.normalised:  # only when set: the fingerprints of existing atlases' tasks stay as they were
             prepare_params["normalised"] = True
+        if inp.covariates:  # the lab's covariates may hold PCs: what was decided is recorded
+            prepare_outputs["design"] = out["design"]
+            if request.defaults():
+                prepare_params["default_pcs"] = request.defaults()
         tasks.append(Task(id=f"{base}/prepare", func=_FUNC + "prepare", label=f"{label}: prepare",
                           params=prepare_params, inputs=tuple(prepare_inputs), outputs=prepare_outputs,
                           deps=(f"{rid}/prune",)))

@@ -15,17 +15,26 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..engine.genotype_stats import impute_mean
-from ..engine.normalize import median_per_phenotype, prepare_phenotypes
-from ..engine.pca import COMMON_MAF, ld_prune, pca_covariates
+from ..engine.normalize import median_per_phenotype
+from ..engine.pca import pca_covariates
+from ..errors import QtlAtlasError
 from ..io.covariates import read_covariates, write_covariates
 from ..io.genotype_set import open_genotype_files
 from ..io.groups import gene_of, read_groups
 from ..io.normalised import read_normalised_bed
-from ..io.phenotypes import PhenotypeTable, read_bed_samples, read_phenotype_bed, write_phenotype_bed
+from ..io.phenotypes import read_bed_samples, read_phenotype_bed, write_phenotype_bed
 from ..io.text import write_tsv_gz
+from ..mapping.covariate_design import (
+    GENOTYPE,
+    PHENOTYPE,
+    PcRequest,
+    check_covariate_matrix,
+    design_covariates,
+    name_runs,
+)
 from ..mapping.crossmodal import concatenate_modalities
 from ..mapping.inputs import load_mapping_inputs
+from ..mapping.prepare import normalised_table, pruned_dosages, pruned_variant_ids
 from ..mapping.run import (
     MapOptions,
     afc_table,
@@ -37,6 +46,7 @@ from ..mapping.run import (
     trans_table,
     write_parquet,
 )
+from ..mapping.untestable import find_untestable
 
 
 def _options(mapping: dict, threads: int) -> MapOptions:
@@ -49,27 +59,12 @@ def _options(mapping: dict, threads: int) -> MapOptions:
 
 def prune(outputs: dict[str, str], threads: int, genotypes: list[str], version: str = "") -> None:
     """LD-pruned common variants of the release (all genotyped samples): one variant id per line."""
-    reader = open_genotype_files(genotypes)
-    kept: list[str] = []
-    for chrom in reader.chromosomes():
-        data = reader.read(chrom, dtype="float32")
-        G = impute_mean(data.to_float().astype(np.float64))
-        af = G.mean(axis=1) / 2
-        common = np.flatnonzero(np.minimum(af, 1 - af) >= COMMON_MAF)
-        ids = data.variants["id"].to_numpy()[common]
-        kept += list(ids[ld_prune(G[common])])
+    kept = pruned_variant_ids(open_genotype_files(genotypes))
     Path(outputs["variants"]).write_text("".join(f"{v}\n" for v in kept))
 
 
 def _pruned_dosages(genotypes: list[str], pruned: str, samples: list[str]) -> np.ndarray:
-    reader = open_genotype_files(genotypes)
-    wanted = set(Path(pruned).read_text().split())
-    blocks = []
-    for chrom in reader.chromosomes():
-        data = reader.read(chrom, samples=samples, dtype="float32")
-        rows = np.flatnonzero(data.variants["id"].isin(wanted).to_numpy())
-        blocks.append(impute_mean(data.to_float()[rows].astype(np.float64)))
-    return np.vstack(blocks) if blocks else np.zeros((0, len(samples)))
+    return pruned_dosages(open_genotype_files(genotypes), Path(pruned).read_text().split(), samples)
 
 
 def _write_groups(path: str, phenotype_ids: list[str], groups_file: str | None) -> None:
@@ -80,13 +75,22 @@ def _write_groups(path: str, phenotype_ids: list[str], groups_file: str | None) 
 
 def prepare(outputs: dict[str, str], threads: int, bed: str, genotypes: list[str], pruned: str,
             extra_covariates: str | None, n_genotype_pcs: int, n_phenotype_pcs: int, grouped: bool,
-            groups: str | None, normalised: bool = False, version: str = "") -> None:
+            groups: str | None, normalised: bool = False, default_pcs: list[str] | None = None,
+            version: str = "") -> None:
     """Normalised phenotypes (genotyped samples), covariates, medians of raw values, and groups.
 
     With ``normalised`` the BED's values are kept as given (written exactly; a row with a missing value or
     constant across the genotyped samples is refused) and no medians are written (the values are not
-    expression levels). Covariates: ``n_genotype_pcs`` genotype PCs and ``n_phenotype_pcs`` phenotype PCs, then
-    the user's; the user's alone are written exactly as given, and none at all as a header line only.
+    expression levels). Covariates (:mod:`qtlatlas.mapping.covariate_design`): ``n_genotype_pcs`` genotype PCs
+    and ``n_phenotype_pcs`` phenotype PCs, then the user's; for the kinds in ``default_pcs`` (counts left to
+    the default in atlas.yaml) none when the user's covariates already hold PCs of that kind. The user's alone
+    are written exactly as given, and none at all as a header line only; ``outputs["design"]``, when asked
+    for, records what was decided (:meth:`~qtlatlas.mapping.covariate_design.CovariateDesign.to_json`), and
+    the task's log says it.
+
+    Raises:
+        QtlAtlasError: the covariate matrix cannot be used (constant or collinear covariates, no residual degree
+            of freedom).
     """
     genotyped = set(open_genotype_files(genotypes).samples)
     if normalised:
@@ -96,15 +100,27 @@ def prepare(outputs: dict[str, str], threads: int, bed: str, genotypes: list[str
         raw = read_phenotype_bed(bed, allow_missing=True)
         samples = [s for s in raw.samples if s in genotyped]
         raw = raw.subset_samples(samples)
-        prepared = prepare_phenotypes(raw.values)
-        table = PhenotypeTable(prepared.values, raw.positions[prepared.kept].reset_index(drop=True), samples)
+        table, _ = normalised_table(raw)
         write_tsv_gz(pd.DataFrame({"phenotype_id": raw.phenotype_ids, "median": median_per_phenotype(raw.values)}),
                      outputs["median"])
     write_phenotype_bed(table, outputs["phenotypes"], index=False, exact=normalised)
-    G = _pruned_dosages(genotypes, pruned, samples) if n_genotype_pcs else None
     extra = read_covariates(extra_covariates, samples) if extra_covariates else None
-    covariates = pca_covariates(samples, G, table.values, n_genotype_pcs, n_phenotype_pcs, extra)
-    write_covariates(covariates, outputs["covariates"], exact=extra is not None and len(covariates) == len(extra))
+    defaults = set(default_pcs or ())
+    request = PcRequest(n_genotype_pcs, n_phenotype_pcs, GENOTYPE not in defaults, PHENOTYPE not in defaults)
+    design = design_covariates(samples, extra, request, lambda: _pruned_dosages(genotypes, pruned, samples),
+                               lambda: table.values)
+    problems = check_covariate_matrix(design.frame)
+    if problems:
+        raise QtlAtlasError(f"{extra_covariates or bed}: the covariates of {bed} cannot be used: "
+                            f"{'; '.join(problems)} (qtlatlas validate names the atlas.yaml entry)")
+    print(f"covariates: {len(design.frame)} (the lab's: {name_runs(design.lab)}; computed: {name_runs(design.computed)})")
+    for note in design.notes:
+        print(f"note: {note}")
+    for warning in design.warnings:
+        print(f"warning: {warning}")
+    write_covariates(design.frame, outputs["covariates"], exact=extra is not None and not design.computed)
+    if "design" in outputs:
+        Path(outputs["design"]).write_text(json.dumps(design.to_json(), indent=1) + "\n")
     if grouped:
         _write_groups(outputs["groups"], table.phenotype_ids, groups)
 
@@ -113,6 +129,9 @@ def cis(outputs: dict[str, str], threads: int, phenotypes: str, covariates: str,
         groups: str | None, mapping: dict, version: str = "") -> None:
     """Permutation pass with q-values (``cis_qtl.txt.gz``)."""
     inputs = load_mapping_inputs(genotypes, phenotypes, covariates, groups)
+    untestable = find_untestable(inputs.phenotypes.positions, inputs.genotypes.variants, mapping["window"])
+    if untestable.untestable:
+        print(f"warning: {phenotypes}: {untestable.message()}; they are left out")
     table, _ = cis_table(inputs, _options(mapping, threads))
     write_tsv_gz(table, outputs["cis"])
 

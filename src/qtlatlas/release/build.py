@@ -126,7 +126,7 @@ class _ReleaseBuilder:
     def __init__(self, atlas: Atlas, release: Release, out: Path, results: Mapping[tuple[str, str], ResultFiles],
                  step: Callable[[str], None]):
         self.atlas, self.release, self.out, self.results, self.step = atlas, release, out, results, step
-        self.fdr = atlas.mapping.fdr
+        self.fdr, self.unit = atlas.mapping.fdr, release.unit("expression")  # unit: of unnormalised expression
         self.inputs: dict[tuple[str, str], PhenotypeInput] = {(t, m): inp for t, m, inp in release.inputs()}
         self.descriptions: dict[str, tuple[str, str]] = {}
         self.tested_genes: set[str] = set()
@@ -307,7 +307,8 @@ class _ReleaseBuilder:
             if fallback is None:
                 fallback = idx
             samples = samples or read_bed_samples(raw_bed)
-            self._bed(raw_bed, "phenotypes", f"unnormalised phenotypes of {label} (BED)", tissue=tissue,
+            unit = f", {self.unit}" if modality == "expression" else ""
+            self._bed(raw_bed, "phenotypes", f"unnormalised phenotypes{unit} of {label} (BED)", tissue=tissue,
                       modality=modality, norm="raw")
             if modality == "expression":
                 self._expression(tissue, raw_bed, rf, resolver)
@@ -340,7 +341,7 @@ class _ReleaseBuilder:
             copy_file(covariates, self._download("covariates", f"covariates used to map {label}",
                                                  tissue=tissue, modality=modality))
         self.mapped_inputs.append(mapped_input(tissue, modality, inp, covariates, self.release.imported(tissue, modality)
-                                               or (inp is None and bool(rf.shared))))
+                                               or (inp is None and bool(rf.shared)), design=rf.design))
 
         # status per gene
         normalised = (set(resolver.genes(pd.Series(normalised_ids, dtype=object)).dropna())
@@ -420,7 +421,7 @@ class _ReleaseBuilder:
         table = read_phenotype_bed(raw_bed, allow_missing=True)
         values = values_table(table.phenotype_ids, table.values, table.samples)
         write_table(values, self._table(layout.expression_table_path(tissue),
-                                        f"expression (unnormalised, TPM) of {tissue}, one column per sample"))
+                                        f"expression (unnormalised, {self.unit}) of {tissue}, one column per sample"))
         if self.expression_index is None:
             self.expression_index = ExpressionIndexWriter(self._table(
                 layout.table_path("expression_index"),
@@ -448,8 +449,9 @@ class _ReleaseBuilder:
         if self.medians:
             med = pd.concat(self.medians, ignore_index=True).drop_duplicates(["tissue", "gene_id"])
             med = med.sort_values(["gene_id", "tissue"], kind="stable").reset_index(drop=True)
-            write_table(med, self._table(layout.table_path("medians"), "median expression (TPM) per gene and tissue"))
-            median_tpm_download(med, self._download("median_tpm", "median expression (TPM), genes × tissues"))
+            write_table(med, self._table(layout.table_path("medians"), f"median expression ({self.unit}) per gene and "
+                                                                        "tissue"))
+            median_tpm_download(med, self._download("median_tpm", f"median expression ({self.unit}), genes × tissues"))
 
     def _tissue_tables(self) -> None:
         rows, sample_rows = [], []

@@ -66,12 +66,16 @@ def software_versions() -> dict[str, str]:
     return out
 
 
-def mapped_input(tissue: str, modality: str, inp, covariates: Path | None, imported: bool) -> dict[str, Any]:
+def mapped_input(tissue: str, modality: str, inp, covariates: Path | None, imported: bool,
+                 design: Path | None = None) -> dict[str, Any]:
     """How one tissue × modality was mapped, for ``release.json``'s ``inputs`` (the Methods page):
     ``phenotypes`` (``normalised`` by qtlatlas, ``as_given`` when the BED was declared normalised,
     ``imported`` results, or ``concatenated`` modalities for cross-modality), ``covariates`` (the names in the
     covariates file ``qtlatlas run`` wrote) and ``lab_covariates`` (those of them from the entry's own covariates
-    file; the others were computed). Both None for imported results, whose files may have other layouts."""
+    file; the others were computed). Both None for imported results, whose files may have other layouts. With
+    the prepare task's ``design`` (``covariates.json``), ``lab_pcs``: kind -> the lab's covariates that were
+    taken for PCs of that kind, so that none was computed (:attr:`~qtlatlas.mapping.covariate_design.
+    CovariateDesign.lab_pcs`)."""
     from ..io.covariates import read_covariates
 
     if imported:
@@ -85,7 +89,12 @@ def mapped_input(tissue: str, modality: str, inp, covariates: Path | None, impor
         names = [str(n) for n in read_covariates(covariates, allow_empty=True).index]
         own = set(read_covariates(inp.covariates).index) if inp is not None and inp.covariates else set()
         lab = [n for n in names if n in own]
-    return {"tissue": tissue, "modality": modality, "phenotypes": kind, "covariates": names, "lab_covariates": lab}
+    out = {"tissue": tissue, "modality": modality, "phenotypes": kind, "covariates": names, "lab_covariates": lab}
+    if design is not None and not imported:
+        lab_pcs = json.loads(Path(design).read_text()).get("lab_pcs") or {}
+        if lab_pcs:
+            out["lab_pcs"] = lab_pcs
+    return out
 
 
 def release_metadata(atlas: Atlas, release: Release, tissue_modalities: Iterable[tuple[str, str]],
@@ -99,7 +108,7 @@ def release_metadata(atlas: Atlas, release: Release, tissue_modalities: Iterable
         try:
             mod = atlas.modality(m)
             modality_info.append({"id": mod.id, "name": mod.name, "grouped": mod.grouped,
-                                  "description": mod.description})
+                                  "description": mod.description, "unit": release.unit(mod.id)})
         except KeyError:  # cross_modality
             modality_info.append({"id": m, "name": m.replace("_", " ").capitalize(), "grouped": True,
                                   "description": "all modalities of a tissue mapped together, grouped by gene"})

@@ -210,6 +210,14 @@ class ReleaseStore(GeneQueries, GeneTrackQueries, AssociationQueries, AllPairsQu
             out.append(base)
         return out
 
+    def value_unit(self, modality: str = "expression") -> str:
+        """The unit of the unnormalised values of ``modality`` (release.json's ``modalities[].unit``, declared
+        by atlas.yaml's ``unit:``): TPM when the release does not say (releases built before it was recorded)."""
+        for m in self.info.get("modalities", []):
+            if m.get("id") == modality and m.get("unit"):
+                return str(m["unit"])
+        return "TPM"
+
     def downloads(self) -> list[dict]:
         """Manifest rows of the download files and their indexes (``.tbi`` of a BED or VCF): path (relative
         to the release), bytes, sha256, description, kind (``download`` or ``index``)."""

@@ -340,7 +340,8 @@ class VariantQueries:
 
         Returns ``phenotype_id, variant_id, chrom, pos, ref, alt, tissue, modality``, ``samples`` (the
         phenotype's samples), ``values`` (normalised phenotype values, or TPM for expression in a release
-        without normalised values; None when missing), ``value_kind`` ("normalised" or "tpm"), ``genotypes``
+        without normalised values; None when missing), ``value_kind`` ("normalised" or "tpm": unnormalised
+        expression, in ``value_unit``, the release's unit, else None), ``genotypes``
         (ALT dosage 0/1/2, None when missing), ``counts`` ({hom_ref, het, hom_alt, missing}), ``n`` (samples with
         both a value and a genotype); the pair's mapped statistics (the mapping model, with its covariates;
         see :meth:`mapped_statistics`): ``pval_nominal``, ``slope``, ``slope_se``, ``nlog10p`` and
@@ -368,7 +369,7 @@ class VariantQueries:
             "phenotype_id": phenotype_id, "variant_id": v["variant_id"], "chrom": v["chrom"], "pos": v["pos"],
             "ref": v["ref"], "alt": v["alt"], "tissue": t, "modality": m, "samples": samples,
             "values": [float(x) if ok else None for x, ok in zip(values32.tolist(), finite.tolist(), strict=True)],
-            "value_kind": kind,
+            "value_kind": kind, "value_unit": self.value_unit() if kind == "tpm" else None,
             "genotypes": [None if miss else int(d) for d, miss in zip(dosage.tolist(), missing.tolist(), strict=True)],
             "counts": counts, "n": int(use.sum()),
             **mapped, "pval_nominal_threshold": self.nominal_threshold(t, m, phenotype_id),

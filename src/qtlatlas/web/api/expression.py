@@ -1,4 +1,8 @@
-"""Expression: per-sample values, medians, clustered medians and top expressed genes."""
+"""Expression: per-sample values, medians, clustered medians and top expressed genes.
+
+Values are unnormalised expression levels in the unit the release declares (atlas.yaml's ``unit:``, TPM by
+default): every row carries it as ``unit`` (the per-sample value column keeps its name ``tpm`` whatever the
+unit, so that clients of earlier releases keep working)."""
 
 from __future__ import annotations
 
@@ -17,6 +21,11 @@ router = APIRouter(tags=["expression"])
 GenesParam = Annotated[list[str], Query(min_length=1, max_length=100, description="gene ids or symbols (repeatable, ≤ 100)")]
 
 
+def _with_unit(release, rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with a ``unit`` column: the unit of the release's expression values."""
+    return rows.assign(unit=pd.Series([release.value_unit()] * len(rows), index=rows.index, dtype=object))
+
+
 def _gene_ids(release, genes: list[str]) -> list[str]:
     ids: list[str] = []
     for g in genes:
@@ -26,17 +35,18 @@ def _gene_ids(release, genes: list[str]) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-@router.get("/expression/median", responses=LIST, summary="Median expression (TPM) of genes in tissues")
+@router.get("/expression/median", responses=LIST,
+            summary="Median expression of genes in tissues (in `unit`: TPM unless the release declares another)")
 def median(request: Request, release: ReleaseDep, genes: GenesParam, tissues: TissuesParam = None,
            format: FormatParam = "json"):
-    rows = release.medians(_gene_ids(release, genes), tissues)
+    rows = _with_unit(release, release.medians(_gene_ids(release, genes), tissues))
     return list_response(request, release.id, rows, fmt=format, name="median_expression")
 
 
 @router.get("/expression/clustered", responses={200: {"description": "median matrix with Newick trees"}, **ERRORS},
             summary="Median expression of genes × tissues, clustered, with Newick trees of genes and tissues")
 def clustered(request: Request, release: ReleaseDep, genes: GenesParam, tissues: TissuesParam = None,
-              log: Annotated[bool, Query(description="cluster log2(median + 1) instead of TPM")] = True):
+              log: Annotated[bool, Query(description="cluster log2(median + 1) instead of the median")] = True):
     gene_ids, gene_names, tissue_ids, matrix = release.median_block(_gene_ids(release, genes), tissues)
     measured = ~np.isnan(matrix).all(axis=0)  # tissues where none of the genes was quantified are left out
     tissue_ids, matrix = [t for t, m in zip(tissue_ids, measured, strict=True) if m], matrix[:, measured]
@@ -48,7 +58,7 @@ def clustered(request: Request, release: ReleaseDep, genes: GenesParam, tissues:
     tissues_sorted = [tissue_ids[j] for j in tissue_order]
     data = {"genes": genes_sorted, "gene_names": [names.get(g) or g for g in genes_sorted], "tissues": tissues_sorted,
             "median": matrix[np.ix_(gene_order, tissue_order)] if gene_ids else [],
-            "gene_tree": gene_tree, "tissue_tree": tissue_tree, "log2": log}
+            "gene_tree": gene_tree, "tissue_tree": tissue_tree, "log2": log, "unit": release.value_unit()}
     return json_response(request, release.id, {"data": data, "meta": {"release": release.id}})
 
 
@@ -57,13 +67,14 @@ def top(request: Request, release: ReleaseDep, tissue: Annotated[str, Query(max_
         n: Annotated[int, Query(ge=1, le=1000)] = 50,
         exclude_mito: Annotated[bool, Query(description="leave out mitochondrial genes")] = False,
         format: FormatParam = "json"):
-    rows = release.top_expressed(tissue, n, exclude_mito)
+    rows = _with_unit(release, release.top_expressed(tissue, n, exclude_mito))
     return list_response(request, release.id, rows, fmt=format, name=f"top_expressed.{tissue}")
 
 
-@router.get("/expression/{gene}", responses=LIST, summary="Per-sample expression (TPM) of a gene in one or all tissues")
+@router.get("/expression/{gene}", responses=LIST,
+            summary="Per-sample expression of a gene in one or all tissues (column tpm, in `unit`)")
 def per_sample(request: Request, release: ReleaseDep, gene: Annotated[str, Path(max_length=200)],
                tissue: Annotated[str | None, Query(max_length=64)] = None, format: FormatParam = "json"):
     gene_id = release.gene(gene)["gene_id"]
-    rows = release.expression(gene_id, tissue)
-    return list_response(request, release.id, pd.DataFrame(rows), fmt=format, name=f"expression.{gene_id}")
+    rows = _with_unit(release, pd.DataFrame(release.expression(gene_id, tissue)))
+    return list_response(request, release.id, rows, fmt=format, name=f"expression.{gene_id}")

@@ -22,7 +22,8 @@ def phenotype_by_genotype(request: Request, release: ReleaseDep, phenotype_id: T
                           modality: Text):
     """The values behind a QTL plot of one phenotype × variant in a tissue × modality.
 
-    - `samples`, `values` (normalised values; TPM for expression in a release without them: `value_kind`),
+    - `samples`, `values` (normalised values; for expression in a release without them its unnormalised
+      values: `value_kind` "tpm", in `value_unit`, the release's unit, TPM unless atlas.yaml declares another),
       `genotypes` (ALT dosage 0/1/2, null when missing), `counts` per genotype class, `n` (samples with both).
     - **The mapped statistics of the pair** (the nominal pass of the mapping model, with its covariates;
       tensorQTL's names): `pval_nominal`, `slope`, `slope_se`, `nlog10p` (−log10 `pval_nominal`, exact where

@@ -162,7 +162,7 @@ def gene_expression(request: Request, release: ReleaseId, gene_id: GeneParam, ti
     wanted = [x.strip() for x in (tissue or "").split(",") if x.strip()] or None
     out = [{"data": values, "datasetId": _dataset_id(store), "geneId": info["gene_id"],
             "geneSymbol": info.get("gene_name"),
-            "tissueSiteDetailId": t, "unit": "TPM"}
+            "tissueSiteDetailId": t, "unit": store.value_unit()}
            for t, _samples, values in store.expression_arrays(info["gene_id"], wanted)]
     return json_response(request, store.id, {"geneExpression": out})
 
@@ -193,7 +193,7 @@ def top_expressed_gene(request: Request, release: ReleaseId, tissue: TissueParam
         rows = store.top_expressed(t, 50, filtered)
         chroms = store.gene_chromosomes(list(rows["gene_id"]))
         return [{"tissueSiteDetailId": r.tissue, "geneId": r.gene_id, "median": r.median,
-                 "chromosome": chroms.get(r.gene_id), "datasetId": _dataset_id(store), "unit": "TPM",
+                 "chromosome": chroms.get(r.gene_id), "datasetId": _dataset_id(store), "unit": store.value_unit(),
                  "geneSymbol": r.gene_name}
                 for r in rows.itertuples()]
 

@@ -122,6 +122,26 @@ class Page:
     def modality_names(self) -> dict[str, str]:
         return {m["id"]: m["name"] for m in self.modalities}
 
+    @property
+    def unit(self) -> str:
+        """The unit of the release's unnormalised expression values (TPM unless atlas.yaml declares another)."""
+        return self.release.value_unit("expression")
+
+    @cached_property
+    def has_twas(self) -> bool:
+        """Whether the release has TWAS results (the TWAS hub has something to show)."""
+        return self.release.has_twas()
+
+    @cached_property
+    def has_medians(self) -> bool:
+        """Whether the release has median expression (the expression heatmap has something to show)."""
+        return self.release.has_table("medians")
+
+    @cached_property
+    def has_expression_values(self) -> bool:
+        """Whether the release has per-sample expression of some tissue (the gene page's violins)."""
+        return bool(self.release.expression_tissues())
+
     def tissue_name(self, tissue: str) -> str:
         info = self.tissue_info.get(tissue)
         return (info or {}).get("name") or tissue

@@ -76,6 +76,7 @@ def _cell(page: Page, leads: dict[tuple[str, str], str], variant: dict, tissue: 
             groups[g].append(round(x, 4))
     return {**cell, "phenotype_id": phenotype, "groups": groups, "counts": d["counts"], "n": d["n"],
             "ref": d["ref"], "alt": d["alt"], "value_kind": d["value_kind"],
+            "value_unit": d["value_unit"],
             "pval_nominal": d["pval_nominal"], "slope": d["slope"], "statistics_source": d["statistics_source"],
             "slope_unadjusted": d["slope_unadjusted"], "pval_unadjusted": d["pval_unadjusted"]}
 

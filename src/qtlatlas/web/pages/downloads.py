@@ -19,7 +19,8 @@ from .templating import render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-#: Sections of the downloads page: file kind (the first part of a file name) -> (title, what the files hold).
+#: Sections of the downloads page: file kind (the first part of a file name) -> (title, what the files hold;
+#: ``{unit}``: the unit of the release's expression values).
 SECTIONS = {
     "top_assoc": ("Top QTL per phenotype", "tensorQTL columns plus gene, position, alleles, TSS distance and log2 aFC; "
                   "one file per tissue × modality."),
@@ -33,7 +34,7 @@ SECTIONS = {
     "phenotypes": ("Phenotypes", "BED files (bgzipped, tabix-indexed), normalised (norm) and input values (raw)."),
     "covariates": ("Covariates", "the covariates used for mapping, in tensorQTL layout."),
     "samples": ("Samples", "sample ids of each tissue."),
-    "median_tpm": ("Median expression", "median TPM per gene and tissue."),
+    "median_tpm": ("Median expression", "median {unit} per gene and tissue."),
     "genotypes": ("Genotypes", "the genotypes of the mapped samples (bgzipped VCF with its index)."),
     "twas_assoc": ("TWAS associations", "per trait, every model tested, in FUSION's .dat columns (full precision)."),
     "twas_pos": ("TWAS weight panels", "per tissue × modality, FUSION's .pos index of the weight files."),
@@ -67,7 +68,7 @@ def sections(page: Page) -> list[dict]:
         rows = sorted(groups[kind], key=lambda r: r["name"])
         title, about = SECTIONS.get(kind, (kind.replace("_", " ").capitalize(), ""))
         table = table_from_records(page, f"downloads-{kind}", rows, DOWNLOAD_COLUMNS, tsv_name=f"downloads.{kind}.{page.release.id}")
-        out.append({"kind": kind, "title": title, "about": about, "table": table, "bytes": sum(r["bytes"] for r in rows)})
+        out.append({"kind": kind, "title": title, "about": about.replace("{unit}", page.unit), "table": table, "bytes": sum(r["bytes"] for r in rows)})
     return out
 
 

@@ -1,6 +1,6 @@
-"""Expression heatmaps: median TPM of genes × tissues, clustered both ways with dendrograms. The genes are
-the most expressed of a tissue (``?tissue=&n=``) or a list (``?genes=``, at most 100); ``?log=0`` clusters
-and colours TPM instead of log2(TPM + 1)."""
+"""Expression heatmaps: median expression (in the release's unit, TPM by default) of genes × tissues,
+clustered both ways with dendrograms. The genes are the most expressed of a tissue (``?tissue=&n=``) or a
+list (``?genes=``, at most 100); ``?log=0`` clusters and colours the medians instead of log2(median + 1)."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def heatmap_data(page: Page, medians: pd.DataFrame, log: bool) -> dict | None:
                     for row in raw[np.ix_(gene_order, tissue_order_idx)]],
             "genes": genes, "gene_names": [str(names.get(g) or g) for g in genes],
             "tissues": tissues, "tissue_names": [page.tissue_name(t) for t in tissues],
-            "gene_tree": gene_tree, "tissue_tree": tissue_tree, "log": log}
+            "gene_tree": gene_tree, "tissue_tree": tissue_tree, "log": log, "unit": page.unit}
 
 
 @router.get("/expression")
@@ -104,7 +104,7 @@ def expression_page(request: Request) -> Response:
         wide.insert(1, "gene_id", data["genes"])
         columns = [Column("gene_name", "Gene", link="gene"), Column("gene_id", "Id")]
         columns += [Column(t, page.tissue_name(t), "num") for t in data["tissues"]]
-        table = table_from_frame(page, "median-table", wide, columns, caption="Median TPM, in the order of the heatmap",
+        table = table_from_frame(page, "median-table", wide, columns, caption=f"Median {page.unit}, in the order of the heatmap",
                                  tsv_name=f"median_tpm.{release.id}")
     return render(page, "expression.html", uses_plots=True, mode=mode, tissue=tissue, n=n, top_choices=TOP_CHOICES,
                   log=log, exclude_mito=exclude_mito, genes_text="\n".join(asked), unknown=unknown, data=data,

@@ -58,7 +58,8 @@ def _pairs_page(page: Page, gene_name: str, pairs: pd.DataFrame, total: int, num
 
 def expression_groups(page: Page, rows: pd.DataFrame) -> list[dict]:
     """Per-sample expression for the page: ``[{"t": tissue index (page.tissues), "tpm": [values]}]`` in
-    release order, values to 6 significant digits (TPM are stored as float32), missing values as None."""
+    release order, values (in ``page.unit``) to 6 significant digits (stored as float32), missing values as
+    None."""
     if rows is None or rows.empty:
         return []
     index = {t["tissue_id"]: i for i, t in enumerate(page.tissues)}
@@ -70,15 +71,15 @@ def expression_groups(page: Page, rows: pd.DataFrame) -> list[dict]:
 
 
 def expression_svg(page: Page, groups: list[dict], title: str) -> str | None:
-    """The expression violins (log10(TPM + 1), the page's default scale) as a server-drawn SVG; None
-    without expression."""
+    """The expression violins (log10(value + 1) in the release's unit, the page's default scale) as a
+    server-drawn SVG; None without expression."""
     if not groups:
         return None
     tissues = page.tissues
     return violin_svg([Group(tissues[g["t"]].get("name") or tissues[g["t"]]["tissue_id"],
                              page.tissue_colour(tissues[g["t"]]["tissue_id"]),
                              np.log10(np.asarray([np.nan if v is None else v for v in g["tpm"]], dtype=np.float64) + 1))
-                       for g in groups], y_title="log10(TPM + 1)", label=title)
+                       for g in groups], y_title=f"log10({page.unit} + 1)", label=title)
 
 
 def plot_data(page: Page, gene: dict, assoc: dict, regional: dict, expression: list[dict] | None = None) -> dict:
@@ -113,7 +114,7 @@ def plot_data(page: Page, gene: dict, assoc: dict, regional: dict, expression: l
         "leads": rows(assoc["top"], lead_cols), "independent": rows(assoc["independent"], [*lead_cols, "rank"]),
         "regional": regional["data"], "regional_choices": regional["choices"],
         "regional_problem": regional["problem"], "expression": expression or [],
-        "expression_url": page.api_url("/expression/" + quote(gene["gene_id"], safe="")),
+        "expression_url": page.api_url("/expression/" + quote(gene["gene_id"], safe="")), "unit": page.unit,
         "release": page.release.id, "pinned": page.pinned,
     }
 
@@ -154,6 +155,6 @@ def gene_page(request: Request, gene: str) -> Response:
                   independent=independent, pairs=pairs, pages=pages, n_qtl=n_qtl,
                   data=plot_data(page, g, assoc, regional, expression), regional_svg=regional["svg"],
                   regional_height=regional["height"],
-                  expression_svg=expression_svg(page, expression, f"Expression (TPM) of {name} per tissue"),
-                  twas_url=page.url("/twas/genes/" + quote(name, safe="")),
+                  expression_svg=expression_svg(page, expression, f"Expression ({page.unit}) of {name} per tissue"),
+                  twas_url=page.url("/twas/genes/" + quote(name, safe="")) if page.has_twas else None,
                   n_transcripts=len(exons.get("transcripts", [])))

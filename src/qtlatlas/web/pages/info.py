@@ -54,6 +54,15 @@ def covariate_summary(names: list[str] | None) -> str:
     return ", ".join(parts)
 
 
+def _lab_pcs_note(lab_pcs: dict | None) -> str:
+    """Why no PC of a kind was computed (release.json ``inputs[].lab_pcs``: kind -> ``{"covariates": the lab's
+    covariates taken for such PCs, ...}``), in a few words; empty when every kind asked for was computed."""
+    if not lab_pcs:
+        return ""
+    names = [n for found in lab_pcs.values() for n in found.get("covariates", [])]
+    return f": the lab's {covariate_summary(names)} {'is a PC' if len(names) == 1 else 'are PCs'}"
+
+
 def _inputs_table(page, inputs: list[dict]):
     rows = []
     for r in inputs:
@@ -63,14 +72,14 @@ def _inputs_table(page, inputs: list[dict]):
                      "phenotypes": PHENOTYPE_SOURCES.get(r.get("phenotypes"), r.get("phenotypes") or ""),
                      "n_covariates": len(names) if names is not None else None,
                      "lab": covariate_summary(lab if names is not None else None),
-                     "computed": covariate_summary(computed)})
+                     "computed": covariate_summary(computed) + _lab_pcs_note(r.get("lab_pcs"))})
     return table_from_records(page, "inputs-table", rows, [
         Column("tissue", "Tissue", link="tissue", filter=True), Column("modality_name", "Modality", filter=True),
         Column("phenotypes", "Phenotypes mapped"),
         Column("n_covariates", "Covariates", "int", help="number of covariates the phenotypes were adjusted for"),
         Column("lab", "The lab's covariates", help="from the covariates file of the tissue and modality"),
         Column("computed", "Computed PCs", help="principal components computed by qtlatlas: gPC of the genotypes, "
-               "pPC of the normalised phenotypes")],
+               "pPC of the normalised phenotypes; none of a kind when the lab's covariates already hold such PCs")],
         tsv_name=f"inputs.{page.release.id}", caption="Phenotypes and covariates of each tissue and modality")
 
 

@@ -106,8 +106,9 @@ def tissue_page(request: Request, tissue: str) -> Response:
     expressed_table = None
     if len(expressed):
         expressed_table = table_from_frame(page, "expressed-table", expressed, [
-            Column("gene_name", "Gene", link="gene"), Column("gene_id", "Id"), Column("median", "Median TPM", "num")],
-            tsv_name=f"top_expressed.{t}.{release.id}", caption="Most expressed genes (median TPM)",
+            Column("gene_name", "Gene", link="gene"), Column("gene_id", "Id"),
+            Column("median", f"Median {page.unit}", "num")],
+            tsv_name=f"top_expressed.{t}.{release.id}", caption=f"Most expressed genes (median {page.unit})",
             links={"Heatmap across tissues": page.url("/expression", tissue=t)})
     data = {"tissue": {"id": t, "name": info.get("name") or t, "colour": page.tissue_colour(t)}, "modality": modality,
             "qq": qq_data(leads), "manhattan": manhattan_data(page, leads, fdr), "fdr": fdr,

@@ -11,7 +11,7 @@ data.rows.forEach((row, r) => {
       { colours: [cell.colour, cell.colour, cell.colour] });
     draw(`dash-${r}-${c}`, traces, {
       margin: { l: 45, r: 10, t: 8, b: 30 },
-      yaxis: { zeroline: false, title: { text: cell.value_kind === 'tpm' ? 'TPM' : 'normalised', font: { size: 10 } } },
+      yaxis: { zeroline: false, title: { text: cell.value_kind === 'tpm' ? cell.value_unit || 'TPM' : 'normalised', font: { size: 10 } } },
       violingap: 0.3,
     }, { height: 240 });
   });

@@ -7,7 +7,8 @@ function heatmap() {
   if (!data) return;
   const nGenes = data.genes.length;
   const nTissues = data.tissues.length;
-  const label = data.log ? 'log2(TPM + 1)' : 'TPM';
+  const unit = data.unit || 'TPM';
+  const label = data.log ? `log2(${unit} + 1)` : unit;
   const traces = [{
     type: 'heatmap', z: data.z, x: data.tissues.map((_, i) => i), y: data.genes.map((_, i) => i),
     colorscale: EXPRESSION_SCALE, xgap: 1, ygap: 1,
@@ -16,7 +17,7 @@ function heatmap() {
       title: { text: label, side: 'top', font: { size: 11 } }, tickfont: { size: 10 },
     },
     customdata: data.genes.map((g, i) => data.tissues.map((t, j) => [data.gene_names[i], data.tissue_names[j], data.tpm[i][j]])),
-    hovertemplate: '%{customdata[0]} · %{customdata[1]}<br>median %{customdata[2]:.3g} TPM<extra></extra>',
+    hovertemplate: `%{customdata[0]} · %{customdata[1]}<br>median %{customdata[2]:.3g} ${unit}<extra></extra>`,
     xaxis: 'x', yaxis: 'y',
   }];
   if (data.tissue_tree.pos.length) {

@@ -155,8 +155,9 @@ function initRegional() {
 }
 
 // -- expression violins ----------------------------------------------------------------------------
-// The page carries the values (data.expression: [{t: tissue index, tpm: [...]}]) and a server-drawn SVG of
-// the same violins, which the interactive plot replaces.
+// The page carries the values (data.expression: [{t: tissue index, tpm: [...]}], in data.unit) and a
+// server-drawn SVG of the same violins, which the interactive plot replaces. A release without expression
+// values has no such section.
 
 const scaleSelect = document.getElementById('expr-scale');
 
@@ -169,7 +170,7 @@ function expressionPlot() {
     { colours: groups.map((g) => data.tissues[g.t].colour) });
   draw('expression-plot', traces, {
     margin: { l: 70, r: 20, t: 10, b: 80 },
-    yaxis: { title: { text: log ? 'log10(TPM + 1)' : 'TPM' }, zeroline: false, rangemode: 'tozero' },
+    yaxis: { title: { text: log ? `log10(${data.unit} + 1)` : data.unit }, zeroline: false, rangemode: 'tozero' },
     xaxis: { tickangle: groups.length > 6 ? -35 : 0, automargin: true },
     violingap: 0.25,
   });
@@ -181,7 +182,7 @@ function initExpression() {
 }
 
 // The first plot of the page first; the others after the browser has painted it.
-initExpression();
+if (scaleSelect) initExpression();
 const later = (fn) => requestAnimationFrame(() => setTimeout(fn, 0));
 later(initBubble);
 later(initRegional);

@@ -50,7 +50,7 @@ function pbgPlot(pbg) {
   const traces = violins(groups, { colours: ['#6f9fd8', '#8e7cc3', '#e38a6d'], showPoints: true });
   draw('pbg-plot', traces, {
     margin: { l: 60, r: 20, t: 10, b: 50 },
-    yaxis: { title: { text: `${pbg.phenotype_id} (${pbg.value_kind === 'tpm' ? 'TPM' : 'normalised'})` }, zeroline: false,
+    yaxis: { title: { text: `${pbg.phenotype_id} (${pbg.value_kind === 'tpm' ? pbg.value_unit || 'TPM' : 'normalised'})` }, zeroline: false,
       automargin: true },
     xaxis: { title: { text: `${pbg.variant_id} genotype` } },
   });
@@ -79,7 +79,7 @@ function updateStats(pbg) {
   }
   const unadjusted = document.getElementById('pbg-unadjusted');
   if (unadjusted) {
-    unadjusted.textContent = `Unadjusted, without covariates${pbg.value_kind === 'tpm' ? ', on TPM' : ''} (illustrates the `
+    unadjusted.textContent = `Unadjusted, without covariates${pbg.value_kind === 'tpm' ? `, on ${pbg.value_unit || 'TPM'}` : ''} (illustrates the `
       + `plot, not the mapped result): slope ${fixed(pbg.slope_unadjusted)} ± ${fixed(pbg.slope_se_unadjusted)}, `
       + `p = ${fmtP(pbg.pval_unadjusted)} (n = ${pbg.n}).`;
   }
