@@ -7,6 +7,7 @@ Measured on the demo ``qtlatlas demo`` generates (default sizes and seed), witho
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ import pytest
 
 from qtlatlas.commands.demo import DEMO_CONFIG
 from qtlatlas.config import load_atlas
-from qtlatlas.demo import DemoTruth, generate_demo
+from qtlatlas.demo import DEMO_SIZES, DemoTruth, generate_demo
 from qtlatlas.demo.realism import direction_concordance, distinct_fraction, ld_decay, tissue_correlations
 from qtlatlas.engine.normalize import MAX_ZERO_FRACTION, prepare_phenotypes
 from qtlatlas.io.genotypes import read_genotypes
@@ -112,3 +113,14 @@ def test_effects_keep_their_direction_across_tissues(demo):
     opposite = cv[cv["opposite"]].groupby(["modality", "phenotype_id", "variant_id"]).size()
     discordant = dc[~dc["concordant"]].set_index(["modality", "phenotype_id", "variant_id"]).index
     assert 0 < len(discordant) and set(discordant) <= set(opposite.index)
+
+
+def test_large_size_maps_over_a_thousand_genes_per_tissue(tmp_path):
+    """``qtlatlas demo --size large``: at least 1,000 genes per tissue with reads in most samples (genotypes
+    thinned here: expression does not depend on them)."""
+    config = dataclasses.replace(DEMO_CONFIG, **DEMO_SIZES["large"], n_variants_per_chrom=300, n_traits=0)
+    generate_demo(tmp_path, config)
+    release = load_atlas(tmp_path / "atlas.yaml").release("v2")
+    for tissue, mods in release.tissues.items():
+        tpm = pd.read_csv(mods["expression"].bed, sep="\t").iloc[:, 4:]
+        assert ((tpm == 0).mean(axis=1) <= MAX_ZERO_FRACTION).sum() >= 1000, tissue

@@ -12,9 +12,9 @@ Modules: :mod:`.genome` (genes, transcripts, GTF), :mod:`.genotypes` (founder mo
 :mod:`.realism` (how atlas-like a generated demo is: LD decay, expression shared across tissues, ties).
 """
 
-from .settings import DemoConfig, DemoTruth
+from .settings import DEMO_SIZES, DemoConfig, DemoTruth
 
-__all__ = ["DemoConfig", "DemoTruth", "generate_demo"]
+__all__ = ["DEMO_SIZES", "DemoConfig", "DemoTruth", "generate_demo"]
 
 
 def __getattr__(name: str):
