@@ -1,9 +1,9 @@
-"""Power and false-discovery rate of the cis engine on the simulator's planted signals (default demo, v1):
-phenotype preparation → PC covariates → permutations → q-values, per tissue × modality, compared with the
-truth. The table is printed (pytest -s) and the pooled FDR must be near the nominal 5%.
+"""Power and false-discovery rate of the cis engine on the simulator's planted signals (the default demo on
+six chromosomes, v1): phenotype preparation → PC covariates → permutations → q-values, per tissue × modality,
+compared with the truth. The table is printed (pytest -s) and the pooled FDR must be near the nominal 5%.
 
-Measured (seed 11): pooled FDR 0.055; power 0.57–0.74 overall and 0.91–0.96 for planted R² ≥ 0.1 on
-expression and stability; isoforms (grouped) 0.29–0.45 overall, 0.45–0.69 for R² ≥ 0.1."""
+Measured (seed 11): pooled FDR 0.044; power 0.46–0.78 overall and 0.99–1.00 for planted R² ≥ 0.1 on
+expression and stability; isoforms (grouped) 0.32 overall, 0.50–0.62 for R² ≥ 0.1."""
 
 import numpy as np
 import pandas as pd
@@ -20,12 +20,16 @@ from qtlatlas.io.groups import read_groups
 from qtlatlas.io.phenotypes import read_phenotype_bed
 
 FDR = 0.05
+#: The default demo on six chromosomes (360 genes): with the default's 120 genes a grouped modality has only
+#: ~70 phenotypes per tissue, and its 8 phenotype PCs soak up the isoform ratios of single genes (their own
+#: QTL signal with them), so isoform power swung between 0.1 and 0.6 from seed to seed.
+CONFIG = DemoConfig(seed=11, n_chromosomes=6)
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     root = tmp_path_factory.mktemp("power")
-    truth = generate_demo(root, DemoConfig(seed=11))
+    truth = generate_demo(root, CONFIG)
     return root, truth.causal_variants
 
 

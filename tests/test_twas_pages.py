@@ -279,19 +279,21 @@ def test_trait_associations_by_panel_and_significance(client, site):
 def test_trait_associations_are_paged_by_the_server(client, site, monkeypatch):
     monkeypatch.setattr(hub, "PER_PAGE", 10)
     rows = table(site, "twas_associations").query("trait == 'body_weight'")
+    pages = math.ceil(len(rows) / 10)
+    assert pages >= 3
     seen = []
-    for n in range(1, 5):
+    for n in range(1, pages + 1):
         page = get_page(client, f"/twas/traits/body_weight?assoc_page={n}&release={RELEASE}")
         part = page.tables["associations-table"]
         assert len(part) == min(10, len(rows) - 10 * (n - 1))
         seen += [(r[page.headers["associations-table"].index("panel")]["v"],
                   r[page.headers["associations-table"].index("phenotype_id")]["v"]) for r in part]
-        assert f"Page {n} of 4" in page.plain
+        assert f"Page {n} of {pages}" in page.plain
         nxt = [link for link in page.links if "assoc_page=" in link and link.endswith("#associations")]
         assert all(f"release={RELEASE}" in link for link in nxt)
     assert sorted(seen) == sorted(zip(rows["panel"], rows["phenotype_id"], strict=True))
     last = get_page(client, "/twas/traits/body_weight?assoc_page=999")  # past the end: the last page
-    assert "Page 4 of 4" in last.plain
+    assert f"Page {pages} of {pages}" in last.plain
 
 
 def test_cross_trait_table_is_the_documented_statistic(client, site):
@@ -618,8 +620,10 @@ def test_panels_page_tables_filters_and_downloads(client, site):
 def test_models_are_paged_by_the_server(client, site, monkeypatch):
     monkeypatch.setattr(hub, "PER_PAGE", 15)
     models = table(site, "twas_models")
+    pages = math.ceil(len(models) / 15)
+    assert pages >= 3
     ids = []
-    for n in (1, 2, 3):
+    for n in range(1, pages + 1):
         page = get_page(client, f"/twas/panels?models_page={n}")
         ids += list(zip(page.column("models-table", "panel"), page.column("models-table", "phenotype_id"), strict=True))
     assert sorted(ids) == sorted(zip(models["panel"], models["phenotype_id"], strict=True))

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..demo import DemoConfig
+from ..demo import DEMO_SIZES, DemoConfig
 from ..errors import QtlAtlasError
 from .console import EXIT_INPUT_ERROR, console
 from .pipeline import release_results, run_release
 from .validate import validate_and_print
 
-#: Sizes of the demo atlas (the seed comes from --seed).
+#: Sizes of the default demo atlas (the seed comes from --seed; --size large changes the fields of DEMO_SIZES).
 DEMO_CONFIG = DemoConfig()
 
 
@@ -26,6 +26,9 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", type=Path, default=Path("demo-atlas"), help="output directory (default: ./demo-atlas)")
     p.add_argument("--seed", type=int, default=1, help="random seed; the same seed gives identical files (default 1)")
+    p.add_argument("--size", choices=list(DEMO_SIZES), default="default",
+                   help="default: 2 chromosomes and 120 genes, a few minutes on 2 cores; large: 10 chromosomes and "
+                   "1,200 genes (one per 100 kb), about ten times as long")
     p.add_argument("--no-serve", action="store_true", help="stop before serving the portal (for scripts and tests)")
     p.add_argument("--quiet", action="store_true", help="no progress display while mapping")
     p.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
@@ -45,7 +48,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     with console.status(f"Generating the demo atlas in {args.out}…"):
-        generate_demo(args.out, dataclasses.replace(DEMO_CONFIG, seed=args.seed))
+        generate_demo(args.out, dataclasses.replace(DEMO_CONFIG, seed=args.seed, **DEMO_SIZES[args.size]))
     console.print(f"Generated the demo atlas in [bold]{args.out}[/] ({time.perf_counter() - t0:.1f} s).")
     config = args.out / "atlas.yaml"
     atlas = load_atlas(config)

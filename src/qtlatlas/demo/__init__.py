@@ -8,12 +8,13 @@ genome builds, a study and GWAS traits, plus the truth that was planted.
 Modules: :mod:`.genome` (genes, transcripts, GTF), :mod:`.genotypes` (founder mosaic, VCF),
 :mod:`.features` (phenotype definitions and ids), :mod:`.samples` (who was sampled where),
 :mod:`.effects` (planted cis effects), :mod:`.phenotypes` (values with confounders), :mod:`.gwas`
-(traits), :mod:`.release` / :mod:`.metadata` / :mod:`.files` (writers), :mod:`.atlas` (orchestration).
+(traits), :mod:`.release` / :mod:`.metadata` / :mod:`.files` (writers), :mod:`.atlas` (orchestration),
+:mod:`.realism` (how atlas-like a generated demo is: LD decay, expression shared across tissues, ties).
 """
 
-from .settings import DemoConfig, DemoTruth
+from .settings import DEMO_SIZES, DemoConfig, DemoTruth
 
-__all__ = ["DemoConfig", "DemoTruth", "generate_demo"]
+__all__ = ["DEMO_SIZES", "DemoConfig", "DemoTruth", "generate_demo"]
 
 
 def __getattr__(name: str):

@@ -61,6 +61,7 @@ def _causal_table(spec: ReleaseSpec, effects: pd.DataFrame, genome: Genome, vari
         "r2": eff["r2"].to_numpy(), "beta": eff["beta"].to_numpy(), "beta_native": eff["beta_native"].to_numpy(),
         "shared_across_tissues": eff["shared_across_tissues"].to_numpy(dtype=bool),
         "shared_with_expression": eff["shared_with_expression"].to_numpy(dtype=bool),
+        "opposite": eff["opposite"].to_numpy(dtype=bool),
     })
 
 

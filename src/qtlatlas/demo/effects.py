@@ -11,8 +11,11 @@ Per gene (expressed genes only, tissue by tissue):
   eQTL variant (one variant, two modalities), the others have their own variant. The effect acts on one
   feature of the gene (one transcript, intron, TSS or polyA site), shifting the ratios of its group.
 * **strength** – per-variant R² on the latent phenotype scale is log-uniform in [0.02, 0.4] per gene,
-  varied ×0.6–1.5 between tissues (clipped to the same range); the direction is shared across tissues
-  except for 10% of tissue-level effects.
+  varied ×0.6–1.5 between tissues (clipped to the same range).
+* **direction** – an effect keeps its direction (per ALT allele) in every tissue where it acts, as most
+  QTLs shared across tissues do; for 5% of the shared effects (:data:`OPPOSITE_SHARE`) one tissue,
+  chosen at random, has the opposite direction (tissue-specific regulation, recorded as ``opposite``
+  in the truth).
 
 ``shared_with_expression`` is True for non-expression effects driven by the gene's primary eQTL variant.
 
@@ -30,8 +33,10 @@ from .genome import Genome
 from .genotypes import Variants
 
 PLAN_COLUMNS = ["tissue", "modality", "feature", "gene", "signal", "variant", "r2", "sign",
-                "shared_across_tissues", "shared_with_expression"]
+                "shared_across_tissues", "shared_with_expression", "opposite"]
 R2_RANGE = (0.02, 0.4)
+#: Share of the effects shared across tissues that have the opposite direction in one tissue.
+OPPOSITE_SHARE = 0.05
 CIS_WINDOW = 500_000
 MIN_MAF = 0.05
 
@@ -76,6 +81,13 @@ def _tissue_r2(rng: np.random.Generator, base: float) -> float:
     return float(np.clip(base * rng.uniform(0.6, 1.5), *R2_RANGE))
 
 
+def _opposite_tissue(rng: np.random.Generator, shared: bool, n_tissues: int) -> int:
+    """Index of the tissue where a shared effect has the opposite direction, or -1 (none)."""
+    pick = rng.random() < OPPOSITE_SHARE
+    t = int(rng.integers(n_tissues))
+    return t if shared and pick else -1
+
+
 def plan_effects(genome: Genome, variants: Variants, dosage: np.ndarray, features: dict[str, FeatureSet],
                  tissues: list[str], on: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
     """The effect plan (columns :data:`PLAN_COLUMNS`); ``dosage`` (n, V) atlas genotypes, ``on``
@@ -101,17 +113,18 @@ def plan_effects(genome: Genome, variants: Variants, dosage: np.ndarray, feature
         base1, sign1 = _r2(rng), float(rng.choice([-1.0, 1.0]))
         v2 = picker.pick(cand, gene.tss, avoid=v1) if rng.random() < 0.35 else None
         base2, sign2 = _r2(rng), float(rng.choice([-1.0, 1.0]))
+        opposite = _opposite_tissue(rng, shared, len(tissues))
         for t, tissue in enumerate(tissues):
             active = bool(rng.random() < p_active)
-            flip = -1.0 if rng.random() < 0.1 else 1.0
+            flip = -1.0 if t == opposite else 1.0
             second = bool(rng.random() < 0.75)
             r2a, r2b = _tissue_r2(rng, base1), _tissue_r2(rng, base2)
             if not (on[g, t] and active):
                 continue
             fidx = by_gene["expression"][g][0]
-            rows.append((tissue, "expression", fidx, g, 1, v1, r2a, sign1 * flip, shared, False))
+            rows.append((tissue, "expression", fidx, g, 1, v1, r2a, sign1 * flip, shared, False, t == opposite))
             if v2 is not None and second:
-                rows.append((tissue, "expression", fidx, g, 2, v2, r2b, sign2 * flip, shared, False))
+                rows.append((tissue, "expression", fidx, g, 2, v2, r2b, sign2 * flip, shared, False, t == opposite))
         # the other modalities
         for m in features:
             if m == "expression" or g not in by_gene[m]:
@@ -123,11 +136,13 @@ def plan_effects(genome: Genome, variants: Variants, dosage: np.ndarray, feature
             target = feats[int(rng.integers(len(feats)))]
             shared_t = bool(rng.random() < 0.5)
             base, sign = _r2(rng), float(rng.choice([-1.0, 1.0]))
+            opposite = _opposite_tissue(rng, shared_t, len(tissues))
             for t, tissue in enumerate(tissues):
                 active = bool(rng.random() < (0.85 if shared_t else 0.3))
-                flip = -1.0 if rng.random() < 0.1 else 1.0
+                flip = -1.0 if t == opposite else 1.0
                 r2 = _tissue_r2(rng, base)
                 if has_qtl and v is not None and on[g, t] and active:
-                    rows.append((tissue, m, target, g, 1, v, r2, sign * flip, shared_t, reuse))
+                    rows.append((tissue, m, target, g, 1, v, r2, sign * flip, shared_t, reuse, t == opposite))
     plan = pd.DataFrame(rows, columns=PLAN_COLUMNS)
-    return plan.astype({"feature": np.int64, "gene": np.int64, "signal": np.int64, "variant": np.int64})
+    return plan.astype({"feature": np.int64, "gene": np.int64, "signal": np.int64, "variant": np.int64,
+                        "opposite": bool})

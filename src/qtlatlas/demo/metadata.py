@@ -117,7 +117,9 @@ def atlas_yaml(cfg: DemoConfig, releases: list[tuple[ReleaseSpec, str, str, dict
                  # weights for two modalities and three models keep the demo quick (elastic net, the slowest
                  # model to fit, is left out); the LD reference is the release genotypes
                  "modalities": list(TWAS_MODALITIES), "models": list(TWAS_MODELS)},
-        "mapping": {"window": 1_000_000, "permutations": 1000, "genotype_pcs": 3,
+        # 1,000 permutations are fewer than one block of adaptive permutations (2,048), so every phenotype
+        # runs them all: say so rather than list adaptive permutations that change nothing
+        "mapping": {"window": 1_000_000, "permutations": 1000, "adaptive_permutations": False, "genotype_pcs": 3,
                     "phenotype_pcs": max(cfg.n_hidden_factors + 2, 2)},
     }
     head = (f"# qtlatlas demo atlas (seed {cfg.seed}). Synthetic data: every name, accession and DOI below is "

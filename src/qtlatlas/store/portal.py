@@ -48,11 +48,14 @@ class PortalQueries:
 
     def search_examples(self) -> dict:
         """Search examples shown on the home page: ``gene`` (symbol), ``variant`` and ``region`` (1 Mb around
-        the variant) of the most significant top QTL; empty when the release has no QTL (cached)."""
+        the variant); empty when the release has no QTL (cached).
+
+        The example is a clean eQTL shared across tissues where the release has one (:meth:`_shared_eqtl`);
+        otherwise the most significant top QTL of any modality."""
         def load() -> dict:
-            rows = self.db.rows("SELECT gene_id, variant_id, chrom, pos FROM read_parquet(?) "
-                                "WHERE pval_nominal IS NOT NULL ORDER BY pval_nominal, gene_id LIMIT 1",
-                                [self.table_file("top_qtls")])
+            rows = self._shared_eqtl() or self.db.rows(
+                "SELECT gene_id, variant_id, chrom, pos FROM read_parquet(?) "
+                "WHERE pval_nominal IS NOT NULL ORDER BY pval_nominal, gene_id LIMIT 1", [self.table_file("top_qtls")])
             if not rows:
                 return {}
             gene_id, variant_id, chrom, pos = rows[0]
@@ -61,6 +64,26 @@ class PortalQueries:
                     "region": f"{chrom}:{max(pos - 500_000, 1)}-{pos + 500_000}"}
 
         return self._cached("portal:examples", load)
+
+    def _shared_eqtl(self) -> list[tuple]:
+        """``[(gene_id, variant_id, chrom, pos)]`` of the expression QTL that shows a clean shared effect, or
+        ``[]``: among significant expression top QTLs (q ≤ the release's FDR), the lead variant of each gene
+        in its most significant tissue; the gene whose lead is a significant pair in the most tissues, with the
+        same direction of effect in every one of them, the smallest p-value first."""
+        if not (self.has_table("signif_pairs") and "qval" in self.columns("top_qtls")):
+            return []
+        fdr = float((self.info.get("mapping") or {}).get("fdr") or 0.05)
+        return self.db.rows(
+            "WITH lead AS (SELECT gene_id, variant_id, chrom, pos, pval_nominal FROM read_parquet(?) "
+            "  WHERE modality = 'expression' AND qval <= ? AND pval_nominal IS NOT NULL "
+            "  QUALIFY row_number() OVER (PARTITION BY gene_id ORDER BY pval_nominal, tissue) = 1), "
+            "shared AS (SELECT s.gene_id, count(DISTINCT s.tissue) AS n_tissues, min(sign(s.slope)) AS lo, "
+            "  max(sign(s.slope)) AS hi FROM read_parquet(?) s JOIN lead l "
+            "  ON s.gene_id = l.gene_id AND s.variant_id = l.variant_id "
+            "  WHERE s.modality = 'expression' GROUP BY s.gene_id) "
+            "SELECT l.gene_id, l.variant_id, l.chrom, l.pos FROM lead l JOIN shared USING (gene_id) "
+            "WHERE shared.lo = shared.hi ORDER BY shared.n_tissues DESC, l.pval_nominal, l.gene_id LIMIT 1",
+            [self.table_file("top_qtls"), fdr, self.table_file("signif_pairs")])
 
     def threshold_summary(self) -> pd.DataFrame:
         """The significance thresholds used in each tissue × modality, from the top QTL table (cached):
