@@ -150,6 +150,18 @@ def test_normalised_bed_and_pcs_per_entry():
     assert parse_atlas(BASE).release().tissues["BLA"]["isoforms"].pcs(parse_atlas(BASE).mapping) == (5, 20)
 
 
+def test_normalization_per_entry():
+    assert parse_atlas(BASE).release().tissues["BLA"]["expression"].normalization == "quantile"  # Pantry's
+    text = BASE.replace("expression: {bed: BLA.expr.bed.gz, counts: BLA.counts.bed.gz}",
+                        "expression: {bed: BLA.expr.bed.gz, counts: BLA.counts.bed.gz, normalization: tmm}")
+    assert parse_atlas(text).release().tissues["BLA"]["expression"].normalization == "tmm"
+    msg = _error(BASE.replace("counts: BLA.counts.bed.gz}", "counts: BLA.counts.bed.gz, normalization: vst}"))
+    assert "releases[0].tissues.BLA.expression.normalization: Input should be 'quantile', 'tmm' or 'rank'" in msg
+    msg = _error(BASE.replace("counts: BLA.counts.bed.gz}", "counts: BLA.counts.bed.gz, normalised: true, "
+                              "normalization: quantile}"))
+    assert "'normalization' says how qtlatlas normalises the BED" in msg
+
+
 def test_normalised_needs_a_bed_and_pcs_are_counts():
     text = BASE.replace("expression: {bed: BLA.expr.bed.gz, counts: BLA.counts.bed.gz}",
                         "expression: {normalised: true, results: {cis: top.tsv}}")

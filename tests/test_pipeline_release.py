@@ -228,6 +228,7 @@ def test_entries_without_the_new_keys_keep_their_task_parameters(tmp_path):
     for modality in ("expression", "isoforms"):
         params = tasks[f"r1/T1/{modality}/prepare"].params  # so their fingerprints, and finished results, hold
         assert "normalised" not in params and (params["n_genotype_pcs"], params["n_phenotype_pcs"]) == (5, 20)
+        assert "normalization" not in params and "counts" not in params
         assert "median" in tasks[f"r1/T1/{modality}/prepare"].outputs
 
 

@@ -1,6 +1,6 @@
 """The per-release part of the ``atlas.yaml`` model (:mod:`qtlatlas.config`): a release — genome, annotation,
 genotypes — and the inputs of each of its tissue × modality entries (a phenotype BED to map, results to
-import, or both), with their per-entry settings (``normalised``, PC counts, ``unit``)."""
+import, or both), with their per-entry settings (``normalised``, ``normalization``, PC counts, ``unit``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import datetime as dt
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -63,6 +63,10 @@ class PhenotypeInput(_Model):
     normalised: bool = Field(False, description="the BED is already normalised: mapped and published as given (no "
                              "normalisation; a row with a missing value or constant across the mapped samples is "
                              "refused)")
+    normalization: Literal["quantile", "tmm", "rank"] = Field(
+        "quantile", description="how the samples are made comparable before each phenotype's inverse-normal "
+        "transform: quantile (Pantry, GTEx eQTL: quantile-normalised samples), tmm (expression: TMM scale factors "
+        "of the read counts in 'counts', else of the values; tensorQTL's and GTEx v8's) or rank (nothing)")
     groups: Path | None = Field(default=None, description="phenotype_id<TAB>group_id, for grouped modalities")
     covariates: Path | None = Field(default=None, description="covariates × samples, tensorQTL layout")
     genotype_pcs: int | None = Field(None, ge=0, description="genotype PCs computed and added to the covariates "
@@ -89,6 +93,9 @@ class PhenotypeInput(_Model):
         if self.bed is None and self.normalised:
             raise ValueError("'normalised' describes the phenotype BED to map: give 'bed' (imported results name "
                              "their normalised phenotypes in 'results.phenotypes')")
+        if self.normalised and "normalization" in self.model_fields_set:
+            raise ValueError("'normalization' says how qtlatlas normalises the BED; a BED declared normalised: true "
+                             "is mapped as given")
         if self.normalised and self.unit is not None:
             raise ValueError("'unit' names the unit of unnormalised values; a BED declared normalised: true has none "
                              "(its values are published as normalised phenotypes)")

@@ -113,7 +113,7 @@ def check_design(ctx: EntryContext, inp, request: PcRequest, table: PhenotypeTab
 
     def phenotypes() -> np.ndarray:
         mapped = table.subset_samples(ctx.used)
-        return mapped.values if inp.normalised else normalised_table(mapped)[0].values
+        return mapped.values if inp.normalised else normalised_table(mapped, inp.normalization, inp.counts)[0].values
 
     design = design_covariates(ctx.used, lab, request, lambda: pruned.dosages(ctx.used), phenotypes)
     kinds = {GENOTYPE: "gPC", PHENOTYPE: "pPC"}

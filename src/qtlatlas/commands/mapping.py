@@ -14,8 +14,8 @@ def _add_prepare(sub: argparse._SubParsersAction) -> None:
         "prepare",
         help="normalise a phenotype BED (Pantry rules) and compute PC covariates, ready for qtlatlas map",
         description="From an unnormalised phenotype BED and genotypes, write PREFIX.bed.gz (phenotypes with "
-        "≥ 50%% missing, > 50%% zeros or constant dropped; missing values KNN-imputed; quantile-normalised then "
-        "inverse-normal transformed), PREFIX.covariates.txt (genotype PCs of LD-pruned common variants + "
+        "≥ 50%% missing, > 50%% zeros or constant dropped; missing values KNN-imputed; samples quantile-normalised "
+        "(or TMM-scaled, --normalization) then inverse-normal transformed), PREFIX.covariates.txt (genotype PCs of LD-pruned common variants + "
         "phenotype PCs [+ your covariates], tensorQTL layout) and PREFIX.median.tsv.gz (median per phenotype).",
     )
     p.add_argument("phenotypes", help="unnormalised phenotype BED (NA allowed)")
@@ -27,6 +27,12 @@ def _add_prepare(sub: argparse._SubParsersAction) -> None:
                    help="phenotype PCs (default 20, or none when --covariates already hold phenotype PCs); the "
                    "total is capped at n − 3")
     p.add_argument("--covariates", help="extra covariates to append (covariates × samples)")
+    p.add_argument("--normalization", choices=["quantile", "tmm", "rank"], default="quantile",
+                   help="how samples are made comparable before the inverse-normal transform: quantile (Pantry, "
+                   "GTEx eQTL; default), tmm (expression: edgeR TMM scale factors, as tensorQTL's "
+                   "eqtl_prepare_expression) or rank (nothing)")
+    p.add_argument("--counts", help="log2(count + 1) BED of the same samples: the read counts TMM factors come from "
+                   "(default: the phenotype values)")
     p.set_defaults(func=cmd_prepare)
 
 
@@ -40,7 +46,8 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     Path(args.prefix).parent.mkdir(parents=True, exist_ok=True)
     with console.status("Preparing…") as status:
         report = prepare_inputs(args.phenotypes, args.genotypes, args.prefix, args.genotype_pcs, args.phenotype_pcs,
-                                args.covariates, on_step=lambda m: status.update(m + "…"))
+                                args.covariates, on_step=lambda m: status.update(m + "…"),
+                                normalization=args.normalization, counts=args.counts)
     prep = report.preparation
     console.print(f"{report.n_kept:,} of {report.n_input:,} phenotypes kept ({prep.dropped_missing} with ≥ 50% missing, "
                   f"{prep.dropped_zeros} with > 50% zeros, {prep.dropped_constant} constant dropped; {prep.imputed:,} "

@@ -44,6 +44,11 @@ class ReleaseSpec:
         return f"releases/{self.id}"
 
 
+#: Normalisation of the demo's modalities where it departs from the quantile default: quantile normalisation
+#: across a demo tissue's few hundred genes would give the most expressed genes (and stability ratios) nearly
+#: the same value in every sample; TMM scaling (from the read counts) and plain ranks keep every distinct value.
+DEMO_NORMALIZATION = {"expression": "tmm", "stability": "rank"}
+
 def write_genotypes(out: Path, spec: ReleaseSpec, variants: Variants, dosage: np.ndarray, missing: np.ndarray,
                     design: SampleDesign) -> str:
     """Write the bgzipped, tabix-indexed VCF of every individual (``dosage``/``missing`` (n, V)); returns
@@ -121,6 +126,8 @@ def write_tissue(out: Path, spec: ReleaseSpec, tissue: str, genome: Genome, feat
         if fs.grouped:
             entry["groups"] = f"{base}.{m}.groups.txt"
             write_text(out / entry["groups"], "".join(f"{ids[k]}\t{genome.genes[genes[k]].gene_id}\n" for k in order))
+        if m in DEMO_NORMALIZATION:
+            entry["normalization"] = DEMO_NORMALIZATION[m]
         if m == "expression":
             entry["counts"] = f"{base}.{m}.counts.bed.gz"
             counts = [text.log2_counts[i] for i in kept]

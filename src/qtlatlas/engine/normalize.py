@@ -9,8 +9,19 @@ For a matrix of unnormalised phenotypes X (p phenotypes × n samples), :func:`pr
    a missing value of phenotype j in sample i is the mean of phenotype j over the k nearest samples that
    observe it;
 3. drops phenotypes with more than 50% zeros, and constant phenotypes;
-4. quantile-normalises the samples (each sample's values replaced by the mean sorted profile, ties within
-   a sample sharing the median of their quantiles, as GTEx's ``normalize_quantiles``);
+4. makes the samples comparable, by one of :data:`NORMALIZATIONS`:
+
+   * ``quantile`` (the default, Pantry's and GTEx's eQTL rule for every modality): each sample's values are
+     replaced by the mean sorted profile, ties within a sample sharing the median of their quantiles, as
+     GTEx's ``normalize_quantiles``. A phenotype that keeps nearly the same rank among the phenotypes of every
+     sample (the most expressed genes, or every gene when a tissue has only ~100) gets nearly the same value
+     in every sample: its normalised values are tied.
+   * ``tmm`` (expression; tensorQTL's ``eqtl_prepare_expression`` default and GTEx v8's): each sample's
+     values are divided by its TMM scale factor (:func:`tmm_factors`, edgeR's trimmed mean of M-values, from
+     the read counts when given, else from the values themselves). Ranks within a phenotype keep every
+     distinct value, whatever the number of phenotypes.
+   * ``rank``: nothing (values already comparable between samples, e.g. ratios).
+
 5. applies the rank-based inverse-normal transform per phenotype: Φ⁻¹(rank / (n + 1)), ties averaged.
 """
 
@@ -21,7 +32,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special, stats
 
+#: How :func:`prepare_phenotypes` makes the samples comparable before the inverse-normal transform.
+NORMALIZATIONS = ("quantile", "tmm", "rank")
 MAX_MISSING_FRACTION = 0.5
+#: edgeR ``calcNormFactors(method="TMM")`` defaults: share of M-values and of A-values trimmed at each end.
+TMM_LOG_RATIO_TRIM = 0.3
+TMM_SUM_TRIM = 0.05
 MAX_ZERO_FRACTION = 0.5
 KNN_NEIGHBOURS = 10
 
@@ -72,6 +88,56 @@ def quantile_normalize(X: np.ndarray) -> np.ndarray:
     return out
 
 
+def tmm_factors(counts: np.ndarray) -> np.ndarray:
+    """TMM scale factors of the samples (edgeR's ``calcNormFactors(method="TMM")`` with its defaults).
+
+    Args:
+        counts: (p, n) non-negative read counts (or other abundances) of p features in n samples; NaN counts
+            as 0.
+
+    Returns:
+        (n,) factors whose geometric mean is 1. A sample's normalised abundance is its value divided by its
+        factor (edgeR divides by library size × factor; TPM and CPM already divide by the library size).
+
+    The reference sample is the one whose upper quartile of counts / library size is closest to the mean
+    upper quartile. For each sample against it, over the features counted in both: M = log2 ratio of the
+    proportions, A = mean log2 proportion; features in the outer 30% of M or 5% of A (ranks, ties averaged)
+    are trimmed, and the factor is 2 ^ (mean of the remaining M weighted by the inverse of their asymptotic
+    variances).
+    """
+    x = np.nan_to_num(np.asarray(counts, dtype=np.float64), nan=0.0)
+    if x.ndim != 2 or (x < 0).any():
+        raise ValueError("counts must be a (features, samples) matrix of non-negative values")
+    lib = x.sum(axis=0)
+    if x.shape[1] == 0 or (lib <= 0).any():
+        raise ValueError("every sample needs a positive total count for TMM")
+    x = x[(x > 0).any(axis=1)]  # features counted in no sample say nothing (edgeR drops them too)
+    upper = np.quantile(x / lib, 0.75, axis=0)
+    ref = int(np.argmin(np.abs(upper - upper.mean())))
+    factors = np.array([_tmm_log2_factor(x[:, j], lib[j], x[:, ref], lib[ref]) for j in range(x.shape[1])])
+    factors = np.exp2(factors)
+    return factors / np.exp(np.mean(np.log(factors)))
+
+
+def _tmm_log2_factor(obs: np.ndarray, n_obs: float, ref: np.ndarray, n_ref: float) -> float:
+    """log2 TMM factor of one sample (``obs``, library size ``n_obs``) against the reference (:func:`tmm_factors`)."""
+    both = (obs > 0) & (ref > 0)
+    o, r = obs[both] / n_obs, ref[both] / n_ref
+    m = np.log2(o / r)
+    a = (np.log2(o) + np.log2(r)) / 2
+    var = (n_obs - obs[both]) / n_obs / obs[both] + (n_ref - ref[both]) / n_ref / ref[both]
+    n = m.size
+    if n == 0 or np.abs(m).max() < 1e-6:
+        return 0.0
+    lo_m, hi_m = np.floor(n * TMM_LOG_RATIO_TRIM) + 1, n + 1 - (np.floor(n * TMM_LOG_RATIO_TRIM) + 1)
+    lo_a, hi_a = np.floor(n * TMM_SUM_TRIM) + 1, n + 1 - (np.floor(n * TMM_SUM_TRIM) + 1)
+    rank_m, rank_a = stats.rankdata(m), stats.rankdata(a)
+    keep = (rank_m >= lo_m) & (rank_m <= hi_m) & (rank_a >= lo_a) & (rank_a <= hi_a)
+    if not keep.any():
+        return 0.0
+    return float(np.sum(m[keep] / var[keep]) / np.sum(1.0 / var[keep]))
+
+
 def nan_euclidean_distances(X: np.ndarray) -> np.ndarray:
     """Pairwise distances between the rows of ``X`` (n, f) ignoring NaN coordinates, scaled by
     sqrt(f / f_common) (scikit-learn's convention); NaN where two rows share no observed coordinate."""
@@ -106,8 +172,15 @@ def knn_impute(X: np.ndarray, k: int = KNN_NEIGHBOURS) -> np.ndarray:
     return X
 
 
-def prepare_phenotypes(X: np.ndarray, k: int = KNN_NEIGHBOURS) -> PreparedPhenotypes:
-    """Apply the Pantry rules (module docstring) to ``X`` (p, n). Returns the normalised kept rows."""
+def prepare_phenotypes(X: np.ndarray, k: int = KNN_NEIGHBOURS, method: str = "quantile",
+                       factors: np.ndarray | None = None) -> PreparedPhenotypes:
+    """Apply the Pantry rules (module docstring) to ``X`` (p, n). Returns the normalised kept rows.
+
+    ``method`` is one of :data:`NORMALIZATIONS`; for ``tmm``, ``factors`` (n,) are the samples' TMM factors
+    (e.g. :func:`tmm_factors` of the read counts), by default computed from the kept, imputed values of ``X``.
+    """
+    if method not in NORMALIZATIONS:
+        raise ValueError(f"unknown normalisation {method!r}: one of {', '.join(NORMALIZATIONS)}")
     X = np.asarray(X, dtype=np.float64)
     n = X.shape[1]
     frac_missing = np.isnan(X).mean(axis=1)
@@ -122,7 +195,14 @@ def prepare_phenotypes(X: np.ndarray, k: int = KNN_NEIGHBOURS) -> PreparedPhenot
     kept[np.flatnonzero(keep_missing)[keep_rest]] = True
     values = Xk[keep_rest]
     if values.shape[0] and n > 1:
-        values = inverse_normal_transform(quantile_normalize(values))
+        if method == "quantile":
+            values = quantile_normalize(values)
+        elif method == "tmm":
+            scale = tmm_factors(values) if factors is None else np.asarray(factors, dtype=np.float64)
+            if scale.shape != (n,) or not (scale > 0).all():
+                raise ValueError(f"TMM factors must be {n} positive numbers, one per sample")
+            values = values / scale
+        values = inverse_normal_transform(values)
     return PreparedPhenotypes(values=values, kept=kept, dropped_missing=int((~keep_missing).sum()),
                               dropped_zeros=int(zeros.sum()), dropped_constant=int(constant.sum()), imputed=n_imputed)
 

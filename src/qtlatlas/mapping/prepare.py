@@ -1,6 +1,7 @@
 """``qtlatlas prepare``: from an unnormalised phenotype BED and genotypes to mapping-ready inputs.
 
-Writes ``PREFIX.bed.gz`` (+ ``.tbi``; normalised by the Pantry rules, samples = those genotyped),
+Writes ``PREFIX.bed.gz`` (+ ``.tbi``; normalised by the Pantry rules — quantile, TMM or rank, see
+:mod:`qtlatlas.engine.normalize` — samples = those genotyped),
 ``PREFIX.covariates.txt`` (genotype PCs of LD-pruned common variants, phenotype PCs, then any user
 covariates; tensorQTL layout: :mod:`.covariate_design`) and ``PREFIX.median.tsv.gz`` (median of the
 unnormalised values of each phenotype, e.g. median TPM).
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine.genotype_stats import impute_mean
-from ..engine.normalize import PreparedPhenotypes, median_per_phenotype, prepare_phenotypes
+from ..engine.normalize import PreparedPhenotypes, median_per_phenotype, prepare_phenotypes, tmm_factors
 from ..engine.pca import COMMON_MAF, DEFAULT_GENOTYPE_PCS, DEFAULT_PHENOTYPE_PCS, ld_prune
 from ..errors import QtlAtlasError, SampleMismatchError
 from ..io.covariates import read_covariates, write_covariates
@@ -37,11 +38,28 @@ class PrepareReport:
     design: CovariateDesign
 
 
-def normalised_table(raw: PhenotypeTable) -> tuple[PhenotypeTable, PreparedPhenotypes]:
+def count_tmm_factors(counts: str | os.PathLike[str], samples: list[str]) -> np.ndarray:
+    """(n,) TMM factors of ``samples`` from a log2(count + 1) BED (atlas.yaml's ``counts``), in that order.
+
+    Raises:
+        SampleMismatchError: the BED has no counts for some of ``samples`` (named).
+    """
+    table = read_phenotype_bed(counts, allow_missing=True)
+    missing = [s for s in samples if s not in set(table.samples)]
+    if missing:
+        raise SampleMismatchError(f"{counts}: no read counts for {len(missing)} of the {len(samples)} mapped samples "
+                                  f"({', '.join(missing[:3])}{', …' if len(missing) > 3 else ''}); TMM needs them all")
+    return tmm_factors(np.exp2(table.subset_samples(samples).values) - 1.0)
+
+
+def normalised_table(raw: PhenotypeTable, method: str = "quantile",
+                     counts: str | os.PathLike[str] | None = None) -> tuple[PhenotypeTable, PreparedPhenotypes]:
     """``raw`` (unnormalised, missing values allowed) normalised by the Pantry rules
-    (:func:`~qtlatlas.engine.normalize.prepare_phenotypes`): the kept phenotypes × the same samples, and the
+    (:func:`~qtlatlas.engine.normalize.prepare_phenotypes` with ``method``; for ``tmm`` the factors come from
+    the ``counts`` BED when given, else from the values): the kept phenotypes × the same samples, and the
     preparation's report."""
-    prepared = prepare_phenotypes(raw.values)
+    factors = count_tmm_factors(counts, raw.samples) if method == "tmm" and counts is not None else None
+    prepared = prepare_phenotypes(raw.values, method=method, factors=factors)
     return PhenotypeTable(prepared.values, raw.positions[prepared.kept].reset_index(drop=True), raw.samples), prepared
 
 
@@ -93,6 +111,8 @@ def prepare_inputs(
     n_phenotype_pcs: int | None = None,
     extra_covariates: str | os.PathLike[str] | None = None,
     on_step: Callable[[str], None] | None = None,
+    normalization: str = "quantile",
+    counts: str | os.PathLike[str] | None = None,
 ) -> PrepareReport:
     """Normalise ``phenotypes``, compute covariates, write the three outputs (see module docstring).
 
@@ -112,7 +132,7 @@ def prepare_inputs(
         raise SampleMismatchError(f"{phenotypes}: none of its samples is in {genotypes}")
     raw = raw.subset_samples(samples)
     step("normalising phenotypes")
-    table, prepared = normalised_table(raw)
+    table, prepared = normalised_table(raw, normalization, counts)
     extra = read_covariates(extra_covariates, samples) if extra_covariates else None
     request = PcRequest(DEFAULT_GENOTYPE_PCS if n_genotype_pcs is None else n_genotype_pcs,
                         DEFAULT_PHENOTYPE_PCS if n_phenotype_pcs is None else n_phenotype_pcs,

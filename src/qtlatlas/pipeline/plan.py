@@ -116,6 +116,11 @@ def _plan(atlas: Atlas, release_id: str, work: str | os.PathLike[str]) -> list[T
                           "groups": str(inp.groups) if inp.groups else None}
         if inp.normalised:  # only when set: the fingerprints of existing atlases' tasks stay as they were
             prepare_params["normalised"] = True
+        if inp.normalization != "quantile":  # likewise
+            prepare_params["normalization"] = inp.normalization
+            if inp.normalization == "tmm" and inp.counts is not None:
+                prepare_params["counts"] = str(inp.counts)
+                prepare_inputs.append(str(inp.counts))
         if inp.covariates:  # the lab's covariates may hold PCs: what was decided is recorded
             prepare_outputs["design"] = out["design"]
             if request.defaults():

@@ -76,10 +76,11 @@ def _write_groups(path: str, phenotype_ids: list[str], groups_file: str | None) 
 def prepare(outputs: dict[str, str], threads: int, bed: str, genotypes: list[str], pruned: str,
             extra_covariates: str | None, n_genotype_pcs: int, n_phenotype_pcs: int, grouped: bool,
             groups: str | None, normalised: bool = False, default_pcs: list[str] | None = None,
-            version: str = "") -> None:
+            version: str = "", normalization: str = "quantile", counts: str | None = None) -> None:
     """Normalised phenotypes (genotyped samples), covariates, medians of raw values, and groups.
 
-    With ``normalised`` the BED's values are kept as given (written exactly; a row with a missing value or
+    Otherwise the BED is normalised by ``normalization`` (:mod:`qtlatlas.engine.normalize`; TMM factors from
+    the ``counts`` BED when given). With ``normalised`` the BED's values are kept as given (written exactly; a row with a missing value or
     constant across the genotyped samples is refused) and no medians are written (the values are not
     expression levels). Covariates (:mod:`qtlatlas.mapping.covariate_design`): ``n_genotype_pcs`` genotype PCs
     and ``n_phenotype_pcs`` phenotype PCs, then the user's; for the kinds in ``default_pcs`` (counts left to
@@ -100,7 +101,7 @@ def prepare(outputs: dict[str, str], threads: int, bed: str, genotypes: list[str
         raw = read_phenotype_bed(bed, allow_missing=True)
         samples = [s for s in raw.samples if s in genotyped]
         raw = raw.subset_samples(samples)
-        table, _ = normalised_table(raw)
+        table, _ = normalised_table(raw, normalization, counts)
         write_tsv_gz(pd.DataFrame({"phenotype_id": raw.phenotype_ids, "median": median_per_phenotype(raw.values)}),
                      outputs["median"])
     write_phenotype_bed(table, outputs["phenotypes"], index=False, exact=normalised)

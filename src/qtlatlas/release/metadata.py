@@ -70,7 +70,8 @@ def mapped_input(tissue: str, modality: str, inp, covariates: Path | None, impor
                  design: Path | None = None) -> dict[str, Any]:
     """How one tissue × modality was mapped, for ``release.json``'s ``inputs`` (the Methods page):
     ``phenotypes`` (``normalised`` by qtlatlas, ``as_given`` when the BED was declared normalised,
-    ``imported`` results, or ``concatenated`` modalities for cross-modality), ``covariates`` (the names in the
+    ``imported`` results, or ``concatenated`` modalities for cross-modality; ``normalised`` ones add
+    ``normalization``: quantile, tmm or rank), ``covariates`` (the names in the
     covariates file ``qtlatlas run`` wrote) and ``lab_covariates`` (those of them from the entry's own covariates
     file; the others were computed). Both None for imported results, whose files may have other layouts. With
     the prepare task's ``design`` (``covariates.json``), ``lab_pcs``: kind -> the lab's covariates that were
@@ -90,6 +91,8 @@ def mapped_input(tissue: str, modality: str, inp, covariates: Path | None, impor
         own = set(read_covariates(inp.covariates).index) if inp is not None and inp.covariates else set()
         lab = [n for n in names if n in own]
     out = {"tissue": tissue, "modality": modality, "phenotypes": kind, "covariates": names, "lab_covariates": lab}
+    if kind == "normalised":
+        out["normalization"] = inp.normalization
     if design is not None and not imported:
         lab_pcs = json.loads(Path(design).read_text()).get("lab_pcs") or {}
         if lab_pcs:

@@ -28,6 +28,9 @@ ACCESS_SECTIONS = {
 
 
 #: How the phenotypes of a tissue × modality were obtained (release.json ``inputs[].phenotypes``).
+#: How samples were made comparable (release.json ``inputs[].normalization``), for the Methods page.
+NORMALIZATION_NAMES = {"quantile": "quantile-normalised samples", "tmm": "TMM-scaled samples",
+                       "rank": "no scaling of samples"}
 PHENOTYPE_SOURCES = {
     "normalised": "normalised by qtlatlas",
     "as_given": "as given (normalised by the lab)",
@@ -69,7 +72,9 @@ def _inputs_table(page, inputs: list[dict]):
         names, lab = r.get("covariates"), r.get("lab_covariates")
         computed = [n for n in names if n not in set(lab or [])] if names is not None else None
         rows.append({"tissue": r["tissue"], "modality_name": page.modality_names.get(r["modality"], r["modality"]),
-                     "phenotypes": PHENOTYPE_SOURCES.get(r.get("phenotypes"), r.get("phenotypes") or ""),
+                     "phenotypes": PHENOTYPE_SOURCES.get(r.get("phenotypes"), r.get("phenotypes") or "")
+                     + (f" ({NORMALIZATION_NAMES.get(r['normalization'], r['normalization'])})"
+                        if r.get("normalization") else ""),
                      "n_covariates": len(names) if names is not None else None,
                      "lab": covariate_summary(lab if names is not None else None),
                      "computed": covariate_summary(computed) + _lab_pcs_note(r.get("lab_pcs"))})
@@ -110,7 +115,9 @@ def about(request: Request) -> Response:
     return render(page, "about.html", info=info, mapping=mapping, thresholds=threshold_table, modalities=modalities,
                   software=software, counts=info.get("counts") or {},
                   inputs=_inputs_table(page, inputs) if inputs else None,
-                  phenotype_sources={r.get("phenotypes") for r in inputs})
+                  phenotype_sources={r.get("phenotypes") for r in inputs},
+                  normalizations={r.get("normalization") or "quantile" for r in inputs
+                                  if r.get("phenotypes") == "normalised"} or {"quantile"})
 
 
 @router.get("/data-access")
