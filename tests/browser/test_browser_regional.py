@@ -76,7 +76,7 @@ def test_regional_plot_of_a_gene_without_a_qtl_shows_its_window_in_ld_colours(pa
     assert ref["x"] == pytest.approx(data["variants"]["pos"][lead] / 1e6)
     x_range = page.evaluate("document.getElementById('regional-plot').layout.xaxis.range")
     assert x_range == pytest.approx([data["window"][0] / 1e6, data["window"][1] / 1e6])
-    threshold = page.evaluate("document.getElementById('regional-plot').data.find((t) => t.name.startsWith('p threshold'))")
+    threshold = page.evaluate("document.getElementById('regional-plot').data.find((t) => (t.name || '').startsWith('p threshold'))")
     assert (threshold is not None) == (data["threshold"] is not None)
     screenshot(page, "regional-no-qtl")
 

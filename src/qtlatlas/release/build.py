@@ -444,7 +444,10 @@ class _ReleaseBuilder:
                                                          "n_independent"])
         write_table(tm, self._table(layout.table_path("tissue_modality"), "counts per tissue × modality"))
         if self.trans_frames:
-            trans = pd.concat(self.trans_frames, ignore_index=True)
+            trans = pa.Table.from_pandas(pd.concat(self.trans_frames, ignore_index=True), preserve_index=False)
+            # text as large_string like the other tables, whichever string type the result files were read with
+            trans = trans.cast(pa.schema([pa.field(f.name, pa.large_string()) if pa.types.is_string(f.type) else f
+                                          for f in trans.schema]))
             write_table(trans, self._table(layout.table_path("trans_pairs"), "trans-QTL pairs, every tissue × modality"))
         if self.medians:
             med = pd.concat(self.medians, ignore_index=True).drop_duplicates(["tissue", "gene_id"])
