@@ -94,10 +94,10 @@ def test_expression_values_are_not_tied(tpm):
         assert frac.min() >= 0.9, (tissue, mapped.index[np.argmin(frac)], frac.min())
 
 
-@pytest.mark.parametrize("modality", ["expression", "stability"])
+@pytest.mark.parametrize("modality", ["expression", "isoforms", "splicing", "alt_TSS", "alt_polyA", "stability"])
 def test_normalised_phenotypes_are_not_tied(release, modality):
-    """Normalised as the demo's atlas.yaml says (TMM from the read counts; ranks for stability), every
-    phenotype keeps distinct values in at least 90% of the samples."""
+    """Normalised as the demo's atlas.yaml says (TMM from the read counts for expression, ranks for the
+    others), every phenotype keeps distinct values in at least 90% of the samples."""
     for tissue, mods in release.tissues.items():
         inp = mods[modality]
         raw = read_phenotype_bed(inp.bed, allow_missing=True)
