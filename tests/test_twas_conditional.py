@@ -113,6 +113,20 @@ def test_guard_statuses_explained_unstable_and_ld_error():
     assert tested.any() and np.all(res.z[tested] ** 2 <= zt[tested] ** 2 + 1.96**2)
 
 
+def test_variance_explained_is_a_share_even_where_the_correlations_are_inconsistent():
+    """Two joint models of correlation 0.2 and a target correlated 0.8 with each: no correlation matrix of three
+    variables has these entries (ℓᵀC⁻¹ℓ = 1.07), as happens when LD-reference correlations are thresholded; the
+    share explained is capped at 1, and a consistent target keeps its exact share."""
+    c = np.array([[1.0, 0.2], [0.2, 1.0]])
+    fit = JointModel(c, np.array([5.0, 4.0]), Guard())
+    cross = np.array([[0.8, 0.8], [0.5, 0.1]])
+    assert cross[0] @ np.linalg.solve(c, cross[0]) > 1.05
+    r2 = fit.explained(cross)
+    assert r2[0] == 1.0
+    assert r2[1] == pytest.approx(cross[1] @ np.linalg.solve(c, cross[1]), rel=1e-12)
+    assert fit.condition(np.array([6.0, 2.0]), cross).status[0] == "explained"
+
+
 def test_joint_estimates_report_statuses_for_the_models_left_out():
     c, cross, zs, zt = random_problem(5, k=2, t=6)
     corr = np.block([[c, cross.T], [cross, np.eye(6)]])

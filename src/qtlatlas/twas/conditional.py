@@ -144,9 +144,12 @@ class JointModel:
         return np.sqrt(np.diag(cov))
 
     def explained(self, cross: np.ndarray) -> np.ndarray:
-        """``(t,)`` variance of each target explained by the joint models, ``ℓᵀ C⁺ ℓ`` (``cross``: ``(t, k)``)."""
+        """``(t,)`` share of each target's variance explained by the joint models, ``min(ℓᵀ C⁺ ℓ, 1)``
+        (``cross``: ``(t, k)``). Correlations estimated from an LD reference, with FUSION's small ones zeroed, need
+        not form a positive semi-definite matrix with the target, so ``ℓᵀ C⁺ ℓ`` can pass 1 (1.04 on the demo):
+        the target is then explained entirely, and a share above 1 would read as an error."""
         proj = cross @ self._half
-        return _rowdot(proj, proj)
+        return np.minimum(_rowdot(proj, proj), 1.0)
 
     def condition(self, z: np.ndarray, cross: np.ndarray, max_r2: float | None = None) -> Conditioned:
         """Condition targets with marginal ``z`` ``(t,)`` and correlations ``cross`` ``(t, k)`` with the joint
