@@ -227,6 +227,13 @@ def finish_table(path: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str
     return out, {k: v for k, v in dropped.items() if v}
 
 
+def compression_of(path: str) -> str | None:
+    """``"gzip"`` for a gzip or bgzip file (sniffed, whatever its name), else None: the ``compression`` argument
+    of ``pandas.read_csv``."""
+    with open(path, "rb") as fh:
+        return "gzip" if fh.read(2) == b"\x1f\x8b" else None
+
+
 def _refuse(path: str, lines: np.ndarray, bad: np.ndarray, problem: str) -> None:
     bad = np.asarray(bad, dtype=bool)
     if bad.any():

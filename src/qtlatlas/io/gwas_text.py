@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputFileError
-from .gwas import GwasSumstats, finish_table, numeric, trait_name
+from .gwas import GwasSumstats, compression_of, finish_table, numeric, trait_name
 from .phenotypes import NA_STRINGS
 from .text import first_line, separator_of
 
@@ -39,7 +39,8 @@ def read_text_table(path: str, sep: str) -> tuple[pd.DataFrame, np.ndarray]:
     """
     try:
         frame = pd.read_csv(path, sep=sep, dtype=str, na_values=NA_STRINGS, keep_default_na=False,
-                            compression="infer", skip_blank_lines=False, engine="c" if sep == "\t" else "python")
+                            compression=compression_of(path), skip_blank_lines=False,
+                            engine="c" if sep == "\t" else "python")
     except pd.errors.ParserError as e:
         msg = str(e).split("C error: ")[-1].strip()
         m = re.search(r"line (\d+)", msg)

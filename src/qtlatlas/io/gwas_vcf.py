@@ -30,7 +30,7 @@ import pandas as pd
 
 from ..errors import ConfigError, InputFileError
 from .chromosomes import chrom_key
-from .gwas import GwasSumstats, Regions, finish_table, in_regions, numeric
+from .gwas import GwasSumstats, Regions, compression_of, finish_table, in_regions, numeric
 from .text import open_text
 
 _PER_ALLELE = ("ES", "SE", "LP", "AF", "SS", "EZ", "NC")
@@ -61,14 +61,13 @@ def read_gwas_vcf(path: str, sample: str | None = None, regions: Regions | None 
     records, lines = _records(path, n_header, column, regions)
     table = _parse_records(path, records, lines)
     meta = sample_meta.get(sample, {})
-    n_source = ""
-    if np.isfinite(table["n"].to_numpy(dtype=np.float64)).any():
-        n_source = "the FORMAT field SS"
-    else:
-        total = _header_total(meta)
-        if total is not None:
-            table["n"] = total
-            n_source = f"the VCF header (##SAMPLE TotalControls + TotalCases = {total:g})"
+    n = table["n"].to_numpy(dtype=np.float64)
+    total = _header_total(meta)
+    sources = ["the FORMAT field SS"] if np.isfinite(n).any() else []
+    if total is not None and not np.isfinite(n).all():
+        table["n"] = np.where(np.isfinite(n), n, total)
+        sources.append(f"the VCF header (##SAMPLE TotalControls + TotalCases = {total:g})")
+    n_source = ", else ".join(sources)
     has_beta = bool(np.isfinite(table["beta"].to_numpy(dtype=np.float64)).any())
     if has_beta:
         table["z"] = np.nan  # derived from ES/SE; EZ only serves files without them
@@ -114,7 +113,7 @@ def _records(path: str, n_header: int, column: int, regions: Regions | None) -> 
     else:
         try:
             frame = pd.read_csv(path, sep="\t", header=None, skiprows=n_header, dtype=str, na_filter=False,
-                                quoting=3, compression="infer")
+                                quoting=3, compression=compression_of(path))
         except pd.errors.EmptyDataError:
             frame = pd.DataFrame()
         except pd.errors.ParserError as e:

@@ -161,12 +161,13 @@ def _positions(path: str, frame: pd.DataFrame, lines: np.ndarray, out: pd.DataFr
         out["ref"] = frame[cols[2]].fillna("").astype(str).str.upper()
         out["alt"] = frame[cols[3]].fillna("").astype(str).str.upper()
         return
-    parts = out["variant_id"].str.extract(_VARIANT_ID)
+    codes, ids = pd.factorize(out["variant_id"])  # a variant recurs once per phenotype: parse each id once
+    parts = pd.Series(ids, dtype=object).str.extract(_VARIANT_ID)
     ok = parts[0].notna()
-    out["chrom"] = parts[0].where(ok, "")
-    out["pos"] = pd.to_numeric(parts[1], errors="coerce").fillna(0).astype(np.int64)
-    out["ref"] = parts[2].where(ok, "").str.upper()
-    out["alt"] = parts[3].where(ok, "").str.upper()
+    out["chrom"] = parts[0].where(ok, "").to_numpy(dtype=object)[codes]
+    out["pos"] = pd.to_numeric(parts[1], errors="coerce").fillna(0).astype(np.int64).to_numpy()[codes]
+    out["ref"] = parts[2].where(ok, "").str.upper().to_numpy(dtype=object)[codes]
+    out["alt"] = parts[3].where(ok, "").str.upper().to_numpy(dtype=object)[codes]
 
 
 def _n_from_minor_counts(frame: pd.DataFrame, maf: np.ndarray, lines: np.ndarray) -> float | None:
