@@ -341,3 +341,20 @@ def test_unique_variants_maps_every_row():
                         "variant_id": ["v1", "v2", "v1"], "rsid": ["", "", ""]})
     variants, of_row = unique_variants(qtl)
     assert variants["variant_id"].tolist() == ["v1", "v2"] and of_row.tolist() == [0, 1, 0]
+
+
+@pytest.mark.shared
+def test_gtex_allpairs_from_fastqtl(shared):
+    """GTEx v8 allpairs (FastQTL): gene_id and maf columns, "-nan" standard errors for monomorphic variants."""
+    path = shared / "data" / "gtex-v8-fastqtl-2tissue-example" / "Tissue_1.fastqtl.gz"
+    raw = pd.read_csv(path, sep="\t", na_values=["-nan", "nan"])
+    qtl = read_qtl_sumstats(path)
+    assert qtl.layout == "tensorqtl" and qtl.has_positions
+    usable = raw["slope_se"].notna() & (raw["slope_se"] > 0)
+    assert len(qtl.table) == int(usable.sum())
+    first = raw.loc[usable].iloc[0]
+    chrom, pos, ref, alt, _ = first["variant_id"].split("_")
+    row = qtl.table.iloc[0]
+    assert (row["chrom"], row["pos"], row["ref"], row["alt"]) == (chrom[3:], int(pos), ref, alt)
+    common = raw.loc[usable & (raw["maf"] >= 0.05)]
+    assert qtl.n_inferred == round(float(np.median(common["ma_count"] / (2 * common["maf"]))))

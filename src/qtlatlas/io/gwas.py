@@ -48,6 +48,7 @@ GWAS_COLUMNS = ["chrom", "pos", "variant_id", "other_allele", "effect_allele", "
                 "line"]
 FORMATS = ("vcf", "ssf", "mlma", "fusion")
 _FLOAT_COLUMNS = ("beta", "se", "z", "af", "n", "p")
+_NAN_SPELLINGS = ("nan", "-nan", "+nan")
 
 #: Regions to read, by chromosome key: a list of closed 1-based intervals.
 Regions = Mapping[str, list[tuple[int, int]]]
@@ -176,12 +177,15 @@ def trait_name(path: str) -> str:
 
 
 def numeric(path: str, values: pd.Series, lines: np.ndarray | None, what: str) -> np.ndarray:
-    """``values`` (strings, NaN for missing) as float64; a non-numeric entry raises an error naming its line.
+    """``values`` (strings, NaN for missing) as float64; a non-numeric entry raises an error naming its line
+    (``nan``/``-nan`` read as missing).
 
     ``lines`` ``(m,)`` holds the 1-based file line of each value (None or 0 where unknown).
     """
     num = pd.to_numeric(values, errors="coerce")
     bad = num.isna() & values.notna()
+    if bad.any():  # C's printf spells a NaN "-nan" or "nan" (FastQTL output): missing, not malformed
+        bad &= ~values.astype(str).str.strip().str.lower().isin(_NAN_SPELLINGS)
     if bad.any():
         i = int(np.argmax(bad.to_numpy()))
         line = int(lines[i]) if lines is not None and lines[i] > 0 else None
