@@ -218,6 +218,21 @@ def test_tensorqtl_pairs_text_and_parquet(tmp_path):
         read_qtl_sumstats(tmp_path / "pairs.parquet", phenotypes=["G9"])
 
 
+def test_phenotype_filter_reads_text_in_chunks_and_keeps_line_numbers(tmp_path):
+    from qtlatlas.io.gwas_text import read_text_table
+
+    rows = "".join(f"G{k % 3}\tchr1_{100 + k}_A_G\t0\t0.2\t1\t1\t0.5\t0.1\t{'oops' if k == 7 else '0.05'}\n"
+                   for k in range(10))
+    path = write_text(tmp_path / "p.txt", TENSORQTL.splitlines(keepends=True)[0] + rows)
+    frame, lines = read_text_table(str(path), "\t", keep=(("phenotype_id",), {"G1"}), chunk_rows=2)
+    assert frame["variant_id"].tolist() == ["chr1_101_A_G", "chr1_104_A_G", "chr1_107_A_G"]
+    assert lines.tolist() == [3, 6, 9]
+    assert len(read_qtl_sumstats(path, phenotypes=["G0", "G2"]).table) == 7  # G1's bad value is not read
+    with pytest.raises(InputFileError, match="slope_se: 'oops'") as err:
+        read_qtl_sumstats(path, phenotypes=["G1"])
+    assert err.value.line == 9
+
+
 def test_tensorqtl_rsid_variant_ids_have_no_positions(tmp_path):
     text = TENSORQTL.replace("chr1_100_A_G_b38", "rs10").replace("chr1_200_C_T_b38", "rs20")
     qtl = read_qtl_sumstats(write_text(tmp_path / "p.txt", text))

@@ -56,15 +56,17 @@ def estimate_sdy(varbeta, maf, n) -> float:
     """coloc's estimate of a quantitative trait's standard deviation, a float (NaN when not estimable).
 
     ``varbeta``, ``maf`` ``(m,)``; ``n`` a scalar or ``(m,)`` sample sizes. The no-intercept least-squares
-    slope ``c`` of ``2 n f (1 − f)`` on ``1 / varbeta`` over the variants where all are finite is ``sdY²``;
-    NaN when no variant qualifies or ``c ≤ 0`` (coloc stops there: "estimated sdY is negative").
+    slope ``c`` of ``2 n f (1 − f)`` on ``1 / varbeta`` over the variants where all are finite and ``f`` is
+    in (0, 1) (coloc refuses other frequencies) is ``sdY²``; NaN when no variant qualifies or ``c ≤ 0``
+    (coloc stops there: "estimated sdY is negative").
     """
     v = np.asarray(varbeta, dtype=np.float64)
     f = np.asarray(maf, dtype=np.float64)
     n = np.broadcast_to(np.asarray(n, dtype=np.float64), v.shape)
-    x = 1.0 / v
+    with np.errstate(divide="ignore"):
+        x = 1.0 / v
     y = 2.0 * n * f * (1.0 - f)
-    ok = np.isfinite(x) & np.isfinite(y)
+    ok = np.isfinite(x) & np.isfinite(y) & (f > 0) & (f < 1)
     if not ok.any():
         return math.nan
     c = float(np.dot(x[ok], y[ok]) / np.dot(x[ok], x[ok]))

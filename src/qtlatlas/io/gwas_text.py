@@ -30,17 +30,25 @@ _SSF_CHROMS = {"23": "X", "24": "Y", "25": "MT"}
 _FREQ_COLUMNS = ("FRQ", "FREQ", "EAF", "MAF")
 
 
-def read_text_table(path: str, sep: str) -> tuple[pd.DataFrame, np.ndarray]:
+def read_text_table(path: str, sep: str, keep: tuple[tuple[str, ...], set[str]] | None = None,
+                    chunk_rows: int = 500_000) -> tuple[pd.DataFrame, np.ndarray]:
     """A delimited text table as strings (NaN for missing values) with lower-cased column names, and the
     1-based file line of each row ``(m,)``.
+
+    ``keep = (columns, values)`` keeps only the rows whose value in the first of ``columns`` the header has
+    (matched case-insensitively) is in ``values``, reading the file in chunks of ``chunk_rows``.
 
     Raises:
         InputFileError: a row with the wrong number of fields (its line named), an unreadable file.
     """
+    options = dict(sep=sep, dtype=str, na_values=NA_STRINGS, keep_default_na=False,
+                   compression=compression_of(path), skip_blank_lines=False, engine="c" if sep == "\t" else "python")
     try:
-        frame = pd.read_csv(path, sep=sep, dtype=str, na_values=NA_STRINGS, keep_default_na=False,
-                            compression=compression_of(path), skip_blank_lines=False,
-                            engine="c" if sep == "\t" else "python")
+        if keep is None:
+            frame = pd.read_csv(path, **options)
+            lines = np.arange(2, len(frame) + 2, dtype=np.int64)
+        else:
+            frame, lines = _filtered_chunks(path, options, keep, chunk_rows)
     except pd.errors.ParserError as e:
         msg = str(e).split("C error: ")[-1].strip()
         m = re.search(r"line (\d+)", msg)
@@ -48,7 +56,25 @@ def read_text_table(path: str, sep: str) -> tuple[pd.DataFrame, np.ndarray]:
     except (OSError, EOFError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
         raise InputFileError(path, f"cannot read table ({e})") from None
     frame.columns = [str(c).strip().lower() for c in frame.columns]
-    return frame, np.arange(2, len(frame) + 2, dtype=np.int64)
+    return frame, lines
+
+
+def _filtered_chunks(path: str, options: dict, keep: tuple[tuple[str, ...], set[str]],
+                     chunk_rows: int) -> tuple[pd.DataFrame, np.ndarray]:
+    columns, values = keep
+    pieces, lines, offset, column = [], [], 0, None
+    with pd.read_csv(path, chunksize=chunk_rows, **options) as reader:
+        for chunk in reader:
+            if column is None:
+                lowered = {str(c).strip().lower(): c for c in chunk.columns}
+                column = next((lowered[c] for c in columns if c in lowered), None)
+                if column is None:
+                    return chunk.iloc[:0], np.zeros(0, dtype=np.int64)
+            hit = chunk[column].isin(values).to_numpy()
+            pieces.append(chunk.loc[hit])
+            lines.append(offset + 2 + np.flatnonzero(hit))
+            offset += len(chunk)
+    return pd.concat(pieces, ignore_index=True), np.concatenate(lines).astype(np.int64)
 
 
 def _require(path: str, frame: pd.DataFrame, columns: tuple[str, ...], layout: str) -> None:

@@ -33,6 +33,7 @@ QTL_COLUMNS = ["phenotype_id", "variant_id", "chrom", "pos", "ref", "alt", "rsid
 _VARIANT_ID = re.compile(r"^(?:chr)?([0-9A-Za-z]+)[_:](\d+)[_:]([A-Za-z*]+)[_:/]([A-Za-z*]+)(?:_b3[78])?$")
 _TENSORQTL = {"id": ("phenotype_id", "gene_id"), "beta": "slope", "se": "slope_se", "p": "pval_nominal"}
 _CATALOGUE = {"id": ("molecular_trait_id",), "beta": "beta", "se": "se", "p": "pvalue"}
+_ID_COLUMNS = ("molecular_trait_id", "phenotype_id", "gene_id")
 
 
 @dataclass
@@ -120,15 +121,19 @@ def read_qtl_sumstats(path: str | os.PathLike[str], phenotypes: list[str] | None
 
 def _read_frame(path: str, phenotypes: list[str] | None) -> tuple[pd.DataFrame, np.ndarray]:
     """The file's columns (lower-cased names; strings for text files, typed for Parquet) and each row's file
-    line (0 for Parquet)."""
+    line (0 for Parquet), only the rows of ``phenotypes`` when given (read in chunks, or filtered by Parquet)."""
     with open(path, "rb") as fh:
         magic = fh.read(4)
     if magic != b"PAR1":
-        return read_text_table(path, "\t")
+        keep = None if phenotypes is None else (_ID_COLUMNS, set(phenotypes))
+        return read_text_table(path, "\t", keep=keep)
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
+        names = pq.read_schema(path).names
+        id_col = next((n for want in _ID_COLUMNS for n in names if n.lower() == want), None)
+        filters = [(id_col, "in", list(phenotypes))] if phenotypes is not None and id_col else None
+        table = pq.read_table(path, filters=filters)
     except Exception as e:  # pyarrow raises several types for a damaged file
         raise InputFileError(path, f"cannot read Parquet ({e})") from None
     frame = table.to_pandas()
