@@ -235,6 +235,34 @@ def test_command_priors_window_and_phenotype(tmp_path):
     assert len(pd.read_csv(tmp_path / "a.tsv", sep="\t")) == 1
 
 
+def test_the_same_gwas_in_every_format_gives_the_same_posteriors(tmp_path, capsys):
+    qtl_path, ssf_path, _ = _simulated(tmp_path, np.random.default_rng(15))
+    ssf = pd.read_csv(ssf_path, sep="\t")
+    mlma = ssf.rename(columns={"chromosome": "Chr", "base_pair_location": "bp", "effect_allele": "A1",
+                               "other_allele": "A2", "effect_allele_frequency": "Freq", "beta": "b",
+                               "standard_error": "se", "p_value": "p"})
+    mlma.insert(1, "SNP", [f"7:{p}" for p in ssf["base_pair_location"]])
+    mlma_path = tmp_path / "trait.mlma"
+    mlma[["Chr", "SNP", "bp", "A1", "A2", "Freq", "b", "se", "p"]].to_csv(mlma_path, sep="\t", index=False)
+    records = "".join(f"7\t{r.base_pair_location}\t.\t{r.other_allele}\t{r.effect_allele}\t.\tPASS\t.\t"
+                      f"ES:SE:AF\t{r.beta!r}:{r.standard_error!r}:{r.effect_allele_frequency!r}\n"
+                      for r in ssf.itertuples())
+    vcf_path = write_text(tmp_path / "trait.vcf", "##fileformat=VCFv4.2\n##SAMPLE=<ID=trait,TotalControls=20000,"
+                                                   "StudyType=Continuous>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\t"
+                                                   "FILTER\tINFO\tFORMAT\ttrait\n" + records)
+    base = ["coloc", "abf", "--qtl", str(qtl_path)]
+    assert main([*base, "--gwas", str(mlma_path), "--out", str(tmp_path / "m.tsv")]) == 2
+    err = capsys.readouterr().err
+    assert "gives no sample size" in err and "give --n-gwas" in err
+    assert main([*base, "--gwas", str(mlma_path), "--n-gwas", "20000", "--out", str(tmp_path / "m.tsv")]) == 0
+    assert main([*base, "--gwas", str(ssf_path), "--out", str(tmp_path / "s.tsv")]) == 0
+    assert main([*base, "--gwas", str(vcf_path), "--out", str(tmp_path / "v.tsv")]) == 0
+    tables = [pd.read_csv(tmp_path / f"{k}.tsv", sep="\t") for k in "msv"]
+    for other in tables[1:]:
+        np.testing.assert_allclose(other[list(PP_COLUMNS)], tables[0][list(PP_COLUMNS)], rtol=1e-9, atol=1e-15)
+        assert other["nsnps"].tolist() == tables[0]["nsnps"].tolist() == [200, 200]
+
+
 def test_command_z_only_gwas_needs_n_and_uses_the_qtl_frequencies(tmp_path, capsys):
     qtl_path, _, truth = _simulated(tmp_path, np.random.default_rng(13))
     z = truth["beta"] / truth["se"]
