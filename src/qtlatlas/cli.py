@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from . import __version__
+from .commands.coloc import _add_coloc
 from .commands.console import EXIT_INPUT_ERROR, EXIT_INTERNAL_ERROR, err_console
 from .commands.demo import _add_demo
 from .commands.importing import _add_import
@@ -42,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_import, _add_validate, _add_prepare, _add_map, _add_run, _add_build, _add_verify, _add_errata, _add_serve, _add_demo,
-    _add_twas,
+    _add_twas, _add_coloc,
 ]
 
 

@@ -1,5 +1,6 @@
 """GWAS summary statistics in the FUSION layout: ``SNP A1 A2 Z`` (A1 the effect allele), optionally
-``BETA``, ``SE``, ``P``, ``N``, ``CHR``, ``BP``. Tab- or whitespace-separated, plain or gzipped.
+``BETA``, ``SE``, ``P``, ``N``, ``CHR``, ``BP`` and an allele frequency (``FRQ``, ``FREQ``, ``EAF`` or ``MAF``,
+which colocalisation uses). Tab- or whitespace-separated, plain or gzipped.
 
 When ``Z`` is absent it is derived as ``BETA / SE``. Column names are matched case-insensitively.
 """
@@ -16,7 +17,7 @@ from .phenotypes import NA_STRINGS
 from .text import first_line, separator_of, split_fields
 
 REQUIRED = ("SNP", "A1", "A2")
-OPTIONAL_NUMERIC = ("Z", "BETA", "SE", "P", "N", "CHR", "BP")
+OPTIONAL_NUMERIC = ("Z", "BETA", "SE", "P", "N", "CHR", "BP", "FRQ", "FREQ", "EAF", "MAF")
 
 
 def read_sumstats_header(path: str | os.PathLike[str]) -> list[str]:

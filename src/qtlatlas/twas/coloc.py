@@ -1,5 +1,7 @@
 """Colocalisation by approximate Bayes factors (coloc's ``coloc.abf``), as FUSION's association test runs it.
 
+The numerics live in :mod:`qtlatlas.engine.coloc`; this module adds FUSION's call.
+
 Per SNP and trait, Wakefield's approximate Bayes factor with prior effect SD ``0.15 · sdY`` (quantitative
 traits, ``sdY = 1``)::
 
@@ -27,49 +29,19 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import logsumexp
 
-PRIOR_P1 = 1e-4
-PRIOR_P2 = 1e-4
-PRIOR_P12 = 1e-5
-PRIOR_SD_QUANT = 0.15
+from ..engine.coloc import (
+    PRIOR_P1,
+    PRIOR_P2,
+    PRIOR_P12,
+    PRIOR_SD_QUANT,
+    coloc_abf,
+    combine_abf,
+    log_abf,
+)
 
-
-def log_abf(beta: np.ndarray, varbeta: np.ndarray, sdy: float = 1.0, prior_sd: float = PRIOR_SD_QUANT) -> np.ndarray:
-    """Per-SNP log approximate Bayes factor of a quantitative trait, ``(m,)``."""
-    beta = np.asarray(beta, dtype=np.float64)
-    v = np.asarray(varbeta, dtype=np.float64)
-    w = (prior_sd * sdy) ** 2
-    r = w / (w + v)
-    z = beta / np.sqrt(v)
-    return 0.5 * (np.log1p(-r) + r * z * z)
-
-
-def _log_diff(x: float, y: float) -> float:
-    """``log(exp(x) − exp(y))`` computed stably."""
-    m = max(x, y)
-    d = math.exp(x - m) - math.exp(y - m)
-    return m + math.log(d) if d > 0 else -math.inf
-
-
-def combine_abf(l1: np.ndarray, l2: np.ndarray, p1: float = PRIOR_P1, p2: float = PRIOR_P2,
-                p12: float = PRIOR_P12) -> np.ndarray:
-    """Posterior probabilities ``(5,)`` of H0..H4 from per-SNP log Bayes factors of two traits."""
-    s1, s2, s12 = float(logsumexp(l1)), float(logsumexp(l2)), float(logsumexp(l1 + l2))
-    h = np.array([
-        0.0,
-        math.log(p1) + s1,
-        math.log(p2) + s2,
-        math.log(p1) + math.log(p2) + _log_diff(s1 + s2, s12),
-        math.log(p12) + s12,
-    ])
-    return np.exp(h - logsumexp(h))
-
-
-def coloc_abf(beta1, varbeta1, beta2, varbeta2, sdy1: float = 1.0, sdy2: float = 1.0, p1: float = PRIOR_P1,
-              p2: float = PRIOR_P2, p12: float = PRIOR_P12) -> np.ndarray:
-    """coloc.abf for two quantitative traits measured at the same ``m`` SNPs: PP.H0..PP.H4, ``(5,)``."""
-    return combine_abf(log_abf(beta1, varbeta1, sdy1), log_abf(beta2, varbeta2, sdy2), p1, p2, p12)
+__all__ = ["PRIOR_P1", "PRIOR_P2", "PRIOR_P12", "PRIOR_SD_QUANT", "coloc_abf", "combine_abf", "fusion_coloc",
+           "log_abf"]
 
 
 def fusion_coloc(eqtl_z: np.ndarray, gwas_z: np.ndarray, n_eqtl: int, n_gwas: int) -> np.ndarray:
