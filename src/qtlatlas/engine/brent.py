@@ -29,7 +29,8 @@ def brent_minimize(
     size: int,
     tol: float = R_OPTIM_TOL,
     max_iter: int = 500,
-) -> np.ndarray:
+    with_values: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Local minimisers of ``size`` scalar functions, each on its interval ``[lower, upper]``.
 
     Args:
@@ -41,74 +42,78 @@ def brent_minimize(
             default ``tol``).
 
     Returns:
-        (size,) the point where each search stopped.
+        (size,) the point where each search stopped; with ``with_values`` also (size,) the function there.
     """
-    a = np.broadcast_to(np.asarray(lower, dtype=np.float64), (size,)).copy()
-    b = np.broadcast_to(np.asarray(upper, dtype=np.float64), (size,)).copy()
-    x = a + _GOLDEN * (b - a)
-    w, v = x.copy(), x.copy()
-    fx = np.asarray(fun(x.copy(), np.arange(size)), dtype=np.float64).copy()
-    fw, fv = fx.copy(), fx.copy()
-    d = np.zeros(size)
-    e = np.zeros(size)
-    tol3 = tol / 3.0
+    a = np.broadcast_to(np.asarray(lower, dtype=np.float64), (size,))
+    b = np.broadcast_to(np.asarray(upper, dtype=np.float64), (size,))
+    x0 = a + _GOLDEN * (b - a)
+    f0 = np.asarray(fun(x0.copy(), np.arange(size)), dtype=np.float64)
+    # the state of the problems still running, one row per quantity (compacted when some finish)
+    S = np.stack([a, b, x0, x0, x0, f0, f0, f0, np.zeros(size), np.zeros(size)])
+    A, B_, X, W, V, FX, FW, FV, D, E = range(10)
+    result, at = x0.copy(), f0.copy()
     running = np.arange(size)
+    tol3 = tol / 3.0
     for _ in range(max_iter):
-        i = running
-        xm = 0.5 * (a[i] + b[i])
-        tol1 = _SQRT_EPS * np.abs(x[i]) + tol3
+        a, b, x = S[A], S[B_], S[X]
+        xm = 0.5 * (a + b)
+        tol1 = _SQRT_EPS * np.abs(x) + tol3
         t2 = 2.0 * tol1
-        done = np.abs(x[i] - xm) <= t2 - 0.5 * (b[i] - a[i])
+        done = np.abs(x - xm) <= t2 - 0.5 * (b - a)
         if done.any():
+            result[running[done]] = x[done]
+            at[running[done]] = S[FX][done]
             keep = ~done
-            running, i, xm, tol1, t2 = running[keep], i[keep], xm[keep], tol1[keep], t2[keep]
-        if running.size == 0:
-            break
-        xi, ai, bi, di, ei = x[i], a[i], b[i], d[i], e[i]
+            running, S, xm, tol1, t2 = running[keep], S[:, keep], xm[keep], tol1[keep], t2[keep]
+            if running.size == 0:
+                break
+            a, b, x = S[A], S[B_], S[X]
+        w, v, fx, fw, fv, d, e = S[W], S[V], S[FX], S[FW], S[FV], S[D], S[E]
         # a parabola through (v, fv), (w, fw), (x, fx) where the step before last was large enough
-        fit = np.abs(ei) > tol1
-        r = (xi - w[i]) * (fx[i] - fv[i])
-        q = (xi - v[i]) * (fx[i] - fw[i])
-        p = (xi - v[i]) * q - (xi - w[i]) * r
+        fit = np.abs(e) > tol1
+        r = (x - w) * (fx - fv)
+        q = (x - v) * (fx - fw)
+        p = (x - v) * q - (x - w) * r
         q = 2.0 * (q - r)
-        p = np.where(q > 0.0, -p, p)
-        q = np.abs(q)
-        p = np.where(fit, p, 0.0)
-        q = np.where(fit, q, 0.0)
-        r = np.where(fit, ei, 0.0)
-        ei = np.where(fit, di, ei)
-        golden = (np.abs(p) >= np.abs(0.5 * q * r)) | (p <= q * (ai - xi)) | (p >= q * (bi - xi))
+        p = np.where(q > 0.0, -p, p) * fit
+        q = np.abs(q) * fit
+        r = e * fit
+        e = np.where(fit, d, e)
+        golden = (np.abs(p) >= np.abs(0.5 * q * r)) | (p <= q * (a - x)) | (p >= q * (b - x))
         with np.errstate(divide="ignore", invalid="ignore"):
-            para_d = p / q
-        para_u = xi + para_d
-        near_edge = (para_u - ai < t2) | (bi - para_u < t2)
-        para_d = np.where(near_edge, np.where(xi >= xm, -tol1, tol1), para_d)
-        gold_e = np.where(xi < xm, bi - xi, ai - xi)
-        ei = np.where(golden, gold_e, ei)
-        di = np.where(golden, _GOLDEN * gold_e, para_d)
+            d = p / q
+        u = x + d
+        d = np.where((u - a < t2) | (b - u < t2), np.where(x >= xm, -tol1, tol1), d)
+        step = np.where(x < xm, b - x, a - x)
+        e = np.where(golden, step, e)
+        d = np.where(golden, _GOLDEN * step, d)
         # never evaluate closer than tol1 to x
-        u = np.where(np.abs(di) >= tol1, xi + di, np.where(di > 0.0, xi + tol1, xi - tol1))
-        fu = np.asarray(fun(u, i), dtype=np.float64)
-        d[i], e[i] = di, ei
-        _update(i, u, fu, a, b, x, w, v, fx, fw, fv)
-    return x
+        u = np.where(np.abs(d) >= tol1, x + d, np.where(d > 0.0, x + tol1, x - tol1))
+        fu = np.asarray(fun(u, running), dtype=np.float64)
+        S[D], S[E] = d, e
+        _update(S, u, fu)
+    else:
+        result[running], at[running] = S[X], S[FX]
+    return (result, at) if with_values else result
 
 
-def _update(i: np.ndarray, u: np.ndarray, fu: np.ndarray, a: np.ndarray, b: np.ndarray, x: np.ndarray,
-            w: np.ndarray, v: np.ndarray, fx: np.ndarray, fw: np.ndarray, fv: np.ndarray) -> None:
-    """Brent's bookkeeping after evaluating ``fu = f(u)`` for problems ``i`` (in place)."""
-    xi, wi, vi, fxi, fwi, fvi = x[i], w[i], v[i], fx[i], fw[i], fv[i]
-    better = fu <= fxi
-    left = u < xi
-    # better: the old x becomes a bracket end and u the new best
-    a[i] = np.where(better, np.where(left, a[i], xi), np.where(left, u, a[i]))
-    b[i] = np.where(better, np.where(left, xi, b[i]), np.where(left, b[i], u))
+def _update(S: np.ndarray, u: np.ndarray, fu: np.ndarray) -> None:
+    """Brent's bookkeeping after evaluating ``fu = f(u)``, on the state rows a, b, x, w, v, fx, fw, fv of ``S``
+    (in place)."""
+    a, b, x, w, v, fx, fw, fv = S[:8]
+    better = fu <= fx
+    left = u < x
+    # better: the old x becomes a bracket end and u the new best; else u becomes a bracket end
+    S[0] = np.where(better != left, np.where(better, x, u), a)
+    S[1] = np.where(better == left, np.where(better, x, u), b)
     # not better: u replaces w (second best) or v (third best) where it beats them
-    to_w = ~better & ((fu <= fwi) | (wi == xi))
-    to_v = ~better & ~to_w & ((fu <= fvi) | (vi == xi) | (vi == wi))
-    v[i] = np.where(better | to_w, wi, np.where(to_v, u, vi))
-    fv[i] = np.where(better | to_w, fwi, np.where(to_v, fu, fvi))
-    w[i] = np.where(better, xi, np.where(to_w, u, wi))
-    fw[i] = np.where(better, fxi, np.where(to_w, fu, fwi))
-    x[i] = np.where(better, u, xi)
-    fx[i] = np.where(better, fu, fxi)
+    to_w = ~better & ((fu <= fw) | (w == x))
+    to_v = ~better & ~to_w & ((fu <= fv) | (v == x) | (v == w))
+    shift = better | to_w
+    new_v = np.where(shift, w, np.where(to_v, u, v))
+    new_fv = np.where(shift, fw, np.where(to_v, fu, fv))
+    new_w = np.where(better, x, np.where(to_w, u, w))
+    new_fw = np.where(better, fx, np.where(to_w, fu, fw))
+    S[2] = np.where(better, u, x)
+    S[5] = np.where(better, fu, fx)
+    S[3], S[4], S[6], S[7] = new_w, new_v, new_fw, new_fv

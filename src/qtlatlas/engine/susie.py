@@ -31,8 +31,8 @@ from .susie_ibss import LockstepIbss
 #: susieR's ``prior_tol``: single effects whose prior variance is at most this are left out of PIPs, credible
 #: sets and posterior summaries.
 PRIOR_TOL = 1e-9
-#: Phenotypes fitted in one lockstep (bounds the memory: (L, rows, widest window) float64 arrays).
-LOCKSTEP_ROWS = 256
+#: Variants (summed over phenotypes) fitted in one lockstep: bounds the memory, about 35·L bytes per variant.
+LOCKSTEP_VARIANTS = 500_000
 
 
 @dataclass
@@ -159,8 +159,7 @@ def fit_susie_windows(X: np.ndarray, Y: np.ndarray, starts: np.ndarray, stops: n
     for n_effects in np.unique(effects):
         same = np.flatnonzero(effects == n_effects)
         same = same[np.lexsort((stops[same], starts[same]))]
-        for c in range(0, len(same), LOCKSTEP_ROWS):
-            rows = same[c:c + LOCKSTEP_ROWS]
+        for rows in _chunks(same, stops[same] - starts[same], LOCKSTEP_VARIANTS // int(n_effects) * 10):
             state = LockstepIbss(Xs, Y[rows], starts[rows], stops[rows], int(n_effects), scaled_prior_variance)
             state.run(estimate_prior_variance, estimate_residual_variance, max_iter, tol)
             for k, row in enumerate(rows):
@@ -192,11 +191,23 @@ def _checked(X, Y, starts, stops, L):
     return X, Y, starts, stops
 
 
+def _chunks(rows: np.ndarray, sizes: np.ndarray, budget: int) -> list[np.ndarray]:
+    """``rows`` cut into consecutive runs whose ``sizes`` add up to at most ``budget`` (or one row)."""
+    out, begin, total = [], 0, 0
+    for k, size in enumerate(sizes):
+        if k > begin and total + size > budget:
+            out.append(rows[begin:k])
+            begin, total = k, 0
+        total += size
+    out.append(rows[begin:])
+    return out
+
+
 def _fit_of(state: LockstepIbss, k: int, column_scale: np.ndarray) -> SusieFit:
     """Row ``k`` of a finished lockstep as a :class:`SusieFit`."""
-    p = int(state.p[k])
-    return SusieFit(alpha=state.alpha[:, k, :p].copy(), mu=state.mu[:, k, :p].copy(), mu2=state.mu2[:, k, :p].copy(),
-                    lbf_variable=state.lbf_variable[:, k, :p].copy(), lbf=state.lbf[k].copy(),
+    at = slice(state.layout.starts[k], state.layout.starts[k] + state.layout.counts[k])
+    return SusieFit(alpha=state.alpha[:, at].copy(), mu=state.mu[:, at].copy(), mu2=state.mu2[:, at].copy(),
+                    lbf_variable=state.lbf_variable[:, at].copy(), lbf=state.lbf[k].copy(),
                     prior_variance=state.V[k].copy(), kl=state.kl[k].copy(), sigma2=float(state.sigma2[k]),
                     elbo=np.array(state.elbo[k]), niter=int(state.niter[k]), converged=bool(state.converged[k]),
                     column_scale=np.asarray(column_scale, dtype=np.float64).copy())

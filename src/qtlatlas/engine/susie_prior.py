@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .brent import brent_minimize
+from .ragged import RaggedRows
 
 LOG_V_BOUNDS = (-30.0, 15.0)
 """susieR's search interval for log V."""
@@ -25,77 +26,67 @@ class SingleEffectLikelihood:
     """ℓ(V) of k single effects, from their squared z-scores.
 
     Args:
-        z2: (k, p_max) squared z-scores; slots beyond a row's p variants are ignored.
-        inside: (k, p_max) bool, the real slots (the first p of each row).
-        p: (k,) number of variants of each row.
+        z2: (size,) squared z-scores of the k rows' variants, end to end as ``layout`` says.
+        layout: the k rows (one per single effect; a row's length is its number of variants p).
         s2: (k,) sampling variance of the marginal effect estimates of each row.
-
-    The rows' real slots are kept end to end in one flat array (no padding), as ``z² − max z²`` of their row.
     """
 
-    #: Rebuild the flat array for a subset of rows once that subset is below this fraction of the rows held.
-    REBUILD_BELOW = 0.7
+    #: Gather the values of a subset of rows once that subset is below this fraction of the rows held.
+    REGATHER_BELOW = 0.7
 
-    def __init__(self, z2: np.ndarray, inside: np.ndarray, p: np.ndarray, s2: np.ndarray):
-        self.z2_top = np.where(inside, z2, -np.inf).max(axis=1)
-        self.shifted = z2 - self.z2_top[:, None]  # ≤ 0 in the real slots
-        self.inside = inside
-        self.log_p = np.log(p)
+    def __init__(self, z2: np.ndarray, layout: RaggedRows, s2: np.ndarray):
+        self.layout = layout
+        self.z2_top = layout.max(z2)
+        self.shifted = z2 - layout.expand(self.z2_top)  # ≤ 0
+        self.log_p = np.log(layout.counts)
         self.s2 = s2
-        self._hold(np.arange(len(s2)))
+        self._hold(np.arange(len(s2)), self.shifted, layout)
 
-    def _hold(self, rows: np.ndarray) -> None:
-        """Keep the flat array of ``rows`` (sorted) for the next evaluations."""
-        self._rows = rows
-        inside = self.inside[rows]
-        counts = inside.sum(axis=1)
-        self._flat = self.shifted[rows][inside]
-        self._segment = np.repeat(np.arange(len(rows)), counts)
-        self._offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        self._work = np.empty_like(self._flat)
+    def _hold(self, rows: np.ndarray, flat: np.ndarray, layout: RaggedRows) -> None:
+        """Evaluate ``rows`` (sorted) from ``flat`` (their shifted z², laid out as ``layout``) from now on."""
+        self._rows, self._flat, self._layout = rows, flat, layout
+        self._work = np.empty_like(flat)
 
     def __call__(self, V: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """ℓ(V) (k,) of ``rows`` (sorted; all rows when None) at prior variances ``V`` (one per row, ≥ 0)."""
-        rows = np.arange(len(self.s2)) if rows is None else rows
-        if not (rows is self._rows or np.array_equal(rows, self._rows)):
-            if len(rows) < self.REBUILD_BELOW * len(self._rows) or len(rows) == len(self.s2):
-                self._hold(rows)
+        if rows is None or len(rows) == len(self.s2):
+            rows = np.arange(len(self.s2))
+            if len(self._rows) != len(rows):
+                self._hold(rows, self.shifted, self.layout)
+        elif rows is not self._rows and len(rows) < self.REGATHER_BELOW * len(self._rows):
+            self._hold(rows, self.shifted[self.layout.positions(rows)], self.layout.subset(rows))
         held = self._rows
         z2_top, log_p, s2 = self.z2_top[rows], self.log_p[rows], self.s2[rows]
         half_tau = 0.5 * V / (V + s2)
-        if held is rows or len(held) == len(rows):
+        if len(held) == len(rows):
             half_tau_held = half_tau
         else:  # evaluate the rows held (a superset of rows); the others' values are not used
+            where = np.searchsorted(held, rows)
             half_tau_held = np.full(len(held), 0.25)
-            half_tau_held[np.searchsorted(held, rows)] = half_tau
+            half_tau_held[where] = half_tau
         with np.errstate(under="ignore"):
-            np.multiply(self._flat, half_tau_held[self._segment], out=self._work)
+            np.multiply(self._flat, self._layout.expand(half_tau_held), out=self._work)
             np.exp(self._work, out=self._work)
-        total = np.add.reduceat(self._work, self._offsets)
+        total = self._layout.sum(self._work)
         if len(held) != len(rows):
-            total = total[np.searchsorted(held, rows)]
+            total = total[where]
         with np.errstate(divide="ignore", invalid="ignore"):  # V = 0: value unused
             value = half_tau * z2_top - 0.5 * np.log1p(V / s2) + np.log(total) - log_p
         return np.where(V > 0, value, 0.0)
 
 
-def single_effect_loglik(V: np.ndarray, z2: np.ndarray, inside: np.ndarray, p: np.ndarray, s2: np.ndarray
-                         ) -> np.ndarray:
+def single_effect_loglik(V: np.ndarray, z2: np.ndarray, layout: RaggedRows, s2: np.ndarray) -> np.ndarray:
     """ℓ(V) (k,) of k single effects (see the module docstring; arguments as :class:`SingleEffectLikelihood`)."""
-    return SingleEffectLikelihood(z2, inside, p, s2)(np.asarray(V, dtype=np.float64))
+    return SingleEffectLikelihood(z2, layout, s2)(np.asarray(V, dtype=np.float64))
 
 
 def optimal_prior_variance(likelihood: SingleEffectLikelihood, V_old: np.ndarray) -> np.ndarray:
     """susieR's ``optimize_prior_variance(optimize_V = "optim")`` for k single effects: Brent's search of ℓ over
     log V ∈ [−30, 15], the previous ``V_old`` (k,) where it is better, and 0 where ℓ(V) ≤ ℓ(0) = 0."""
-    size = len(V_old)
-
-    def negative_loglik(log_v: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        return -likelihood(np.exp(log_v), rows)
-
-    V = np.exp(brent_minimize(negative_loglik, *LOG_V_BOUNDS, size=size))
-    new = likelihood(V)
     old = likelihood(V_old)
+    log_v, neg_at = brent_minimize(lambda log_v, rows: -likelihood(np.exp(log_v), rows), *LOG_V_BOUNDS,
+                                   size=len(V_old), with_values=True)
+    V, new = np.exp(log_v), -neg_at
     keep_old = new < old
     V = np.where(keep_old, V_old, V)
     return np.where(np.where(keep_old, old, new) <= 0.0, 0.0, V)
