@@ -31,7 +31,7 @@ class RaggedRows:
 
     def expand(self, per_row: np.ndarray) -> np.ndarray:
         """(size,) each row's value repeated over its values."""
-        return per_row[self.row_of]
+        return np.repeat(per_row, self.counts)
 
     def sum(self, flat: np.ndarray) -> np.ndarray:
         """(k,) sum of each row of ``flat`` (..., size) over its last axis."""

@@ -28,14 +28,27 @@ GROUP_ROWS = 64
 @dataclass
 class _Group:
     """The rows of one column group among the rows running: ``rows`` (a slice of the running rows), the
-    columns ``c0:c1`` of X they use, their values' flat positions ``values`` (a slice), and where each value
-    is in a (rows, c1 − c0) matrix of the group, as a flat index ``cell``."""
+    columns ``c0:c1`` of X they use, their values' flat positions ``values`` (a slice), and for each value its
+    row in the group ``value_row`` and column ``value_col`` (in ``c0:c1``); ``cell`` is where each value is in
+    a (rows, c1 − c0) matrix of the group, as a flat index."""
 
     rows: slice
     c0: int
     c1: int
     values: slice
+    value_row: np.ndarray
+    value_col: np.ndarray
     cell: np.ndarray
+
+    def some(self, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For the group's rows ``chosen`` (bool, one per row): the flat positions of their values and where
+        those are in a (chosen rows, c1 − c0) matrix (flat index)."""
+        if chosen.all():
+            return np.arange(self.values.start, self.values.stop), self.cell
+        keep = chosen[self.value_row]
+        rank = np.cumsum(chosen) - 1
+        cell = rank[self.value_row[keep]] * (self.c1 - self.c0) + self.value_col[keep]
+        return self.values.start + np.flatnonzero(keep), cell
 
 
 class _Running:
@@ -55,8 +68,8 @@ class _Running:
                 continue
             v0, v1 = self.layout.starts[a], self.layout.starts[b - 1] + self.layout.counts[b - 1]
             local = self.layout.row_of[v0:v1] - a
-            cell = local * (c1 - c0) + value_col[v0:v1] - c0
-            self.groups.append(_Group(slice(a, b), c0, c1, slice(v0, v1), cell))
+            col = value_col[v0:v1] - c0
+            self.groups.append(_Group(slice(a, b), c0, c1, slice(v0, v1), local, col, local * (c1 - c0) + col))
 
 
 class LockstepIbss:
@@ -98,6 +111,7 @@ class LockstepIbss:
         self.lbf = np.full((B, L), np.nan)
         self.kl = np.full((B, L), np.nan)
         self.Xb = np.zeros((L, B, n))  # fitted values of each effect, Xs·(alpha·mu)
+        self.Xb_zero = np.ones((B, L), dtype=bool)  # Xb[l, b] is exactly 0 (V = 0: the effect is dropped)
         self.Xr = np.zeros((B, n))  # their sum
         self.elbo: list[list[float]] = [[] for _ in range(B)]
         self.niter = np.zeros(B, dtype=np.int64)
@@ -171,7 +185,7 @@ class LockstepIbss:
         self.mu2[effect, at] = mu2
         self.lbf_variable[effect, at] = lbf
         self.lbf[rows, effect] = lbf_model
-        return self._refit(effect, b, running)
+        return self._refit(effect, b, running, xtr, V == 0.0)
 
     def _xt(self, running: _Running) -> np.ndarray:
         """X' times each running row's residual without the first effect, over its window (flat)."""
@@ -183,23 +197,43 @@ class LockstepIbss:
             out[g.values] = np.take(R @ self.Xs[:, g.c0:g.c1], g.cell)
         return out
 
-    def _refit(self, effect: int, b: np.ndarray, running: _Running) -> np.ndarray:
-        """Store ``Xs·b`` (the new fitted values of ``effect``; b flat) and return X' times the residuals
-        without the next effect. Group by group, so that both products read the group's genotypes while they
-        are in cache."""
+    def _refit(self, effect: int, b: np.ndarray, running: _Running, xtr: np.ndarray, dropped: np.ndarray
+               ) -> np.ndarray:
+        """Store ``Xs·b`` (the new fitted values of ``effect``; b flat, exactly 0 for the rows ``dropped``) and
+        return X' times the residuals without the next effect (``xtr`` is the same without ``effect``).
+
+        Products are skipped where their result is known: a dropped effect fits 0, and when it fitted 0 before
+        too and the next effect fits 0, the residuals without the next effect are those without ``effect``.
+        Group by group, so that both products read the group's genotypes while they are in cache."""
         next_effect = (effect + 1) % self.L
-        out = np.empty(running.layout.size)
         rows = running.rows
+        was_zero = self.Xb_zero[rows, effect]
+        self.Xb_zero[rows, effect] = dropped
+        changed = ~(dropped & was_zero)  # rows whose fitted values of `effect` change
+        recompute = changed | ~self.Xb_zero[rows, next_effect]
+        out = xtr  # X'R of the rows not recomputed: unchanged (xtr is not used after this)
         for g in running.groups:
             sub = rows[g.rows]
             X = self.Xs[:, g.c0:g.c1]
-            coef = np.zeros((len(sub), g.c1 - g.c0))
-            np.put(coef, g.cell, b[g.values])
-            xb = coef @ X.T
-            self.Xr[sub] += xb - self.Xb[effect, sub]
-            self.Xb[effect, sub] = xb
-            R_next = self.Yc[sub] - self.Xr[sub] + self.Xb[next_effect, sub]
-            out[g.values] = np.take(R_next @ X, g.cell)
+            fit = ~dropped[g.rows]
+            if fit.any():
+                at, cell = g.some(fit)
+                coef = np.zeros((int(fit.sum()), g.c1 - g.c0))
+                np.put(coef, cell, b[at])
+                xb = coef @ X.T
+                fitted = sub[fit]
+                self.Xr[fitted] += xb - self.Xb[effect, fitted]
+                self.Xb[effect, fitted] = xb
+            cleared = sub[dropped[g.rows] & ~was_zero[g.rows]]
+            if cleared.size:
+                self.Xr[cleared] -= self.Xb[effect, cleared]
+                self.Xb[effect, cleared] = 0.0
+            again = recompute[g.rows]
+            if again.any():
+                at, cell = g.some(again)
+                redo = sub[again]
+                R_next = self.Yc[redo] - self.Xr[redo] + self.Xb[next_effect, redo]
+                out[at] = np.take(R_next @ X, cell)
         return out
 
 
