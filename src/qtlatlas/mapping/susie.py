@@ -26,13 +26,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..engine.cis import PreparedCis
-from ..engine.stats import tstat_from_r
 from ..engine.susie import LOCKSTEP_VARIANTS, SusieFit, fit_susie_windows
 from ..engine.susie_sets import credible_sets
 from ..errors import InputFileError, QtlAtlasError, require_file
 from ..io.text import open_text
 from .inputs import MappingInputs
+from .susie_inputs import SusieChromosome, prepare_chromosome
 
 #: The eQTL Catalogue's credible-set columns, in order.
 CREDIBLE_SET_COLUMNS = ["phenotype_id", "variant_id", "cs_id", "cs_size", "pip", "cs_log10bf", "cs_min_r2",
@@ -110,8 +109,8 @@ def susie_tables(inputs: MappingInputs, phenotype_ids: list[str], window: int, m
                                       strict=True) if c == chrom and p in wanted]
         if not on_chrom:
             continue
-        prep = PreparedCis(inputs.cis_problem(chrom), window, maf_threshold)
-        for cs, pip in _fine_map_chromosome(prep, on_chrom, summary, advance):
+        data = prepare_chromosome(inputs, chrom, on_chrom, window, maf_threshold)
+        for cs, pip in _fine_map_chromosome(data, summary, advance):
             if cs is not None:
                 cs_parts.append(cs)
             pip_parts.append(pip)
@@ -131,37 +130,30 @@ def run_cis_susie(inputs: MappingInputs, prefix: str, phenotype_ids: list[str], 
     return summary
 
 
-def _fine_map_chromosome(prep: PreparedCis, phenotype_ids: list[str], summary: SusieSummary, advance):
-    """Yield (credible sets, PIPs) tables of ``phenotype_ids`` (all on ``prep``'s chromosome), a block of
-    phenotypes with neighbouring windows at a time."""
-    where = {p: i for i, p in enumerate(prep.phenotype_ids)}
-    polymorphic = np.flatnonzero(prep.g_norm > 0)
-    before = np.concatenate([[0], np.cumsum(prep.g_norm > 0)])  # polymorphic variants before each index
-    rows = np.array([where[p] for p in phenotype_ids], dtype=np.int64)
-    lo, hi = before[prep.lo[rows]], before[prep.hi[rows]]
-    empty = hi <= lo
-    summary.no_variants += [prep.phenotype_ids[r] for r in rows[empty]]
+def _fine_map_chromosome(data: SusieChromosome, summary: SusieSummary, advance):
+    """Yield (credible sets, PIPs) tables of the phenotypes of ``data``, a block of phenotypes with
+    neighbouring windows at a time."""
+    empty = data.stops <= data.starts
+    summary.no_variants += list(data.phenotype_ids[empty])
     advance(int(empty.sum()))
-    rows, lo, hi = rows[~empty], lo[~empty], hi[~empty]
+    rows = np.flatnonzero(~empty)
+    lo, hi = data.starts[rows], data.stops[rows]
     order = np.lexsort((hi, lo))
     for block in _blocks(order, hi - lo, LOCKSTEP_VARIANTS):
         b_rows, b_lo, b_hi = rows[block], lo[block], hi[block]
         c0, c1 = int(b_lo.min()), int(b_hi.max())
-        columns = polymorphic[c0:c1]
-        X = (prep.G[columns] * prep.g_norm[columns, None]).T  # residualised dosages (n, m)
-        Y = prep.Y[b_rows] * prep.y_norm[b_rows, None]
-        fits = fit_susie_windows(X, Y, b_lo - c0, b_hi - c0, L=L_EFFECTS)
+        X = data.dosages[c0:c1].T  # residualised dosages (n, m)
+        fits = fit_susie_windows(X, data.phenotypes[b_rows], b_lo - c0, b_hi - c0, L=L_EFFECTS)
         cs, pip = [], []
         for k, (row, fit) in enumerate(zip(b_rows, fits, strict=True)):
-            window = columns[b_lo[k] - c0:b_hi[k] - c0]
-            z = tstat_from_r(prep.G[window] @ prep.Y[row], prep.dof)
-            table = _credible_set_rows(prep, row, fit, window, X[:, b_lo[k] - c0:b_hi[k] - c0], z, summary)
+            window = np.arange(b_lo[k], b_hi[k])
+            table = _credible_set_rows(data, row, fit, window, summary)
             if table is not None:
                 cs.append(table)
-            pip.append(_pip_rows(prep, row, fit, window))
+            pip.append(_pip_rows(data, row, fit, window))
             summary.n_phenotypes += 1
             if not fit.converged:
-                summary.not_converged.append(prep.phenotype_ids[row])
+                summary.not_converged.append(data.phenotype_ids[row])
         advance(len(b_rows))
         yield (pd.concat(cs, ignore_index=True) if cs else None), pd.concat(pip, ignore_index=True)
 
@@ -178,29 +170,31 @@ def _blocks(order: np.ndarray, sizes: np.ndarray, budget: int) -> list[np.ndarra
     return out
 
 
-def _credible_set_rows(prep: PreparedCis, row: int, fit: SusieFit, window: np.ndarray, X: np.ndarray,
-                       z: np.ndarray, summary: SusieSummary) -> pd.DataFrame | None:
+def _credible_set_rows(data: SusieChromosome, row: int, fit: SusieFit, window: np.ndarray, summary: SusieSummary
+                       ) -> pd.DataFrame | None:
     """The credible-set rows of one phenotype (None when it has no credible set)."""
-    phenotype_id = prep.phenotype_ids[row]
-    sets = credible_sets(fit, X)
-    if sets:
-        summary.n_with_sets += 1
-        summary.n_sets += len(sets)
+    phenotype_id = data.phenotype_ids[row]
+    sets = credible_sets(fit, data.dosages[window].T)
+    if not sets:
+        return None
+    summary.n_with_sets += 1
+    summary.n_sets += len(sets)
+    z = data.marginal_t(row, window)
     pip, mean, sd = fit.pip, fit.posterior_mean, fit.posterior_sd
     parts = []
     for s in sets:
         m = s.variants
         parts.append(pd.DataFrame({
-            "phenotype_id": phenotype_id, "variant_id": prep.variant_ids[window[m]],
+            "phenotype_id": phenotype_id, "variant_id": data.variant_ids[window[m]],
             "cs_id": f"{phenotype_id}_{s.name}", "cs_size": len(m), "pip": pip[m], "cs_log10bf": s.log10bf,
             "cs_min_r2": s.min_r2, "cs_avg_r2": s.avg_r2, "posterior_mean": mean[m], "posterior_sd": sd[m],
             "z": z[m], "cs_index": s.name, "cs_coverage": s.coverage, "cs_min_abs_corr": s.min_abs_corr,
             "cs_mean_abs_corr": s.mean_abs_corr}))
-    return pd.concat(parts, ignore_index=True) if parts else None
+    return pd.concat(parts, ignore_index=True)
 
 
-def _pip_rows(prep: PreparedCis, row: int, fit: SusieFit, window: np.ndarray) -> pd.DataFrame:
-    table = {"phenotype_id": prep.phenotype_ids[row], "variant_id": prep.variant_ids[window], "pip": fit.pip}
+def _pip_rows(data: SusieChromosome, row: int, fit: SusieFit, window: np.ndarray) -> pd.DataFrame:
+    table = {"phenotype_id": data.phenotype_ids[row], "variant_id": data.variant_ids[window], "pip": fit.pip}
     lbf = np.full((L_EFFECTS, len(window)), np.nan)
     lbf[:fit.lbf_variable.shape[0]] = fit.lbf_variable
     for k in range(L_EFFECTS):
