@@ -15,8 +15,9 @@ good; σ² starts at var(y) and is re-estimated after each sweep (floor var(y)/1
 ELBO rises by less than 10⁻³, at most 100 sweeps.
 
 Vectorised over variants and over phenotypes: :func:`fit_susie_windows` fits B phenotypes whose cis windows
-are column ranges of one genotype matrix together, so each single-effect regression of every phenotype is
-one GEMM (``R Xs``) and array operations on a (B, p) block, and the prior-variance searches run side by side.
+are column ranges of one genotype matrix together (:mod:`.susie_ibss`): each single-effect regression of every
+phenotype running is array operations over all their variants, matrix products shared by phenotypes with
+overlapping windows, and one vectorised search of their prior variances. Credible sets: :mod:`.susie_sets`.
 """
 
 from __future__ import annotations
