@@ -72,7 +72,9 @@ def _add_map(sub: argparse._SubParsersAction) -> None:
         "PREFIX.cis_qtl_pairs.CHROM.parquet (and with --cis-output the significant pairs, "
         "PREFIX.cis_qtl.signif_pairs.parquet); cis_independent (needs --cis-output) → "
         "PREFIX.cis_independent_qtl.txt.gz; trans → PREFIX.trans_qtl_pairs.parquet; afc (needs --cis-output and "
-        "--counts) → PREFIX.aFC.txt.gz.",
+        "--counts) → PREFIX.aFC.txt.gz; cis_susie (SuSiE fine-mapping, susieR's defaults; of the phenotypes with "
+        "q ≤ --fdr in --cis-output, those in --phenotypes, or all) → PREFIX.susie_credible_sets.parquet and "
+        "PREFIX.susie_pip.parquet.",
     )
     p.add_argument("mode", choices=MODES, metavar="MODE", help=" | ".join(MODES))
     p.add_argument("genotypes", help="PLINK 1/PLINK 2 prefix, .bed/.pgen, or VCF/BCF")
@@ -88,7 +90,10 @@ def _add_map(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--qvalue-lambda", default="0.85",
                    help="λ of Storey's π̂₀ (default 0.85), or 'smoother' for R qvalue's default estimator")
     p.add_argument("--cis-output", help="output of mode cis (for cis_independent and afc; for cis_nominal: also write "
-                                        "the significant pairs)")
+                                        "the significant pairs; for cis_susie: fine-map its phenotypes or groups "
+                                        "with q ≤ --fdr)")
+    p.add_argument("--phenotypes", dest="phenotype_list", metavar="FILE",
+                   help="cis_susie: fine-map only these phenotype ids (one per line)")
     p.add_argument("--counts", help="log2(count + 1) BED for afc")
     p.add_argument("--pval-threshold", type=float, default=1e-5, help="trans: report pairs below this p (default 1e-5)")
     p.add_argument("--random-tiebreak", action="store_true", help="choose randomly among variants tied for the top")
@@ -129,6 +134,25 @@ def _check_testable(inputs, args: argparse.Namespace) -> None:
                   soft_wrap=True)
 
 
+def _map_susie(inputs, args: argparse.Namespace, progress) -> None:
+    from ..mapping.run import read_cis_output
+    from ..mapping.susie import phenotypes_to_map, run_cis_susie
+
+    cis = read_cis_output(args.cis_output) if args.cis_output else None
+    wanted = phenotypes_to_map(inputs, args.phenotype_list, cis, args.fdr, args.cis_output or "")
+    if not wanted:
+        raise QtlAtlasError(f"{args.cis_output}: no phenotype with q ≤ {args.fdr}: nothing to fine-map; no output written")
+    summary = run_cis_susie(inputs, args.prefix, wanted, args.window, args.maf_threshold, progress)
+    console.print(f"{summary.n_sets} credible set(s) in {summary.n_with_sets} of {summary.n_phenotypes} phenotypes; "
+                  f"wrote {args.prefix}.susie_credible_sets.parquet and {args.prefix}.susie_pip.parquet")
+    if summary.no_variants:
+        console.print(f"[yellow]note:[/] {len(summary.no_variants)} phenotype(s) have no polymorphic variant in their "
+                      f"window and were not fine-mapped, e.g. {', '.join(summary.no_variants[:3])}", soft_wrap=True)
+    if summary.not_converged:
+        console.print(f"[yellow]warning:[/] {len(summary.not_converged)} fit(s) did not converge in 100 iterations, "
+                      f"e.g. {', '.join(summary.not_converged[:3])}", soft_wrap=True)
+
+
 def cmd_map(args: argparse.Namespace) -> int:
     import time
 
@@ -137,10 +161,12 @@ def cmd_map(args: argparse.Namespace) -> int:
     from ..mapping import run
     from ..mapping.inputs import load_mapping_inputs
 
-    if args.mode not in ("cis_independent", "afc", "cis_nominal") and args.cis_output:
+    if args.mode not in ("cis_independent", "afc", "cis_nominal", "cis_susie") and args.cis_output:
         raise QtlAtlasError(f"--cis-output is not used by mode {args.mode}")
     if args.mode in ("cis_independent", "afc") and not args.cis_output:
         raise QtlAtlasError(f"mode {args.mode} needs --cis-output (the output of mode cis)")
+    if args.phenotype_list and args.mode != "cis_susie":
+        raise QtlAtlasError(f"--phenotypes is not used by mode {args.mode}")
     if args.mode == "afc" and not args.counts:
         raise QtlAtlasError("mode afc needs --counts (a log2(count + 1) BED)")
     for name in ("window", "permutations", "threads"):
@@ -180,6 +206,8 @@ def cmd_map(args: argparse.Namespace) -> int:
         elif args.mode == "cis_independent":
             table = run.run_cis_independent(inputs, args.prefix, args.cis_output, options, progress)
             console.print(f"{len(table)} independent signal(s); wrote {args.prefix}.cis_independent_qtl.txt.gz")
+        elif args.mode == "cis_susie":
+            _map_susie(inputs, args, progress)
         elif args.mode == "trans":
             table = run.run_trans(inputs, args.prefix, options, progress)
             console.print(f"{len(table):,} trans pair(s) with p < {args.pval_threshold:g}; "
