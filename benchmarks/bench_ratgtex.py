@@ -212,6 +212,8 @@ class Load:
 
 def wrk(url_root: str, paths: list[str], seconds: float) -> Load:
     """``wrk`` with CLIENTS connections on one thread, cycling through ``paths`` in order."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: the load benchmarks drive it (Debian: apt-get install wrk)")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(_WRK_SCRIPT % ",".join(json.dumps(p) for p in paths))
     try:
