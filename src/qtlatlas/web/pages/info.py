@@ -5,11 +5,10 @@ atlas.yaml)."""
 
 from __future__ import annotations
 
-import re
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from ...mapping.covariate_design import name_runs
 from ...store.portal import portal_queries
 from .context import page_for
 from .errors import PageRoute
@@ -41,20 +40,9 @@ PHENOTYPE_SOURCES = {
 
 def covariate_summary(names: list[str] | None) -> str:
     """The covariates of a tissue × modality in a few words: runs of numbered names shortened
-    (``gPC1–3, ePC1–50``), ``none`` for none, empty when unknown."""
-    if names is None:
-        return ""
-    if not names:
-        return "none"
-    runs: list[list] = []  # [prefix, first number, last number] or [name, None, None]
-    for name in names:
-        m = re.fullmatch(r"(.*?)(\d+)", name)
-        if m and runs and runs[-1][1] is not None and runs[-1][0] == m[1] and int(m[2]) == runs[-1][2] + 1:
-            runs[-1][2] = int(m[2])
-        else:
-            runs.append([m[1], int(m[2]), int(m[2])] if m else [name, None, None])
-    parts = [f"{p}{a}–{b}" if a is not None and b > a else f"{p}{a}" if a is not None else p for p, a, b in runs]
-    return ", ".join(parts)
+    (``gPC1–3, ePC1–50``, :func:`~qtlatlas.mapping.covariate_design.name_runs`), ``none`` for none, empty
+    when unknown."""
+    return "" if names is None else name_runs(names)
 
 
 def _lab_pcs_note(lab_pcs: dict | None) -> str:
