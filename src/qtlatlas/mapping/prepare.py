@@ -45,7 +45,8 @@ def count_tmm_factors(counts: str | os.PathLike[str], samples: list[str]) -> np.
         SampleMismatchError: the BED has no counts for some of ``samples`` (named).
     """
     table = read_phenotype_bed(counts, allow_missing=True)
-    missing = [s for s in samples if s not in set(table.samples)]
+    counted = set(table.samples)
+    missing = [s for s in samples if s not in counted]
     if missing:
         raise SampleMismatchError(f"{counts}: no read counts for {len(missing)} of the {len(samples)} mapped samples "
                                   f"({', '.join(missing[:3])}{', …' if len(missing) > 3 else ''}); TMM needs them all")
