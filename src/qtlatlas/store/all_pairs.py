@@ -63,16 +63,23 @@ class VariantsByIndex:
     def take(self, index: np.ndarray) -> pa.Table:
         """``variant_id, chrom, pos, ref, alt`` of each index, in the order given."""
         index = np.asarray(index, dtype=np.int64)
+        if not len(index):
+            return pa.table({c: pa.array([], pa.int64() if c == "pos" else pa.string()) for c in _VARIANT_FIELDS})
         which = np.searchsorted(self.first, index, side="right") - 1
+        ascending = bool((np.diff(index) >= 0).all())  # a window of one phenotype: no reordering at the end
         parts, order = [], []
         for b in np.unique(which).tolist():
             sel = np.flatnonzero(which == b)
-            batch = self.file.batch(int(self.batch[b])).select(_VARIANT_FIELDS)
-            parts.append(pa.Table.from_batches([batch]).take(pa.array(index[sel] - self.first[b])))
+            local = index[sel] - self.first[b]
+            batch = pa.Table.from_batches([self.file.batch(int(self.batch[b])).select(_VARIANT_FIELDS)])
+            if ascending and local[-1] - local[0] + 1 == len(local):  # consecutive variants: a slice, not a copy
+                parts.append(batch.slice(int(local[0]), len(local)))
+            else:
+                parts.append(batch.take(pa.array(local)))
             order.append(sel)
-        if not parts:
-            return pa.table({c: pa.array([], pa.int64() if c == "pos" else pa.string()) for c in _VARIANT_FIELDS})
         table = pa.concat_tables(parts)
+        if ascending:
+            return table
         return table.take(pa.array(np.argsort(np.concatenate(order), kind="stable")))
 
     def _batches(self, chroms: list[str], start: int, end: int) -> list[int]:
