@@ -1,5 +1,5 @@
-"""The list envelope's row encoder (``web.responses._rows_json``): Arrow formats each column and joins the rows
-in C++; the text must parse to exactly what the rows hold, whatever the values."""
+"""The list envelope's encoders (``web.json_text``): orjson or Arrow formats each column and the rows (or the
+columns) are joined in C++; the text must parse to exactly what the rows hold, whatever the values."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import math
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qtlatlas.web.responses import _rows_json
+from qtlatlas.web.json_text import _rows_json, columns_json, rows_json_pieces
 
 TEXT = st.one_of(st.none(), st.text(max_size=12))  # any character: quotes, backslashes, controls, non-ASCII
 FLOAT = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True, width=64))
@@ -74,3 +75,59 @@ def test_arrow_tables_with_dictionaries_of_several_chunks():
     one = page("Liver", ["g1", "g1"], [1.0, 1.0])
     assert json.loads(_rows_json(one)) == [{"tissue": "Liver", "phenotype_id": "g1", "nlog10p": 1.0}] * 2
     assert _rows_json(one.slice(0, 0)) == b"[]"
+
+
+def _from_columns(pieces, constant: bytes, n: int) -> list[dict]:
+    """Rows rebuilt from the columns layout, the way a client reads it."""
+    data = json.loads(b"".join(pieces))
+    fixed = json.loads(constant)
+    assert not set(data) & set(fixed) and all(len(v) == n for v in data.values())
+    return [{**{k: v[i] for k, v in data.items()}, **fixed} for i in range(n)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(TEXT, FLOAT, INT, st.booleans(), st.sampled_from(["A", "C", "GT"])), min_size=1, max_size=30))
+def test_columns_layout_parses_back_to_the_rows(rows):
+    frame = pd.DataFrame({
+        "name": pd.Series([r[0] for r in rows], dtype=object),
+        "x": pd.Series([np.nan if r[1] is None else r[1] for r in rows], dtype="float64"),
+        "n": pd.array([r[2] for r in rows], dtype="Int64"),
+        "flag": [r[3] for r in rows],
+        "ref": [r[4] for r in rows],
+        "tissue": pd.Categorical(["Liver"] * len(rows)),
+    })
+    for table in (frame, pa.Table.from_pandas(frame, preserve_index=False)):
+        pieces, constant = columns_json(table)
+        got = _from_columns(pieces, constant, len(rows))
+        assert got == json.loads(_rows_json(frame))  # the same values as the rows layout
+        assert [g["x"] for g in got] == [_expected(r[1]) for r in rows]
+        assert "tissue" in json.loads(constant) or len(rows) == 1
+
+
+def test_columns_layout_folds_constant_columns_and_keeps_empty_ones():
+    table = pa.table({"tissue": pa.array(["Liver"] * 3), "af": pa.nulls(3, pa.float32()),
+                      "pos": pa.array([5, 7, 9], pa.int64()), "variant_id": pa.array(["a", "b", "c"])})
+    pieces, constant = columns_json(table)
+    assert json.loads(b"".join(pieces)) == {"pos": [5, 7, 9], "variant_id": ["a", "b", "c"]}
+    assert json.loads(constant) == {"tissue": "Liver", "af": None}
+    pieces, constant = columns_json(table.slice(0, 0))
+    assert json.loads(b"".join(pieces)) == {"tissue": [], "af": [], "pos": [], "variant_id": []}
+    assert json.loads(constant) == {}
+
+
+@pytest.mark.parametrize("layout", ["rows", "columns"])
+def test_float32_columns_keep_float32_digits_in_range_and_every_digit_below(layout):
+    """A p-value derived from a float32 −log10 p is written with float32's digits while float32 holds it as a
+    normal number; below 1.2e-38 (where float32 would lose digits or underflow) in full float64."""
+    p = np.array([0.7620588752003171, 3.1e-20, 1.23456789e-200, 0.0, np.nan])
+    table = pa.table({"pval_nominal": p})
+    if layout == "rows":
+        got = [r["pval_nominal"] for r in json.loads(b"".join(rows_json_pieces(table, ("pval_nominal",))))]
+        plain = [r["pval_nominal"] for r in json.loads(_rows_json(table))]
+    else:
+        got = json.loads(b"".join(columns_json(table, ("pval_nominal",))[0]))["pval_nominal"]
+        plain = json.loads(b"".join(columns_json(table)[0]))["pval_nominal"]
+    assert got[0] == float(str(np.float32(p[0]))) == 0.76205885  # float32's shortest text
+    assert got[1] == float(str(np.float32(3.1e-20)))
+    assert got[2] == 1.23456789e-200 and got[3] == 0 and got[4] is None
+    assert plain[:3] == p[:3].tolist()  # without the option every float64 digit is kept

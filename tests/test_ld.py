@@ -520,6 +520,19 @@ def test_windows_formats_and_the_store_api(store, client, bim):
     assert {"/api/v1/ld", "/api/v1/ld/matrix"} <= set(schema["paths"])
 
 
+def test_columns_layout_is_the_rows_at_float32_precision(client):
+    params = {"variant": "rs5748850", "fields": "variant_id,chrom,r2"}
+    rows = client.get("/api/v1/ld", params=params).json()
+    body = client.get("/api/v1/ld", params={**params, "layout": "columns"}).json()
+    assert body["meta"]["rows"] == len(rows["data"]) == len(body["data"]["variant_id"]) > 100
+    assert body["constant"] == {"chrom": rows["data"][0]["chrom"]}  # one chromosome: written once
+    assert body["data"]["variant_id"] == [r["variant_id"] for r in rows["data"]]
+    r2 = np.array([np.nan if r["r2"] is None else r["r2"] for r in rows["data"]])
+    got = np.array([np.nan if x is None else x for x in body["data"]["r2"]])
+    assert np.array_equal(np.isnan(got), np.isnan(r2))
+    assert np.allclose(got, r2, rtol=1e-6, atol=1e-7, equal_nan=True)
+
+
 def test_a_release_without_the_matrix_answers_404(built, tmp_path):
     site, out = built
     old = tmp_path / "site"

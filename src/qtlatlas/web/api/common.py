@@ -7,10 +7,14 @@ from typing import Annotated
 from fastapi import Query
 
 from ...store.params import encode_cursor
-from ..responses import ErrorResponse, Format, ListResponse
+from ..responses import ErrorResponse, Format, Layout, ListResponse
 
 FormatParam = Annotated[Format, Query(description="json (default), tsv or csv")]
 LimitParam = Annotated[int, Query(ge=1, le=10_000, description="rows per page")]
+LayoutParam = Annotated[Layout, Query(description="JSON layout: `rows` (default; `data` is a list of objects) or "
+                                                  "`columns` (`data` holds one array per column whose value varies over "
+                                                  "the page, `constant` the value of each other column once, "
+                                                  "`meta.rows` the page's length)")]
 CursorParam = Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")]
 PageParam = Annotated[int | None, Query(ge=1, le=1_000_000, description="page number (1-based); instead of cursor")]
 TissuesParam = Annotated[list[str] | None, Query(max_length=200, description="tissue ids (repeatable)")]

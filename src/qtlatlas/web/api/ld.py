@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated
 
 import numpy as np
@@ -11,8 +10,8 @@ from fastapi import APIRouter, Query, Request
 from ...store import BadQuery
 from ...store.ld import LD_COLUMNS, MAX_LD_MATRIX_VARIANTS
 from ..deps import ReleaseDep
-from ..responses import json_response, list_response
-from .common import ERRORS, LIST, FormatParam
+from ..responses import Layout, json_response, list_response
+from .common import ERRORS, LIST, FormatParam, LayoutParam
 
 router = APIRouter(tags=["ld"])
 VariantParam = Annotated[str, Query(min_length=1, max_length=200, description="rsID, chr:pos, or chr_pos_ref_alt")]
@@ -34,16 +33,6 @@ FieldsParam = Annotated[list[str] | None, Query(max_length=len(LD_COLUMNS),
                                                             f"default all: {', '.join(LD_COLUMNS)})")]
 
 
-class Layout(StrEnum):
-    rows = "rows"
-    columns = "columns"
-
-
-LayoutParam = Annotated[Layout, Query(description="JSON layout: `rows` (the list envelope, one object per variant) "
-                                                  "or `columns` (`data`: one array per column, r and r2 at float32 "
-                                                  "precision; a third of the bytes for plots)")]
-
-
 def _fields(fields: list[str] | None) -> list[str]:
     if not fields:
         return LD_COLUMNS
@@ -62,11 +51,7 @@ def ld(request: Request, release: ReleaseDep, variant: VariantParam, region: Win
        format: FormatParam = "json"):
     columns = _fields(fields)
     rows = release.ld(variant, region=region, tissue=tissue)[columns]
-    if layout is Layout.columns and format == "json":
-        data = {c: (rows[c].to_numpy(np.float32) if c in ("r", "r2") else rows[c].tolist()) for c in columns}
-        return json_response(request, release.id, {"data": data, "meta": {"release": release.id,
-                                                                          "total": len(rows)}})
-    return list_response(request, release.id, rows, fmt=format, name="ld")
+    return list_response(request, release.id, rows, fmt=format, name="ld", layout=layout, float32=("r", "r2"))
 
 
 @router.get("/ld/matrix", responses=MATRIX, summary="r and r² between every pair of up to 500 variants")

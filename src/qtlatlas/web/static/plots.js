@@ -137,6 +137,12 @@ export async function getJSON(url) {
   return body;
 }
 
+/** One column of a list fetched with `layout: 'columns'`: its array, or its constant value repeated. */
+export function column(body, name) {
+  if (name in body.data) return body.data[name];
+  return Array(body.meta.rows).fill(name in body.constant ? body.constant[name] : null);
+}
+
 export const variantURL = (id) => pageURL(`/variant/${encodeURIComponent(id)}`);
 export const geneURL = (id) => pageURL(`/gene/${encodeURIComponent(id)}`);
 

@@ -3,7 +3,9 @@
 // unknown; the reference a purple diamond), the significance threshold dashed, independent signals ringed
 // and labelled by rank, and a track of the window's genes (exons, strand, names) under it. Clicking a point
 // makes it the LD reference: r² is fetched from the LD API (columns layout) and the plot recoloured.
-import { apiURL, draw, fmtP, geneURL, getJSON } from './plots.js';
+import {
+  apiURL, column, draw, fmtP, geneURL, getJSON,
+} from './plots.js';
 
 /** LocusZoom's r² bins: upper bound, colour, label (the same as pages/regional_svg.py). */
 export const LD_BINS = [
@@ -48,7 +50,8 @@ export async function fetchR2(reference, region, tissue, ids) {
   const body = await getJSON(apiURL('/ld', {
     variant: reference, region, tissue, fields: 'variant_id,r2', layout: 'columns',
   }));
-  const byId = new Map(body.data.variant_id.map((v, i) => [v, body.data.r2[i]]));
+  const r2s = column(body, 'r2');
+  const byId = new Map(column(body, 'variant_id').map((v, i) => [v, r2s[i]]));
   return ids.map((v) => {
     const r2 = byId.get(v);
     return r2 === undefined || r2 === null ? null : Math.round(r2 * 1000) / 1000;
