@@ -33,6 +33,8 @@ from typing import Any
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from .config_analyses import ColocSettings as ColocSettings
+from .config_analyses import FinemappingSettings as FinemappingSettings
 from .config_base import ID_PATTERN as ID_PATTERN  # re-exported: part of the config API
 from .config_base import ConfigModel, check_id
 from .config_release import DEFAULT_UNIT as DEFAULT_UNIT  # the per-release model, re-exported
@@ -277,6 +279,8 @@ class Atlas(_Model):
     studies: list[Study] = Field(default_factory=list)
     twas: TwasSettings = Field(default_factory=TwasSettings)
     mapping: MappingSettings = Field(default_factory=MappingSettings)
+    finemapping: FinemappingSettings = Field(default_factory=FinemappingSettings)
+    coloc: ColocSettings = Field(default_factory=ColocSettings)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Atlas:

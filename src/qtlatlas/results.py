@@ -17,6 +17,8 @@ Work-directory layout written by ``qtlatlas run`` (``WORK/{release}/{tissue}/{mo
     cis_qtl.signif_pairs.parquet    significant pairs
     trans_qtl_pairs.parquet         trans pairs (modalities listed in mapping.trans_modalities)
     aFC.txt.gz                      log2 aFC of top and independent QTLs (when a counts BED is given)
+    susie_credible_sets.parquet     SuSiE credible sets of the significant phenotypes (one row per member)
+    susie_pip.parquet               SuSiE PIP and per-effect log Bayes factors of every fine-mapped variant
     summary.json                    counts and timings
 
 Cross-modality results live in ``WORK/{release}/{tissue}/cross_modality/`` with the same names.
@@ -56,6 +58,8 @@ FILE_NAMES = {
     "signif_pairs": "cis_qtl.signif_pairs.parquet",
     "trans": "trans_qtl_pairs.parquet",
     "afc": "aFC.txt.gz",
+    "susie_credible_sets": "susie_credible_sets.parquet",
+    "susie_pip": "susie_pip.parquet",
     "summary": "summary.json",
     "groups": "groups.txt",
 }
@@ -83,6 +87,8 @@ class ResultFiles:
     signif_pairs: Path | None = None
     trans: Path | None = None
     afc: Path | None = None
+    susie_credible_sets: Path | None = None
+    susie_pip: Path | None = None
     summary: Path | None = None
     groups: Path | None = None
     design: Path | None = None
@@ -104,7 +110,8 @@ class ResultFiles:
         return cls(tissue=tissue, modality=modality, cis=d / FILE_NAMES["cis"], phenotypes=opt("phenotypes"),
                    covariates=opt("covariates"), median=opt("median"), independent=opt("independent"),
                    signif_pairs=opt("signif_pairs"), trans=opt("trans"), afc=opt("afc"), summary=opt("summary"),
-                   groups=opt("groups"), design=opt("design"), nominal=nominal)
+                   groups=opt("groups"), design=opt("design"), nominal=nominal,
+                   susie_credible_sets=opt("susie_credible_sets"), susie_pip=opt("susie_pip"))
 
     @classmethod
     def from_import(cls, imported, tissue: str, modality: str, shared=None) -> ResultFiles:

@@ -53,6 +53,10 @@ twas_assoc     trait                     yes    TWAS associations of a trait, FU
 twas_pos       tissue, modality          yes    FUSION ``.pos`` of a weights panel
 twas_weights   tissue, modality          yes    FUSION weights of a panel: ``{panel}/{panel}.{phenotype}.wgt.RDat``
                                                 files in a tar.gz (the ``.pos`` WGT paths)
+credible_sets  tissue, modality          yes    SuSiE credible sets, one row per member (the eQTL Catalogue's
+                                                columns)
+lbf_variable   tissue, modality          yes    SuSiE log Bayes factors of each single effect, per variant
+coloc          trait                     yes    coloc.abf of the trait's loci with every overlapping phenotype
 ============== ========================= ====== ===================================================
 
 Example: ``phenotypes.Adipose.expression.norm.v1_demo1.bed.gz``, ``samples.Adipose.v1.txt``.
@@ -144,6 +148,10 @@ TABLES = {
     "twas_loci": "twas_loci.parquet",
     "twas_locus_gwas": "twas_locus_gwas.parquet",
     "twas_omnibus": "twas_omnibus.parquet",
+    # fine-mapping and colocalisation (present when the release has them)
+    "credible_sets": "credible_sets.parquet",
+    "lbf_variable": "lbf_variable.parquet",
+    "coloc": "coloc.parquet",
 }
 
 
@@ -209,6 +217,9 @@ DOWNLOAD_KINDS: dict[str, tuple[str, bool]] = {
     "twas_assoc": ("dat", True),
     "twas_pos": ("pos", True),
     "twas_weights": ("tar.gz", True),
+    "credible_sets": ("tsv.gz", True),
+    "lbf_variable": ("tsv.gz", True),
+    "coloc": ("tsv.gz", True),
 }
 
 NORMS = ("norm", "raw")
