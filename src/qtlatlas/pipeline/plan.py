@@ -8,6 +8,7 @@ left to the default are not computed when the entry's covariates already hold su
     prepare → cis → independent
                   → nominal (+ significant pairs)
                   → aFC (when a counts BED is given)          → summary
+                  → finemap (finemapping.enabled: SuSiE of the significant phenotypes)
             → trans (modalities in mapping.trans_modalities)
 
 plus one release-wide ``prune`` (LD-pruned common variants for genotype PCs), and, per tissue with at least
@@ -133,6 +134,8 @@ def _plan(atlas: Atlas, release_id: str, work: str | os.PathLike[str]) -> list[T
         mapped_inputs = (out["phenotypes"], out["covariates"], *geno_files) + ((groups,) if groups else ())
         tasks += _mapping_tasks(base, label, common, groups, mapped_inputs, out, mapping, cis_mapping, f"{base}/prepare",
                                 tissue, modality, nominal=True)
+        if atlas.finemapping.enabled:
+            tasks.append(_finemap_task(atlas, base, label, common, groups, mapped_inputs, out))
         if modality in atlas.mapping.trans_modalities:
             tasks.append(Task(id=f"{base}/trans", func=_FUNC + "trans", label=f"{label}: trans",
                               params={**common, "mapping": mapping}, inputs=mapped_inputs[:2 + len(geno_files)],
@@ -236,6 +239,20 @@ def _mapping_tasks(base: str, label: str, common: dict, groups: str | None, mapp
                           inputs=(*mapped_inputs, out["cis"]),
                           outputs={"nominal": nominal_dir, "signif_pairs": out["signif_pairs"]}, deps=(f"{base}/cis",)))
     return tasks
+
+
+def _finemap_task(atlas: Atlas, base: str, label: str, common: dict, groups: str | None, mapped_inputs: tuple,
+                  out: dict) -> Task:
+    """SuSiE fine-mapping of the phenotypes (every phenotype of the groups) with q ≤ FDR of the cis pass."""
+    m, f = atlas.mapping, atlas.finemapping
+    settings = {"L": f.L, "scaled_prior_variance": f.scaled_prior_variance, "coverage": f.coverage,
+                "min_abs_corr": f.min_abs_corr}
+    return Task(id=f"{base}/finemap", func=_FUNC + "finemap", label=f"{label}: fine-mapping",
+                params={**common, "groups": groups, "cis": out["cis"], "window": m.window,
+                        "maf_threshold": m.maf_threshold, "fdr": m.fdr, "finemapping": settings},
+                inputs=(*mapped_inputs, out["cis"]),
+                outputs={"susie_credible_sets": out["susie_credible_sets"], "susie_pip": out["susie_pip"]},
+                deps=(f"{base}/prepare", f"{base}/cis"))
 
 
 def _cross_modality_tasks(rid: str, root: Path, tissue: str, modalities: dict, geno: list[str], geno_files: list[str],

@@ -174,6 +174,29 @@ def afc(outputs: dict[str, str], threads: int, phenotypes: str, covariates: str,
     write_tsv_gz(afc_table(inputs, pairs, counts, _options(mapping, threads)), outputs["afc"])
 
 
+def finemap(outputs: dict[str, str], threads: int, phenotypes: str, covariates: str, genotypes: list[str],
+            groups: str | None, cis: str, window: int, maf_threshold: float, fdr: float, finemapping: dict,
+            version: str = "") -> None:
+    """SuSiE fine-mapping (:mod:`qtlatlas.mapping.susie`) of the phenotypes with q ≤ ``fdr`` in ``cis`` (every
+    phenotype of a group with q ≤ ``fdr``), ``finemapping`` holding ``L, scaled_prior_variance, coverage,
+    min_abs_corr``: ``susie_credible_sets.parquet`` and ``susie_pip.parquet``, both empty (with their columns)
+    when no phenotype is significant."""
+    from ..mapping.susie import SusieOptions, phenotypes_to_map, susie_tables, write_susie_tables
+
+    inputs = load_mapping_inputs(genotypes, phenotypes, covariates, groups)
+    wanted = phenotypes_to_map(inputs, None, read_cis_output(cis), fdr, cis)
+    options = SusieOptions(**finemapping)
+    cs, pip, done = susie_tables(inputs, wanted, window, maf_threshold, options=options)
+    write_susie_tables(cs, pip, outputs["susie_credible_sets"], outputs["susie_pip"])
+    print(f"fine-mapped {done.n_phenotypes} of {len(wanted)} significant phenotype(s): {done.n_sets} credible set(s) "
+          f"in {done.n_with_sets}")
+    if done.no_variants:
+        print(f"note: {len(done.no_variants)} phenotype(s) have no polymorphic variant in their window, e.g. "
+              f"{', '.join(done.no_variants[:3])}")
+    if done.not_converged:
+        print(f"warning: {len(done.not_converged)} fit(s) did not converge, e.g. {', '.join(done.not_converged[:3])}")
+
+
 def summary(outputs: dict[str, str], threads: int, tissue: str, modality: str, phenotypes: str, cis: str,
             independent: str, fdr: float, version: str = "") -> None:
     """Counts of the tissue × modality (``summary.json``): samples, phenotypes tested, significant
