@@ -33,6 +33,7 @@ from .associations import QtlSpool, SignifPairsWriter
 from .batched import sidecar_path
 from .build_support import bed_index, return_free_memory
 from .downloads import bed_download, copy_file, genotypes_download, median_tpm_download, samples_download
+from .finemapping import FinemappingTables
 from .gene_status import gene_status_rows
 from .imported import SharedTables, read_result
 from .manifest import write_manifest
@@ -210,6 +211,8 @@ class _ReleaseBuilder:
                                      connect(self.scratch))
         del readers
         self.all_pairs = AllPairsWriter(self.scratch, self.variants, self.genes, gene_names)
+        self.finemapping = FinemappingTables(self.out, self.release.id, self.release.genome, self.variants, gene_names,
+                                             self._table, self._download)
         del gene_names
 
         self.qtls = QtlSpool(self.scratch)
@@ -258,6 +261,8 @@ class _ReleaseBuilder:
         self._qtl_tables()
         self.step("TWAS")
         publish_twas(self.atlas, self.release, self.twas, self.out, self._note)
+        self.step("fine-mapping")
+        self.finemapping_counts = self.finemapping.finish()
         self.step("tissues and samples")
         self._tissue_tables()
         self.step("variants and genotypes")
@@ -356,6 +361,8 @@ class _ReleaseBuilder:
         self._signif(tissue, modality, rf, cis, resolver, fallback, grouped)
         if rf.nominal and modality != CROSS_MODALITY:
             self._all_pairs(tissue, modality, rf, resolver, fallback, grouped)
+
+        self.finemapping.add(tissue, modality, rf, resolver)
 
         # trans
         if rf.trans is not None:
@@ -506,6 +513,8 @@ class _ReleaseBuilder:
                   "tissue_modality": self.tissue_modality,
                   "all_pairs": [{"tissue": t, "modality": m, "n_pairs": c.n_pairs, "n_phenotypes": c.n_phenotypes,
                                  "n_unplaced": c.n_unplaced} for (t, m), c in self.all_pairs_counts.items()]}
+        if self.finemapping_counts:
+            counts["finemapping"] = self.finemapping_counts
         write_json(release_metadata(self.atlas, self.release, pairs, counts, self.mapped_inputs),
                    self._note(layout.RELEASE_JSON, "release metadata: genome, annotation, parameters, software",
                               "metadata"))

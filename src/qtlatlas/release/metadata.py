@@ -128,6 +128,7 @@ def release_metadata(atlas: Atlas, release: Release, tissue_modalities: Iterable
                      "modalities": [m for tt, m in pairs if tt == t]} for t in tissues],
         "modalities": modality_info,
         "mapping": atlas.mapping.model_dump(mode="json"),
+        "finemapping": atlas.finemapping.model_dump(mode="json"),
         "inputs": inputs or [],
         "software": software_versions(),
         "counts": counts or {},
