@@ -165,6 +165,7 @@ class FinemappingTables:
                 rows = pa.Table.from_batches([batch])
                 writer.write_table(rows.select(names).cast(writer.schema))
                 text = rows.select(["phenotype_id", "region", "variant_id", "chrom", "pos", *effects]).to_pandas()
+                text["pos"] = text["pos"].astype("Int64")  # integers, also beside a missing position
                 text.rename(columns=renamed).to_csv(fh, sep="\t", index=False, header=header, float_format="%.6g",
                                                     na_rep="NA", lineterminator="\n")
                 header = False
