@@ -31,6 +31,10 @@ SECTIONS = {
                 "tabix-indexed (tabix FILE chr:start-end); column mapping to the eQTL Catalogue's in the API docs."),
     "trans_pairs": ("trans-QTL pairs", "pairs below the trans reporting threshold."),
     "aFC": ("Allelic fold change", "log2 aFC of the top and independent QTLs."),
+    "credible_sets": ("SuSiE credible sets", "per tissue × modality, every member of every credible set of the "
+                      "fine-mapped phenotypes (q ≤ FDR), in the eQTL Catalogue's columns."),
+    "lbf_variable": ("SuSiE log Bayes factors", "per tissue × modality, every variant fine-mapped with the natural-log "
+                     "Bayes factor of each single effect (lbf_variable1…L, the input of coloc.bf_bf)."),
     "phenotypes": ("Phenotypes", "BED files (bgzipped, tabix-indexed), normalised (norm) and input values (raw)."),
     "covariates": ("Covariates", "the covariates used for mapping, in tensorQTL layout."),
     "samples": ("Samples", "sample ids of each tissue."),
