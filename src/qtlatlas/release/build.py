@@ -211,8 +211,7 @@ class _ReleaseBuilder:
                                      connect(self.scratch))
         del readers
         self.all_pairs = AllPairsWriter(self.scratch, self.variants, self.genes, gene_names)
-        self.finemapping = FinemappingTables(self.out, self.release.id, self.release.genome, self.variants, gene_names,
-                                             self._table, self._download)
+        self.finemapping = FinemappingTables(self.variants, gene_names, self._table, self._download)
         del gene_names
 
         self.qtls = QtlSpool(self.scratch)

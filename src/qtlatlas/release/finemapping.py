@@ -80,17 +80,14 @@ class FinemappingTables:
     the two query tables at the end (:meth:`finish`).
 
     Args:
-        out: the release directory being built.
-        release_id, genome: the release (download names).
         variants: the build's variant store (positions, alleles, and its scratch DuckDB connection).
         gene_names: ``gene_id, gene_name`` of the annotation.
         table, download: the builder's manifest notes: ``table(rel, description) -> path`` and
             ``download(kind, description, tissue=, modality=) -> path``.
     """
 
-    def __init__(self, out: Path, release_id: str, genome: str, variants: VariantStore, gene_names: pd.DataFrame,
-                 table: Callable[[str, str], Path], download: Callable[..., Path]):
-        self.out, self.release_id, self.genome = out, release_id, genome
+    def __init__(self, variants: VariantStore, gene_names: pd.DataFrame, table: Callable[[str, str], Path],
+                 download: Callable[..., Path]):
         self.variants = variants
         self.names = gene_names.drop_duplicates("gene_id").set_index("gene_id")["gene_name"]
         self._table, self._download = table, download
