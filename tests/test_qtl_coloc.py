@@ -446,3 +446,15 @@ def test_gzip_download_is_deterministic(release):
     raw = (release / "downloads" / "qtl_coloc.v2_demo2.tsv.gz").read_bytes()
     assert raw[4:8] == b"\x00\x00\x00\x00"  # no time in the gzip header
     assert gzip.decompress(raw).decode().splitlines()[0].split("\t") == COLUMNS
+
+
+def test_skipped_without_two_stores(demo, tmp_path):
+    """One tissue × modality with a nominal pass: no pair can be formed, nothing is written."""
+    from qtlatlas.release.qtl_coloc import publish_qtl_coloc
+
+    _, atlas, _, _ = demo
+    (tmp_path / "tables" / "all_pairs").mkdir(parents=True)
+    (tmp_path / "tables" / "all_pairs" / "Liver.expression.runs.parquet").touch()
+    noted = []
+    assert publish_qtl_coloc(atlas, atlas.release("v2"), tmp_path, lambda *a: noted.append(a)) is None
+    assert not noted

@@ -258,10 +258,11 @@ def write_qtl_coloc(release_dir: str | Path, table: str | Path, download: str | 
 
 def publish_qtl_coloc(atlas, release, out: Path, note: Callable[[str, str, str], Path]) -> dict | None:
     """The build step: :func:`write_qtl_coloc` into the release being built in ``out`` when ``atlas.coloc`` is
-    enabled and the release has an all-pairs store; ``note(rel, description, kind)`` records each file in the
-    manifest and returns its path. Returns release.json's ``counts.qtl_coloc`` (None when skipped)."""
+    enabled and the release has all-pairs stores of two tissue × modality combinations or more (with one, no pair
+    can be formed); ``note(rel, description, kind)`` records each file in the manifest and returns its path.
+    Returns release.json's ``counts.qtl_coloc`` (None when skipped: no table, no download)."""
     settings = atlas.coloc
-    if not settings.enabled or not any((out / layout.TABLES_DIR / "all_pairs").glob("*.runs.parquet")):
+    if not settings.enabled or len(list((out / layout.TABLES_DIR / "all_pairs").glob("*.runs.parquet"))) < 2:
         return None
     table = note(layout.table_path("qtl_coloc"), "QTL–QTL colocalisation (coloc.abf) of every two significant "
                  "phenotypes of a gene in two tissues or two modalities", "table")
