@@ -40,6 +40,7 @@ from .manifest import write_manifest
 from .medians import medians_of
 from .metadata import atlas_metadata, mapped_input, release_metadata, write_json
 from .pair_streams import SignifTarget, stream_signif
+from .qtl_coloc import publish_qtl_coloc
 from .scratch_sql import connect
 from .staging import already_published, remove_stale_builds
 from .studies import publish_studies
@@ -266,6 +267,8 @@ class _ReleaseBuilder:
         self._tissue_tables()
         self.step("variants and genotypes")
         self._genotypes()
+        self.step("QTL–QTL colocalisation")
+        self.qtl_coloc = publish_qtl_coloc(self.atlas, self.release, self.out, self._note)
         self.step("release.json")
         self._release_json()
         shutil.rmtree(self.scratch, ignore_errors=True)
@@ -514,6 +517,8 @@ class _ReleaseBuilder:
                                  "n_unplaced": c.n_unplaced} for (t, m), c in self.all_pairs_counts.items()]}
         if self.finemapping_counts:
             counts["finemapping"] = self.finemapping_counts
+        if self.qtl_coloc is not None:
+            counts["qtl_coloc"] = self.qtl_coloc
         write_json(release_metadata(self.atlas, self.release, pairs, counts, self.mapped_inputs),
                    self._note(layout.RELEASE_JSON, "release metadata: genome, annotation, parameters, software",
                               "metadata"))

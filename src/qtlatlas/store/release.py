@@ -6,8 +6,8 @@ DuckDB reads only the row groups that can match (see :mod:`qtlatlas.release.tabl
 Pair tables and per-sample tables are never cached. The query methods live in one module per job:
 :mod:`.genes` (genes, transcripts, expression), :mod:`.gene_track` (the genes and exons of a region),
 :mod:`.associations` (QTLs and significant pairs), :mod:`.all_pairs` (every tested pair), :mod:`.ld` (linkage
-disequilibrium), :mod:`.variants` (variants and phenotype-by-genotype data) and :mod:`.finemapping` (SuSiE
-credible sets and PIPs).
+disequilibrium), :mod:`.variants` (variants and phenotype-by-genotype data), :mod:`.finemapping` (SuSiE
+credible sets and PIPs) and :mod:`.qtl_coloc` (QTL–QTL colocalisation).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from .ld import LdQueries
 from .params import is_clean
 from .portal import PortalQueries
 from .positional import PositionalTable
+from .qtl_coloc import QtlColocQueries
 from .twas import TwasQueries
 from .variants import VariantQueries
 
@@ -43,7 +44,7 @@ CROSS_MODALITY = "cross_modality"
 
 
 class ReleaseStore(GeneQueries, GeneTrackQueries, AssociationQueries, AllPairsQueries, VariantQueries, PortalQueries,
-                   TwasQueries, LdQueries, FinemappingQueries):
+                   TwasQueries, LdQueries, FinemappingQueries, QtlColocQueries):
     """Read-only queries on ``SITE/releases/<id>``; safe to share between threads.
 
     Args:

@@ -21,7 +21,20 @@ from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
 from ..store import Site
-from .api import all_pairs, expression, finemapping, genes, ld, meta, pbg, qtls, regional, twas, variants
+from .api import (
+    all_pairs,
+    expression,
+    finemapping,
+    genes,
+    ld,
+    meta,
+    pbg,
+    qtl_coloc,
+    qtls,
+    regional,
+    twas,
+    variants,
+)
 from .balance import CloseWhenBusy
 from .compat import ratgtex
 from .env import SITE_ENV
@@ -67,7 +80,8 @@ def create_app(site_dir: str | os.PathLike[str], *, threads: int | None = None) 
                        expose_headers=["ETag", "X-Total-Count", "X-Next-Cursor"])
     app.add_middleware(CloseWhenBusy)
     install_error_handlers(app)
-    for module in (meta, genes, expression, qtls, all_pairs, variants, pbg, ld, regional, twas, finemapping):
+    # qtl_coloc's fixed path /coloc/qtl comes before any /coloc/{…} route, which would otherwise capture it
+    for module in (meta, genes, expression, qtls, all_pairs, qtl_coloc, variants, pbg, ld, regional, twas, finemapping):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ratgtex.router)
     app.mount("/static/swagger", StaticFiles(directory=str(SWAGGER_UI_DIR)), name="swagger")
