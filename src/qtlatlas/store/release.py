@@ -6,7 +6,8 @@ DuckDB reads only the row groups that can match (see :mod:`qtlatlas.release.tabl
 Pair tables and per-sample tables are never cached. The query methods live in one module per job:
 :mod:`.genes` (genes, transcripts, expression), :mod:`.gene_track` (the genes and exons of a region),
 :mod:`.associations` (QTLs and significant pairs), :mod:`.all_pairs` (every tested pair), :mod:`.ld` (linkage
-disequilibrium) and :mod:`.variants` (variants and phenotype-by-genotype data).
+disequilibrium), :mod:`.coloc` (colocalisation with GWAS traits) and :mod:`.variants` (variants and
+phenotype-by-genotype data).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ..release import layout
 from ..release.manifest import read_manifest
 from .all_pairs import AllPairsQueries
 from .associations import AssociationQueries
+from .coloc import ColocQueries
 from .db import Database
 from .errors import NotFound
 from .gene_track import GeneTrackQueries
@@ -41,7 +43,7 @@ CROSS_MODALITY = "cross_modality"
 
 
 class ReleaseStore(GeneQueries, GeneTrackQueries, AssociationQueries, AllPairsQueries, VariantQueries, PortalQueries,
-                   TwasQueries, LdQueries):
+                   TwasQueries, LdQueries, ColocQueries):
     """Read-only queries on ``SITE/releases/<id>``; safe to share between threads.
 
     Args:
