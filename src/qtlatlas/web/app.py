@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
 from ..store import Site
-from .api import all_pairs, expression, genes, ld, meta, pbg, qtls, regional, twas, variants
+from .api import all_pairs, coloc, expression, genes, ld, meta, pbg, qtls, regional, twas, variants
 from .balance import CloseWhenBusy
 from .compat import ratgtex
 from .env import SITE_ENV
@@ -67,7 +67,7 @@ def create_app(site_dir: str | os.PathLike[str], *, threads: int | None = None) 
                        expose_headers=["ETag", "X-Total-Count", "X-Next-Cursor"])
     app.add_middleware(CloseWhenBusy)
     install_error_handlers(app)
-    for module in (meta, genes, expression, qtls, all_pairs, variants, pbg, ld, regional, twas):
+    for module in (meta, genes, expression, qtls, all_pairs, variants, pbg, ld, regional, twas, coloc):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ratgtex.router)
     app.mount("/static/swagger", StaticFiles(directory=str(SWAGGER_UI_DIR)), name="swagger")
