@@ -53,7 +53,8 @@ class ReleaseVariants:
 
     def window(self, chrom: str, start: int, end: int) -> tuple[int, pd.DataFrame] | None:
         """The variants at ``start ≤ pos ≤ end`` on ``chrom``: the index of the first and ``variant_id, chrom,
-        pos, ref, alt, rsid`` (``rsid`` empty) of each, by position; None when there is none."""
+        pos, ref, alt, rsid`` of each (``rsid`` the id where it is an rsID, which lets the build checks compare
+        the positions of rsIDs), by position; None when there is none."""
         found = self.by_index.index_range([chrom], start, end)
         if found is None:
             return None
@@ -61,7 +62,8 @@ class ReleaseVariants:
         table = self.by_index.take(np.arange(lo, hi + 1, dtype=np.int64))
         frame = pd.DataFrame({c: table.column(c).to_numpy(zero_copy_only=False) for c in table.column_names})
         frame["pos"] = frame["pos"].astype(np.int64)
-        frame["rsid"] = ""
+        ids = frame["variant_id"].astype(str)
+        frame["rsid"] = ids.where(ids.str.startswith("rs"), "")
         return lo, frame
 
     def positions_of_ids(self, ids: np.ndarray) -> pd.DataFrame:
@@ -168,7 +170,8 @@ def match_window(trait: TraitGwas, rows: np.ndarray, window: pd.DataFrame, where
         match = match_variants(sub, window, "position" if g.has_positions else "id",
                                qtl_path=f"{trait.variants.label} ({where})")
     except (InputFileError, ConfigError) as e:
-        raise ColocInputError(f"colocalisation of trait {trait.trait_id}: {e}") from None
+        hint = "" if "genome build" in str(e) else "; is the GWAS on the release's genome build?"
+        raise ColocInputError(f"colocalisation of trait {trait.trait_id}: {e}{hint}") from None
     t = sub.table
     hit = match.gwas_row >= 0
     m = len(window)
