@@ -121,7 +121,12 @@ class ReleaseColoc:
         Raises:
             ColocInputError: the GWAS is unreadable or on another genome build (naming the trait and file).
         """
-        gwas = TraitGwas(trait_id, gwas_path, n, self.variants)
+        return self.colocalise(TraitGwas(trait_id, gwas_path, n, self.variants), settings, on_locus)
+
+    def colocalise(self, gwas: TraitGwas, settings: ColocSettings,
+                   on_locus: Callable[[int, int], None] | None = None) -> TraitColoc:
+        """:meth:`trait` on a GWAS already read and placed (:class:`~.coloc_gwas.TraitGwas`)."""
+        trait_id = gwas.trait_id
         leads = gwas.leads(settings.p_threshold, settings.lead_distance)
         frames = []
         for k, lead in enumerate(leads.tolist(), 1):
