@@ -36,6 +36,8 @@ from qtlatlas.release import layout
 from qtlatlas.store.ld import GenotypeMatrix
 
 CHUNK = 65_536
+SSF_COLUMNS = ["chromosome", "base_pair_location", "effect_allele", "other_allele", "beta", "standard_error",
+               "effect_allele_frequency", "p_value", "n"]
 FLANK = 500_000
 
 
@@ -110,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     reader = pq.ParquetFile(release / layout.table_path("variants"))
     written, start = 0, 0
     with gzip.open(args.out, "wb", compresslevel=1) as raw:
-        header = True
+        raw.write(("\t".join(SSF_COLUMNS) + "\n").encode())
         for batch in reader.iter_batches(batch_size=CHUNK, columns=["chrom", "pos", "ref", "alt"]):
             stop = start + batch.num_rows
             f = allele_frequencies(matrix, start, stop)
@@ -127,11 +129,10 @@ def main(argv: list[str] | None = None) -> int:
                 "beta": pa.array(np.round(z[ok] * se, 6)), "standard_error": pa.array(np.round(se, 6)),
                 "effect_allele_frequency": pa.array(np.round(f[ok], 5)),
                 "p_value": pa.array(2 * stats.norm.sf(np.abs(z[ok]))),
-                "n": pa.array(np.full(int(ok.sum()), args.n, dtype=np.int64))})
+                "n": pa.array(np.full(int(ok.sum()), args.n, dtype=np.int64))}).select(SSF_COLUMNS)
             sink = pa.BufferOutputStream()
-            pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=header, delimiter="\t", quoting_style="none"))
+            pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False, delimiter="\t", quoting_style="none"))
             raw.write(sink.getvalue().to_pybytes())
-            header = False
             written += int(ok.sum())
             start = stop
     matrix.close()

@@ -141,7 +141,7 @@ class ReleaseColoc:
 
     def _locus(self, gwas: TraitGwas, k: int, lead: int, settings: ColocSettings) -> pd.DataFrame:
         """The rows of locus ``k`` (lead row ``lead`` of the GWAS): every store's phenotypes in its window."""
-        chrom, pos = str(gwas.chrom[lead]), int(gwas.pos[lead])
+        chrom, pos = gwas.chrom(lead), int(gwas.pos[lead])
         start, end = max(1, pos - settings.window), pos + settings.window
         head = {"trait": gwas.trait_id, "locus": k, "chrom": chrom, "locus_start": start, "locus_end": end}
         found = self.variants.window(chrom, start, end)

@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from ..coloc.loci import gwas_nlog10p, lead_rows
 from ..coloc.locus_abf import GwasLocus
-from ..coloc.match import match_variants
+from ..coloc.match import chrom_keys, match_variants
 from ..errors import ConfigError, InputFileError, QtlAtlasError
 from ..io.chromosomes import chrom_key
 from ..io.gwas import read_gwas
@@ -90,7 +90,6 @@ class TraitGwas:
         gwas: the GWAS with :attr:`table` its placed rows sorted by genome position (the rows of chromosomes the
             release lacks, or of ids it lacks, left out).
         rank, pos: ``(m,)`` chromosome rank (genome order of the release) and position of each row.
-        chrom: ``(m,)`` the release's name of each row's chromosome.
         nlog10p: ``(m,)`` −log10 p of each row.
         n_read, n_placed: GWAS rows read, and placed.
     """
@@ -104,7 +103,7 @@ class TraitGwas:
         t = gwas.table
         self.n_read = len(t)
         if gwas.has_positions:
-            keys = t["chrom"].astype(str).map(chrom_key)
+            keys = chrom_keys(t["chrom"])
             rank = keys.map(variants.rank_of_key).to_numpy(dtype=np.float64, na_value=np.nan)
             keep = np.flatnonzero(np.isfinite(rank))
             if len(t) and not len(keep):
@@ -121,9 +120,14 @@ class TraitGwas:
                                       "the release's variant ids")
             keep = placed["row"].to_numpy(dtype=np.int64)
             pos = placed["pos"].to_numpy(dtype=np.int64)
-            rank = placed["chrom"].map(lambda c: variants.rank_of_key[chrom_key(c)]).to_numpy(dtype=np.int64)
+            rank = chrom_keys(placed["chrom"]).map(variants.rank_of_key).to_numpy(dtype=np.int64)
         order = np.lexsort((pos, rank))
-        table = t.iloc[keep[order]].reset_index(drop=True)
+        rows = keep[order]
+        if len(rows) == len(t) and (rows == np.arange(len(t))).all():
+            table = t  # a file sorted as the release (GWAS-SSF usually is): no copy
+        else:
+            table = t.iloc[rows].reset_index(drop=True)
+        del t
         if not gwas.has_positions:
             table["chrom"] = np.asarray(variants.chroms, dtype=object)[rank[order]]
             table["pos"] = pos[order]
@@ -131,7 +135,6 @@ class TraitGwas:
         table["n"] = np.where(np.isfinite(n_rows), n_rows, float(n))
         self.gwas = dataclasses.replace(gwas, table=table)
         self.rank, self.pos = rank[order], pos[order]
-        self.chrom = np.asarray(variants.chroms, dtype=object)[self.rank]
         self.nlog10p = gwas_nlog10p(table["p"].to_numpy(dtype=np.float64), table["z"].to_numpy(dtype=np.float64))
         self.n_placed = len(table)
         self.variants = variants
@@ -141,6 +144,10 @@ class TraitGwas:
 
     def _fail(self, path: str, problem: str):
         raise ColocInputError(f"colocalisation of trait {self.trait_id}: {path}: {problem}")
+
+    def chrom(self, row: int) -> str:
+        """The release's name of row ``row``'s chromosome."""
+        return self.variants.chroms[int(self.rank[row])]
 
     def leads(self, p_threshold: float, distance: int) -> np.ndarray:
         """Rows of the lead variants (:func:`~qtlatlas.coloc.loci.lead_rows`), in genome order."""
@@ -197,4 +204,4 @@ def lead_variant_id(trait: TraitGwas, lead: int, window: pd.DataFrame | None = N
         if len(at):
             return str(window["variant_id"].iat[int(at[0])])
     vid = str(trait.gwas.table["variant_id"].iat[lead])
-    return vid if vid else f"{trait.chrom[lead]}:{int(trait.pos[lead])}"
+    return vid if vid else f"{trait.chrom(lead)}:{int(trait.pos[lead])}"
