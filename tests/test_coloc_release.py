@@ -31,7 +31,7 @@ from qtlatlas.engine.coloc import PP_COLUMNS, coloc_abf, estimate_sdy, log_abf
 from qtlatlas.errors import QtlAtlasError
 from qtlatlas.release import coloc as release_coloc
 from qtlatlas.release.build import build_release
-from qtlatlas.release.coloc import COLUMNS, ReleaseColoc
+from qtlatlas.release.coloc import COLUMNS, ReleaseColoc, publish_coloc
 from qtlatlas.release.coloc_gwas import ColocInputError
 from qtlatlas.store import BadQuery, NotFound, ReleaseStore
 
@@ -282,6 +282,27 @@ def test_gwas_on_another_build_stops_the_build(demo, tmp_path):
     message = str(caught.value)
     assert "fat_pad" in message and ssf.name in message and "genome build" in message, message
     assert not (site / "releases" / RELEASE).exists()
+
+
+def test_trait_on_another_declared_genome_is_skipped(demo, tmp_path, table):
+    """A trait whose `genome` is declared and differs from the release's is left out (release.json says why);
+    the other traits are colocalised as in the build."""
+    atlas = load_atlas(demo.atlas_yaml)
+    traits = [t.model_copy(update={"genome": "other1"}) if t.id == "fat_pad" else t for t in atlas.twas.traits]
+    atlas = atlas.model_copy(update={"twas": atlas.twas.model_copy(update={"traits": traits})})
+    written: dict[str, str] = {}
+
+    def note(rel: str, description: str, kind: str):
+        written[rel] = kind
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        return tmp_path / rel
+
+    counts = publish_coloc(atlas, atlas.release(RELEASE), demo.release_dir, note)["coloc"]["traits"]
+    assert {c["trait"]: c.get("skipped") for c in counts} == {
+        "body_weight": None, "fasting_glucose": None, "fat_pad": "GWAS on other1, release on demo2"}
+    assert not any(".fat_pad." in rel for rel in written)
+    rows = pd.read_parquet(tmp_path / "tables" / "coloc.parquet")
+    pd.testing.assert_frame_equal(rows, table[table["trait"] != "fat_pad"].reset_index(drop=True))
 
 
 # -- store and API -------------------------------------------------------------------------------------

@@ -133,6 +133,7 @@ class ReleaseColoc:
             if on_locus is not None:
                 on_locus(k, len(leads))
             frames.append(self._locus(gwas, k, lead, settings))
+        frames = [f for f in frames if len(f)]
         rows = pd.concat(frames, ignore_index=True) if frames else _empty()
         rows = rows.sort_values(["locus", "PP.H4.abf"], ascending=[True, False], kind="stable").reset_index(drop=True)
         counts = {"trait": trait_id, "n_gwas_variants": gwas.n_read, "n_placed": gwas.n_placed, "n_loci": len(leads),
@@ -234,7 +235,8 @@ def publish_coloc(atlas: Atlas, release: Release, out: Path, note: Note,
     """Colocalise every trait of ``atlas.twas.traits`` with the release being built in ``out`` (its variant,
     tissue, sample, gene and all-pairs tables written) when ``atlas.coloc.enabled``: the table, the per-trait
     downloads (recorded with ``note(rel, description, kind)``), and ``{"coloc": counts}`` for release.json;
-    ``{}`` when there is nothing to colocalise (no trait, no all-pairs store, or disabled).
+    ``{}`` when there is nothing to colocalise (no trait, no all-pairs store, or disabled). A trait whose
+    ``genome`` is declared and is not the release's is skipped (its counts say why).
 
     Raises:
         ColocInputError: a GWAS unreadable or on another genome build (naming the trait and file).
@@ -261,6 +263,9 @@ def _publish(coloc: ReleaseColoc, traits: list, settings: ColocSettings, release
                 "phenotype tested there, every tissue × modality", "table")
     with pq.ParquetWriter(path, SCHEMA, compression="zstd") as writer:
         for trait in traits:
+            if trait.genome is not None and trait.genome != release.genome:
+                counts.append({"trait": trait.id, "skipped": f"GWAS on {trait.genome}, release on {release.genome}"})
+                continue
             if step is not None:
                 step(f"colocalisation of {trait.id}")
             result = coloc.trait(trait.id, trait.sumstats, trait.n, settings)

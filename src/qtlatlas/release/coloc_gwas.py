@@ -17,6 +17,7 @@ Errors name the trait and its GWAS file (:class:`ColocInputError`).
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -32,7 +33,7 @@ from ..io.chromosomes import chrom_key
 from ..io.gwas import read_gwas
 from ..store.all_pairs import VariantsByIndex
 from . import layout
-from .scratch_sql import parquet, query_table
+from .scratch_sql import _quote, parquet, query_table
 
 
 class ColocInputError(QtlAtlasError):
@@ -69,9 +70,11 @@ class ReleaseVariants:
     def positions_of_ids(self, ids: np.ndarray) -> pd.DataFrame:
         """``row, chrom, pos`` of the release variants whose id is ``ids[row]`` (one join over the variant
         table, out of Python)."""
+        spill = tempfile.TemporaryDirectory(prefix="qtlatlas-coloc-")
         con = duckdb.connect(":memory:")
         try:
             con.execute("SET memory_limit = '1GB'")
+            con.execute(f"SET temp_directory = '{_quote(spill.name)}'")
             con.register("_gwas_ids", pa.table({"row": pa.array(np.arange(len(ids), dtype=np.int64)),
                                                 "variant_id": pa.array(ids, pa.string())}))
             path = str(self.dir / layout.table_path("variants"))
@@ -79,6 +82,7 @@ class ReleaseVariants:
                                      "USING (variant_id)")
         finally:
             con.close()
+            spill.cleanup()
         return pd.DataFrame({"row": found.column("row").to_numpy(), "chrom": found.column("chrom").to_pylist(),
                              "pos": found.column("pos").to_numpy()})
 

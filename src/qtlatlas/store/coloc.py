@@ -38,13 +38,13 @@ class ColocQueries:
         return self.table_file("coloc")
 
     def coloc_traits(self) -> list[str]:
-        """The traits colocalised (those of release.json's counts, a trait without a locus included; else the
-        traits of the table), sorted."""
+        """The traits colocalised (those of release.json's counts, a trait without a locus included, one skipped
+        for another genome build not; else the traits of the table), sorted."""
         path = self._coloc_file()
 
         def load() -> list[str]:
             listed = ((self.info.get("counts") or {}).get("coloc") or {}).get("traits") or []
-            ids = {str(t["trait"]) for t in listed if isinstance(t, dict) and "trait" in t}
+            ids = {str(t["trait"]) for t in listed if isinstance(t, dict) and "trait" in t and "skipped" not in t}
             ids |= {r[0] for r in self.db.rows("SELECT DISTINCT trait FROM read_parquet(?)", [path])}
             return sorted(ids)
 
