@@ -149,6 +149,36 @@ def test_ssf_missing_columns(tmp_path):
     assert err.value.line == 1
 
 
+def test_ssf_and_mlma_are_converted_in_chunks_with_file_lines(tmp_path, monkeypatch):
+    """A text GWAS is converted a chunk of rows at a time: the same table as in one piece, and an error names
+    the file's line whichever chunk holds it."""
+    from qtlatlas.io import gwas_text
+
+    head = "chromosome\tbase_pair_location\teffect_allele\tother_allele\tbeta\tstandard_error\tp_value\tn\n"
+    rows = [f"{1 + i // 10}\t{100 + i}\tA\tG\t{0.01 * i:.2f}\t0.05\t{0.5 + i / 100:.2f}\t{900 + i}" for i in range(25)]
+    rows[6] += "\textra"  # not in the first chunk
+    bad = write_text(tmp_path / "bad.tsv", head + "\n".join(rows) + "\n")
+    rows[6] = rows[6].removesuffix("\textra")
+    rows[18] = rows[18].replace("\t0.05\t", "\t-1\t")
+    negative = write_text(tmp_path / "negative.tsv", head + "\n".join(rows) + "\n")
+    rows[18] = rows[18].replace("\t-1\t", "\t0.05\t")
+    good = write_text(tmp_path / "good.tsv", head + "\n".join(rows) + "\n")
+    whole = read_gwas(good).table
+    monkeypatch.setattr(gwas_text, "CHUNK_ROWS", 4)
+    chunked = read_gwas(good)
+    pd.testing.assert_frame_equal(chunked.table, whole)
+    assert chunked.table["line"].tolist() == list(range(2, 27)) and chunked.n_source == "the n column"
+    with pytest.raises(InputFileError, match=r"bad\.tsv:8: malformed table"):
+        read_gwas(bad)
+    with pytest.raises(InputFileError, match=r"negative\.tsv:20: the standard error must be positive"):
+        read_gwas(negative)
+    mlma = write_text(tmp_path / "g.mlma", "Chr\tSNP\tbp\tA1\tA2\tFreq\tb\tse\tp\n" + "".join(
+        f"1\trs{i}\t{100 + i}\tA\tG\t0.3\t0.1\t0.05\t0.04\n" for i in range(9)))
+    assert read_gwas(mlma).table["line"].tolist() == list(range(2, 11))
+    empty = write_text(tmp_path / "empty.tsv", head)
+    assert read_gwas(empty).n_variants == 0
+
+
 def test_mlma_effect_allele_is_a1(tmp_path):
     text = ("Chr\tSNP\tbp\tA1\tA2\tFreq\tb\tse\tp\n"
             "1\tchr1:100\t100\tT\tC\t0.2\t0.3\t0.1\t0.002\n"

@@ -56,6 +56,9 @@ def _tables(release: Path) -> set[str]:
             if p.suffix in (".parquet", ".arrow", ".bed", ".txt")}
 
 
+#: Tables the simulated release lacks: it lists no GWAS trait (TWAS, colocalisation) and fine-maps nothing.
+
+
 def _schema(path: Path) -> pa.Schema:
     if path.suffix == ".arrow":
         with pa.OSFile(str(path)) as f:

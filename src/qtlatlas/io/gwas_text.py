@@ -17,6 +17,7 @@ Column names are matched case-insensitively.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,8 @@ from .text import first_line, separator_of
 
 _SSF_CHROMS = {"23": "X", "24": "Y", "25": "MT"}
 _FREQ_COLUMNS = ("FRQ", "FREQ", "EAF", "MAF")
+#: Rows per chunk of a GWAS-SSF or .mlma file (converted to the common table one chunk at a time).
+CHUNK_ROWS = 500_000
 
 
 def read_text_table(path: str, sep: str, keep: tuple[tuple[str, ...], set[str]] | None = None,
@@ -41,22 +44,68 @@ def read_text_table(path: str, sep: str, keep: tuple[tuple[str, ...], set[str]] 
     Raises:
         InputFileError: a row with the wrong number of fields (its line named), an unreadable file.
     """
-    options = dict(sep=sep, dtype=str, na_values=NA_STRINGS, keep_default_na=False,
-                   compression=compression_of(path), skip_blank_lines=False, engine="c" if sep == "\t" else "python")
+    options = _options(path, sep)
     try:
         if keep is None:
             frame = pd.read_csv(path, **options)
             lines = np.arange(2, len(frame) + 2, dtype=np.int64)
         else:
             frame, lines = _filtered_chunks(path, options, keep, chunk_rows)
-    except pd.errors.ParserError as e:
-        msg = str(e).split("C error: ")[-1].strip()
-        m = re.search(r"line (\d+)", msg)
-        raise InputFileError(path, f"malformed table: {msg}", line=int(m.group(1)) if m else None) from None
-    except (OSError, EOFError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
-        raise InputFileError(path, f"cannot read table ({e})") from None
+    except (pd.errors.ParserError, OSError, EOFError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
+        raise _read_error(path, e) from None
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     return frame, lines
+
+
+def iter_text_table(path: str, sep: str, chunk_rows: int = CHUNK_ROWS) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+    """:func:`read_text_table` a chunk of at most ``chunk_rows`` rows at a time: each chunk (strings, lower-cased
+    column names) with the 1-based file line of each row; a file without rows gives one empty chunk.
+
+    Raises:
+        InputFileError: as :func:`read_text_table`.
+    """
+    options = _options(path, sep)
+    try:
+        offset = 0
+        with pd.read_csv(path, chunksize=chunk_rows, **options) as reader:
+            for chunk in reader:
+                chunk.columns = [str(c).strip().lower() for c in chunk.columns]
+                yield chunk, np.arange(offset + 2, offset + 2 + len(chunk), dtype=np.int64)
+                offset += len(chunk)
+        if offset == 0:
+            frame = pd.read_csv(path, nrows=0, **options)
+            frame.columns = [str(c).strip().lower() for c in frame.columns]
+            yield frame, np.zeros(0, dtype=np.int64)
+    except (pd.errors.ParserError, OSError, EOFError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
+        raise _read_error(path, e) from None
+
+
+def _options(path: str, sep: str) -> dict:
+    return dict(sep=sep, dtype=str, na_values=NA_STRINGS, keep_default_na=False, compression=compression_of(path),
+                skip_blank_lines=False, engine="c" if sep == "\t" else "python")
+
+
+def _read_error(path: str, e: Exception) -> InputFileError:
+    if isinstance(e, pd.errors.ParserError):
+        msg = str(e).split("C error: ")[-1].strip()
+        m = re.search(r"line (\d+)", msg)
+        return InputFileError(path, f"malformed table: {msg}", line=int(m.group(1)) if m else None)
+    return InputFileError(path, f"cannot read table ({e})")
+
+
+def _chunked(path: str, sep: str, rows: Callable[[pd.DataFrame, np.ndarray], pd.DataFrame]
+             ) -> tuple[pd.DataFrame, dict[str, int], set[str]]:
+    """The common table of a text file converted a chunk at a time (``rows`` turns a chunk into columns of
+    :data:`~.gwas.GWAS_COLUMNS`, checked by :func:`~.gwas.finish_table`): memory holds the finished table and
+    one chunk of text, not the whole file as text. Returns the table, the rows dropped and the file's columns."""
+    parts, dropped, columns = [], {}, set()
+    for frame, lines in iter_text_table(path, sep, CHUNK_ROWS):
+        columns = set(frame.columns)
+        table, d = finish_table(path, rows(frame, lines))
+        parts.append(table)
+        for k, v in d.items():
+            dropped[k] = dropped.get(k, 0) + v
+    return (pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]), dropped, columns
 
 
 def _filtered_chunks(path: str, options: dict, keep: tuple[tuple[str, ...], set[str]],
@@ -95,8 +144,13 @@ def _positions(path: str, values: pd.Series, lines: np.ndarray, what: str) -> np
 
 
 def read_ssf(path: str) -> GwasSumstats:
-    """A GWAS-SSF file (see the module docstring)."""
-    frame, lines = read_text_table(path, "\t")
+    """A GWAS-SSF file (see the module docstring), converted a chunk of rows at a time."""
+    table, dropped, columns = _chunked(path, "\t", lambda frame, lines: _ssf_rows(path, frame, lines))
+    return GwasSumstats(table=table, path=path, format="ssf", trait=trait_name(path), has_positions=True,
+                        has_beta=True, n_source="the n column" if "n" in columns else "", dropped=dropped)
+
+
+def _ssf_rows(path: str, frame: pd.DataFrame, lines: np.ndarray) -> pd.DataFrame:
     layout = "GWAS-SSF: chromosome base_pair_location effect_allele other_allele beta standard_error …"
     _require(path, frame, ("chromosome", "base_pair_location", "effect_allele", "other_allele", "standard_error"),
              layout)
@@ -112,7 +166,7 @@ def read_ssf(path: str) -> GwasSumstats:
                 raise InputFileError(path, f"{effect} must be positive", line=int(lines[i]))
             beta = np.log(beta)
     chrom = frame["chromosome"].fillna("").astype(str).str.strip()
-    chrom = chrom.map(lambda c: _SSF_CHROMS.get(c, c))
+    chrom = chrom.replace(_SSF_CHROMS)
     out = pd.DataFrame({
         "chrom": chrom,
         "pos": _positions(path, frame["base_pair_location"], lines, "base_pair_location"),
@@ -130,14 +184,18 @@ def read_ssf(path: str) -> GwasSumstats:
     if "n" in frame:
         out["n"] = numeric(path, frame["n"], lines, "n")
     _refuse_empty_chrom(path, out)
-    table, dropped = finish_table(path, out)
-    return GwasSumstats(table=table, path=path, format="ssf", trait=trait_name(path), has_positions=True,
-                        has_beta=True, n_source="the n column" if "n" in frame else "", dropped=dropped)
+    return out
 
 
 def read_mlma(path: str) -> GwasSumstats:
-    """A GCTA ``.mlma`` file (see the module docstring)."""
-    frame, lines = read_text_table(path, separator_of(first_line(path)))
+    """A GCTA ``.mlma`` file (see the module docstring), converted a chunk of rows at a time."""
+    table, dropped, _ = _chunked(path, separator_of(first_line(path)),
+                                 lambda frame, lines: _mlma_rows(path, frame, lines))
+    return GwasSumstats(table=table, path=path, format="mlma", trait=trait_name(path), has_positions=True,
+                        has_beta=True, dropped=dropped)
+
+
+def _mlma_rows(path: str, frame: pd.DataFrame, lines: np.ndarray) -> pd.DataFrame:
     _require(path, frame, ("chr", "snp", "bp", "a1", "a2", "b", "se"), "GCTA .mlma: Chr SNP bp A1 A2 Freq b se p")
     out = pd.DataFrame({
         "chrom": frame["chr"].fillna("").astype(str).str.strip(),
@@ -152,9 +210,7 @@ def read_mlma(path: str) -> GwasSumstats:
     if "p" in frame:
         out["p"] = numeric(path, frame["p"], lines, "p")
     _refuse_empty_chrom(path, out)
-    table, dropped = finish_table(path, out)
-    return GwasSumstats(table=table, path=path, format="mlma", trait=trait_name(path), has_positions=True,
-                        has_beta=True, dropped=dropped)
+    return out
 
 
 def read_fusion(path: str) -> GwasSumstats:

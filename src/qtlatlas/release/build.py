@@ -32,6 +32,7 @@ from .all_pairs_by_variant import Store, write_by_variant
 from .associations import QtlSpool, SignifPairsWriter
 from .batched import sidecar_path
 from .build_support import bed_index, return_free_memory
+from .coloc import publish_coloc
 from .downloads import bed_download, copy_file, genotypes_download, median_tpm_download, samples_download
 from .finemapping import FinemappingTables
 from .gene_status import gene_status_rows
@@ -267,6 +268,7 @@ class _ReleaseBuilder:
         self._tissue_tables()
         self.step("variants and genotypes")
         self._genotypes()
+        self.coloc_counts = publish_coloc(self.atlas, self.release, self.out, self._note, self.step)
         self.step("QTL–QTL colocalisation")
         self.qtl_coloc = publish_qtl_coloc(self.atlas, self.release, self.out, self._note)
         self.step("release.json")
@@ -514,7 +516,8 @@ class _ReleaseBuilder:
                   "n_signif_pairs": int(self.signif.n_rows),
                   "tissue_modality": self.tissue_modality,
                   "all_pairs": [{"tissue": t, "modality": m, "n_pairs": c.n_pairs, "n_phenotypes": c.n_phenotypes,
-                                 "n_unplaced": c.n_unplaced} for (t, m), c in self.all_pairs_counts.items()]}
+                                 "n_unplaced": c.n_unplaced} for (t, m), c in self.all_pairs_counts.items()],
+                  **self.coloc_counts}
         if self.finemapping_counts:
             counts["finemapping"] = self.finemapping_counts
         if self.qtl_coloc is not None:

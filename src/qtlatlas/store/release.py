@@ -7,7 +7,8 @@ Pair tables and per-sample tables are never cached. The query methods live in on
 :mod:`.genes` (genes, transcripts, expression), :mod:`.gene_track` (the genes and exons of a region),
 :mod:`.associations` (QTLs and significant pairs), :mod:`.all_pairs` (every tested pair), :mod:`.ld` (linkage
 disequilibrium), :mod:`.variants` (variants and phenotype-by-genotype data), :mod:`.finemapping` (SuSiE
-credible sets and PIPs) and :mod:`.qtl_coloc` (QTL–QTL colocalisation).
+credible sets and PIPs), :mod:`.coloc` (colocalisation with GWAS traits) and :mod:`.qtl_coloc` (QTL–QTL
+colocalisation).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ..release import layout
 from ..release.manifest import read_manifest
 from .all_pairs import AllPairsQueries
 from .associations import AssociationQueries
+from .coloc import ColocQueries
 from .db import Database
 from .errors import NotFound
 from .finemapping import FinemappingQueries
@@ -44,7 +46,7 @@ CROSS_MODALITY = "cross_modality"
 
 
 class ReleaseStore(GeneQueries, GeneTrackQueries, AssociationQueries, AllPairsQueries, VariantQueries, PortalQueries,
-                   TwasQueries, LdQueries, FinemappingQueries, QtlColocQueries):
+                   TwasQueries, LdQueries, FinemappingQueries, ColocQueries, QtlColocQueries):
     """Read-only queries on ``SITE/releases/<id>``; safe to share between threads.
 
     Args:

@@ -23,6 +23,7 @@ from .. import __version__
 from ..store import Site
 from .api import (
     all_pairs,
+    coloc,
     expression,
     finemapping,
     genes,
@@ -81,7 +82,7 @@ def create_app(site_dir: str | os.PathLike[str], *, threads: int | None = None) 
     app.add_middleware(CloseWhenBusy)
     install_error_handlers(app)
     # qtl_coloc's fixed path /coloc/qtl comes before any /coloc/{…} route, which would otherwise capture it
-    for module in (meta, genes, expression, qtls, all_pairs, qtl_coloc, variants, pbg, ld, regional, twas, finemapping):
+    for module in (meta, genes, expression, qtls, all_pairs, qtl_coloc, coloc, variants, pbg, ld, regional, twas, finemapping):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ratgtex.router)
     app.mount("/static/swagger", StaticFiles(directory=str(SWAGGER_UI_DIR)), name="swagger")

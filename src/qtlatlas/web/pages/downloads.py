@@ -44,6 +44,8 @@ SECTIONS = {
     "twas_pos": ("TWAS weight panels", "per tissue × modality, FUSION's .pos index of the weight files."),
     "twas_weights": ("TWAS weights", "per tissue × modality, FUSION .wgt.RDat weight files (tar.gz), readable by "
                      "FUSION and by qtlatlas twas assoc."),
+    "coloc": ("Colocalisation", "per trait, coloc.abf of each GWAS locus with every phenotype tested there, in "
+              "every tissue × modality (PP.H0–PP.H4, the rows of /api/v1/coloc)."),
 }
 DOWNLOAD_COLUMNS = [
     Column("name", "File", link="url"), Column("tissue", "Tissue", filter=True), Column("modality", "Modality", filter=True),
