@@ -324,11 +324,13 @@ def test_trait_downloads_are_the_manifest_files(client, site):
     manifest = pd.read_csv(site / "releases" / RELEASE / "MANIFEST.tsv", sep="\t")
     for trait in ("body_weight", "fat_pad"):
         page = get_page(client, f"/twas/traits/{trait}")
-        expected = manifest[manifest["path"].str.startswith(f"downloads/twas_assoc.{trait}.")]
-        assert len(expected) == 1
+        ours = manifest["path"].str.startswith((f"downloads/twas_assoc.{trait}.", f"downloads/coloc.{trait}."))
+        expected = manifest[ours].sort_values("path")
+        assert len(expected) == 2  # the TWAS associations and the colocalisation of the trait's loci
         cells = page.tables["trait-downloads"]
         assert [c[0]["v"] for c in cells] == [p.split("/")[-1] for p in expected["path"]]
-        href = cells[0][0]["href"]
+        expected = expected[expected["path"].str.contains("/twas_assoc.")]
+        href = next(c[0]["href"] for c in cells if c[0]["v"].startswith("twas_assoc."))
         assert href == f"/releases/{RELEASE}/{expected['path'].iloc[0]}"
         body = client.get(href).content
         assert hashlib.sha256(body).hexdigest() == expected["sha256"].iloc[0]

@@ -122,6 +122,8 @@ def atlas_yaml(cfg: DemoConfig, releases: list[tuple[ReleaseSpec, str, str, dict
         "mapping": {"window": 1_000_000, "permutations": 1000, "adaptive_permutations": False, "genotype_pcs": 3,
                     "phenotype_pcs": max(cfg.n_hidden_factors + 2, 2)},
     }
+    if cfg.coloc_p_threshold != 5e-8:  # a small GWAS: a suggestive threshold, written only when it differs
+        doc["coloc"] = {"p_threshold": cfg.coloc_p_threshold}
     head = (f"# qtlatlas demo atlas (seed {cfg.seed}). Synthetic data: every name, accession and DOI below is "
             "fictional.\n")
     return head + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110)

@@ -54,7 +54,8 @@ class DemoConfig:
         after a liftover). Samples and phenotype values of the shared tissues are the same in both.
     GWAS
         ``n_traits`` traits, each from ``trait_genes`` (min, max) causal genes, summary statistics from a
-        cohort of ``gwas_n`` individuals drawn from the same founders.
+        cohort of ``gwas_n`` individuals drawn from the same founders; their loci below
+        ``coloc_p_threshold`` are colocalised with every tissue × modality.
     """
 
     seed: int = 1
@@ -66,6 +67,8 @@ class DemoConfig:
     tissues: tuple[tuple[str, str, str, str], ...] = DEFAULT_TISSUES
     n_traits: int = 3
     gwas_n: int = 5000
+    #: GWAS loci colocalised are led by variants below this p-value (atlas.yaml's coloc.p_threshold)
+    coloc_p_threshold: float = 5e-8
     n_founders: int = 16
     mean_segment_bp: int = 400_000
     pattern_run_bp: int = 60_000

@@ -130,6 +130,35 @@ def _independent(rows: pd.DataFrame | None, tissue: str, modality: str, ids: lis
     return sorted(found, key=lambda s: (s["rank"] is None, s["rank"] or 0))
 
 
+def _finemapping(release, gene_id: str, tissue: str, modality: str, phenotype: str) -> pd.DataFrame | None:
+    """The phenotype's fine-mapped variants (``variant_id, pip, cs_id``), None when the release has no
+    fine-mapping or the phenotype was not fine-mapped."""
+    if not release.has_finemapping():
+        return None
+    rows = release.pips(gene_id, tissue, modality, phenotype)
+    return rows if len(rows) else None
+
+
+def aligned_finemapping(rows: pd.DataFrame | None, ids: list[str]) -> dict | None:
+    """PIPs and credible sets aligned with the plotted variants ``ids``: ``pip`` (3 decimals; None where the
+    variant was not fine-mapped), ``cs`` (index into ``sets``, None outside every credible set) and ``sets``
+    (``id``, ``size``: members in the window, ``drawn``: members among ``ids``, ``max_pip``), ordered by
+    their largest PIP; None without fine-mapping."""
+    if rows is None:
+        return None
+    pip = dict(zip(rows["variant_id"].astype(str), rows["pip"].to_numpy(np.float64).tolist(), strict=True))
+    members = rows[rows["cs_id"].notna()]
+    order = (members.groupby("cs_id")["pip"].max().sort_values(ascending=False) if len(members)
+             else pd.Series(dtype=np.float64))
+    index = {cs: k for k, cs in enumerate(order.index.tolist())}
+    cs_of = dict(zip(members["variant_id"].astype(str), members["cs_id"].map(index).tolist(), strict=True))
+    at = set(ids)
+    sets = [{"id": str(cs), "size": int((members["cs_id"] == cs).sum()),
+             "drawn": int(members.loc[members["cs_id"] == cs, "variant_id"].astype(str).isin(at).sum()),
+             "max_pip": round(float(order[cs]), 3)} for cs in order.index]
+    return {"pip": rounded([pip.get(v, np.nan) for v in ids], 3), "cs": [cs_of.get(v) for v in ids], "sets": sets}
+
+
 def regional_data(release, gene: dict, tissue: str, modality: str, phenotype: str | None = None, *,
                   reference: str | None = None, top: pd.DataFrame | None = None,
                   independent: pd.DataFrame | None = None, runs: pd.DataFrame | None = None,
@@ -153,8 +182,8 @@ def regional_data(release, gene: dict, tissue: str, modality: str, phenotype: st
         :data:`MAX_WINDOW_VARIANTS`), ``variants`` ({id, pos, nlog10p, slope} arrays by position), ``lead``
         (index of the smallest p), ``reference`` (the LD reference's id), ``r2`` (array aligned with the
         variants, None where unknown; None when LD is unavailable), ``ld_region``, ``ld_note`` (why LD is
-        missing), ``independent`` (see :func:`_independent`) and ``genes`` (the window's genes with their
-        merged exons).
+        missing), ``independent`` (see :func:`_independent`), ``genes`` (the window's genes with their
+        merged exons) and ``finemapping`` (PIPs and credible sets: :func:`aligned_finemapping`).
     """
     from ..store.portal import portal_queries
 
@@ -180,6 +209,7 @@ def regional_data(release, gene: dict, tissue: str, modality: str, phenotype: st
                          phenotype=run["phenotype_id"], tissues=[t], modalities=[m],
                          fields=["variant_id", "pos", "nlog10p", "slope"])
     genes_read = run_now(release.genes_in_span, Span(chrom, lo, hi))
+    finemapping_read = run_now(_finemapping, release, gene["gene_id"], t, m, run["phenotype_id"])
     span = (int(run["pos_first"]), int(run["pos_last"]))  # the LD window: the tested variants' span
     ref = reference or lead_of(top, run)
     ld_read = ld_window = None
@@ -207,5 +237,5 @@ def regional_data(release, gene: dict, tissue: str, modality: str, phenotype: st
                      "slope": significant_digits(pairs["slope"])},
         "lead": lead, "reference": ref, "r2": None if ld is None else aligned_r2(ld, ids),
         "ld_region": ld_window, "ld_note": note, "independent": _independent(independent, t, m, ids),
-        "genes": genes_read.result(),
+        "genes": genes_read.result(), "finemapping": aligned_finemapping(finemapping_read.result(), ids),
     }

@@ -28,7 +28,10 @@ PAYLOAD = {200: {"description": "`data`: the plot's payload (see the description
                         "tissue's samples, aligned with `variants`, 3 decimals, null where unknown; null with "
                         "`ld_note` when the release has no LD), `ld_region`, `independent` (the gene's independent "
                         "QTLs of the tissue × modality: `variant_id, rank, phenotype_id, p, i` = index among "
-                        "`variants` or -1) and `genes` (the window's genes with `exons` merged over transcripts).")
+                        "`variants` or -1), `genes` (the window's genes with `exons` merged over transcripts) and "
+                        "`finemapping` (null when the phenotype was not fine-mapped; else `pip` aligned with "
+                        "`variants`, 3 decimals, null where not fine-mapped; `cs`: index into `sets` or null; "
+                        "`sets`: SuSiE credible sets `id, size, drawn, max_pip`, by largest PIP).")
 def regional(request: Request, release: ReleaseDep,
              gene: Annotated[str, Path(max_length=200, description="gene id or symbol")],
              tissue: Annotated[str, Query(min_length=1, max_length=200, description="tissue id")],

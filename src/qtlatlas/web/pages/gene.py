@@ -17,6 +17,14 @@ from ...store.portal import MAX_GENE_PAIRS, portal_queries
 from . import params
 from .context import Page, page_for
 from .errors import PageRoute
+from .evidence import (
+    coloc_heatmap,
+    coloc_rows,
+    coloc_settings,
+    coloc_table,
+    credible_set_table,
+    qtl_coloc_table,
+)
 from .formatting import finite_list, json_records, significant_list
 from .regional import gene_regional
 from .static_plots import Group, violin_svg
@@ -131,6 +139,10 @@ def gene_page(request: Request, gene: str) -> Response:
     exons_read = _READS.submit(page.release.exons, g["gene_id"])
     expression_read = _READS.submit(page.release.expression, g["gene_id"])
     independent_read = _READS.submit(queries.gene_rows, g, "independent")
+    coloc_read = _READS.submit(coloc_rows, page, gene=g["gene_id"])
+    sets_read = _READS.submit(credible_set_table, page, "credible-sets-table", g["gene_name"] or g["gene_id"],
+                              gene=g["gene_id"])
+    qtl_coloc_read = _READS.submit(qtl_coloc_table, page, g["gene_id"], g["gene_name"] or g["gene_id"])
     top_rows, _ = queries.gene_rows(g, "top")
     independent_rows, _ = independent_read.result()
     regional = gene_regional(page, g, top_rows, independent_rows, _READS)
@@ -151,9 +163,17 @@ def gene_page(request: Request, gene: str) -> Response:
                                                                     format="tsv", limit=10_000)})
     pairs, pages = _pairs_page(page, name, assoc["significant"], assoc["n_significant"], number)
     n_qtl = sum(1 for s in g["status"] if s["has_qtl"])
+    coloc = coloc_read.result()
+    evidence = {"coloc": coloc_table(page, "coloc-table", f"Colocalisation of {name}'s phenotypes with GWAS loci, "
+                                     "most probable shared causal variant (PP.H4) first", name, coloc,
+                                     gene=g["gene_id"]),
+                "heatmap": coloc_heatmap(page, coloc), "sets": sets_read.result(), "qtl_coloc": qtl_coloc_read.result()}
+    data = plot_data(page, g, assoc, regional, expression)
+    data["coloc"] = evidence["heatmap"]
     return render(page, "gene.html", uses_plots=True, gene=g, name=name, grid=status_grid(page, g), top=top,
-                  independent=independent, pairs=pairs, pages=pages, n_qtl=n_qtl,
-                  data=plot_data(page, g, assoc, regional, expression), regional_svg=regional["svg"],
+                  independent=independent, pairs=pairs, pages=pages, n_qtl=n_qtl, evidence=evidence,
+                  coloc_settings=coloc_settings(page),
+                  data=data, regional_svg=regional["svg"],
                   regional_height=regional["height"],
                   expression_svg=expression_svg(page, expression, f"Expression ({page.unit}) of {name} per tissue"),
                   twas_url=page.url("/twas/genes/" + quote(name, safe="")) if page.has_twas else None,

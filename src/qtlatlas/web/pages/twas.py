@@ -18,6 +18,7 @@ from ...store.portal import portal_queries
 from . import params, twas_hub
 from .context import Page, page_for
 from .errors import PageRoute
+from .evidence import coloc_rows, coloc_settings, coloc_table
 from .formatting import finite_list
 from .tables import Column, Table, table_from_frame, table_from_records
 from .twas_hub import (
@@ -288,7 +289,10 @@ def trait_page(request: Request, trait: str) -> Response:
                                   tsv_name=f"twas_correlations.{tid}.{release.id}",
                                   caption=f"Cross-trait association of {info['name']} with every other trait",
                                   empty="No other trait in this release.")
-    files = downloads_table(page, "trait-downloads", release_downloads(page, (f"twas_assoc.{tid}.",)),
+    coloc = coloc_table(page, "coloc-table", f"Colocalisation of {info['name']}'s GWAS loci with every phenotype "
+                        "tested there, most probable shared causal variant (PP.H4) first", tid,
+                        coloc_rows(page, trait=tid), trait=tid)
+    files = downloads_table(page, "trait-downloads", release_downloads(page, (f"twas_assoc.{tid}.", f"coloc.{tid}.")),
                             f"twas_downloads.{tid}.{release.id}", "No download file for this trait.")
     data = {"view": "trait", "trait": {"id": tid, "name": info["name"]}, "panels": panels,
             "threshold": float(-math.log10(info["bonferroni_p"])) if info.get("bonferroni_p") else None,
@@ -298,7 +302,8 @@ def trait_page(request: Request, trait: str) -> Response:
                              "r": rounded(correlations["r"], 4), "n": correlations["n_models"].astype(int).tolist(),
                              "p": finite_list(correlations["pval"].astype(np.float64).tolist())}}
     return hub_render(page, "twas_trait.html", "traits", uses_plots=True, trait=info, tid=tid, assoc=assoc,
-                      pages=pages, by_panel=by_panel, loci=loci_table, correlations=corr_table, files=files,
+                      pages=pages, by_panel=by_panel, loci=loci_table, correlations=corr_table, files=files, coloc=coloc,
+                      coloc_settings=coloc_settings(page),
                       panels=panels, panel=panel, only_significant=only_significant, data=data,
                       n_rows=len(rows), tags_text=_tags_text(info.get("tags")),
                       json_url=page.api_url(f"/twas/traits/{quote(tid, safe='')}"))

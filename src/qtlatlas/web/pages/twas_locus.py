@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from ...store import NotFound
 from .context import Page, page_for
 from .errors import PageRoute
+from .evidence import coloc_rows_in_span, coloc_table
 from .tables import Column, table_from_frame
 from .twas_hub import (
     STATUS_HELP,
@@ -198,6 +199,9 @@ def locus_page(request: Request, trait: str, n: str) -> Response:
     lo = min([int(locus["start"])] + ([int(gwas["pos"].min())] if len(gwas) else []))
     hi = max([int(locus["end"])] + ([int(gwas["pos"].max())] if len(gwas) else []))
     genes = gene_track(page, models, (lo, hi))
+    coloc = coloc_table(page, "coloc-table", "Colocalisation of the GWAS loci overlapping this locus with every "
+                        "phenotype tested there, most probable shared causal variant (PP.H4) first", f"{tid}.{number}",
+                        coloc_rows_in_span(page, tid, str(locus["chrom"]), lo, hi), trait=tid)
     y = mlog10_p(gwas["gwas_z"], gwas["gwas_p"])
     cy = mlog10_p(gwas["cond_z"], gwas["cond_p"])
     status = gwas["cond_status"].astype(object).where(gwas["cond_status"].notna(), None).tolist() \
@@ -217,6 +221,7 @@ def locus_page(request: Request, trait: str, n: str) -> Response:
                    "max_increase": analysis.get("max_increase") or 1.96}
     return hub_render(page, "twas_locus.html", "traits", uses_plots=True, trait=info, tid=tid, locus=locus,
                       number=number, count=count, table=table, gwas=gwas_table, genes=genes, locus_nav=nav, data=plot,
+                      coloc=coloc,
                       trait_link=trait_url(page, tid), summary=summary,
                       status_help={k: v.format(**help_values) for k, v in STATUS_HELP.items()},
                       explained_share=f"{help_values['max_explained']:.0%}", max_increase=f"{help_values['max_increase']:g}",

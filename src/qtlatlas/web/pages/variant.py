@@ -16,6 +16,7 @@ from ...store.portal import portal_queries
 from . import params
 from .context import Page, page_for
 from .errors import PageRoute
+from .evidence import coloc_rows, coloc_table, credible_set_table
 from .phewas import MAX_NOMINAL_ROWS, nominal_rows, phewas_data, tested_pairs
 from .static_plots import ForestRow, forest_height, forest_svg
 from .tables import Column, table_from_frame
@@ -126,6 +127,8 @@ def variant_page(request: Request, variant: str) -> Response:
     release = page.release
     v = release.variant(variant)
     tested_read = _READS.submit(tested_pairs, release, v["variant_id"])  # beside the listed rows and the violins
+    sets_read = _READS.submit(credible_set_table, page, "credible-sets-table", v["variant_id"], variant=v["variant_id"])
+    coloc_read = _READS.submit(coloc_rows, page, variant=v["variant_id"])
     assoc = release.variant_associations(v["variant_id"])
     names = portal_queries(release).gene_names(assoc["gene_id"].dropna().unique() if "gene_id" in assoc else [])
     if "gene_id" in assoc.columns and len(assoc):
@@ -162,7 +165,11 @@ def variant_page(request: Request, variant: str) -> Response:
             "forest": forest, "choices": choices, "chosen": chosen, "pbg": pbg, "statistics_sources": STATISTICS_SOURCES,
             "phewas": phewas_data(page, assoc, tested, n_tested, cut, names)}
     title = f"Effect of {v['alt']} (slope ± 1.96 SE) per tissue, modality and phenotype"
+    coloc = coloc_table(page, "coloc-table", f"Colocalisation tests of the GWAS loci holding {v['variant_id']}, most "
+                        "probable shared causal variant (PP.H4) first", v["variant_id"], coloc_read.result(),
+                        variant=v["variant_id"])
     return render(page, "variant.html", uses_plots=True, variant=v, maf=maf, table=table, genes=genes,
+                  credible_sets=sets_read.result(), coloc=coloc,
                   n_listed=len(assoc),
                   n_tissues=assoc["tissue"].nunique() if len(assoc) else 0, choices=choices, chosen=chosen, pbg=pbg,
                   pbg_problem=pbg_problem, statistics_sources=STATISTICS_SOURCES, data=data, forest_title=title,

@@ -181,8 +181,68 @@ function initExpression() {
   expressionPlot();
 }
 
+// -- colocalisation heatmap ----------------------------------------------------------------------------
+// Tissue × modality cells of the largest PP.H4 with one trait's loci (or every trait's); a click filters the
+// colocalisation table to that tissue and modality.
+
+const colocTrait = document.getElementById('coloc-trait');
+const PP4_SCALE = [[0, '#f4f6f9'], [0.5, '#9ecae1'], [0.8, '#3182bd'], [1, '#08306b']];
+
+function filterTable(tableId, values) {
+  const tools = document.querySelector(`.table-tools[data-for="${tableId}"]`);
+  if (!tools) return;
+  for (const [key, value] of Object.entries(values)) {
+    const select = tools.querySelector(`select[data-filter-key="${key}"]`);
+    if (!select || ![...select.options].some((o) => o.value === value)) continue;
+    select.value = value;
+    select.dispatchEvent(new Event('change'));
+  }
+  document.getElementById(tableId)?.scrollIntoView({ behavior: 'smooth', block: 'nearest' });
+}
+
+function colocHeatmap() {
+  const c = data.coloc;
+  const chosen = colocTrait.value === '' ? null : Number(colocTrait.value);
+  const z = c.tissues.map(() => c.modalities.map(() => null));
+  const label = c.tissues.map(() => c.modalities.map(() => ''));
+  c.cells.pp4.forEach((pp4, k) => {
+    if (pp4 === null || (chosen !== null && c.cells.trait[k] !== chosen)) return;
+    const [t, m] = [c.cells.t[k], c.cells.m[k]];
+    if (z[t][m] === null || pp4 > z[t][m]) {
+      z[t][m] = pp4;
+      label[t][m] = `${c.traits[c.cells.trait[k]].name}<br>${c.cells.phenotype_id[k]}<br>PP.H4 = ${pp4.toFixed(3)}`;
+    }
+  });
+  const tissues = c.tissues.map((t) => t.name);
+  const modalities = c.modalities.map((m) => m.name);
+  draw('coloc-plot', [{
+    type: 'heatmap', z, x: modalities, y: tissues, zmin: 0, zmax: 1, colorscale: PP4_SCALE, xgap: 2, ygap: 2,
+    text: label, hoverinfo: 'text', hoverongaps: false,
+    customdata: c.tissues.map((t) => c.modalities.map((m) => [t.id, m.id])),
+    colorbar: { title: { text: 'PP.H4', side: 'right' }, thickness: 12, len: 0.9, x: 1.01 },
+  }], {
+    margin: { l: 10, r: 70, t: 10, b: 60 },
+    xaxis: { type: 'category', automargin: true, side: 'bottom' },
+    yaxis: { type: 'category', automargin: true, autorange: 'reversed' },
+  }, {
+    height: Math.max(220, 80 + 34 * tissues.length),
+    onClick: (event) => {
+      const cell = event.points?.[0]?.customdata;
+      if (cell) filterTable('coloc-table', { tissue: cell[0], modality: cell[1] });
+    },
+  });
+}
+
+function initColoc() {
+  const options = [{ value: '', label: 'Every trait' }, ...data.coloc.traits.map((t, i) => ({ value: String(i), label: t.name }))];
+  fillSelect(colocTrait, options, '');
+  colocTrait.addEventListener('change', colocHeatmap);
+  colocHeatmap();
+}
+
 // The first plot of the page first; the others after the browser has painted it.
 if (scaleSelect) initExpression();
 const later = (fn) => requestAnimationFrame(() => setTimeout(fn, 0));
 later(initBubble);
 later(initRegional);
+if (data.coloc && colocTrait) later(initColoc);

@@ -135,8 +135,40 @@ function hover(d, i, r2) {
   const p = v.nlog10p[i] === null ? null : 10 ** -v.nlog10p[i];
   const ph = v.ph && d.phenotypes ? `<br>${d.phenotypes[v.ph[i]].label}` : '';
   const ld = r2 === null || r2 === undefined ? 'unknown' : r2.toFixed(3);
+  const fm = d.finemapping;
+  let pip = '';
+  if (fm && fm.pip[i] !== null) {
+    const cs = fm.cs[i];
+    pip = `<br>PIP = ${fm.pip[i]}${cs === null || cs === undefined ? '' : ` · credible set ${cs + 1}`}`;
+  }
   return `<b>${v.id[i]}</b> (${d.chrom}:${v.pos[i].toLocaleString()})${ph}<br>p = ${fmtP(p)} (−log10 p = `
-    + `${v.nlog10p[i]})<br>slope = ${v.slope?.[i] ?? '–'}<br>r² with ${d.reference ?? '–'} = ${ld}`;
+    + `${v.nlog10p[i]})<br>slope = ${v.slope?.[i] ?? '–'}<br>r² with ${d.reference ?? '–'} = ${ld}${pip}`;
+}
+
+/** Colours of the SuSiE credible sets' rings (set 1 first), apart from the LD bins' colours. */
+export const CS_COLOURS = ['#0a7d5a', '#c2185b', '#e08a00', '#5e35b1', '#00838f', '#6d4c41'];
+
+/** One ring trace per credible set of `d.finemapping`: its members drawn as coloured open circles sized by
+ *  PIP, named in the legend with their size. */
+function credibleSetTraces(d, short) {
+  const fm = d.finemapping;
+  if (!fm || !fm.sets.length) return [];
+  const v = d.variants;
+  return fm.sets.map((set, k) => {
+    const idx = [];
+    for (let i = 0; i < v.id.length; i += 1) if (fm.cs[i] === k && v.nlog10p[i] !== null) idx.push(i);
+    const colour = CS_COLOURS[k % CS_COLOURS.length];
+    const size = set.size === 1 ? '1 variant' : `${set.size} variants`;
+    return {
+      type: 'scatter', mode: 'markers', meta: 'variant', legendrank: 40 + k,
+      name: short ? `CS ${k + 1} (${set.size})` : `credible set ${k + 1} (${size}, max PIP ${set.max_pip})`,
+      x: idx.length ? idx.map((i) => mb(v.pos[i])) : [null], y: idx.length ? idx.map((i) => v.nlog10p[i]) : [null],
+      customdata: idx,
+      marker: { symbol: 'circle-open', color: colour, line: { width: 2.2, color: colour },
+        size: idx.map((i) => 11 + 9 * (fm.pip[i] ?? 0)) },
+      text: idx.map((i) => hover(d, i, (d.r2 || [])[i])), hoverinfo: 'text',
+    };
+  });
 }
 
 /** The point of the reference variant: of its pairs (one per phenotype in the region view), the most
@@ -192,6 +224,7 @@ function pointTraces(d, colourBy, short) {
       text: [hover(d, ref, 1)], hoverinfo: 'text',
     });
   }
+  traces.push(...credibleSetTraces(d, short));
   const indep = (d.independent || []).filter((s) => s.i >= 0 && v.nlog10p[s.i] !== null);
   if (indep.length) {
     traces.push({
