@@ -19,29 +19,29 @@ STRONG_PP4 = 0.8
 
 PP_HELP = ("posterior probabilities of coloc.abf: H3 two distinct causal variants, H4 one shared causal variant "
            "(Giambartolomei et al. 2014)")
+# the statistic a reader compares comes right after what locates the row, so it stays on screen
 CREDIBLE_SET_COLUMNS = [
     Column("tissue", "Tissue", link="tissue", filter=True), Column("modality", "Modality", filter=True),
-    Column("phenotype_id", "Phenotype"), Column("cs_id", "Credible set", help="SuSiE credible set (95% coverage)"),
     Column("variant_id", "Variant", link="variant"),
     Column("pip", "PIP", "fixed", help="posterior inclusion probability over all single effects"),
-    Column("cs_size", "Set size", "int"), Column("cs_min_r2", "Min r²", "fixed", help="purity: smallest r² between members"),
-    Column("z", "z", "num"), Column("posterior_mean", "Posterior mean", "num"),
+    Column("cs_id", "Credible set", help="SuSiE credible set (95% coverage)"), Column("cs_size", "Set size", "int"),
+    Column("cs_min_r2", "Min r²", "fixed", help="purity: smallest r² between members"), Column("z", "z", "num"),
+    Column("posterior_mean", "Posterior mean", "num"), Column("phenotype_id", "Phenotype"),
 ]
 COLOC_COLUMNS = [
     Column("trait_name", "Trait", link="url", filter=True), Column("tissue", "Tissue", link="tissue", filter=True),
     Column("modality", "Modality", filter=True), Column("gene_name", "Gene", link="gene"),
-    Column("phenotype_id", "Phenotype"), Column("lead_variant_id", "GWAS lead", link="variant"),
+    Column("PP.H4.abf", "PP.H4", "fixed", help=PP_HELP), Column("PP.H3.abf", "PP.H3", "fixed", help=PP_HELP),
+    Column("lead_variant_id", "GWAS lead", link="variant"), Column("hit2", "QTL top variant", link="variant"),
     Column("nsnps", "Variants", "int", help="variants both the GWAS and the QTL have in the locus"),
-    Column("hit2", "QTL top variant", link="variant"),
-    Column("PP.H3.abf", "PP.H3", "fixed", help=PP_HELP), Column("PP.H4.abf", "PP.H4", "fixed", help=PP_HELP),
+    Column("phenotype_id", "Phenotype"),
 ]
 QTL_COLOC_COLUMNS = [
     Column("tissue1", "Tissue 1", link="tissue", filter=True), Column("modality1", "Modality 1", filter=True),
-    Column("phenotype_id1", "Phenotype 1"), Column("tissue2", "Tissue 2", filter=True),
-    Column("modality2", "Modality 2", filter=True), Column("phenotype_id2", "Phenotype 2"),
-    Column("nsnps", "Variants", "int"), Column("hit1", "Top variant 1", link="variant"),
-    Column("hit2", "Top variant 2", link="variant"),
-    Column("PP.H3.abf", "PP.H3", "fixed", help=PP_HELP), Column("PP.H4.abf", "PP.H4", "fixed", help=PP_HELP),
+    Column("tissue2", "Tissue 2", filter=True), Column("modality2", "Modality 2", filter=True),
+    Column("PP.H4.abf", "PP.H4", "fixed", help=PP_HELP), Column("PP.H3.abf", "PP.H3", "fixed", help=PP_HELP),
+    Column("hit1", "Top variant 1", link="variant"), Column("hit2", "Top variant 2", link="variant"),
+    Column("nsnps", "Variants", "int"), Column("phenotype_id1", "Phenotype 1"), Column("phenotype_id2", "Phenotype 2"),
 ]
 
 
@@ -88,13 +88,16 @@ def coloc_rows_in_span(page: Page, trait: str, chrom: str, lo: int, hi: int) -> 
 
 def coloc_table(page: Page, table_id: str, caption: str, name: str, found: tuple[pd.DataFrame, int] | None,
                 **query) -> Table | None:
-    """The table of :func:`coloc_rows`' answer ``found`` to ``query``; None when it is None."""
+    """The table of :func:`coloc_rows`' answer ``found`` to ``query``; None when it is None. A gene's (a
+    trait's) own table leaves out the gene (trait) column."""
     if found is None:
         return None
     rows, total = found
     release = page.release
     api = {k: v for k, v in query.items() if k in ("trait", "gene", "variant")}
-    return table_from_frame(page, table_id, rows, COLOC_COLUMNS, caption=caption,
+    mine = {"gene_name": "gene", "trait_name": "trait"}  # a page of one gene or trait: no column of it
+    columns = [c for c in COLOC_COLUMNS if mine.get(c.key) not in query]
+    return table_from_frame(page, table_id, rows, columns, caption=caption,
                             tsv_name=f"coloc.{name}.{release.id}", total=total,
                             empty="No GWAS locus of any trait overlaps a tested window here.",
                             links={"TSV (API)": page.api_url("/coloc", **api, format="tsv", limit=10_000)})
