@@ -21,9 +21,9 @@ log-likelihood over log V ∈ [−30, 15], :mod:`.brent`, as in :mod:`.susie_pri
 ELBO rises by less than ``tol``, and susieR's ``check_prior`` refuses a fit whose prior variance exceeds
 100·max|z|² (a sign that z and R do not agree).
 
-Each sweep costs one matrix-vector product with ``X'X`` per single effect whose fit changed (``X'X·b_l`` is
+Each sweep costs one matrix-vector product with ``X'X`` per single effect not dropped (V > 0; ``X'X·b_l`` is
 kept per effect, so removing an effect from the fitted values costs nothing); everything else is O(p) array
-operations. Credible sets (:func:`credible_sets_rss`) measure purity on R, as susieR's ``susie_get_cs(fit,
+operations, no loop over variants. Credible sets (:func:`credible_sets_rss`) measure purity on R, as susieR's ``susie_get_cs(fit,
 Xcorr = cov2cor(XtX))``.
 """
 
@@ -176,7 +176,6 @@ class _Ibss:
         self.lbf = np.full(L, np.nan)
         self.kl = np.full(L, np.nan)
         self.XtXb = np.zeros((L, p))
-        self.zero = np.ones(L, dtype=bool)  # XtXb[l] is exactly 0
         self.XtXr = np.zeros(p)
         self.log_p = np.log(p)
 
@@ -206,10 +205,8 @@ class _Ibss:
             self.lbf_variable[k], self.lbf[k] = lbf, lbf_model
             if V == 0.0:  # b = 0 exactly
                 self.XtXb[k] = 0.0
-                self.zero[k] = True
             else:
                 self.XtXb[k] = self.XtX @ b
-                self.zero[k] = False
             self.XtXr = rest + self.XtXb[k]
 
     def expected_rss(self, yty: float) -> float:
