@@ -402,3 +402,41 @@ def test_api_errors_are_4xx(client, params, status):
     allowed = status if isinstance(status, tuple) else (status,)
     assert r.status_code in allowed, (params, r.status_code, r.text)
     assert "error" in r.json()
+
+
+def test_coloc_susie_pairs_credible_sets_and_finds_the_planted_genes(demo, table, truth, store, client):
+    """coloc.susie: one row per pair of credible sets (the GWAS fine-mapped from its z-scores with LD from the
+    release genotypes, the phenotype from the release's fine-mapping); the planted genes that coloc.abf finds
+    colocalise here too, and each row's posteriors are coloc.bf_bf of the two effects' stored Bayes factors."""
+    from qtlatlas.release.coloc_susie import COLUMNS as SUSIE_COLUMNS
+
+    susie = pd.read_parquet(demo.release_dir / "tables" / "coloc_susie.parquet")
+    assert list(susie.columns) == SUSIE_COLUMNS and len(susie)
+    np.testing.assert_allclose(susie[list(PP_COLUMNS)].sum(axis=1), 1.0, atol=1e-9)
+    sets = pd.read_parquet(demo.release_dir / "tables" / "credible_sets.parquet")
+    fine_mapped = set(zip(sets["tissue"], sets["modality"], sets["phenotype_id"], sets["cs_index"], strict=True))
+    assert all((t, m, p, i) in fine_mapped for t, m, p, i in
+               zip(susie["tissue"], susie["modality"], susie["phenotype_id"], susie["idx2"], strict=True))
+    # the planted genes colocalised by coloc.abf (PP.H4 ≥ 0.8 in their tissue's expression) and fine-mapped there
+    found = []
+    for g in truth.itertuples():
+        abf = table[(table["trait"] == g.trait) & (table["gene_id"] == g.gene_id) & (table["tissue"] == g.tissue)
+                    & (table["modality"] == "expression")]
+        mapped = sets[(sets["gene_id"] == g.gene_id) & (sets["tissue"] == g.tissue) & (sets["modality"] == "expression")]
+        if (abf["PP.H4.abf"] >= 0.8).any() and len(mapped):
+            rows = susie[(susie["trait"] == g.trait) & (susie["gene_id"] == g.gene_id) & (susie["tissue"] == g.tissue)
+                         & (susie["modality"] == "expression")]
+            found.append((g.gene_name, rows["PP.H4.abf"].max() if len(rows) else np.nan))
+    assert len(found) >= 5, found
+    assert sum(pp4 >= 0.8 for _, pp4 in found) >= 0.8 * len(found), found
+    info = json.loads((demo.release_dir / "release.json").read_text())["counts"]["coloc"]["traits"]
+    assert sum(t["n_susie_pairs"] for t in info) == len(susie)
+    # the API serves the same rows
+    best = susie.loc[susie["PP.H4.abf"].idxmax()]
+    body = client.get("/api/v1/coloc", params={"trait": best["trait"], "method": "susie", "limit": 10_000}).json()
+    assert body["meta"]["total"] == int((susie["trait"] == best["trait"]).sum())
+    assert body["data"][0]["PP.H4.abf"] == pytest.approx(best["PP.H4.abf"])
+    assert {"idx1", "idx2"} <= set(body["data"][0])
+    assert client.get("/api/v1/coloc", params={"trait": best["trait"], "method": "bayes"}).status_code == 422
+    rows, total, _ = store.coloc_table(gene=best["gene_id"], method="susie")
+    assert total == int((susie["gene_id"] == best["gene_id"]).sum())

@@ -30,6 +30,9 @@ class ColocSettings(_Model):
     p1: float = Field(1e-4, gt=0, lt=1, description="prior probability that a variant is causal for the GWAS")
     p2: float = Field(1e-4, gt=0, lt=1, description="prior probability that a variant is causal for the QTL")
     p12: float = Field(1e-5, gt=0, lt=1, description="prior probability that a variant is causal for both")
+    susie: bool = Field(True, description="also coloc.susie: the GWAS fine-mapped with SuSiE on summary statistics "
+                        "(LD from the release genotypes) against each fine-mapped phenotype's credible sets "
+                        "(p12 at most coloc.susie's 5e-6)")
 
     @model_validator(mode="after")
     def _priors(self) -> ColocSettings:

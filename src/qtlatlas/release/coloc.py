@@ -39,7 +39,7 @@ from ..engine.ld import unpack
 from ..io.text import write_tsv_gz
 from ..store.all_pairs_file import AllPairsFile
 from ..store.ld import GenotypeMatrix
-from . import layout
+from . import coloc_susie, layout
 from .coloc_gwas import ReleaseVariants, TraitGwas, lead_variant_id, match_window
 
 #: Columns of ``tables/coloc.parquet`` and of the per-trait downloads (coloc's names for the posteriors).
@@ -75,10 +75,12 @@ class QtlStore:
 
 @dataclass
 class TraitColoc:
-    """The rows of one trait (:data:`COLUMNS`, in table order) and its counts for release.json."""
+    """The rows of one trait (:data:`COLUMNS`, in table order), its coloc.susie rows
+    (:data:`.coloc_susie.COLUMNS`) and its counts for release.json."""
 
     rows: pd.DataFrame
     counts: dict
+    susie: pd.DataFrame | None = None
 
 
 class ReleaseColoc:
@@ -108,6 +110,9 @@ class ReleaseColoc:
             self.stores.append(QtlStore(t, m, AllPairsFile(*map(str, parts)), int(n), keep))
         genes = pd.read_parquet(d / layout.table_path("genes"), columns=["gene_id", "gene_name"])
         self.gene_names = dict(zip(genes["gene_id"].astype(str), genes["gene_name"], strict=True))
+        lbf, sets = d / layout.table_path("lbf_variable"), d / layout.table_path("credible_sets")
+        self.fine = (coloc_susie.FineMappedPhenotypes(lbf, sets) if lbf.is_file() and sets.is_file()
+                     and self.matrix is not None else None)
 
     def close(self) -> None:
         if self.matrix is not None:
@@ -128,7 +133,7 @@ class ReleaseColoc:
         """:meth:`trait` on a GWAS already read and placed (:class:`~.coloc_gwas.TraitGwas`)."""
         trait_id = gwas.trait_id
         leads = gwas.leads(settings.p_threshold, settings.lead_distance)
-        frames = []
+        frames, self._susie = [], []
         for k, lead in enumerate(leads.tolist(), 1):
             if on_locus is not None:
                 on_locus(k, len(leads))
@@ -138,7 +143,14 @@ class ReleaseColoc:
         rows = rows.sort_values(["locus", "PP.H4.abf"], ascending=[True, False], kind="stable").reset_index(drop=True)
         counts = {"trait": trait_id, "n_gwas_variants": gwas.n_read, "n_placed": gwas.n_placed, "n_loci": len(leads),
                   "n_tests": len(rows), "n_colocalised": int((rows["PP.H4.abf"] >= COLOCALISED_PP4).sum())}
-        return TraitColoc(rows, counts)
+        susie = None
+        if self.fine is not None and settings.susie:
+            frames = [f for f in self._susie if len(f)]
+            susie = pd.concat(frames, ignore_index=True) if frames else coloc_susie.empty()
+            susie = susie.sort_values(["locus", "PP.H4.abf"], ascending=[True, False], kind="stable")
+            counts["n_susie_pairs"] = len(susie)
+            counts["n_susie_colocalised"] = int((susie["PP.H4.abf"] >= COLOCALISED_PP4).sum())
+        return TraitColoc(rows, counts, susie)
 
     def _locus(self, gwas: TraitGwas, k: int, lead: int, settings: ColocSettings) -> pd.DataFrame:
         """The rows of locus ``k`` (lead row ``lead`` of the GWAS): every store's phenotypes in its window."""
@@ -162,6 +174,14 @@ class ReleaseColoc:
         for c, value in head.items():
             frame[c] = value
         frame["gene_name"] = frame["gene_id"].map(self.gene_names)
+        if self.fine is not None and settings.susie:
+            pairs = coloc_susie.locus_rows(self.fine, self.matrix, lo, window, locus.z, float(np.nanmedian(locus.n))
+                                           if np.isfinite(locus.n).any() else float("nan"), chrom, start, end, settings)
+            susie = pd.DataFrame(pairs, columns=[c for c in coloc_susie.COLUMNS if c not in head and c != "gene_name"])
+            for c, value in head.items():
+                susie[c] = value
+            susie["gene_name"] = susie["gene_id"].map(self.gene_names)
+            self._susie.append(susie[coloc_susie.COLUMNS])
         return frame[COLUMNS]
 
     def _store(self, store: QtlStore, chrom: str, start: int, end: int, lo: int, ids: np.ndarray,
@@ -258,7 +278,7 @@ def publish_coloc(atlas: Atlas, release: Release, out: Path, note: Note,
 def _publish(coloc: ReleaseColoc, traits: list, settings: ColocSettings, release: Release, note: Note,
              step: Callable[[str], None] | None) -> list[dict]:
     """Write the table and the downloads of :func:`publish_coloc`; the counts of each trait."""
-    counts = []
+    counts, susie = [], []
     path = note(layout.table_path("coloc"), "colocalisation (coloc.abf) of each GWAS trait's loci with every "
                 "phenotype tested there, every tissue × modality", "table")
     with pq.ParquetWriter(path, SCHEMA, compression="zstd") as writer:
@@ -273,7 +293,19 @@ def _publish(coloc: ReleaseColoc, traits: list, settings: ColocSettings, release
             write_tsv_gz(result.rows, note(layout.download_path("coloc", release.id, release.genome, trait=trait.id),
                                            f"colocalisation (coloc.abf) of the GWAS loci of {trait.name} with every "
                                            "tissue × modality", "download"))
+            if result.susie is not None:
+                susie.append(result.susie)
+                write_tsv_gz(result.susie, note(layout.download_path("coloc_susie", release.id, release.genome,
+                                                                     trait=trait.id),
+                                                f"coloc.susie of the GWAS loci of {trait.name} with every fine-mapped "
+                                                "phenotype", "download"))
             counts.append(result.counts)
+    if susie:
+        table = pd.concat(susie, ignore_index=True)
+        pq.write_table(pa.Table.from_pandas(table, schema=coloc_susie.SCHEMA, preserve_index=False),
+                       note(layout.table_path("coloc_susie"), "colocalisation (coloc.susie) of each GWAS trait's "
+                            "loci with every fine-mapped phenotype: one row per pair of credible sets", "table"),
+                       compression="zstd")
     return counts
 
 

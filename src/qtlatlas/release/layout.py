@@ -57,6 +57,7 @@ credible_sets  tissue, modality          yes    SuSiE credible sets, one row per
                                                 columns)
 lbf_variable   tissue, modality          yes    SuSiE log Bayes factors of each single effect, per variant
 coloc          trait                     yes    coloc.abf of the trait's loci with every overlapping phenotype
+coloc_susie    trait                     yes    coloc.susie of the trait's loci with every fine-mapped phenotype
 qtl_coloc      —                         yes    QTL–QTL coloc.abf: every two significant phenotypes of a gene in
                                                 two tissues or two modalities, one release-wide file (the
                                                 columns of ``tables/qtl_coloc.parquet``; hits are variant ids)
@@ -155,6 +156,7 @@ TABLES = {
     "credible_sets": "credible_sets.parquet",
     "lbf_variable": "lbf_variable.parquet",
     "coloc": "coloc.parquet",
+    "coloc_susie": "coloc_susie.parquet",
     # QTL–QTL colocalisation of the significant phenotypes of each gene (qtlatlas.release.qtl_coloc)
     "qtl_coloc": "qtl_coloc.parquet",
 }
@@ -225,6 +227,7 @@ DOWNLOAD_KINDS: dict[str, tuple[str, bool]] = {
     "credible_sets": ("tsv.gz", True),
     "lbf_variable": ("tsv.gz", True),
     "coloc": ("tsv.gz", True),
+    "coloc_susie": ("tsv.gz", True),
     "qtl_coloc": ("tsv.gz", True),
 }
 

@@ -20,6 +20,11 @@ from .errors import BadQuery, NotFound
 COLOC_COLUMNS = ["trait", "locus", "lead_variant_id", "chrom", "locus_start", "locus_end", "tissue", "modality",
                  "phenotype_id", "gene_id", "gene_name", "nsnps", "hit1", "hit2", "PP.H0.abf", "PP.H1.abf",
                  "PP.H2.abf", "PP.H3.abf", "PP.H4.abf"]
+#: Columns of a coloc.susie row (:data:`qtlatlas.release.coloc_susie.COLUMNS`): ``idx1``/``idx2`` name the GWAS's
+#: and the phenotype's single effects (``L1``…) whose credible sets were colocalised.
+COLOC_SUSIE_COLUMNS = [*COLOC_COLUMNS[:11], "idx1", "idx2", *COLOC_COLUMNS[11:]]
+#: The tables of each method.
+METHODS = {"abf": "coloc", "susie": "coloc_susie"}
 _ORDER = [('"PP.H4.abf"', "DESC"), ("trait", "ASC"), ("locus", "ASC"), ("tissue", "ASC"), ("modality", "ASC"),
           ("phenotype_id", "ASC")]
 
@@ -74,13 +79,20 @@ class ColocQueries:
                 return q
             raise
 
+    def has_coloc_susie(self) -> bool:
+        """True when the release holds coloc.susie results (its traits' loci against fine-mapped phenotypes)."""
+        return self.has_table("coloc_susie")
+
     def coloc_table(self, *, trait: str | None = None, gene: str | None = None, variant: str | None = None,
                     tissues=None, modalities=None, min_pp4: float | None = None, limit: int = 1000,
-                    cursor: str | None = None) -> tuple[pd.DataFrame, int, str | None]:
+                    cursor: str | None = None, method: str = "abf") -> tuple[pd.DataFrame, int, str | None]:
         """Colocalisation rows of a trait (id, or the id ignoring case), of a gene (id or symbol) and/or of the
         loci whose window holds a variant (any syntax of :meth:`variant`): at least one of the three, combined
         with AND. ``tissues``/``modalities`` (lists or comma-separated) and ``min_pp4`` (PP.H4 at least this,
         in [0, 1]) filter further.
+
+        ``method``: ``abf`` (coloc.abf of each phenotype) or ``susie`` (coloc.susie of each pair of credible
+        sets, :data:`COLOC_SUSIE_COLUMNS`).
 
         Returns ``(rows, total, next_cursor)``: at most ``limit`` rows of :data:`COLOC_COLUMNS` from ``cursor``
         on, sorted by PP.H4 descending, then trait, locus, tissue, modality and phenotype; the number of rows
@@ -92,7 +104,14 @@ class ColocQueries:
         """
         if trait is None and gene is None and variant is None:
             raise BadQuery("trait/gene/variant", "give at least one of trait, gene and variant")
+        if method not in METHODS:
+            raise BadQuery("method", f"one of {', '.join(METHODS)}")
         path = self._coloc_file()
+        if method == "susie":
+            if not self.has_coloc_susie():
+                raise NotFound("coloc.susie results", self.id, detail="(built without fine-mapping, or with "
+                               "coloc.susie off)")
+            path = self.table_file("coloc_susie")
         n = P.limit(limit)
         kind = "coloc"
         offset = P.decode_cursor(cursor, kind)
@@ -120,7 +139,7 @@ class ColocQueries:
             params.append(pp4)
         cond = " AND ".join(where)
         total = int(self.db.scalar(f"SELECT count(*) FROM read_parquet(?) WHERE {cond}", [path, *params]))
-        select = ", ".join(quote_identifier(c) for c in COLOC_COLUMNS)
+        select = ", ".join(quote_identifier(c) for c in (COLOC_SUSIE_COLUMNS if method == "susie" else COLOC_COLUMNS))
         if offset >= total:
             rows = self.db.df(f"SELECT {select} FROM read_parquet(?) LIMIT 0", [path])
         else:

@@ -3,7 +3,7 @@ variant."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
@@ -28,7 +28,9 @@ _ROWS = ("At least one of `trait`, `gene` and `variant` (combined with AND). Row
          "association (H0), GWAS only (H1), QTL only (H2), two causal variants (H3) and one shared causal "
          "variant (H4) over the `nsnps` variants both have; `hit1`/`hit2` the variants with the largest Bayes "
          "factor for the GWAS and the QTL. Sorted by PP.H4 descending, then trait, locus, tissue, modality, "
-         "phenotype. `variant` selects the loci whose window holds it.")
+         "phenotype. `variant` selects the loci whose window holds it. `method=susie`: coloc.susie instead, one "
+         "row per pair of credible sets of the GWAS (fine-mapped from summary statistics with LD from the release "
+         "genotypes) and of a fine-mapped phenotype, with `idx1`/`idx2` naming the two single effects (`L1`…).")
 
 
 @router.get("/coloc", responses=LIST, summary="Colocalisation (coloc.abf) of GWAS loci with the QTLs of every "
@@ -40,8 +42,11 @@ def coloc(request: Request, release: ReleaseDep,
                                                                           "loci whose window holds it")] = None,
           tissue: TissuesParam = None, modality: ModalitiesParam = None,
           min_pp4: Annotated[float | None, Query(ge=0, le=1, description="keep rows with PP.H4 at least this")] = None,
-          limit: LimitParam = 100, cursor: CursorParam = None, page: PageParam = None, format: FormatParam = "json"):
+          limit: LimitParam = 100, cursor: CursorParam = None, page: PageParam = None, format: FormatParam = "json",
+          method: Annotated[Literal["abf", "susie"], Query(description="abf (default): coloc.abf of each "
+                                                           "phenotype; susie: coloc.susie of each pair of "
+                                                           "credible sets")] = "abf"):
     rows, total, next_cursor = release.coloc_table(
         trait=trait, gene=gene, variant=variant, tissues=tissue, modalities=modality, min_pp4=min_pp4, limit=limit,
-        cursor=page_cursor("coloc", cursor, page, limit))
+        cursor=page_cursor("coloc", cursor, page, limit), method=method)
     return list_response(request, release.id, rows, total, next_cursor, format, name="coloc")

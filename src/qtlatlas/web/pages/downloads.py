@@ -46,6 +46,9 @@ SECTIONS = {
                      "FUSION and by qtlatlas twas assoc."),
     "coloc": ("Colocalisation", "per trait, coloc.abf of each GWAS locus with every phenotype tested there, in "
               "every tissue × modality (PP.H0–PP.H4, the rows of /api/v1/coloc)."),
+    "coloc_susie": ("Colocalisation of credible sets", "per trait, coloc.susie of each GWAS locus (fine-mapped from "
+                    "its z-scores with LD from the release genotypes) with every fine-mapped phenotype: one row "
+                    "per pair of credible sets (the rows of /api/v1/coloc?method=susie)."),
 }
 DOWNLOAD_COLUMNS = [
     Column("name", "File", link="url"), Column("tissue", "Tissue", filter=True), Column("modality", "Modality", filter=True),

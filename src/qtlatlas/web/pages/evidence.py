@@ -36,6 +36,15 @@ COLOC_COLUMNS = [
     Column("nsnps", "Variants", "int", help="variants both the GWAS and the QTL have in the locus"),
     Column("phenotype_id", "Phenotype"),
 ]
+COLOC_SUSIE_COLUMNS = [
+    Column("trait_name", "Trait", link="url", filter=True), Column("tissue", "Tissue", link="tissue", filter=True),
+    Column("modality", "Modality", filter=True),
+    Column("PP.H4.abf", "PP.H4", "fixed", help=PP_HELP), Column("PP.H3.abf", "PP.H3", "fixed", help=PP_HELP),
+    Column("idx1", "GWAS set", help="the GWAS's single effect (SuSiE on its z-scores, LD from the release genotypes)"),
+    Column("idx2", "QTL set", help="the phenotype's single effect (its credible set, as in the table below)"),
+    Column("hit1", "GWAS top variant", link="variant"), Column("hit2", "QTL top variant", link="variant"),
+    Column("nsnps", "Variants", "int"), Column("phenotype_id", "Phenotype"),
+]
 QTL_COLOC_COLUMNS = [
     Column("tissue1", "Tissue 1", link="tissue", filter=True), Column("modality1", "Modality 1", filter=True),
     Column("tissue2", "Tissue 2", filter=True), Column("modality2", "Modality 2", filter=True),
@@ -101,6 +110,21 @@ def coloc_table(page: Page, table_id: str, caption: str, name: str, found: tuple
                             tsv_name=f"coloc.{name}.{release.id}", total=total,
                             empty="No GWAS locus of any trait overlaps a tested window here.",
                             links={"TSV (API)": page.api_url("/coloc", **api, format="tsv", limit=10_000)})
+
+
+def coloc_susie_table(page: Page, gene_id: str, name: str) -> Table | None:
+    """The gene's coloc.susie rows (each pair of a GWAS credible set and one of its phenotypes'), most
+    colocalised first; None when the release has none."""
+    release = page.release
+    if not (release.has_coloc() and release.has_coloc_susie()):
+        return None
+    rows, total, _ = release.coloc_table(gene=gene_id, method="susie", limit=MAX_PAGE_ROWS)
+    return table_from_frame(page, "coloc-susie-table", _with_trait_links(page, rows), COLOC_SUSIE_COLUMNS,
+                            caption="Pairs of credible sets of a GWAS locus and of the gene's fine-mapped phenotypes",
+                            tsv_name=f"coloc_susie.{name}.{release.id}", total=total,
+                            empty="No GWAS locus with a credible set overlaps a fine-mapped phenotype of the gene.",
+                            links={"TSV (API)": page.api_url("/coloc", gene=gene_id, method="susie", format="tsv",
+                                                             limit=10_000)})
 
 
 def qtl_coloc_table(page: Page, gene_id: str, name: str) -> Table | None:

@@ -21,6 +21,7 @@ from .evidence import (
     coloc_heatmap,
     coloc_rows,
     coloc_settings,
+    coloc_susie_table,
     coloc_table,
     credible_set_table,
     qtl_coloc_table,
@@ -36,7 +37,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 PAIRS_PER_PAGE = 100
 #: Threads that run a gene page's reads side by side (its tables, expression, and the regional plot's pairs,
 #: LD and genes).
-_READS = ThreadPoolExecutor(max_workers=6, thread_name_prefix="qtlatlas-gene-page")
+_READS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="qtlatlas-gene-page")
 
 
 def status_grid(page: Page, gene: dict) -> dict:
@@ -143,6 +144,7 @@ def gene_page(request: Request, gene: str) -> Response:
     sets_read = _READS.submit(credible_set_table, page, "credible-sets-table", g["gene_name"] or g["gene_id"],
                               gene=g["gene_id"])
     qtl_coloc_read = _READS.submit(qtl_coloc_table, page, g["gene_id"], g["gene_name"] or g["gene_id"])
+    susie_read = _READS.submit(coloc_susie_table, page, g["gene_id"], g["gene_name"] or g["gene_id"])
     top_rows, _ = queries.gene_rows(g, "top")
     independent_rows, _ = independent_read.result()
     regional = gene_regional(page, g, top_rows, independent_rows, _READS)
@@ -167,7 +169,8 @@ def gene_page(request: Request, gene: str) -> Response:
     evidence = {"coloc": coloc_table(page, "coloc-table", f"Colocalisation of {name}'s phenotypes with GWAS loci, "
                                      "most probable shared causal variant (PP.H4) first", name, coloc,
                                      gene=g["gene_id"]),
-                "heatmap": coloc_heatmap(page, coloc), "sets": sets_read.result(), "qtl_coloc": qtl_coloc_read.result()}
+                "heatmap": coloc_heatmap(page, coloc), "sets": sets_read.result(), "qtl_coloc": qtl_coloc_read.result(),
+                "coloc_susie": susie_read.result()}
     data = plot_data(page, g, assoc, regional, expression)
     data["coloc"] = evidence["heatmap"]
     return render(page, "gene.html", uses_plots=True, gene=g, name=name, grid=status_grid(page, g), top=top,
