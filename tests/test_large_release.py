@@ -29,7 +29,7 @@ from benchmarks.large_release import make_large_release  # noqa: E402
 
 #: Tables a release has only when its atlas runs those analyses (TWAS traits, fine-mapping, colocalisation): the
 #: simulated release has none of them.
-OPTIONAL_TABLES = (*layout.TWAS_TABLES, "credible_sets", "lbf_variable", "coloc", "coloc_susie")
+OPTIONAL_TABLES = (*layout.TWAS_TABLES, "credible_sets", "lbf_variable", "coloc", "coloc_susie", "qtl_coloc")
 
 
 @pytest.fixture(scope="module")
