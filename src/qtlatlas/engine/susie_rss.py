@@ -35,7 +35,7 @@ from scipy.special import logsumexp
 from .brent import brent_minimize
 from .susie import PRIOR_TOL, SusieFit
 from .susie_prior import LOG_V_BOUNDS
-from .susie_sets import CredibleSet, _members
+from .susie_sets import CredibleSet, collect_sets
 
 #: susieR's ``check_prior``: a prior variance above this many times max|z|² stops the fit.
 CHECK_PRIOR_FACTOR = 100.0
@@ -260,23 +260,8 @@ def credible_sets_rss(fit: SusieFit, R: np.ndarray, coverage: float = 0.95, min_
     if not 0 <= min_abs_corr <= 1:
         raise ValueError(f"min_abs_corr must be in [0, 1], not {min_abs_corr}")
     scale = np.sqrt(np.diag(R))
-    found: list[CredibleSet] = []
-    seen: list[np.ndarray] = []
-    kept = fit.prior_variance > PRIOR_TOL
-    for effect in range(fit.alpha.shape[0]):
-        members = _members(fit.alpha[effect], coverage)
-        duplicate = any(np.array_equal(members, other) for other in seen)
-        seen.append(members)
-        if duplicate or not kept[effect]:
-            continue
-        low, mean, median = _purity(R, scale, members)
-        if low < min_abs_corr:
-            continue
-        found.append(CredibleSet(effect=effect, variants=members, coverage=float(fit.alpha[effect, members].sum()),
-                                 log10bf=float(fit.lbf[effect] / np.log(10.0)), min_abs_corr=low,
-                                 mean_abs_corr=mean, median_abs_corr=median))
-    order = sorted(range(len(found)), key=lambda k: -found[k].min_abs_corr)  # stable, as R's order()
-    return [found[k] for k in order]
+    return collect_sets(fit, fit.prior_variance > PRIOR_TOL, coverage, min_abs_corr,
+                        lambda members: _purity(R, scale, members))
 
 
 def _purity(R: np.ndarray, scale: np.ndarray, members: np.ndarray) -> tuple[float, float, float]:

@@ -13,6 +13,7 @@ pair is used, so the result does not depend on a random seed (the minimum over a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,19 +77,33 @@ def credible_sets(fit: SusieFit, X: np.ndarray, coverage: float = 0.95, min_abs_
         raise ValueError(f"coverage must be in (0, 1], not {coverage}")
     if not 0 <= min_abs_corr <= 1:
         raise ValueError(f"min_abs_corr must be in [0, 1], not {min_abs_corr}")
+
+    def purity_of(members: np.ndarray) -> tuple[float, float, float] | None:
+        if _surely_impure(X[:, members[:_FIRST_CHECKED]], min_abs_corr):
+            return None
+        return purity(X[:, members])
+
+    return collect_sets(fit, fit.effects_kept, coverage, min_abs_corr, purity_of)
+
+
+def collect_sets(fit: SusieFit, kept: np.ndarray, coverage: float, min_abs_corr: float,
+                 purity_of: Callable[[np.ndarray], tuple[float, float, float] | None]) -> list[CredibleSet]:
+    """susieR's ``susie_get_cs`` rules over the effects of ``fit``: per effect kept (``kept``, (L,) bool) the
+    fewest largest-``alpha`` variants reaching ``coverage``, a set equal to an earlier effect's dropped, then
+    those whose purity (``purity_of(members)``: min, mean and median |r| over pairs of members, or None when
+    surely below ``min_abs_corr``) has min |r| ≥ ``min_abs_corr``; purest first."""
     found: list[CredibleSet] = []
     seen: list[np.ndarray] = []
     for effect in range(fit.alpha.shape[0]):
         members = _members(fit.alpha[effect], coverage)
         duplicate = any(np.array_equal(members, other) for other in seen)
         seen.append(members)
-        if duplicate or not fit.effects_kept[effect]:
+        if duplicate or not kept[effect]:
             continue
-        if _surely_impure(X[:, members[:_FIRST_CHECKED]], min_abs_corr):
+        measured = purity_of(members)
+        if measured is None or measured[0] < min_abs_corr:
             continue
-        low, mean, median = purity(X[:, members])
-        if low < min_abs_corr:
-            continue
+        low, mean, median = measured
         found.append(CredibleSet(effect=effect, variants=members, coverage=float(fit.alpha[effect, members].sum()),
                                  log10bf=float(fit.lbf[effect] / np.log(10.0)), min_abs_corr=low,
                                  mean_abs_corr=mean, median_abs_corr=median))
