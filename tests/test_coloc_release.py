@@ -440,3 +440,36 @@ def test_coloc_susie_pairs_credible_sets_and_finds_the_planted_genes(demo, table
     assert client.get("/api/v1/coloc", params={"trait": best["trait"], "method": "bayes"}).status_code == 422
     rows, total, _ = store.coloc_table(gene=best["gene_id"], method="susie")
     assert total == int((susie["gene_id"] == best["gene_id"]).sum())
+
+
+def test_coloc_susie_with_a_reference_panel_matches_variants_by_position_and_alleles(demo):
+    """``coloc.ld: reference``: the GWAS's LD from a genotype panel, its variants matched to the release's by
+    position and alleles. A panel holding the release's own genotypes gives the release's LD, so the same
+    coloc.susie rows; a panel of other samples gives other (but valid) rows."""
+    atlas = load_atlas(demo.atlas_yaml)
+    settings = atlas.coloc
+    trait = atlas.twas.traits[0]
+    own = ReleaseColoc(demo.release_dir, "release v2")
+    panel = [str(p) for p in atlas.release(RELEASE).genotypes]
+    reference = ReleaseColoc(demo.release_dir, "release v2", ld_reference=panel)
+    try:
+        a = own.trait(trait.id, trait.sumstats, trait.n, settings).susie
+        b = reference.trait(trait.id, trait.sumstats, trait.n, settings).susie
+    finally:
+        own.close()
+        reference.close()
+    assert len(a) and len(a) == len(b)
+    np.testing.assert_allclose(b["PP.H4.abf"].to_numpy(), a["PP.H4.abf"].to_numpy(), atol=1e-6)
+    assert list(b["hit1"]) == list(a["hit1"])
+
+
+def test_coloc_ld_reference_needs_a_panel(demo):
+    import yaml
+
+    doc = yaml.safe_load(demo.atlas_yaml.read_text())
+    doc.setdefault("coloc", {})["ld"] = "reference"
+    doc.setdefault("twas", {}).pop("ld_reference", None)
+    path = demo.atlas_yaml.with_name("atlas.coloc-ld.yaml")  # beside it: its relative paths still resolve
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(QtlAtlasError, match="twas.ld_reference"):
+        load_atlas(path)

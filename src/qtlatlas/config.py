@@ -289,6 +289,8 @@ class Atlas(_Model):
         _unique([r.id for r in self.releases], "releases", "release")
         _unique([s.id for s in self.studies], "studies", "study")
         _unique([t.id for t in self.twas.traits], "twas.traits", "trait")
+        if self.coloc.ld == "reference" and not self.twas.ld_reference:
+            raise LocatedError(("coloc", "ld"), "coloc.ld is 'reference' but twas.ld_reference names no LD panel")
         tissues = {t.id for t in self.tissues}
         modalities = {m.id for m in self.all_modalities}
         for i, release in enumerate(self.releases):

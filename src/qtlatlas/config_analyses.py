@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from .config_base import ConfigModel as _Model
@@ -30,6 +32,10 @@ class ColocSettings(_Model):
     p1: float = Field(1e-4, gt=0, lt=1, description="prior probability that a variant is causal for the GWAS")
     p2: float = Field(1e-4, gt=0, lt=1, description="prior probability that a variant is causal for the QTL")
     p12: float = Field(1e-5, gt=0, lt=1, description="prior probability that a variant is causal for both")
+    ld: Literal["release", "reference"] = Field(
+        "release", description="LD of coloc.susie's GWAS fine-mapping: the release's genotypes (right when the GWAS "
+        "was run on the atlas's individuals, or a cohort of their ancestry) or twas.ld_reference (a panel of the "
+        "GWAS cohort's ancestry)")
     susie: bool = Field(True, description="also coloc.susie: the GWAS fine-mapped with SuSiE on summary statistics "
                         "(LD from the release genotypes) against each fine-mapped phenotype's credible sets "
                         "(p12 at most coloc.susie's 5e-6)")

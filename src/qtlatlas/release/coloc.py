@@ -92,7 +92,7 @@ class ReleaseColoc:
         label: how messages name the release (``release v4 (rn8)``).
     """
 
-    def __init__(self, release_dir: str | Path, label: str):
+    def __init__(self, release_dir: str | Path, label: str, ld_reference: list[str] | None = None):
         d = Path(release_dir)
         self.variants = ReleaseVariants(d, label)
         self.matrix = _matrix(d, self.variants.n_variants)
@@ -113,6 +113,9 @@ class ReleaseColoc:
         lbf, sets = d / layout.table_path("lbf_variable"), d / layout.table_path("credible_sets")
         self.fine = (coloc_susie.FineMappedPhenotypes(lbf, sets) if lbf.is_file() and sets.is_file()
                      and self.matrix is not None else None)
+        #: where coloc.susie's GWAS LD comes from: the reference panel when given, else the release's genotypes
+        self.ld = (coloc_susie.ReferenceLd(ld_reference) if ld_reference
+                   else coloc_susie.ReleaseLd(self.matrix) if self.matrix is not None else None)
 
     def close(self) -> None:
         if self.matrix is not None:
@@ -175,7 +178,7 @@ class ReleaseColoc:
             frame[c] = value
         frame["gene_name"] = frame["gene_id"].map(self.gene_names)
         if self.fine is not None and settings.susie:
-            pairs = coloc_susie.locus_rows(self.fine, self.matrix, lo, window, locus.z, float(np.nanmedian(locus.n))
+            pairs = coloc_susie.locus_rows(self.fine, self.ld, lo, window, locus.z, float(np.nanmedian(locus.n))
                                            if np.isfinite(locus.n).any() else float("nan"), chrom, start, end, settings)
             susie = pd.DataFrame(pairs, columns=[c for c in coloc_susie.COLUMNS if c not in head and c != "gene_name"])
             for c, value in head.items():
@@ -265,7 +268,8 @@ def publish_coloc(atlas: Atlas, release: Release, out: Path, note: Note,
     traits = sorted(atlas.twas.traits, key=lambda t: t.id)
     if not settings.enabled or not traits:
         return {}
-    coloc = ReleaseColoc(out, f"release {release.id} ({release.genome})")
+    reference = [str(p) for p in atlas.twas.ld_reference] if settings.ld == "reference" else None
+    coloc = ReleaseColoc(out, f"release {release.id} ({release.genome})", reference)
     if not coloc.stores:
         return {}
     try:

@@ -5,9 +5,12 @@ For a locus of :mod:`.coloc` (its window's release variants with the GWAS z-scor
 1. the GWAS is fine-mapped with SuSiE on summary statistics (:func:`qtlatlas.engine.susie_rss.susie_rss`,
    susieR's defaults, N the GWAS's median sample size) over the window's variants that matched the GWAS,
    are polymorphic and not strand-ambiguous (A/T, C/G: a strand flip would change the sign that LD needs),
-   with LD (r) computed from the release's genotype matrix over every genotyped sample. That LD is the GWAS
-   cohort's only when the GWAS was run on the atlas's individuals; otherwise it stands in for it, which is
-   safe only when the atlas's samples share the GWAS cohort's ancestry (say so where it is not);
+   with LD (r) computed from the release's genotype matrix over every genotyped sample (``coloc.ld:
+   release``) or from the LD reference panel ``twas.ld_reference`` (``coloc.ld: reference``; variants matched
+   by chromosome, position and alleles, swapped alleles flipped). The release's LD is the GWAS cohort's only
+   when the GWAS was run on the atlas's individuals; otherwise it stands in for it, which is safe only when
+   the atlas's samples share the GWAS cohort's ancestry — choose a reference panel of that cohort's ancestry
+   then;
 2. every phenotype of a tissue × modality fine-mapped by the release (``tables/lbf_variable.parquet``, its
    credible sets in ``tables/credible_sets.parquet``) with variants in the window: coloc.bf_bf of each GWAS
    effect that forms a credible set with each of the phenotype's (:func:`qtlatlas.engine.coloc_susie.coloc_bf_bf`)
@@ -30,6 +33,8 @@ from ..engine.coloc import PP_COLUMNS
 from ..engine.coloc_susie import PRIOR_P12_SUSIE, coloc_bf_bf
 from ..engine.ld import unpack
 from ..engine.susie_rss import credible_sets_rss, susie_rss
+from ..io.chromosomes import chrom_key
+from ..io.genotype_set import open_genotype_files
 from ..store.ld import GenotypeMatrix
 
 #: Most variants of a window fine-mapped from summary statistics (the LD matrix is p × p doubles).
@@ -70,7 +75,48 @@ class FineMappedPhenotypes:
         return sorted(int(str(c).lstrip("L")) - 1 for c in mine["cs_index"])
 
 
-def gwas_fit(matrix: GenotypeMatrix, lo: int, window: pd.DataFrame, z: np.ndarray, n: float
+class ReleaseLd:
+    """Genotypes for LD from the release's genotype matrix (every genotyped sample)."""
+
+    def __init__(self, matrix: GenotypeMatrix):
+        self.matrix = matrix
+
+    def calls(self, lo: int, window: pd.DataFrame) -> np.ndarray:
+        """``(m, n)`` ALT counts (float, NaN missing) of the window's variants, rows ``lo ..`` of the matrix."""
+        calls = unpack(self.matrix.rows(lo, lo + len(window)), self.matrix.n_samples).astype(np.float64)
+        calls[calls < 0] = np.nan
+        return calls
+
+
+class ReferenceLd:
+    """Genotypes for LD from a reference panel (genotype files or PLINK prefixes), matched to the window's
+    variants by chromosome, position and alleles (ALT/REF swapped: the count flipped); unmatched rows NaN."""
+
+    def __init__(self, sources: list[str]):
+        self.reader = open_genotype_files(list(sources))
+        self.chroms = {chrom_key(c): c for c in self.reader.chromosomes()}
+
+    def calls(self, lo: int, window: pd.DataFrame) -> np.ndarray:
+        name = self.chroms.get(chrom_key(str(window["chrom"].iloc[0])))
+        n = len(self.reader.samples) if hasattr(self.reader, "samples") else 0
+        if name is None:
+            return np.full((len(window), max(n, 1)), np.nan)
+        data = self.reader.read(f"{name}:{int(window['pos'].min())}-{int(window['pos'].max())}", dtype="float32")
+        v = data.variants
+        ref = {(int(p), str(r).upper(), str(a).upper()): i
+               for i, (p, r, a) in enumerate(zip(v["pos"], v["ref"], v["alt"], strict=True))}
+        out = np.full((len(window), data.dosages.shape[1]), np.nan)
+        for k, (p, r, a) in enumerate(zip(window["pos"], window["ref"].astype(str).str.upper(),
+                                          window["alt"].astype(str).str.upper(), strict=True)):
+            same, swapped = ref.get((int(p), r, a)), ref.get((int(p), a, r))
+            if same is not None:
+                out[k] = data.dosages[same]
+            elif swapped is not None:
+                out[k] = 2.0 - data.dosages[swapped]
+        return out
+
+
+def gwas_fit(ld: ReleaseLd | ReferenceLd, lo: int, window: pd.DataFrame, z: np.ndarray, n: float
              ) -> tuple[np.ndarray, np.ndarray, list[int]] | None:
     """SuSiE of the GWAS over the usable variants of a window (rows ``lo ..`` of the genotype matrix, ``window``
     their ``variant_id, ref, alt``, ``z`` the GWAS z of each, NaN where unmatched): ``(kept, lbf, effects)`` —
@@ -78,8 +124,8 @@ def gwas_fit(matrix: GenotypeMatrix, lo: int, window: pd.DataFrame, z: np.ndarra
     or None when there are too few or too many variants, or no credible set."""
     alleles = zip(window["ref"].astype(str).str.upper(), window["alt"].astype(str).str.upper(), strict=True)
     usable = np.isfinite(z) & ~np.array([a in _AMBIGUOUS for a in alleles], dtype=bool)
-    calls = unpack(matrix.rows(lo, lo + len(window)), matrix.n_samples).astype(np.float64)
-    called = calls >= 0
+    calls = ld.calls(lo, window)
+    called = np.isfinite(calls)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(called, calls, 0.0).sum(axis=1) / called.sum(axis=1)  # NaN where nothing is called
     x = np.where(called, calls, mean[:, None]) - mean[:, None]  # missing calls at the mean
@@ -97,11 +143,11 @@ def gwas_fit(matrix: GenotypeMatrix, lo: int, window: pd.DataFrame, z: np.ndarra
     return kept, fit.lbf_variable, sorted(s.effect for s in sets)
 
 
-def locus_rows(fine: FineMappedPhenotypes, matrix: GenotypeMatrix, lo: int, window: pd.DataFrame, z: np.ndarray,
+def locus_rows(fine: FineMappedPhenotypes, ld: ReleaseLd | ReferenceLd, lo: int, window: pd.DataFrame, z: np.ndarray,
                n: float, chrom: str, start: int, end: int, settings: ColocSettings) -> list[tuple]:
     """``(tissue, modality, phenotype_id, gene_id, idx1, idx2, nsnps, hit1, hit2, PP.H0..PP.H4)`` of every pair
     of credible sets of the GWAS (fitted here) and of each fine-mapped phenotype of the window."""
-    fitted = gwas_fit(matrix, lo, window, z, n)
+    fitted = gwas_fit(ld, lo, window, z, n)
     if fitted is None:
         return []
     kept, gwas_lbf, gwas_effects = fitted
