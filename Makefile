@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo-atlas
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: install demo test bench lint clean chromium
 
@@ -16,7 +18,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/qtlatlas demo --out $(DEMO_DIR)
+	$(BIN)/qtlatlas demo --out $(DEMO_DIR) --host $(HOST) --port $(PORT)
 
 test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q

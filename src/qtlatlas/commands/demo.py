@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..demo import DEMO_SIZES, DemoConfig
 from ..errors import QtlAtlasError
-from .console import EXIT_INPUT_ERROR, console
+from .console import EXIT_INPUT_ERROR, command_name, console
 from .pipeline import release_results, run_release
 from .validate import validate_and_print
 
@@ -45,7 +45,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from ..demo import generate_demo
     from ..release.build import build_release
     from ..release.manifest import verify_release
+    from .serve import check_port
 
+    if not args.no_serve:  # a port in use is found now, not after minutes of mapping
+        check_port(args.host, args.port)
     t0 = time.perf_counter()
     with console.status(f"Generating the demo atlas in {args.out}…"):
         generate_demo(args.out, dataclasses.replace(DEMO_CONFIG, seed=args.seed, **DEMO_SIZES[args.size]))
@@ -74,7 +77,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                           on_step=lambda m, st=st: st.update(m + "…"))
         console.print(f"Published release [bold]{release.id}[/] in {published}")
     console.print(f"Demo site ready in [bold]{site}[/] ({time.perf_counter() - t0:.0f} s in all); "
-                  f"check it with: qtlatlas verify {site}")
+                  f"check it with: {command_name()} verify {site}", soft_wrap=True)
     if args.no_serve:
         return 0
     from .serve import cmd_serve

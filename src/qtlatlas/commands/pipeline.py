@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.table import Table
 
 from ..errors import QtlAtlasError
-from .console import EXIT_INPUT_ERROR, console, err_console
+from .console import EXIT_INPUT_ERROR, console, err_console, print_wide
 
 
 def _default_work(config: Path) -> Path:
@@ -67,7 +67,7 @@ def run_release(atlas, release_id: str, work: Path, *, cores: int = 1, threads_p
     report = run_graph(tasks, Path(work) / release_id / ".state", executor=executor, cores=cores,
                        threads_per_task=threads_per_task, scheduler=scheduler, dask_local=dask_local,
                        progress=progress, console=console)
-    console.print(_run_summary(report, Path(work), release_id))
+    print_wide(_run_summary(report, Path(work), release_id))
     for line in _covariate_notes(Path(work), release_id):
         console.print(line, soft_wrap=True)
     failed = [t for t in report.tasks if t.status in ("failed", "blocked")]

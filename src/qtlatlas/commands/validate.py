@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from .console import EXIT_INPUT_ERROR, console, err_console
+from .console import EXIT_INPUT_ERROR, console, err_console, print_wide
 
 
 def _add_validate(sub: argparse._SubParsersAction) -> None:
@@ -37,7 +37,7 @@ def validate_and_print(atlas, releases: list[str] | None) -> int:
     with console.status("Checking files…") as status:
         report = validate_atlas(atlas, releases, on_step=lambda msg: status.update(f"Checking {msg}…"))
     for rel in report.releases:
-        console.print(_release_table(rel))
+        print_wide(_release_table(rel))
         for note in rel.notes:
             console.print(f"[cyan]note:[/] {note}", soft_wrap=True)
         for w in rel.warnings:
