@@ -125,9 +125,15 @@ async function manhattan() {
     shapes,
   }, { onClick: (event) => { const g = event.points?.[0]?.customdata?.[0]; if (g) window.location.assign(geneURL(g)); } });
   if (!el) return;
-  const genes = window.matchMedia('(max-width: 640px)').matches ? m.top.slice(0, PHONE_LABELS) : m.top;
-  await window.Plotly.relayout(el, { annotations: placeLabels(el, genes) });
+  const label = () => {
+    const genes = window.matchMedia('(max-width: 640px)').matches ? m.top.slice(0, PHONE_LABELS) : m.top;
+    return window.Plotly.relayout(el, { annotations: placeLabels(el, genes) });
+  };
+  await label();
   el.dataset.labels = 'true';
+  // The offsets are in pixels: place the labels again once the plot has followed a change of width.
+  let timer;
+  window.addEventListener('resize', () => { clearTimeout(timer); timer = setTimeout(label, 300); });
 }
 
 qq();
