@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 from browser.portal_site import demo_site
 from fastapi.testclient import TestClient
+from scipy import stats
 
 from qtlatlas.web.pages.formatting import pvalue
 from qtlatlas.web.pages.gene import PAIRS_PER_PAGE
@@ -432,6 +433,17 @@ def test_tissue_page_counts_and_lead_genes(client, site):
     assert observed[0] == pytest.approx(-math.log10(top.groupby("gene_id")["pval_beta"].min().min()), abs=1e-3)
     fdr = json.loads((site / "releases" / "v2" / "release.json").read_text())["mapping"]["fdr"]
     assert sum(data["manhattan"]["egene"]) == int((top.groupby("gene_id")["qval"].min() <= fdr).sum())
+    # QQ: expected −log10(i / (n + 1)), the null band around it, λ_GC of the same (permutation) p-values
+    n = data["qq"]["n"]
+    assert max(data["qq"]["expected"]) == pytest.approx(math.log10(n + 1), abs=1e-3)
+    band = data["qq"]["band"]
+    assert all(lo < x < up for x, lo, up in zip(band["x"], band["lower"], band["upper"], strict=True))
+    p = top.groupby("gene_id")["pval_beta"].min().to_numpy()
+    assert data["qq"]["lambda"] == round(float(np.median(stats.chi2.isf(p, 1)) / stats.chi2.ppf(0.5, 1)), 3)
+    # Manhattan: the largest lead p of an eGene as the threshold, the top genes to label
+    lead = top.groupby("gene_id").agg(p=("pval_nominal", "min"), q=("qval", "min"))
+    assert data["manhattan"]["threshold"]["p"] == pytest.approx(lead.loc[lead["q"] <= fdr, "p"].max())
+    assert [g["gene"] for g in data["manhattan"]["top"]] == [genes[g] for g in leads.index[:5]]
     get_page(client, "/tissue/Liver?modality=nope", status=400)
     r = client.get("/tissue/Lung")
     assert r.status_code == 404 and "/tissue/Liver" in Page(r.text).links  # the tissues that exist

@@ -97,18 +97,19 @@ def test_search_gene_variant_tissue(page, site):
     tissue = tissue_link.inner_text()
     tissue_link.click()
     page.wait_for_url(re.compile(rf"/tissue/{tissue}$"))
-    assert plot_traces(page, "qq-plot") == 2  # diagonal + genes
-    assert plot_traces(page, "manhattan-plot") == 2  # other genes + eGenes
+    assert plot_traces(page, "qq-plot") == 4  # null band (two edges) + diagonal + genes
+    assert plot_traces(page, "manhattan-plot") == 3  # other genes + eGenes + eGene threshold
     top = table(site, "top_qtls")
     n_genes = top[(top["tissue"] == tissue) & (top["modality"] == "expression")]["gene_id"].nunique()
-    drawn = page.evaluate("document.getElementById('manhattan-plot').data.reduce((n, t) => n + t.x.length, 0)")
+    drawn = page.evaluate("""document.getElementById('manhattan-plot').data.filter(t => t.mode === 'markers')
+                             .reduce((n, t) => n + t.x.length, 0)""")
     assert drawn == n_genes
     screenshot(page, "tissue")
 
     # the modality form reloads the page for another modality
     page.select_option("#tissue-modality", "splicing")
     page.wait_for_url(re.compile(r"modality=splicing"))
-    assert plot_traces(page, "qq-plot") == 2
+    assert plot_traces(page, "qq-plot") == 4
 
 
 def test_search_from_the_keyboard(page, site):

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from scipy import stats
 
 from ...store.portal import portal_queries
 from . import params
@@ -21,6 +22,12 @@ KEEP_BELOW_P = 0.01
 #: Most points drawn for the genes above :data:`KEEP_BELOW_P` (evenly thinned).
 MAX_BACKGROUND = 3000
 TOP_GENES = 25
+#: Genes labelled on the Manhattan plot (the phone layout shows fewer).
+LABELLED_GENES = 5
+#: Most points of the confidence band of the QQ plot (spaced evenly in −log10 of the rank).
+BAND_POINTS = 200
+#: Median of the chi-square distribution with one degree of freedom (the divisor of λ_GC).
+CHI2_MEDIAN = float(stats.chi2.ppf(0.5, 1))
 
 
 def _thin(n: int, keep: np.ndarray) -> np.ndarray:
@@ -31,26 +38,62 @@ def _thin(n: int, keep: np.ndarray) -> np.ndarray:
     return np.sort(np.concatenate([np.flatnonzero(keep), rest]))
 
 
+def genomic_inflation(p: np.ndarray) -> float | None:
+    """λ_GC of p-values: the median of their chi-square (1 df) statistics over the median of that distribution."""
+    p = np.asarray(p, np.float64)
+    p = p[(p > 0) & (p <= 1)]
+    if not len(p):
+        return None
+    return float(np.median(stats.chi2.isf(p, 1)) / CHI2_MEDIAN)
+
+
+def qq_band(n: int, level: float = 0.95) -> dict:
+    """Pointwise ``level`` band of the i-th smallest of ``n`` uniform p-values (Beta(i, n − i + 1)), as −log10
+    p at the expected positions −log10(i / (n + 1)), on at most :data:`BAND_POINTS` ranks."""
+    if n == 0:
+        return {"x": [], "lower": [], "upper": []}
+    ranks = np.unique(np.round(np.geomspace(1, n, min(n, BAND_POINTS))).astype(np.int64))
+    tail = (1 - level) / 2
+    a, b = ranks, n - ranks + 1
+    return {"x": np.round(-np.log10(ranks / (n + 1)), 4).tolist(),
+            "lower": np.round(-np.log10(stats.beta.ppf(1 - tail, a, b)), 4).tolist(),
+            "upper": np.round(-np.log10(stats.beta.ppf(tail, a, b)), 4).tolist()}
+
+
 def qq_data(leads: pd.DataFrame) -> dict:
-    """Expected and observed −log10 p (permutation p-values when the release has them), thinned."""
+    """Expected (−log10 i / (n + 1)) and observed −log10 p of the leads (Beta-approximated permutation p-values
+    when the release has them), thinned, with the 95% band of the null and λ_GC of the same p-values."""
     column = "pval_beta" if leads["pval_beta"].notna().any() else "pval_nominal"
     p = np.sort(leads[column].dropna().to_numpy(np.float64))
     p = p[(p >= 0) & (p <= 1)]
     n = len(p)
     if n == 0:
-        return {"expected": [], "observed": [], "column": column, "n": 0}
-    expected = -np.log10((np.arange(1, n + 1) - 0.5) / n)
+        return {"expected": [], "observed": [], "column": column, "n": 0, "band": qq_band(0), "lambda": None}
+    expected = -np.log10(np.arange(1, n + 1) / (n + 1))
     observed = -np.log10(np.maximum(p, 1e-320))
     idx = _thin(n, p < KEEP_BELOW_P)
+    lam = genomic_inflation(p)
     return {"expected": np.round(expected[idx], 4).tolist(), "observed": np.round(observed[idx], 4).tolist(),
-            "column": column, "n": n}
+            "column": column, "n": n, "band": qq_band(n), "lambda": None if lam is None else round(lam, 3)}
+
+
+def significance_line(leads: pd.DataFrame, fdr: float | None) -> dict | None:
+    """The Manhattan threshold: the largest lead ``pval_nominal`` of the eGenes (q ≤ ``fdr``), or None."""
+    if fdr is None or leads.empty:
+        return None
+    p = leads.loc[leads["qval"] <= fdr, "pval_nominal"].dropna()
+    if p.empty:
+        return None
+    top = float(p.max())
+    return {"p": top, "y": round(float(-np.log10(max(top, 1e-320))), 4), "fdr": fdr}
 
 
 def manhattan_data(page: Page, leads: pd.DataFrame, fdr: float | None) -> dict:
     """Genome-wide positions (cumulative over chromosomes in natural order), −log10 lead p, symbol, chromosome
     index and eGene flag (0/1) of every gene (genes with p ≥ :data:`KEEP_BELOW_P` that are not eGenes are thinned)."""
     if leads.empty:
-        return {"x": [], "y": [], "gene": [], "chrom": [], "egene": [], "ticks": [], "labels": []}
+        return {"x": [], "y": [], "gene": [], "chrom": [], "egene": [], "ticks": [], "labels": [], "threshold": None,
+                "top": []}
     order = portal_queries(page.release).chromosome_order()
     span = leads.groupby("chrom", sort=False)["tss"].max()
     offsets, ticks, labels, total = {}, [], [], 0
@@ -71,7 +114,16 @@ def manhattan_data(page: Page, leads: pd.DataFrame, fdr: float | None) -> dict:
     return {"x": x[idx].astype(np.int64).tolist(), "y": np.round(y[idx], 3).tolist(),
             "gene": leads["gene_name"].to_numpy(object)[idx].tolist(),
             "chrom": [chrom_index.get(c, 0) for c in leads["chrom"].to_numpy(object)[idx]],
-            "egene": egene[idx].astype(np.int8).tolist(), "ticks": ticks, "labels": labels}
+            "egene": egene[idx].astype(np.int8).tolist(), "ticks": ticks, "labels": labels,
+            "threshold": significance_line(leads, fdr), "top": top_genes(leads, offsets)}
+
+
+def top_genes(leads: pd.DataFrame, offsets: dict) -> list[dict]:
+    """The :data:`LABELLED_GENES` genes of smallest lead p (one per symbol), to label: symbol, x and y."""
+    top = leads[leads["chrom"].isin(list(offsets))].sort_values(["pval_nominal", "gene_id"])
+    top = top.drop_duplicates("gene_name").head(LABELLED_GENES)
+    return [{"gene": str(r.gene_name), "x": int(offsets[r.chrom] + r.tss),
+             "y": round(float(-np.log10(np.clip(r.pval_nominal, 1e-320, 1))), 3)} for r in top.itertuples()]
 
 
 @router.get("/tissue/{tissue}")

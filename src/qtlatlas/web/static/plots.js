@@ -1,7 +1,7 @@
 // Plot helpers shared by the pages: waiting for plotly.js (served by the portal itself), drawing with a
 // common layout and configuration, SVG/PNG export buttons, messages in place of a plot, and link building.
 
-const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
+export const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
 
 /** Diverging colour scale for effects (blue: negative, red: positive), readable on white. */
 export const EFFECT_SCALE = [
