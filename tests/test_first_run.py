@@ -6,6 +6,7 @@ import json
 import socket
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -100,6 +101,13 @@ def tiny_app():
     return _tiny_app
 
 
+def _as_the_cli(fn, *args):
+    """``fn(*args)`` on a thread of its own, without an event loop, as the command runs: the browser tests of
+    the same session keep Playwright's loop running on the main thread, where uvicorn could not start one."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn, *args).result()
+
+
 def test_serving_is_printed_once_the_server_listens(monkeypatch):
     import uvicorn
 
@@ -120,7 +128,7 @@ def test_serving_is_printed_once_the_server_listens(monkeypatch):
     monkeypatch.setattr(serve_module.console, "print", record)
     monkeypatch.setattr(uvicorn.Server, "main_loop", no_main_loop)
     monkeypatch.syspath_prepend(str(Path(__file__).parent))
-    serve_module.serve_app("test_first_run:tiny_app", "127.0.0.1", port, 1, "Serving the tiny site")
+    _as_the_cli(serve_module.serve_app, "test_first_run:tiny_app", "127.0.0.1", port, 1, "Serving the tiny site")
     assert printed == [("Serving the tiny site", True)]
 
 
@@ -129,7 +137,8 @@ def test_a_port_taken_after_the_check_is_reported_without_serving(monkeypatch, t
     monkeypatch.setattr(serve_module.console, "print", lambda m, **k: printed.append(m))
     monkeypatch.syspath_prepend(str(Path(__file__).parent))
     with pytest.raises(QtlAtlasError, match=f"127.0.0.1:{taken_port}"):
-        serve_module.serve_app("test_first_run:tiny_app", "127.0.0.1", taken_port, 1, "Serving the tiny site")
+        _as_the_cli(serve_module.serve_app, "test_first_run:tiny_app", "127.0.0.1", taken_port, 1,
+                    "Serving the tiny site")
     assert printed == []
 
 
