@@ -41,3 +41,18 @@ def test_api_docs_link_back_to_the_portal(client):
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     assert '<a href="/"' in r.text and "back to the portal" in r.text
     assert "/static/swagger/swagger-ui-bundle.js" in r.text and "cdn" not in r.text.lower()
+
+
+@pytest.mark.parametrize("q", ["Adipose", "adipose", "ADIPOSE", "Adipose tissue", "adipose TISSUE", " adipose "])
+def test_search_goes_to_a_tissue_by_id_or_name(client, site, q):
+    tissues = table(site, "v2", "tissues").set_index("tissue_id")
+    assert tissues.loc["Adipose", "name"] == "Adipose tissue"
+    r = client.get("/search", params={"q": q}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/tissue/Adipose"
+    pinned = client.get("/search", params={"q": q, "release": "v1"}, follow_redirects=False)
+    assert pinned.headers["location"] == "/tissue/Adipose?release=v1"
+
+
+def test_search_of_a_partial_tissue_name_is_not_a_tissue(client):
+    r = client.get("/search", params={"q": "adipose tiss"}, follow_redirects=False)
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
