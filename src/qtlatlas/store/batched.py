@@ -112,6 +112,29 @@ class KeyedRows:
                     break
         return out
 
+    def prefix_rows(self, prefix: str, limit: int, part: str | None = None) -> list[dict]:
+        """The first ``limit`` rows (key order) whose key starts with ``prefix`` (in ``part``): the matching keys
+        are contiguous, so this decodes only the batches from the first match on until ``limit`` rows or a key
+        past the prefix."""
+        found = self._batches.get(part)
+        if found is None or limit < 1 or not prefix:
+            return []
+        mins, ids = found
+        out: list[dict] = []
+        for i in range(max(bisect.bisect_left(mins, prefix) - 1, 0), len(mins)):
+            if mins[i] > prefix and not mins[i].startswith(prefix):
+                break
+            batch = self.file.batch(ids[i])
+            keys = batch.column(batch.schema.get_field_index(self.key)).to_numpy(zero_copy_only=False)
+            lo = int(np.searchsorted(keys, prefix, side="left"))
+            hi = lo
+            while hi < len(keys) and hi - lo < limit - len(out) and str(keys[hi]).startswith(prefix):
+                hi += 1
+            out += batch.slice(lo, hi - lo).to_pylist()
+            if len(out) >= limit or hi < len(keys):
+                break
+        return out
+
     def rows(self, value: str, part: str | None = None) -> list[dict]:
         """Every row whose key equals ``value`` (in ``part``; file order)."""
         return [row for s in self.slices(value, part) for row in s.to_pylist()]

@@ -27,3 +27,11 @@ class VariantIndexReader:
         row.pop("variant_key", None)
         row["same_position"] = list(row.get("same_position") or [])
         return row
+
+    def with_prefix(self, prefix: str, limit: int) -> list[dict]:
+        """Up to ``limit`` rows whose id starts with ``prefix`` (ignoring case), in the index's key order."""
+        rows = self._rows.prefix_rows(prefix.lower(), limit)
+        for row in rows:
+            row.pop("variant_key", None)
+            row["same_position"] = list(row.get("same_position") or [])
+        return rows

@@ -16,6 +16,7 @@ from .db import placeholders
 from .errors import NotFound
 from .genes import records
 from .params import is_clean
+from .params import limit as check_limit
 from .variant_index import VariantIndexReader
 
 #: Missing dosage code of the release's int8 genotypes (``qtlatlas.io.genotypes.MISSING_INT8``; not imported, to
@@ -27,6 +28,10 @@ _POSITION = re.compile(rf"^({_CHROM})[:_-]([0-9][0-9,]{{0,14}})$")
 _ALLELES = re.compile(rf"^({_CHROM})[:_-]([0-9][0-9,]{{0,14}})[:_-]([A-Za-z*<>.]{{1,100}})[:_/>-]([A-Za-z*<>.,]{{1,100}})$")
 #: How far from an unknown position suggested variants may lie, bp.
 SUGGEST_BP = 10_000
+#: Most ids a variant id prefix search reads before ranking them (bounds the scan of a short prefix).
+PREFIX_SCAN = 1000
+#: Widths tried, bp, when looking for the variants at or after a position before a scan of the chromosome.
+AFTER_WINDOWS = (10_000, 1_000_000)
 _SOURCES = (("top", "top_qtls"), ("independent", "independent_qtls"), ("significant", "signif_pairs"))
 #: The QTL tables that give a pair's mapped statistics when the nominal look-up has no row for it (a release
 #: without a nominal pass for the tissue × modality), in the order they are read: the significant pairs (rows of
@@ -120,6 +125,46 @@ class VariantQueries:
         others = self._variants_at(row["chrom"], row["pos"])
         row["same_position"] = [v for v in others["variant_id"] if v != row["variant_id"]]
         return row
+
+    def search_variants(self, q: str, limit: int = 10) -> list[dict]:
+        """Variants for an autocomplete: for a position (``chr:pos``, ``chr_pos``; either chromosome spelling) the
+        variants at or after it (by position, then id), ``match`` "position"; otherwise the variants whose id
+        starts with ``q`` (ignoring case), the exact id first then shorter ids first then by id (natural order of
+        rsIDs), ``match`` "exact" or "prefix" (ranked among the first :data:`PREFIX_SCAN` ids in index order).
+        Each result has ``variant_id, chrom, pos, ref, alt, af``. Nothing found (or an unclean ``q``) is []."""
+        n = check_limit(limit, "limit", maximum=100)
+        if not is_clean(q) or not str(q).strip():
+            return []
+        q = str(q).strip()
+        m_pos = _POSITION.match(q)
+        if m_pos:
+            rows = self._variants_after(m_pos.group(1), int(m_pos.group(2).replace(",", "")), n)
+            return [dict(_plain_row({k: r[k] for k in VARIANT_FIELDS}), match="position") for r in rows]
+        key = q.lower()
+        index = self._variant_index()
+        if index is not None:
+            rows = index.with_prefix(key, PREFIX_SCAN)
+        else:
+            rows = records(self.db.df(f"SELECT {', '.join(VARIANT_FIELDS)} FROM read_parquet(?) "
+                                      "WHERE starts_with(lower(variant_id), ?) ORDER BY lower(variant_id) LIMIT ?",
+                                      [self.table_file("variants"), key, PREFIX_SCAN]))
+        rows.sort(key=lambda r: (r["variant_id"] != q, r["variant_id"].lower() != key, len(r["variant_id"]),
+                                 r["variant_id"].lower(), r["variant_id"]))
+        return [dict(_plain_row({k: r[k] for k in VARIANT_FIELDS}), match="exact" if r["variant_id"].lower() == key
+                     else "prefix") for r in rows[:n]]
+
+    def _variants_after(self, chrom: str, pos: int, n: int) -> list[dict]:
+        """The first ``n`` variants at or after ``chrom:pos`` by position, then id."""
+        names = self.chrom_spellings(chrom)
+        positions = self._variant_positions()
+        if positions is not None:
+            for width in AFTER_WINDOWS:
+                rows = positions.read(names, pos, pos + width, columns=VARIANT_FIELDS).to_pandas()
+                if len(rows) >= n:
+                    return records(rows.sort_values(["pos", "variant_id"], kind="stable").head(n))
+        return records(self.db.df(
+            f"SELECT {', '.join(VARIANT_FIELDS)} FROM read_parquet(?) WHERE chrom IN ({placeholders(len(names))}) "
+            "AND pos >= ? ORDER BY pos, variant_id LIMIT ?", [self.table_file("variants"), *names, pos, n]))
 
     def _variant_index(self) -> VariantIndexReader | None:
         """The id index reader of this release, or None when the release predates it."""

@@ -17,6 +17,7 @@ import pyarrow as pa
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
@@ -49,6 +50,10 @@ API_PREFIX = "/api/v1"
 #: much of it, so more threads than this only add contention and per-thread memory (each keeps its own DuckDB
 #: cursor, file readers and allocator arenas); scale out with ``--workers`` instead. $QTLATLAS_THREADS overrides.
 HANDLER_THREADS = 4
+#: The bar above Swagger UI on ``/api/docs``: the way back to the portal.
+DOCS_HEADER = ('<nav class="portal-back" aria-label="Portal" style="padding:8px 20px;font:14px sans-serif;'
+               'border-bottom:1px solid #ddd"><a href="/" style="color:#1f5fa8;text-decoration:none">'
+               '&larr; back to the portal</a></nav>')
 #: Swagger UI 5 (reads OpenAPI 3.1) as shipped by the ``swagger-ui-py`` package; found without importing it.
 SWAGGER_UI_DIR = Path(importlib.util.find_spec("swagger_ui").submodule_search_locations[0]) / "static"
 
@@ -89,10 +94,12 @@ def create_app(site_dir: str | os.PathLike[str], *, threads: int | None = None) 
 
     @app.get("/api/docs", include_in_schema=False)
     def docs():
-        return get_swagger_ui_html(openapi_url=app.openapi_url, title=f"{app.title} — documentation",
+        page = get_swagger_ui_html(openapi_url=app.openapi_url, title=f"{app.title} — documentation",
                                    swagger_js_url="/static/swagger/swagger-ui-bundle.js",
                                    swagger_css_url="/static/swagger/swagger-ui.css",
                                    swagger_favicon_url="/static/swagger/favicon-32x32.png")
+        html = page.body.decode().replace("<body>", "<body>\n" + DOCS_HEADER, 1)
+        return HTMLResponse(html)
 
     # the portal pages last: their catch-all answers the HTML 404 page for any other URL
     app.mount(PAGES_STATIC_URL, StaticFiles(directory=str(PAGES_STATIC_DIR)), name="portal-static")

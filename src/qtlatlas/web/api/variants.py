@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import pandas as pd
 from fastapi import APIRouter, Path, Query, Request
 
 from ..deps import ReleaseDep
@@ -12,6 +13,23 @@ from .common import ERRORS, LIST, FormatParam
 
 router = APIRouter(tags=["variants"])
 VariantParam = Annotated[str, Path(max_length=200, description="rsID, chr:pos, or chr_pos_ref_alt")]
+
+
+#: A search text: at least one visible character, no control character.
+SEARCH_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+
+
+@router.get("/variants/search", responses=LIST,
+            summary="Variants by id prefix or at/after a position (for autocomplete)",
+            description="For `chr:pos` (or `chr_pos`), the variants at or after that position, by position "
+                        "(`match`: `position`); otherwise the variants whose id starts with `q` (case-insensitive), "
+                        "the exact id first, then shorter ids first, then by id (`match`: `exact` or `prefix`).")
+def search(request: Request, release: ReleaseDep,
+           q: Annotated[str, Query(min_length=1, max_length=100, pattern=SEARCH_PATTERN,
+                                   description="the start of a variant id (rsID), or chr:pos")],
+           limit: Annotated[int, Query(ge=1, le=100)] = 10, format: FormatParam = "json"):
+    rows = pd.DataFrame(release.search_variants(q, limit))
+    return list_response(request, release.id, rows, fmt=format, name="variants")
 
 
 @router.get("/variants/{variant}", responses={200: {"description": "alleles, position and frequency"}, **ERRORS},

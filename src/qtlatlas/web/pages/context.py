@@ -133,6 +133,11 @@ class Page:
         return self.release.has_twas()
 
     @cached_property
+    def has_studies(self) -> bool:
+        """Whether the site lists studies (the studies page has something to show)."""
+        return bool(self.site.study_ids())
+
+    @cached_property
     def has_medians(self) -> bool:
         """Whether the release has median expression (the expression heatmap has something to show)."""
         return self.release.has_table("medians")

@@ -1,5 +1,5 @@
 """The home page (atlas, release banner and changelog, tissue table, studies, search) and ``/search``,
-which sends a query to the page it names: a gene, a variant (rsID, ``chr:pos``, ``chr_pos_ref_alt``) or a
+which sends a query to the page it names: a tissue (id or name), a gene, a variant (rsID, ``chr:pos``, ``chr_pos_ref_alt``) or a
 region (``chr:start-end``, to the QTL browser)."""
 
 from __future__ import annotations
@@ -59,9 +59,18 @@ def _redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+def _tissue_named(page: Page, q: str) -> str | None:
+    """The id of the release's tissue whose id or name is ``q`` (ignoring case and surrounding spaces)."""
+    key = q.strip().casefold()
+    for t in page.tissues:
+        if key in (str(t["tissue_id"]).casefold(), str(t.get("name") or "").casefold()):
+            return t["tissue_id"]
+    return None
+
+
 @router.get("/search")
 def search(request: Request) -> Response:
-    """Resolve a search: a region goes to the QTL browser, a gene or a variant to its page; a prefix that
+    """Resolve a search: a region goes to the QTL browser, a tissue (id or name), a gene or a variant to its page; a prefix that
     matches several genes lists them; nothing found is a 404 page with suggestions."""
     page = page_for(request)
     q = params.text(request, "q", max_len=100)
@@ -71,6 +80,9 @@ def search(request: Request) -> Response:
     if _REGION.match(q.replace(" ", "")):
         span = P.region(q)  # BadQuery (400 page) when reversed or too wide
         return _redirect(page.url("/qtls", region=f"{span.chrom}:{span.start}-{span.end}"))
+    tissue = _tissue_named(page, q)
+    if tissue is not None:
+        return _redirect(page.tissue_url(tissue))
     try:
         gene = release.resolve_gene(q)
         return _redirect(page.gene_url(gene["gene_name"] or gene["gene_id"]))

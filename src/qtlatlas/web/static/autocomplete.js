@@ -1,11 +1,20 @@
 // Search box autocomplete (ARIA combobox with a listbox): genes by symbol or id prefix from the API, a
-// variant when the text is an rsID or a position (checked against the API), a region for chr:start-end.
+// variant when the text is an rsID or a position (checked against the API), variants whose rsID starts with the
+// text or that lie at/after a chr:pos (the API's variant search), a region for chr:start-end.
 // Enter on a suggestion opens it; Enter without one submits the form to /search, which resolves the text.
 import { pageURL } from './plots.js';
 
 const REGION = /^[A-Za-z0-9_.]{1,40}:[\d,]+-[\d,]+$/;
 const VARIANT = /^(rs\d+|[A-Za-z0-9.]{1,40}[:_]\d[\d,]*([:_][A-Za-z*]+[:_/>][A-Za-z*,]+)?)$/i;
+// The start of an rsID (rs and at least three digits) or a position (chr:pos): variants by prefix or at/after it.
+const PARTIAL_VARIANT = /^(rs\d{3,}|[A-Za-z0-9.]{1,40}:\d+)$/i;
 let counter = 0;
+
+function variantOption(options, v) {
+  if (options.some((o) => o.label === v.variant_id)) return;
+  options.push({ label: v.variant_id, hint: `variant ${v.chrom}:${v.pos.toLocaleString()} ${v.ref}>${v.alt}`,
+    href: pageURL(`/variant/${encodeURIComponent(v.variant_id)}`) });
+}
 
 function option(list, { label, hint, href }) {
   const li = document.createElement('li');
@@ -83,11 +92,11 @@ export function initAutocomplete(input) {
       }
       if (VARIANT.test(q)) {
         const r = await fetch(`/api/v1/variants/${encodeURIComponent(q)}?${query({})}`, { signal });
-        if (r.ok) {
-          const v = (await r.json()).data;
-          options.push({ label: v.variant_id, hint: `variant ${v.chrom}:${v.pos.toLocaleString()} ${v.ref}>${v.alt}`,
-            href: pageURL(`/variant/${encodeURIComponent(v.variant_id)}`) });
-        }
+        if (r.ok) variantOption(options, (await r.json()).data);
+      }
+      if (PARTIAL_VARIANT.test(q.replace(/,/g, ''))) {
+        const r = await fetch(`/api/v1/variants/search?${query({ q: q.replace(/,/g, ''), limit: 5 })}`, { signal });
+        if (r.ok) for (const v of (await r.json()).data) variantOption(options, v);
       }
       const r = await fetch(`/api/v1/genes/search?${query({ q, limit: 8 })}`, { signal });
       if (r.ok) {
