@@ -57,8 +57,13 @@ class FineMappedPhenotypes:
 
     def __init__(self, lbf_path, sets_path):
         self.lbf = ds.dataset(str(lbf_path), format="parquet")
-        self.sets = pd.read_parquet(sets_path, columns=["tissue", "modality", "phenotype_id", "cs_index"]
-                                    ).drop_duplicates()
+        sets = pd.read_parquet(sets_path, columns=["tissue", "modality", "phenotype_id", "cs_index"]).drop_duplicates()
+        #: (tissue, modality, phenotype) → its 0-based effects that form credible sets (``L1`` → 0), sorted
+        self.sets: dict[tuple[str, str, str], list[int]] = {}
+        for t, m, p, cs in sets.itertuples(index=False):
+            self.sets.setdefault((str(t), str(m), str(p)), []).append(int(str(cs).lstrip("L")) - 1)
+        for effects in self.sets.values():
+            effects.sort()
         self.effects = [c for c in self.lbf.schema.names if c.startswith("lbf_variable")]
 
     def in_window(self, chrom: str, start: int, end: int) -> pd.DataFrame:
@@ -70,9 +75,7 @@ class FineMappedPhenotypes:
 
     def set_effects(self, tissue: str, modality: str, phenotype: str) -> list[int]:
         """The 0-based effects of the phenotype that form credible sets (``cs_index`` ``L1`` → 0)."""
-        s = self.sets
-        mine = s[(s["tissue"] == tissue) & (s["modality"] == modality) & (s["phenotype_id"] == phenotype)]
-        return sorted(int(str(c).lstrip("L")) - 1 for c in mine["cs_index"])
+        return self.sets.get((tissue, modality, phenotype), [])
 
 
 class ReleaseLd:
