@@ -49,7 +49,9 @@ class Meta(BaseModel):
 
 
 class ListResponse(BaseModel):
-    data: list[dict[str, Any]]
+    data: list[dict[str, Any]] | dict[str, list[Any]] = Field(
+        description="rows (one object each), or with layout=columns one array per varying column")
+    constant: dict[str, Any] | None = Field(default=None, description="layout=columns: the columns of one value")
     meta: Meta
 
 
