@@ -544,17 +544,34 @@ def test_dashboard_grid_of_pairs(client, site):
 # -- downloads, studies, methods, data access -------------------------------------------------------
 
 
+def manifest_downloads(site, release="v2") -> pd.DataFrame:
+    manifest = pd.read_csv(site / "releases" / release / "MANIFEST.tsv", sep="\t")
+    return manifest[(manifest["kind"] == "download")
+                    | ((manifest["kind"] == "index") & manifest["path"].str.startswith("downloads/"))]
+
+
 def test_downloads_page_is_the_manifest(client, site):
-    manifest = pd.read_csv(site / "releases" / "v2" / "MANIFEST.tsv", sep="\t")
-    downloads = manifest[(manifest["kind"] == "download")
-                         | ((manifest["kind"] == "index") & manifest["path"].str.startswith("downloads/"))]
+    downloads = manifest_downloads(site)
     assert downloads["path"].str.endswith(".tbi").any()  # the tabix indexes are listed with their files
-    page = get_page(client, "/downloads")
-    listed = {c["href"]: c for t in page.tables.values() for row in t for c in row[:1]}
-    assert set(listed) == {f"/releases/v2/{p}" for p in downloads["path"]}
-    shas = {row[4]["v"] for t_id, t in page.tables.items() for row in t if page.headers[t_id][4] == "sha256"}
-    assert shas == set(downloads["sha256"])
-    assert "Top QTL per phenotype" in page.plain and "Phenotypes" in page.plain  # sections by kind
+    html = client.get("/downloads").text
+    matrix = html[html.index('id="download-matrix"'):html.index("</table>", html.index('id="download-matrix"'))]
+    hrefs = re.findall(r'<a class="file-(?:link|index)" href="([^"]+)"', matrix)
+    assert len(hrefs) == len(set(hrefs)) and set(hrefs) == {f"/releases/v2/{p}" for p in downloads["path"]}
+    shas = re.findall(r'<code class="sha-value">([0-9a-f]{64})', matrix)
+    assert sorted(shas) == sorted(downloads["sha256"])  # every checksum one click away, once
+    # one column per tissue; a cell holds that tissue's file of the row's kind
+    tissues = table(site, "v2", "tissues")["tissue_id"].tolist()
+    head = matrix[:matrix.index("</thead>")]
+    assert re.findall(r'href="/tissue/([^"]+)"', head) == tissues
+    for row in re.findall(r"<tr><th scope=\"row\" class=\"row-label\">[^<]*</th>\s*(.*?)</tr>", matrix, re.S):
+        cells = re.findall(r"<td>(.*?)</td>", row, re.S)
+        if len(cells) == len(tissues):
+            for tissue, cell in zip(tissues, cells, strict=True):
+                for name in re.findall(r'class="file-link" href="/releases/v2/downloads/([^"]+)"', cell):
+                    assert f".{tissue}." in name, (tissue, name)
+    titles = re.findall(r'<h2 id="kind-([^"]+)-heading">([^<]+)</h2>', matrix)
+    assert ("top_assoc", "Top QTL per phenotype") in titles and ("phenotypes", "Phenotypes") in titles
+    assert len(titles) == len({k for k, _ in titles})  # one row group per kind
     small = downloads.sort_values("bytes").iloc[0]
     r = client.get(f"/releases/v2/{small['path']}")
     assert r.status_code == 200 and hashlib.sha256(r.content).hexdigest() == small["sha256"]
@@ -562,8 +579,33 @@ def test_downloads_page_is_the_manifest(client, site):
     for bad in ("/releases/v2/release.json", "/releases/v2/../atlas.json", "/releases/v2/downloads/..%2F..%2Fatlas.json",
                 "/releases/v9/" + small["path"], "/releases/v2/tables/genes.parquet"):
         assert client.get(bad).status_code == 404, bad
-    v1 = get_page(client, "/downloads?release=v1")
-    assert all("/releases/v1/" in c["href"] for t in v1.tables.values() for row in t for c in row[:1])
+    v1 = client.get("/downloads?release=v1").text
+    assert re.findall(r'class="file-link" href="(/releases/[^/]+)/', v1) and \
+        set(re.findall(r'class="file-link" href="(/releases/[^/]+)/', v1)) == {"/releases/v1"}
+
+
+def test_bulk_download_lists_and_checksums(client, site):
+    downloads = manifest_downloads(site)
+    urls = client.get("/releases/v2/urls.txt")
+    assert urls.status_code == 200 and urls.headers["content-type"].startswith("text/plain")
+    listed = urls.text.splitlines()
+    assert sorted(listed) == sorted(f"http://testserver/releases/v2/{p}" for p in downloads["path"])
+    sums = client.get("/releases/v2/SHA256SUMS").text.splitlines()
+    expected = {f"{sha}  {path.rsplit('/', 1)[-1]}" for sha, path in zip(downloads["sha256"], downloads["path"], strict=True)}
+    assert len(sums) == len(expected) and set(sums) == expected  # sha256sum -c reads this, in the download folder
+    # filtered by kind and tissue
+    top_brain = client.get("/releases/v2/urls.txt", params={"kind": "top_assoc", "tissue": "Brain"}).text.split()
+    names = {u.rsplit("/", 1)[-1] for u in top_brain}
+    want = {p.rsplit("/", 1)[-1] for p in downloads["path"] if p.startswith("downloads/top_assoc.Brain.")}
+    assert names == want and len(want) > 1
+    one_kind = client.get("/releases/v2/SHA256SUMS", params={"kind": "covariates"}).text.splitlines()
+    assert len(one_kind) == downloads["path"].str.startswith("downloads/covariates.").sum()
+    v1 = client.get("/releases/v1/urls.txt").text.split()
+    assert v1 and all("/releases/v1/downloads/" in u for u in v1)
+    for params, name in (({"kind": "nope"}, "kind"), ({"tissue": "<b>x</b>"}, "tissue")):
+        r = client.get("/releases/v2/urls.txt", params=params)
+        assert r.status_code == 400 and f"{name}:" in r.text and "<b>x</b>" not in r.text, params
+    assert client.get("/releases/v9/SHA256SUMS").status_code == 404
 
 
 def test_study_page_and_files(client, site):

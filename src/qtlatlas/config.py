@@ -37,6 +37,7 @@ from .config_analyses import ColocSettings as ColocSettings
 from .config_analyses import FinemappingSettings as FinemappingSettings
 from .config_base import ID_PATTERN as ID_PATTERN  # re-exported: part of the config API
 from .config_base import ConfigModel, check_id
+from .config_links import LinkOuts
 from .config_release import DEFAULT_UNIT as DEFAULT_UNIT  # the per-release model, re-exported
 from .config_release import GeneTables as GeneTables
 from .config_release import ImportedResults as ImportedResults
@@ -281,6 +282,8 @@ class Atlas(_Model):
     mapping: MappingSettings = Field(default_factory=MappingSettings)
     finemapping: FinemappingSettings = Field(default_factory=FinemappingSettings)
     coloc: ColocSettings = Field(default_factory=ColocSettings)
+    links: LinkOuts = Field(default_factory=LinkOuts, description="external link-outs of genes, variants and "
+                            "accessions (see qtlatlas.config_links)")
 
     @model_validator(mode="after")
     def _cross_references(self) -> Atlas:

@@ -90,20 +90,30 @@ def test_information_pages(page, path, marker):
     screenshot(page, "page" + path.replace("/", "-"))
 
 
-def test_downloads_table_tsv_and_file(page, site):
+def test_downloads_matrix_checksum_and_file(page, site):
+    """A file of the matrix (covariates × Brain × expression): its checksum opens with one click and equals the
+    downloaded file's; on a phone the page does not scroll sideways (the matrix scrolls in its box)."""
     manifest = pd.read_csv(site / "releases" / "v2" / "MANIFEST.tsv", sep="\t")
-    covariates = manifest[manifest["path"].str.startswith("downloads/covariates.")]
+    row = manifest[manifest["path"] == "downloads/covariates.Brain.expression.v2.txt"].iloc[0]
     page.goto("/downloads")
+    cell = page.locator("#kind-covariates td", has=page.locator(f"a[href='/releases/v2/{row['path']}']"))
+    sha = cell.locator("details.sha code.sha-value")
+    assert not sha.is_visible()
+    cell.locator("details.sha summary").click()
+    assert sha.is_visible() and sha.inner_text() == row["sha256"]
+    screenshot(page, "downloads-checksum")
     with page.expect_download() as info:
-        page.click("button[data-tsv='downloads-covariates']")
-    tsv = pd.read_csv(info.value.path(), sep="\t")
-    assert set(tsv["sha256"]) == set(covariates["sha256"]) and set(tsv["bytes"]) == set(covariates["bytes"])
-    link = page.locator("#downloads-covariates tbody a").first
-    with page.expect_download() as info:
-        link.click()
-    name = info.value.suggested_filename
-    row = covariates[covariates["path"] == f"downloads/{name}"].iloc[0]
+        cell.locator("a.file-link").click()
+    assert info.value.suggested_filename == row["path"].rsplit("/", 1)[-1]
     assert hashlib.sha256(open(info.value.path(), "rb").read()).hexdigest() == row["sha256"]
+
+
+def test_downloads_on_a_phone(phone):
+    phone.goto("/downloads")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    head = phone.locator("#kind-top_assoc .kind-head").bounding_box()
+    assert head["x"] >= 0 and head["x"] + head["width"] <= 390  # the kind's description wraps on screen
+    screenshot(phone, "downloads-phone")
 
 
 def test_unknown_gene_page_offers_suggestions(page, site):

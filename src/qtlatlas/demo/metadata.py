@@ -110,6 +110,13 @@ def atlas_yaml(cfg: DemoConfig, releases: list[tuple[ReleaseSpec, str, str, dict
                       "tissues": tissues}
                      for spec, annotation, genotypes, tissues in releases],
         "studies": [study],
+        # link-outs as an atlas configures them (the demo's genes and variants are fictional: the searches
+        # these open find nothing)
+        "links": {"gene": [{"label": "Ensembl", "url": "https://www.ensembl.org/Multi/Search/Results?q={gene_name}"},
+                           {"label": "NCBI Gene", "url": "https://www.ncbi.nlm.nih.gov/gene/?term={gene_name}"}],
+                  "variant": [{"label": "dbSNP", "url": "https://www.ncbi.nlm.nih.gov/snp/{rsid}"},
+                              {"label": "Ensembl",
+                               "url": "https://www.ensembl.org/Multi/Search/Results?q={chrom}:{pos}"}]},
         "twas": {"traits": [{"id": t.id, "name": t.name, "n": int(t.sumstats["N"].iloc[0]), "sumstats": path,
                              "tags": list(t.tags), "project": PROJECT,
                              "description": f"Simulated trait ({t.unit}), mediated by expression in {t.tissue}."}

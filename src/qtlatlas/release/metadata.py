@@ -157,4 +157,5 @@ def atlas_metadata(atlas: Atlas) -> dict[str, Any]:
         "modalities": [m.model_dump(mode="json") for m in atlas.all_modalities],
         "releases": [r.id for r in atlas.releases],
         "studies": [s.id for s in atlas.studies],
+        "links": atlas.links.model_dump(mode="json"),
     }

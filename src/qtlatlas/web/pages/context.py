@@ -17,6 +17,7 @@ from fastapi import Request
 from ...store import NotFound, ReleaseStore, Site
 from ...store.params import is_clean
 from ...store.portal import portal_queries
+from .linkouts import link_outs
 
 #: Longest release id accepted in ``?release=``.
 MAX_RELEASE_ID = 64
@@ -90,6 +91,11 @@ class Page:
 
     def study_url(self, study: str) -> str:
         return self.url("/studies/" + quote(str(study), safe=""))
+
+    def link_outs(self, kind: str, item: dict) -> list[dict]:
+        """External links (``[{"label", "url"}]``) of a gene, variant or accession (``kind``) configured in
+        atlas.yaml ``links:`` (see :mod:`.linkouts`)."""
+        return link_outs(self.site, kind, item)
 
     def api_url(self, path: str, /, **params) -> str:
         """A REST API URL (``/api/v1`` + ``path``) for this release (always pinned: the API's answer is then

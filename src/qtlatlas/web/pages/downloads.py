@@ -1,18 +1,22 @@
-"""Downloads of a release (``/downloads``: the manifest's download files in sections by kind, with sizes,
-sha256 and descriptions), the files themselves (``/releases/{release}/{path}``, only files the manifest
-lists), and the study pages (``/studies``, ``/studies/{id}``, ``/studies/{id}/files/{path}``)."""
+"""Downloads of a release (``/downloads``: the manifest's download files as a matrix of kinds × tissues with
+sizes, checksums and descriptions; ``/releases/{release}/SHA256SUMS`` and ``urls.txt`` for bulk download),
+the files themselves (``/releases/{release}/{path}``, only files the manifest lists), and the study pages (``/studies``, ``/studies/{id}``, ``/studies/{id}/files/{path}``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, Response
+from typing import Annotated
+from urllib.parse import quote
 
-from ...store import NotFound
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, PlainTextResponse, Response
+
+from ...store import BadQuery, NotFound
 from ...store.params import is_clean
 from .assets import IMMUTABLE
 from .context import Page, page_for
+from .download_matrix import KindGroup, build_groups, parse_name, sha256sums
 from .errors import PageRoute
 from .tables import Column, table_from_records
 from .templating import render
@@ -49,45 +53,82 @@ SECTIONS = {
     "coloc_susie": ("Colocalisation of credible sets", "per trait, coloc.susie of each GWAS locus (fine-mapped from "
                     "its z-scores with LD from the release genotypes) with every fine-mapped phenotype: one row "
                     "per pair of credible sets (the rows of /api/v1/coloc?method=susie)."),
+    "qtl_coloc": ("QTL–QTL colocalisation", "coloc between the significant phenotypes of each gene: two modalities "
+                  "of a tissue, or a phenotype in two tissues (the rows of /api/v1/coloc/qtl)."),
 }
 DOWNLOAD_COLUMNS = [
-    Column("name", "File", link="url"), Column("tissue", "Tissue", filter=True), Column("modality", "Modality", filter=True),
-    Column("bytes", "Size", "size"), Column("sha256", "sha256", "hash"), Column("description", "Description"),
+    Column("name", "File", link="url"), Column("bytes", "Size", "size"), Column("sha256", "sha256", "hash"),
+    Column("description", "Description"),
 ]
 
 
-def _parts(page: Page, name: str) -> dict:
-    """Kind, tissue and modality of a download file name (``kind[.tissue][.modality]...``)."""
-    parts = name.split(".")
-    tissues, mods = set(page.release.tissue_ids()), set(page.release.modality_ids())
-    return {"kind": parts[0], "tissue": next((p for p in parts[1:3] if p in tissues), None),
-            "modality": next((p for p in parts[1:4] if p in mods), None)}
+def _files(page: Page, release=None) -> list[dict]:
+    """The release's download files: manifest rows plus ``name`` (file name) and ``url``."""
+    release = release or page.release
+    return [{**d, "name": d["path"].rsplit("/", 1)[-1],
+             "url": f"/releases/{quote(release.id, safe='')}/{quote(d['path'])}"} for d in release.downloads()]
 
 
-def sections(page: Page) -> list[dict]:
-    """Download files grouped by kind (known kinds in :data:`SECTIONS` order, others after)."""
-    groups: dict[str, list[dict]] = {}
-    for d in page.release.downloads():
-        name = d["path"].rsplit("/", 1)[-1]
-        row = {**d, "name": name, **_parts(page, name), "url": page.file_url(d["path"])}
-        groups.setdefault(row["kind"], []).append(row)
-    order = [k for k in SECTIONS if k in groups] + sorted(k for k in groups if k not in SECTIONS)
-    out = []
-    for kind in order:
-        rows = sorted(groups[kind], key=lambda r: r["name"])
-        title, about = SECTIONS.get(kind, (kind.replace("_", " ").capitalize(), ""))
-        table = table_from_records(page, f"downloads-{kind}", rows, DOWNLOAD_COLUMNS, tsv_name=f"downloads.{kind}.{page.release.id}")
-        out.append({"kind": kind, "title": title, "about": about.replace("{unit}", page.unit), "table": table, "bytes": sum(r["bytes"] for r in rows)})
-    return out
+def groups(page: Page) -> list[KindGroup]:
+    """The download files as kinds × tissues (see :mod:`.download_matrix`), kinds in :data:`SECTIONS` order."""
+    sections = {k: (title, about.replace("{unit}", page.unit)) for k, (title, about) in SECTIONS.items()}
+    return build_groups(_files(page), page.release.id, page.release.tissue_ids(), page.modality_names, sections)
 
 
 @router.get("/downloads")
 def downloads_page(request: Request) -> Response:
-    """The download files of the release, in sections by kind."""
+    """The download files of the release: a matrix of file kinds × tissues, checksums and bulk download."""
     page = page_for(request)
-    groups = sections(page)
-    return render(page, "downloads.html", sections=groups, total_bytes=sum(s["bytes"] for s in groups),
-                  n_files=sum(s["table"].shown for s in groups))
+    kinds = groups(page)
+    base = str(request.base_url).rstrip("/")
+    release = quote(page.release.id, safe="")
+    return render(page, "downloads.html", kinds=kinds, tissues=page.release.tissue_ids(),
+                  total_bytes=sum(k.bytes for k in kinds), n_files=sum(k.n_files for k in kinds),
+                  urls_url=f"{base}/releases/{release}/urls.txt", sums_url=f"{base}/releases/{release}/SHA256SUMS")
+
+
+def _selected(page: Page, release, kind: str | None, tissue: str | None) -> list[dict]:
+    """Download files of ``release``, of one ``kind`` and/or ``tissue`` when given (BadQuery naming the
+    parameter when it names none)."""
+    files = _files(page, release)
+    tissues, mods = set(release.tissue_ids()), set(release.modality_ids())
+    parsed = [(f, parse_name(f["name"], tissues, mods)) for f in files]
+    if kind is not None:
+        kinds = sorted({p["kind"] for _, p in parsed})
+        if kind not in kinds:
+            raise BadQuery("kind", f"{kind[:60]!r} is no kind of file of release {release.id}; kinds: {', '.join(kinds)}")
+        parsed = [(f, p) for f, p in parsed if p["kind"] == kind]
+    if tissue is not None:
+        if tissue not in tissues:
+            raise BadQuery("tissue", f"{tissue[:60]!r} is no tissue of release {release.id}; tissues: "
+                           f"{', '.join(sorted(tissues))}")
+        parsed = [(f, p) for f, p in parsed if p["tissue"] == tissue]
+    return [f for f, _ in parsed]
+
+
+KindQuery = Annotated[str | None, Query(max_length=100, description="only files of this kind (e.g. top_assoc)")]
+TissueQuery = Annotated[str | None, Query(max_length=100, description="only files of this tissue")]
+
+
+@router.get("/releases/{release}/SHA256SUMS")
+def release_checksums(request: Request, release: str, kind: KindQuery = None, tissue: TissueQuery = None) -> Response:
+    """The checksums of a release's downloads (all, or of a ``kind`` / ``tissue``), as ``sha256sum -c`` reads
+    them: one ``HASH  FILE-NAME`` line per file."""
+    page = page_for(request)
+    store = page.site.release(release)
+    text = sha256sums(_selected(page, store, kind, tissue))
+    return PlainTextResponse(text, headers={"Cache-Control": IMMUTABLE})
+
+
+@router.get("/releases/{release}/urls.txt")
+def release_urls(request: Request, release: str, kind: KindQuery = None, tissue: TissueQuery = None) -> Response:
+    """The URLs of a release's downloads (all, or of a ``kind`` / ``tissue``), one per line, for
+    ``wget -i`` / ``xargs curl -O``."""
+    page = page_for(request)
+    store = page.site.release(release)
+    base = str(request.base_url).rstrip("/")
+    text = "".join(f"{base}{f['url']}\n" for f in _selected(page, store, kind, tissue))
+    return PlainTextResponse(text, headers={"Cache-Control": "public, max-age=3600"})
 
 
 @router.get("/releases/{release}/{path:path}")

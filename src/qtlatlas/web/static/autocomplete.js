@@ -1,5 +1,5 @@
-// Search box autocomplete (ARIA combobox with a listbox): genes by symbol or id prefix from the API, a
-// variant when the text is an rsID or a position (checked against the API), variants whose rsID starts with the
+// Search box autocomplete (ARIA combobox with a listbox): tissues whose id, name or abbreviation has a word
+// starting with the text, genes by symbol or id prefix from the API, a variant when the text is an rsID or a position (checked against the API), variants whose rsID starts with the
 // text or that lie at/after a chr:pos (the API's variant search), a region for chr:start-end.
 // Enter on a suggestion opens it; Enter without one submits the form to /search, which resolves the text.
 import { pageURL } from './plots.js';
@@ -9,6 +9,25 @@ const VARIANT = /^(rs\d+|[A-Za-z0-9.]{1,40}[:_]\d[\d,]*([:_][A-Za-z*]+[:_/>][A-Z
 // The start of an rsID (rs and at least three digits) or a position (chr:pos): variants by prefix or at/after it.
 const PARTIAL_VARIANT = /^(rs\d{3,}|[A-Za-z0-9.]{1,40}:\d+)$/i;
 let counter = 0;
+let tissueList = null; // the release's tissues, fetched once per page
+
+function tissues(release) {
+  if (!tissueList) {
+    tissueList = fetch(`/api/v1/tissues?${new URLSearchParams({ release })}`)
+      .then((r) => (r.ok ? r.json() : { data: [] })).then((body) => body.data)
+      .catch(() => { tissueList = null; return []; });
+  }
+  return tissueList;
+}
+
+// Tissues matching the text: the start of a word of their id, name or abbreviation (case-insensitive).
+export function matchTissues(all, q) {
+  const needle = q.trim().toLowerCase();
+  if (needle.length < 2) return [];
+  const words = (t) => [t.tissue_id, t.name, t.abbreviation].filter(Boolean)
+    .flatMap((s) => [s.toLowerCase(), ...s.toLowerCase().split(/[\s_()-]+/)]);
+  return all.filter((t) => words(t).some((w) => w.startsWith(needle)));
+}
 
 function variantOption(options, v) {
   if (options.some((o) => o.label === v.variant_id)) return;
@@ -97,6 +116,10 @@ export function initAutocomplete(input) {
       if (PARTIAL_VARIANT.test(q.replace(/,/g, ''))) {
         const r = await fetch(`/api/v1/variants/search?${query({ q: q.replace(/,/g, ''), limit: 5 })}`, { signal });
         if (r.ok) for (const v of (await r.json()).data) variantOption(options, v);
+      }
+      for (const t of matchTissues(await tissues(release), q).slice(0, 3)) {
+        options.push({ label: t.name || t.tissue_id, hint: `tissue ${t.tissue_id} · ${t.n_samples} samples`,
+          href: pageURL(`/tissue/${encodeURIComponent(t.tissue_id)}`) });
       }
       const r = await fetch(`/api/v1/genes/search?${query({ q, limit: 8 })}`, { signal });
       if (r.ok) {
