@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from scipy import stats
 
 from ...store.portal import portal_queries
+from ...store.sharing import egene_sharing
 from . import params
 from .context import Page, page_for
 from .errors import PageRoute
@@ -154,6 +155,10 @@ def tissue_page(request: Request, tissue: str) -> Response:
         tsv_name=f"top_genes.{t}.{modality}.{release.id}", caption=f"Most significant genes ({modality})",
         empty="No gene was tested.",
         links={"All QTLs of this tissue": page.url("/qtls", tissue=t, modality=modality)})
+    sharing = egene_sharing(release, modality)
+    sharing = sharing[(sharing["tissue"] == t) & (sharing["n_egenes"] > 0)].copy()
+    sharing["name"] = [page.tissue_name(o) for o in sharing["other"]]
+    sharing["colour"] = [page.tissue_colour(o) for o in sharing["other"]]
     expressed = release.top_expressed(t, 20)
     expressed_table = None
     if len(expressed):
@@ -166,5 +171,5 @@ def tissue_page(request: Request, tissue: str) -> Response:
             "qq": qq_data(leads), "manhattan": manhattan_data(page, leads, fdr), "fdr": fdr,
             "n_genes": len(leads)}
     return render(page, "tissue.html", uses_plots=True, tissue=info, tid=t, modalities=mods, modality=modality,
-                  counts=counts_table, top=top_table, expressed=expressed_table, data=data, n_genes=len(leads),
+                  counts=counts_table, top=top_table, sharing=sharing.to_dict("records"), expressed=expressed_table, data=data, n_genes=len(leads),
                   n_egenes=int((leads["qval"] <= fdr).sum()) if fdr is not None else None)
