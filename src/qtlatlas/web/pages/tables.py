@@ -125,7 +125,7 @@ class Table:
 
 
 #: Longest value a ``short`` column shows whole.
-SHORT_MAX = 28
+SHORT_MAX = 30
 
 
 def shorten(value: str) -> str:
