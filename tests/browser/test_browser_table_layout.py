@@ -14,7 +14,7 @@ from test_twas_pages import hub_app, hub_site
 from twas_demo import RELEASE
 
 from .conftest import checked_page, serve
-from .portal_browser import screenshot
+from .portal_browser import download_tsv, screenshot
 
 LAPTOP = {"width": 1400, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -155,3 +155,38 @@ def test_twas_statistics_stay_on_screen(browser, hub_url, hub):
         assert check_laptop(tab, paths) > 10
     for tab in checked_page(browser, hub_url, PHONE):
         assert check_phone(tab, paths, "layout-phone-twas") > 20
+
+
+def test_more_columns_alleles_and_short_ids(page, site):
+    """The secondary columns hide behind "More columns" (and come back), REF and ALT show as one "Alleles" cell
+    but download as their own raw columns, and a shortened phenotype id keeps the full id in title and data-v."""
+    top = table(site, "v2", "top_qtls")
+    gene = top.groupby("gene_id").size().sort_values(ascending=False).index[0]
+    rows = top[top["gene_id"] == gene].set_index(["tissue", "modality", "phenotype_id"])
+    page.goto(f"/gene/{gene}")
+    secondary = page.locator("#top-table th.more")
+    assert secondary.count() >= 2 and all(not h.is_visible() for h in secondary.all())
+    toggle = page.locator("button[data-more='top-table']")
+    assert toggle.get_attribute("aria-pressed") == "false"
+    toggle.click()
+    assert toggle.get_attribute("aria-pressed") == "true" and all(h.is_visible() for h in secondary.all())
+    toggle.click()
+    assert not secondary.first.is_visible()
+
+    alleles = page.locator("#top-table th[data-key='ref']")
+    assert alleles.inner_text().strip() == "Alleles" and alleles.get_attribute("data-tsv-keys") == "ref alt"
+    tsv = download_tsv(page, "top-table")
+    assert len(tsv) == len(rows) and {"ref", "alt", "af", "tss_distance"} <= set(tsv.columns)
+    for r in tsv.itertuples():
+        expected = rows.loc[(r.tissue, r.modality, r.phenotype_id)]
+        assert (r.ref, r.alt) == (expected["ref"], expected["alt"])
+    shown = page.evaluate("""() => [...document.querySelectorAll('#top-table td[data-label="Alleles"]')]
+                                     .map(td => td.textContent.trim())""")
+    assert sorted(shown) == sorted(f"{a}>{b}" for a, b in zip(rows["ref"], rows["alt"], strict=True))
+
+    ids = page.evaluate("""() => [...document.querySelectorAll('#top-table td[data-label="Phenotype"]')]
+                                  .map(td => [td.textContent.trim(), td.dataset.v ?? null, td.title])""")
+    long = [i for i in ids if i[1] is not None]
+    assert long, "the gene has long phenotype ids"
+    for text, full, title in long:
+        assert title == full and "…" in text and len(text) < len(full) and full in set(rows.index.get_level_values(2))
