@@ -65,9 +65,9 @@ class Column:
 
     @property
     def css(self) -> str:
-        """CSS classes of the column's cells: ``num`` (right-aligned numbers) or ``hash`` (checksums), and
-        ``more`` (a secondary column)."""
-        kind = "num" if self.numeric else "hash" if self.kind == "hash" else ""
+        """CSS classes of the column's cells: ``num`` (right-aligned numbers), ``hash`` (checksums) or ``id``
+        (long ids, shortened), and ``more`` (a secondary column)."""
+        kind = "num" if self.numeric else "hash" if self.kind == "hash" else "id" if self.short else ""
         return f"{kind} more".strip() if self.more else kind
 
     @property
@@ -104,7 +104,7 @@ class Table:
         several times slower for the thousands of cells of a gene page. A cell carries its raw value in
         ``data-v`` (for sorting and TSV) when it differs from the text shown, its column's label in
         ``data-label`` (the cards of a phone) and, when shortened, the full value in ``title``."""
-        starts = [f'<td{f" class={chr(34)}{c.css}{chr(34)}" if c.css else ""} data-label="{escape(c.label)}"'
+        starts = [f'<td class="{c.css}" data-label="{escape(c.label)}"' if c.css else f'<td data-label="{escape(c.label)}"'
                   for c in self.columns]
         titled = [c.short for c in self.columns]
         lines = []
