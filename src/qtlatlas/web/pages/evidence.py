@@ -26,7 +26,7 @@ CREDIBLE_SET_COLUMNS = [
     Column("pip", "PIP", "fixed", help="posterior inclusion probability over all single effects"),
     Column("cs_id", "Credible set", help="SuSiE credible set (95% coverage)"), Column("cs_size", "Set size", "int"),
     Column("cs_min_r2", "Min r²", "fixed", help="purity: smallest r² between members"), Column("z", "z", "num"),
-    Column("posterior_mean", "Posterior mean", "num"), Column("phenotype_id", "Phenotype"),
+    Column("posterior_mean", "Posterior mean", "num"), Column("phenotype_id", "Phenotype", short=True),
 ]
 COLOC_COLUMNS = [
     Column("trait_name", "Trait", link="url", filter=True), Column("tissue", "Tissue", link="tissue", filter=True),
@@ -34,7 +34,7 @@ COLOC_COLUMNS = [
     Column("PP.H4.abf", "PP.H4", "fixed", help=PP_HELP), Column("PP.H3.abf", "PP.H3", "fixed", help=PP_HELP),
     Column("lead_variant_id", "GWAS lead", link="variant"), Column("hit2", "QTL top variant", link="variant"),
     Column("nsnps", "Variants", "int", help="variants both the GWAS and the QTL have in the locus"),
-    Column("phenotype_id", "Phenotype"),
+    Column("phenotype_id", "Phenotype", short=True),
 ]
 COLOC_SUSIE_COLUMNS = [
     Column("trait_name", "Trait", link="url", filter=True), Column("tissue", "Tissue", link="tissue", filter=True),
@@ -43,14 +43,14 @@ COLOC_SUSIE_COLUMNS = [
     Column("idx1", "GWAS set", help="the GWAS's single effect (SuSiE on its z-scores, LD from the release genotypes)"),
     Column("idx2", "QTL set", help="the phenotype's single effect (its credible set, as in the table below)"),
     Column("hit1", "GWAS top variant", link="variant"), Column("hit2", "QTL top variant", link="variant"),
-    Column("nsnps", "Variants", "int"), Column("phenotype_id", "Phenotype"),
+    Column("nsnps", "Variants", "int"), Column("phenotype_id", "Phenotype", short=True),
 ]
 QTL_COLOC_COLUMNS = [
     Column("tissue1", "Tissue 1", link="tissue", filter=True), Column("modality1", "Modality 1", filter=True),
     Column("tissue2", "Tissue 2", filter=True), Column("modality2", "Modality 2", filter=True),
     Column("PP.H4.abf", "PP.H4", "fixed", help=PP_HELP), Column("PP.H3.abf", "PP.H3", "fixed", help=PP_HELP),
     Column("hit1", "Top variant 1", link="variant"), Column("hit2", "Top variant 2", link="variant"),
-    Column("nsnps", "Variants", "int"), Column("phenotype_id1", "Phenotype 1"), Column("phenotype_id2", "Phenotype 2"),
+    Column("nsnps", "Variants", "int"), Column("phenotype_id1", "Phenotype 1", short=True), Column("phenotype_id2", "Phenotype 2", short=True),
 ]
 
 

@@ -32,7 +32,7 @@ _READS = ThreadPoolExecutor(max_workers=3, thread_name_prefix="qtlatlas-region-p
 COLOURS = {"ld": "r² with the lead variant", "phenotype": "phenotype"}
 PHENOTYPE_COLUMNS = [
     Column("gene_name", "Gene", link="gene"),
-    Column("phenotype_id", "Phenotype"),
+    Column("phenotype_id", "Phenotype", short=True),
     Column("variant_id", "Lead variant", link="variant"),
     Column("pos", "Position", "int"),
     Column("pval_nominal", "p", "p", help="nominal p-value of the phenotype's most significant pair in the region"),

@@ -148,7 +148,7 @@ def tissue_page(request: Request, tissue: str) -> Response:
         tsv_name=f"counts.{t}.{release.id}", caption=f"QTL counts of {t} per modality")
     top = leads.sort_values(["pval_nominal", "gene_id"]).head(TOP_GENES)
     top_table = table_from_frame(page, "top-genes-table", top, [
-        Column("gene_name", "Gene", link="gene"), Column("chrom", "Chr"), Column("tss", "TSS", "int"),
+        Column("gene_name", "Gene", link="gene"), Column("chrom", "Chr", more=True), Column("tss", "TSS", "int", more=True),
         Column("variant_id", "Lead variant", link="variant"), Column("pval_nominal", "p", "p"),
         Column("pval_beta", "p (beta)", "p"), Column("qval", "q", "p"),
         Column("n_phenotypes", "Phenotypes", "int")],

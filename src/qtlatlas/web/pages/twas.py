@@ -134,12 +134,13 @@ def projects_page(request: Request) -> Response:
 # ------------------------------------------------------------------------------------------------------------
 
 ASSOC_COLUMNS = [
-    Column("gene_name", "Gene"), Column("panel", "Panel", filter=True), Column("tissue", "Tissue", filter=True),
-    Column("modality", "Modality", filter=True), Column("phenotype_id", "Phenotype"),
-    Column("model", "Model", filter=True, help="weights model used (best cross-validation p)"),
-    Column("hsq", "h²", "fixed", help="cis-heritability (REML)"),
+    Column("gene_name", "Gene"), Column("panel", "Panel", filter=True),
+    Column("tissue", "Tissue", filter=True, more=True), Column("modality", "Modality", filter=True, more=True),
+    Column("phenotype_id", "Phenotype", short=True, more=True),
+    Column("model", "Model", filter=True, help="weights model used (best cross-validation p)", more=True),
+    Column("hsq", "h²", "fixed", help="cis-heritability (REML)", more=True),
     Column("model_cv_r2", "CV R²", "fixed", help="cross-validated R² of the model"),
-    Column("nsnp", "SNPs", "int", help="SNPs of the model found in the GWAS"),
+    Column("nsnp", "SNPs", "int", help="SNPs of the model found in the GWAS", more=True),
     Column("twas_z", "TWAS Z", "fixed"), Column("twas_p", "TWAS P", "p"),
     Column("coloc_pp4", "PP4", "fixed", help="coloc posterior of one shared causal variant"),
     Column("significant", "Significant", filter=True, help="above the trait's Bonferroni threshold"),

@@ -43,18 +43,20 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 GENE_MODEL_COLUMNS = [
     Column("tissue", "Tissue", link="tissue", filter=True), Column("modality", "Modality", filter=True),
-    Column("panel", "Panel"), Column("phenotype_id", "Phenotype"), Column("n", "Samples", "int"),
-    Column("n_snps", "SNPs", "int", help="SNPs in the weights window"),
-    Column("hsq", "h²", "fixed", help="cis-heritability (REML)"), Column("hsq_se", "h² SE", "fixed"),
-    Column("hsq_pval", "h² P", "p"),
+    Column("panel", "Panel"), Column("phenotype_id", "Phenotype", short=True, more=True),
+    Column("n", "Samples", "int", more=True), Column("n_snps", "SNPs", "int", help="SNPs in the weights window", more=True),
+    Column("hsq", "h²", "fixed", help="cis-heritability (REML)"), Column("hsq_se", "h² SE", "fixed", more=True),
+    Column("hsq_pval", "h² P", "p", more=True),
     *[c for m in METHODS for c in (
         Column(f"{m}_r2", f"{METHOD_NAMES[m]} CV R²", "fixed", help=f"cross-validated R² of {METHOD_NAMES[m]}"),
-        Column(f"{m}_pval", f"{METHOD_NAMES[m]} CV P", "p", help=f"cross-validation p-value of {METHOD_NAMES[m]}"))],
+        Column(f"{m}_pval", f"{METHOD_NAMES[m]} CV P", "p", help=f"cross-validation p-value of {METHOD_NAMES[m]}",
+               more=True))],
     Column("best_model", "Best model", filter=True, help="the model used for the associations (best CV P)"),
 ]
 GENE_ASSOC_COLUMNS = [
-    Column("trait", "Trait"), Column("panel", "Panel", filter=True), Column("tissue", "Tissue", filter=True),
-    Column("modality", "Modality", filter=True), Column("phenotype_id", "Phenotype"), Column("model", "Model"),
+    Column("trait", "Trait"), Column("panel", "Panel", filter=True), Column("tissue", "Tissue", filter=True, more=True),
+    Column("modality", "Modality", filter=True, more=True), Column("phenotype_id", "Phenotype", short=True, more=True),
+    Column("model", "Model", more=True),
     Column("model_cv_r2", "CV R²", "fixed", help="cross-validated R² of the model"),
     Column("twas_z", "TWAS Z", "fixed"), Column("twas_p", "TWAS P", "p"),
     Column("significant", "Significant", filter=True), Column("joint", "Joint", filter=True),
@@ -210,9 +212,9 @@ PANEL_COLUMNS = [
 ]
 MODEL_COLUMNS = [
     Column("gene_name", "Gene"), Column("panel", "Panel"), Column("tissue", "Tissue", filter=True),
-    Column("modality", "Modality", filter=True), Column("phenotype_id", "Phenotype"),
-    Column("n", "Samples", "int"), Column("n_snps", "SNPs", "int"), Column("hsq", "h²", "fixed"),
-    Column("hsq_se", "h² SE", "fixed"), Column("hsq_pval", "h² P", "p"),
+    Column("modality", "Modality", filter=True, more=True), Column("phenotype_id", "Phenotype", short=True, more=True),
+    Column("n", "Samples", "int", more=True), Column("n_snps", "SNPs", "int", more=True), Column("hsq", "h²", "fixed"),
+    Column("hsq_se", "h² SE", "fixed", more=True), Column("hsq_pval", "h² P", "p"),
     *[Column(f"{m}_r2", f"{METHOD_NAMES[m]} CV R²", "fixed") for m in METHODS],
     Column("best_model", "Best model", filter=True),
 ]

@@ -45,7 +45,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 #: The locus's models: what the joint analysis says first (TWAS, joint and conditional z), then the model's
 #: quality, then where it comes from (a splicing phenotype id is long: last, so the numbers fit the screen).
 LOCUS_MODEL_COLUMNS = [
-    Column("gene_name", "Gene"), Column("panel", "Panel", filter=True), Column("model", "Model"),
+    Column("gene_name", "Gene"), Column("panel", "Panel", filter=True), Column("model", "Model", more=True),
     Column("twas_z", "TWAS Z", "fixed"), Column("twas_p", "TWAS P", "p"),
     Column("joint", "Joint", filter=True, help="kept by the joint (conditional) analysis of the locus"),
     Column("joint_z", "Joint Z", "fixed", help="z of a joint model in the joint model"),
@@ -53,15 +53,16 @@ LOCUS_MODEL_COLUMNS = [
     Column("cond_z", "Conditional Z", "fixed", help="z of a model conditioned on the joint models"),
     Column("cond_p", "Conditional P", "p"),
     Column("cond_r2", "R² by joint models", "fixed",
-           help="variance of the model's prediction explained by the joint models' predictions"),
+           help="variance of the model's prediction explained by the joint models' predictions", more=True),
     Column("model_cv_r2", "CV R²", "fixed", help="cross-validated R² of the model"),
-    Column("model_cv_pval", "CV P", "p", help="cross-validation p-value of the model"),
-    Column("hsq", "h²", "fixed", help="cis-heritability (REML)"), Column("nsnp", "SNPs", "int"),
-    Column("coloc_pp3", "PP3", "fixed", help="coloc posterior of two distinct causal variants"),
+    Column("model_cv_pval", "CV P", "p", help="cross-validation p-value of the model", more=True),
+    Column("hsq", "h²", "fixed", help="cis-heritability (REML)", more=True), Column("nsnp", "SNPs", "int", more=True),
+    Column("coloc_pp3", "PP3", "fixed", help="coloc posterior of two distinct causal variants", more=True),
     Column("coloc_pp4", "PP4", "fixed", help="coloc posterior of one shared causal variant"),
-    Column("top_snp_cor", "r with top SNP", "fixed", help="correlation of the predicted expression with the best GWAS SNP"),
-    Column("tissue", "Tissue", filter=True), Column("modality", "Modality", filter=True),
-    Column("phenotype_id", "Phenotype"),
+    Column("top_snp_cor", "r with top SNP", "fixed", help="correlation of the predicted expression with the best GWAS SNP",
+           more=True),
+    Column("tissue", "Tissue", filter=True, more=True), Column("modality", "Modality", filter=True, more=True),
+    Column("phenotype_id", "Phenotype", short=True, more=True),
 ]
 GWAS_COLUMNS = [
     Column("variant_id", "Variant", link="variant"), Column("pos", "Position", "int"),

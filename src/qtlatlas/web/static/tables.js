@@ -2,10 +2,22 @@
 // work without JavaScript); this module adds, to each <table class="data" data-sortable>:
 //  - sort buttons in the headers (numbers by value, missing values last; aria-sort tells the order),
 //  - a value filter for each header marked data-filter, and a free-text filter,
-//  - a "TSV" button that downloads the rows currently shown, in the order shown, with raw values.
+//  - a "TSV" button that downloads the rows currently shown, in the order shown, with raw values (a cell
+//    joining two columns, its header naming both in data-tsv-keys, gives back its two tab-separated values);
+//  - to every <table class="data"> with secondary columns (class "more"), a "More columns" button: they are
+//    hidden until it is pressed (without JavaScript every column shows).
 
 function cellValue(cell) {
   return cell.dataset.v !== undefined ? cell.dataset.v : cell.textContent.trim();
+}
+
+// The text a row is searched in: what it shows and its raw values (full ids of shortened cells).
+function rowText(row) {
+  if (row.searchText === undefined) {
+    const raw = [...row.cells].map((c) => c.dataset.v ?? '').join(' ');
+    row.searchText = `${row.textContent} ${raw}`.toLowerCase();
+  }
+  return row.searchText;
 }
 
 function compare(numeric) {
@@ -52,7 +64,7 @@ function enhance(table) {
     const needle = text.toLowerCase();
     for (const row of rows) {
       let ok = filters.every(({ index, select }) => !select.value || cellValue(row.cells[index]) === select.value);
-      if (ok && needle) ok = row.textContent.toLowerCase().includes(needle);
+      if (ok && needle) ok = rowText(row).includes(needle);
       row.hidden = !ok;
       if (ok) shown += 1;
     }
@@ -116,9 +128,16 @@ function enhance(table) {
     tsv.textContent = 'TSV';
     tsv.setAttribute('aria-label', `Download the rows shown in ${table.id} as TSV`);
     tsv.addEventListener('click', () => {
-      const lines = [headers.map((h) => tsvField(h.dataset.key || h.textContent)).join('\t')];
+      const width = headers.map((h) => (h.dataset.tsvKeys ? h.dataset.tsvKeys.split(' ').length : 1));
+      const fields = (cell, index) => {
+        if (width[index] === 1) return [tsvField(cellValue(cell))];
+        const parts = cellValue(cell).split('\t');
+        return Array.from({ length: width[index] }, (_, i) => tsvField(parts[i] ?? ''));
+      };
+      const names = headers.flatMap((h) => (h.dataset.tsvKeys ? h.dataset.tsvKeys.split(' ') : [h.dataset.key || h.textContent]));
+      const lines = [names.map(tsvField).join('\t')];
       for (const row of body.rows) {
-        if (!row.hidden) lines.push([...row.cells].map((c) => tsvField(cellValue(c))).join('\t'));
+        if (!row.hidden) lines.push([...row.cells].flatMap(fields).join('\t'));
       }
       download(`${table.dataset.tsvName || table.id}.tsv`, `${lines.join('\n')}\n`);
     });
@@ -126,6 +145,29 @@ function enhance(table) {
   }
 }
 
+// The "More columns" toggle of a table with secondary columns, in its tools (before the TSV button).
+function moreColumns(table) {
+  const tools = document.querySelector(`.table-tools[data-for="${table.id}"]`);
+  const secondary = table.tHead?.rows[0]?.querySelectorAll('th.more') ?? [];
+  if (!tools || !secondary.length) return;
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'btn btn-small btn-ghost more-toggle';
+  button.dataset.more = table.id;
+  button.setAttribute('aria-controls', table.id);
+  const names = [...secondary].map((th) => th.textContent.trim()).join(', ');
+  button.title = `Show or hide: ${names}`;
+  const show = (more) => {
+    table.classList.toggle('less', !more);
+    button.setAttribute('aria-pressed', String(more));
+    button.textContent = more ? 'Fewer columns' : `More columns (${secondary.length})`;
+  };
+  button.addEventListener('click', () => show(table.classList.contains('less')));
+  show(false);
+  tools.insertBefore(button, tools.querySelector('button[data-tsv]'));
+}
+
 export function initTables(root = document) {
   for (const table of root.querySelectorAll('table.data[data-sortable]')) enhance(table);
+  for (const table of root.querySelectorAll('table.data')) moreColumns(table);
 }
