@@ -221,3 +221,32 @@ export function violins(groups, { colours = [], showPoints = false } = {}) {
     };
   });
 }
+
+/** The readable label of a phenotype (the rule of qtlatlas.web.pages.phenotype_labels, which tests check this
+ * against): the gene symbol, then what the phenotype measures ("Sym · TSS_2 usage", "Sym · intron 1,200–1,900",
+ * "Sym · polyA site 3 usage", "Sym · ENST…", "Sym · stability"; expression: the symbol alone). */
+export function phenotypeLabel(modality, phenotypeId, geneName) {
+  const pid = String(phenotypeId);
+  const head = pid.split('__', 1)[0];
+  if (modality === 'cross_modality' && head.includes(':')) {
+    const at = pid.indexOf(':');
+    return phenotypeLabel(pid.slice(0, at), pid.slice(at + 1), geneName);
+  }
+  const cut = pid.indexOf('__');
+  const gene = cut < 0 ? pid : pid.slice(0, cut);
+  const feature = cut < 0 ? '' : pid.slice(cut + 2);
+  const symbol = typeof geneName === 'string' && geneName ? geneName : gene;
+  if (!feature) return modality === 'stability' ? `${symbol} · stability` : symbol;
+  const thousands = (digits) => Number(digits).toLocaleString('en-US');
+  let what = feature;
+  if (modality === 'splicing') {
+    const m = /^(?:chr)?[^:]+:(\d+):(\d+)(?::.*)?$/.exec(feature);
+    what = m ? `intron ${thousands(m[1])}–${thousands(m[2])}` : `intron ${feature}`;
+  } else if (modality === 'alt_TSS') {
+    what = /^(?:TSS|PAS)_(\d+)$/.test(feature) ? `${feature} usage` : `TSS ${feature} usage`;
+  } else if (modality === 'alt_polyA') {
+    const m = /^(?:TSS|PAS)_(\d+)$/.exec(feature);
+    what = m ? `polyA site ${m[1]} usage` : `polyA site ${feature} usage`;
+  }
+  return `${symbol} · ${what}`;
+}
