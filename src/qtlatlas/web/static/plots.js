@@ -12,6 +12,14 @@ export const EXPRESSION_SCALE = [
   [0, '#f7fbff'], [0.2, '#c6dbef'], [0.45, '#6baed6'], [0.7, '#2171b5'], [1, '#08306b'],
 ];
 
+let measure;
+/** The width in pixels of `text` in the portal's font at `size` px. */
+export function textWidth(text, size = 12) {
+  measure ??= document.createElement('canvas').getContext('2d');
+  measure.font = `${size}px ${FONT}`;
+  return measure.measureText(String(text)).width;
+}
+
 /** Resolves with window.Plotly once plotly.js has loaded. */
 export function whenPlotly() {
   if (window.Plotly) return Promise.resolve(window.Plotly);
@@ -70,12 +78,55 @@ export async function draw(id, traces, extraLayout = {}, options = {}) {
   else await Plotly.newPlot(el, traces, lay, config(filenameOf(el)));
   el.dataset.plotted = 'true';
   el.dataset.traces = String(traces.length);
+  if (options.title) el.dataset.exportTitle = options.title;
   enableExport(el);
   if (options.onClick) {
     el.removeAllListeners?.('plotly_click');
     el.on('plotly_click', options.onClick);
   }
   return el;
+}
+
+/** The title drawn into an exported figure: what the plot shows of which gene / variant, tissue and modality
+ * (`options.title` of draw(), or data-export-title of the plot element), after the plot's caption. */
+export function exportTitle(el) {
+  const caption = document.getElementById(`${el.id}-title`)?.textContent.trim() || '';
+  const context = el.dataset.exportTitle || '';
+  if (!context) return caption;
+  if (!caption || caption.includes(context)) return context || caption;
+  return `${context} — ${caption}`;
+}
+
+/** Lines of at most `chars` characters, broken at spaces (plotly titles wrap only at <br>). */
+function wrap(text, chars) {
+  const lines = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > chars) { lines.push(line); line = word; }
+    else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+const escapeHTML = (t) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** The figure an SVG/PNG export draws: the plot as shown, with its title on top (the margin grown to hold
+ * it) and at least 640 px wide, so that a phone's export is not cramped. */
+export function exportFigure(el) {
+  const width = Math.max(el.clientWidth, 640);
+  const height = Math.max(el.clientHeight, 200);
+  const lines = wrap(exportTitle(el), Math.floor((width - 40) / 7.5));
+  const full = el._fullLayout || {};
+  const margin = { ...(el.layout.margin || {}) };
+  const top = 16 + 18 * lines.length;
+  margin.t = (margin.t ?? full.margin?.t ?? 20) + top;
+  const layout = {
+    ...el.layout, margin, width, height: height + top,
+    title: { text: lines.map(escapeHTML).join('<br>'), x: 0, xref: 'container', xanchor: 'left', y: 1, yref: 'container',
+      yanchor: 'top', pad: { t: 10, l: 12 }, font: { size: 14, color: '#18212c', family: FONT } },
+  };
+  return { data: el.data, layout, config: { displaylogo: false } };
 }
 
 function enableExport(el) {
@@ -85,9 +136,10 @@ function enableExport(el) {
   tools.hidden = false;
   for (const button of tools.querySelectorAll('button[data-export]')) {
     button.addEventListener('click', () => {
-      window.Plotly.downloadImage(el, {
+      const figure = exportFigure(el);
+      window.Plotly.downloadImage(figure, {
         format: button.dataset.export, filename: filenameOf(el),
-        width: Math.max(el.clientWidth, 300), height: Math.max(el.clientHeight, 200), scale: button.dataset.export === 'png' ? 2 : 1,
+        width: figure.layout.width, height: figure.layout.height, scale: button.dataset.export === 'png' ? 2 : 1,
       });
     });
   }
@@ -230,7 +282,7 @@ export function phenotypeLabel(modality, phenotypeId, geneName) {
   const head = pid.split('__', 1)[0];
   if (modality === 'cross_modality' && head.includes(':')) {
     const at = pid.indexOf(':');
-    return phenotypeLabel(pid.slice(0, at), pid.slice(at + 1), geneName);
+    return `${phenotypeLabel(pid.slice(0, at), pid.slice(at + 1), geneName)} (${pid.slice(0, at)})`;
   }
   const cut = pid.indexOf('__');
   const gene = cut < 0 ? pid : pid.slice(0, cut);
