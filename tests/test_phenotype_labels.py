@@ -18,8 +18,8 @@ CASES = [
     ("alt_TSS", "G__ENST7", "Sym", "Sym · TSS ENST7 usage"),
     ("alt_polyA", "ENSDEMG00000000001__PAS_3", "Abc1", "Abc1 · polyA site 3 usage"),
     ("alt_polyA", "G__ENST7", "Sym", "Sym · polyA site ENST7 usage"),
-    ("cross_modality", "alt_polyA:ENSDEMG00000000001__PAS_3", "Abc1", "Abc1 · polyA site 3 usage"),
-    ("cross_modality", "expression:ENSDEMG00000000001", "Abc1", "Abc1"),
+    ("cross_modality", "alt_polyA:ENSDEMG00000000001__PAS_3", "Abc1", "Abc1 · polyA site 3 usage (alt_polyA)"),
+    ("cross_modality", "expression:ENSDEMG00000000001", "Abc1", "Abc1 (expression)"),
     ("other", "G__feature_x", "Sym", "Sym · feature_x"),
 ]
 

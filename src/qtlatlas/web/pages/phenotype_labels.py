@@ -12,7 +12,7 @@ isoforms        ``ENSG1__ENST2``                            ``Sym · ENST2``
 splicing        ``ENSG1__chr1:682920:686663:clu_1[_+]``     ``Sym · intron 682,920–686,663``
 alt_TSS         ``ENSG1__TSS_2``                            ``Sym · TSS_2 usage``
 alt_polyA       ``ENSG1__PAS_3``                            ``Sym · polyA site 3 usage``
-cross_modality  ``MODALITY:ID``                             the label of ID in MODALITY
+cross_modality  ``MODALITY:ID``                             the label of ID ``(MODALITY)``
 ==============  ==========================================  ===============================
 
 Features of other shapes keep their text (``Sym · feature``). The same rule lives in ``static/plots.js``
@@ -51,7 +51,7 @@ def phenotype_label(modality: str, phenotype_id: str, gene_name: str | None = No
     pid = str(phenotype_id)
     if modality == "cross_modality" and ":" in pid.split(SEPARATOR, 1)[0]:
         inner, rest = pid.split(":", 1)
-        return phenotype_label(inner, rest, gene_name)
+        return f"{phenotype_label(inner, rest, gene_name)} ({inner})"
     gene, _, feature = pid.partition(SEPARATOR)
     symbol = gene_name if isinstance(gene_name, str) and gene_name else gene
     if not feature:
