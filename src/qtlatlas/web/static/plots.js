@@ -302,3 +302,21 @@ export function phenotypeLabel(modality, phenotypeId, geneName) {
   }
   return `${symbol} · ${what}`;
 }
+
+/** Ticks of a category x axis whose `labels` share the width of plot `id` (less `reserved` px for margins):
+ * level when they fit side by side; on a wide screen slanted by `slant`; on a phone upright, in a font that fits
+ * one slot, cut to `chars` characters, and only every k-th named when slots are thinner than a line of text.
+ * Spread the answer into the layout's xaxis. */
+export function categoryTicks(id, labels, { reserved = 80, size = 12, slant = -30, chars = 22 } = {}) {
+  const width = document.getElementById(id)?.clientWidth || 800;
+  const slot = (width - reserved) / Math.max(labels.length, 1);
+  const widest = Math.max(0, ...labels.map((l) => textWidth(l, size)));
+  if (widest + 6 <= slot) return { tickangle: 0, tickfont: { size } };
+  if (width >= 600) return { tickangle: slant, tickfont: { size } };
+  const font = Math.max(8, Math.min(size, Math.floor(slot) - 3));
+  const step = Math.max(1, Math.ceil((font + 3) / slot));
+  return {
+    tickangle: -90, tickfont: { size: font }, tickmode: 'array', tickvals: labels,
+    ticktext: labels.map((l, k) => (k % step ? '' : (l.length > chars ? `${l.slice(0, chars - 1)}…` : l))),
+  };
+}

@@ -1,7 +1,9 @@
 // TWAS hub plots. Each hub page embeds its data in <script id="twas-data"> with a `view` naming the page:
 // traits (genes per trait), trait (genome-wide plot, cross-trait correlations), locus (marginal and conditional
 // GWAS with a gene track), gene (trait × model Z heatmap, h² and CV R² per method), panels (models per panel).
-import { EFFECT_SCALE, draw, fmtP, message, pageURL, readJSON } from './plots.js';
+import {
+  EFFECT_SCALE, categoryTicks, draw, fmtP, message, pageURL, readJSON, textWidth,
+} from './plots.js';
 
 const data = readJSON('twas-data');
 const traitURL = (id) => pageURL(`/twas/traits/${encodeURIComponent(id)}`);
@@ -23,7 +25,7 @@ function traitsView() {
   draw('traits-plot', [bars('n_genes', 'total genes', '#0a58a8'), bars('n_joint_genes', 'independent genes', '#e38a6d')], {
     barmode: 'group', showlegend: true, legend: { orientation: 'h', y: 1.12, x: 1, xanchor: 'right' },
     margin: { l: 60, r: 20, t: 30, b: 90 },
-    xaxis: { automargin: true, tickangle: traits.length > 6 ? -30 : 0 },
+    xaxis: { automargin: true, ...categoryTicks('traits-plot', names, { slant: traits.length > 6 ? -30 : 0 }) },
     yaxis: { title: { text: 'genes' }, rangemode: 'tozero', dtick: 1 },
   }, { onClick: (e) => go(traitURL(first(e)?.customdata?.[0])) });
 }
@@ -194,7 +196,10 @@ function zmap() {
       marker: { symbol: 'x-thin-open', size: 14, line: { width: 2.5, color: '#18212c' }, color: '#18212c' } },
   ], {
     margin: { l: 20, r: 20, t: 10, b: 40 },
-    xaxis: { type: 'category', automargin: true, tickangle: z.models.length > 2 ? -30 : 0 },
+    xaxis: { type: 'category', automargin: true,
+      // the width left once the trait names (left) and the colour bar (right) have theirs
+      ...categoryTicks('zmap-plot', z.models, { slant: z.models.length > 2 ? -30 : 0,
+        reserved: 110 + Math.max(...z.names.map((n) => textWidth(n, 12))) }) },
     yaxis: { type: 'category', automargin: true, autorange: 'reversed' },
   }, { height: Math.max(240, 170 + 42 * z.traits.length),
     onClick: (e) => { const p = first(e); if (p && p.data.type === 'heatmap') go(traitURL(p.customdata)); } });
@@ -213,7 +218,8 @@ function cvPlot() {
   draw('cv-plot', traces, {
     barmode: 'group', showlegend: true, legend: { orientation: 'h', y: 1.12, x: 1, xanchor: 'right' },
     margin: { l: 60, r: 20, t: 30, b: 60 },
-    xaxis: { type: 'category', automargin: true, tickangle: cv.labels.length > 2 ? -30 : 0 },
+    xaxis: { type: 'category', automargin: true,
+      ...categoryTicks('cv-plot', cv.labels, { slant: cv.labels.length > 2 ? -30 : 0 }) },
     yaxis: { title: { text: 'h² or R²' }, zeroline: true },
   });
 }
@@ -236,7 +242,8 @@ function panelsView() {
   })), {
     barmode: 'stack', showlegend: true, legend: { orientation: 'h', y: 1.12, x: 1, xanchor: 'right' },
     margin: { l: 60, r: 20, t: 30, b: 60 },
-    xaxis: { automargin: true, tickangle: names.length > 4 ? -30 : 0 }, yaxis: { title: { text: 'models' } },
+    xaxis: { automargin: true, ...categoryTicks('panels-plot', names, { slant: names.length > 4 ? -30 : 0 }) },
+    yaxis: { title: { text: 'models' } },
   });
 }
 
