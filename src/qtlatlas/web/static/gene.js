@@ -120,8 +120,11 @@ function showRegional(payload) {
   const modality = data.modalities.find((x) => x.id === payload.modality);
   const el = document.getElementById('regional-plot');
   if (el) {
-    el.dataset.exportTitle = [symbol, tissue?.name ?? payload.tissue, modality?.name ?? payload.modality,
-      phenotypeLabel(payload.modality, payload.phenotype_id, data.gene.gene_name)].join(' · ');
+    // the phenotype's label begins with the gene's symbol: only its feature is added (none for expression)
+    const label = phenotypeLabel(payload.modality, payload.phenotype_id, data.gene.gene_name);
+    const feature = label.startsWith(`${symbol} · `) ? label.slice(symbol.length + 3) : (label === symbol ? '' : label);
+    el.dataset.exportTitle = [symbol, tissue?.name ?? payload.tissue, modality?.name ?? payload.modality, feature]
+      .filter(Boolean).join(' · ');
   }
   const plot = interactiveRegional('regional-plot', payload, {
     tissue: payload.tissue, tissueName: tissue?.name ?? payload.tissue, highlight: data.gene.gene_id,

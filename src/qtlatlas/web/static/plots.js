@@ -123,8 +123,10 @@ export function exportFigure(el) {
   margin.t = (margin.t ?? full.margin?.t ?? 20) + top;
   const layout = {
     ...el.layout, margin, width, height: height + top,
-    title: { text: lines.map(escapeHTML).join('<br>'), x: 0, xref: 'container', xanchor: 'left', y: 1, yref: 'container',
-      yanchor: 'top', pad: { t: 10, l: 12 }, font: { size: 14, color: '#18212c', family: FONT } },
+    // the first line's baseline a line below the top (plotly anchors a title of several lines by its first)
+    title: { text: lines.map(escapeHTML).join('<br>'), x: 0, xref: 'container', xanchor: 'left',
+      y: 1 - 26 / (height + top), yref: 'container', yanchor: 'bottom', pad: { l: 12 },
+      font: { size: 14, color: '#18212c', family: FONT } },
   };
   return { data: el.data, layout, config: { displaylogo: false } };
 }
