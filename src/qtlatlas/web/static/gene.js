@@ -134,7 +134,11 @@ function showRegional(payload) {
 }
 
 function fillPhenotypes(choice, selected) {
-  const labels = choice.ph.map((id, k) => ({ value: id, label: choice.p[k] === null ? id : `${id} (p = ${fmtP(choice.p[k])})` }));
+  const modality = data.modalities[choice.m]?.id;
+  const labels = choice.ph.map((id, k) => {
+    const name = phenotypeLabel(modality, id, data.gene.gene_name);
+    return { value: id, label: choice.p[k] === null ? name : `${name} (p = ${fmtP(choice.p[k])})` };
+  });
   fillSelect(regionalPhenotype, labels, selected ?? choice.ph[0]);
   regionalPhenotype.closest('.field').hidden = choice.ph.length < 2;
 }
