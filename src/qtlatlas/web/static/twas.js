@@ -67,7 +67,7 @@ function manhattan() {
       title: { text: 'chromosome' } },
     yaxis: { title: { text: 'TWAS −log10 P' }, rangemode: 'tozero' },
     shapes,
-  }, { onClick: (e) => go(hubGeneURL(first(e)?.customdata?.[0])) });
+  }, { title: data.trait?.name, onClick: (e) => go(hubGeneURL(first(e)?.customdata?.[0])) });
 }
 
 function correlations() {
@@ -85,7 +85,10 @@ function correlations() {
     margin: { l: 20, r: 20, t: 10, b: 50 },
     xaxis: { title: { text: 'r (TWAS Z)' }, range: [-1, 1], zeroline: true, zerolinecolor: '#8a96a5' },
     yaxis: { automargin: true },
-  }, { height: Math.max(200, 90 + 40 * idx.length), onClick: (e) => go(traitURL(first(e)?.customdata?.[0])) });
+  }, {
+    height: Math.max(200, 90 + 40 * idx.length), title: data.trait?.name,
+    onClick: (e) => go(traitURL(first(e)?.customdata?.[0])),
+  });
 }
 
 function traitView() {
@@ -170,7 +173,10 @@ function locusView() {
     yaxis: { title: { text: 'GWAS −log10 P' }, domain: [track + 0.06, 1], rangemode: 'tozero', zeroline: false },
     yaxis2: { domain: [0, track], range: [-rows + 0.3, 0.9], showticklabels: false, showgrid: false, zeroline: false },
     shapes, annotations,
-  }, { onClick: (e) => { const p = first(e); if (p && p.data.yaxis === 'y2') go(hubGeneURL(p.customdata)); } });
+  }, {
+    title: `${data.trait?.name ?? ''} · locus ${l.locus} (${l.chrom}:${l.start}–${l.end})`,
+    onClick: (e) => { const p = first(e); if (p && p.data.yaxis === 'y2') go(hubGeneURL(p.customdata)); },
+  });
 }
 
 // -- a gene ----------------------------------------------------------------------------------------------
@@ -221,7 +227,7 @@ function cvPlot() {
     xaxis: { type: 'category', automargin: true,
       ...categoryTicks('cv-plot', cv.labels, { slant: cv.labels.length > 2 ? -30 : 0 }) },
     yaxis: { title: { text: 'h² or R²' }, zeroline: true },
-  });
+  }, { title: data.gene?.gene_name });
 }
 
 function geneView() {
