@@ -191,6 +191,8 @@ function zmap() {
   const top = Math.max(2, ...values.map((v) => Math.abs(v)));
   const text = z.z.map((row, i) => row.map((v, j) => `${z.names[i]} × ${z.full[j]}<br>`
     + (v === null ? 'not tested' : `Z = ${fixed(v)}, P = ${fmtP(z.p[i][j])}${z.sig[i][j] ? '<br>significant' : ''}`)));
+  const phone = (document.getElementById('zmap-plot')?.clientWidth || 800) < 600;
+  const rowNames = z.names.map((n) => (phone && n.length > 16 ? `${n.slice(0, 15)}…` : n));
   const sx = [];
   const sy = [];
   z.sig.forEach((row, i) => row.forEach((s, j) => { if (s) { sx.push(z.models[j]); sy.push(z.names[i]); } }));
@@ -205,8 +207,10 @@ function zmap() {
     xaxis: { type: 'category', automargin: true,
       // the width left once the trait names (left) and the colour bar (right) have theirs
       ...categoryTicks('zmap-plot', z.models, { slant: z.models.length > 2 ? -30 : 0,
-        reserved: 110 + Math.max(...z.names.map((n) => textWidth(n, 12))) }) },
-    yaxis: { type: 'category', automargin: true, autorange: 'reversed' },
+        reserved: 110 + Math.max(...rowNames.map((n) => textWidth(n, 12))) }) },
+    // a phone keeps the heatmap's width for its cells: trait names cut short (hovers give them whole)
+    yaxis: { type: 'category', automargin: true, autorange: 'reversed', tickmode: 'array', tickvals: z.names,
+      ticktext: rowNames },
   }, { height: Math.max(240, 170 + 42 * z.traits.length),
     onClick: (e) => { const p = first(e); if (p && p.data.type === 'heatmap') go(traitURL(p.customdata)); } });
 }
