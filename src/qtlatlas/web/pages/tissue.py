@@ -168,6 +168,7 @@ def tissue_page(request: Request, tissue: str) -> Response:
             tsv_name=f"top_expressed.{t}.{release.id}", caption=f"Most expressed genes (median {page.unit})",
             links={"Heatmap across tissues": page.url("/expression", tissue=t)})
     data = {"tissue": {"id": t, "name": info.get("name") or t, "colour": page.tissue_colour(t)}, "modality": modality,
+            "modality_name": page.modality_names.get(modality, modality),
             "qq": qq_data(leads), "manhattan": manhattan_data(page, leads, fdr), "fdr": fdr,
             "n_genes": len(leads)}
     return render(page, "tissue.html", uses_plots=True, tissue=info, tid=t, modalities=mods, modality=modality,

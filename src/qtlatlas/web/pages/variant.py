@@ -17,6 +17,7 @@ from . import params
 from .context import Page, page_for
 from .errors import PageRoute
 from .evidence import coloc_rows, coloc_table, credible_set_table
+from .phenotype_labels import phenotype_label
 from .phewas import MAX_NOMINAL_ROWS, nominal_rows, phewas_data, tested_pairs
 from .static_plots import ForestRow, forest_height, forest_svg
 from .tables import Column, table_from_frame
@@ -61,7 +62,18 @@ def pbg_choices(assoc: pd.DataFrame) -> list[dict]:
     cols = ["tissue", "modality", "phenotype_id", "gene_id", "gene_name", "pval_nominal"]
     df = assoc[cols].sort_values(["pval_nominal", "tissue", "modality", "phenotype_id"], na_position="last")
     df = df.drop_duplicates(["tissue", "modality", "phenotype_id"])
-    return df.to_dict("records")
+    out = df.to_dict("records")
+    for c in out:  # what the plots name the phenotype by
+        c["label"] = phenotype_label(c["modality"], c["phenotype_id"], c["gene_name"])
+    return out
+
+
+def name_choices(page: Page, choices: list[dict]) -> list[dict]:
+    """The choices with their tissue's and modality's names (titles of the violins and of their exports)."""
+    for c in choices:
+        c["tissue_name"] = page.tissue_name(c["tissue"])
+        c["modality_name"] = page.modality_names.get(c["modality"], c["modality"])
+    return choices
 
 
 def forest_rows(page: Page, assoc: pd.DataFrame) -> list[dict]:
@@ -81,12 +93,15 @@ def forest_rows(page: Page, assoc: pd.DataFrame) -> list[dict]:
     out, seen = [], set()
     for r in df.itertuples():
         modality = page.modality_names.get(r.modality, r.modality)
-        label = f"{page.tissue_name(r.tissue)} · {modality} · {r.gene_name}"
-        if label in seen:  # a gene's second phenotype in the same tissue × modality
+        # every row named alike: tissue · modality · the phenotype's readable label (gene symbol and feature)
+        feature = phenotype_label(r.modality, r.phenotype_id, r.gene_name)
+        label = f"{page.tissue_name(r.tissue)} · {modality} · {feature}"
+        if label in seen:  # two phenotypes that read alike
             label += f" · {r.phenotype_id}"
         seen.add(label)
         out.append({"tissue": r.tissue, "tissue_name": page.tissue_name(r.tissue), "colour": page.tissue_colour(r.tissue),
                     "modality": modality, "phenotype_id": r.phenotype_id, "gene": r.gene_name, "label": label,
+                    "feature": feature,
                     "slope": r.slope, "se": r.slope_se, "p": r.pval_nominal})
     return out
 
@@ -116,6 +131,7 @@ def pbg_data(page: Page, variant: dict, choice: dict | None) -> tuple[dict | Non
             groups[g].append(x)
     data["groups"] = [groups[0], groups[1], groups[2]]
     data["gene_name"] = choice.get("gene_name")
+    data["label"] = choice.get("label") or phenotype_label(choice["modality"], choice["phenotype_id"], choice.get("gene_name"))
     return data, ""
 
 
@@ -138,7 +154,7 @@ def variant_page(request: Request, variant: str) -> Response:
                              tissue=pd.Series(dtype=object), modality=pd.Series(dtype=object),
                              phenotype_id=pd.Series(dtype=object), pval_nominal=pd.Series(dtype=float),
                              slope=pd.Series(dtype=float), slope_se=pd.Series(dtype=float))
-    choices = pbg_choices(assoc)
+    choices = name_choices(page, pbg_choices(assoc))
     chosen = params.integer(request, "pbg", 1, maximum=max(len(choices), 1)) - 1
     pbg_read = _READS.submit(pbg_data, page, v, choices[chosen] if choices else None)
     tested, n_tested, cut = tested_read.result()

@@ -2,7 +2,8 @@
 // track. Data come from <script id="gene-data"> (no round trip); the regional plot's other choices and LD
 // references from the API.
 import {
-  EFFECT_SCALE, apiURL, draw, fillSelect, fmtP, getJSON, message, mlog10, readJSON, variantURL, violins,
+  EFFECT_SCALE, apiURL, draw, fillSelect, fmtP, getJSON, message, mlog10, phenotypeLabel, readJSON, textWidth, variantURL,
+  violins,
 } from './plots.js';
 import { interactiveRegional } from './regional.js';
 
@@ -11,6 +12,9 @@ const pairs = data.pairs;
 const nPairs = pairs.variant.length;
 const tissueName = (i) => data.tissues[i]?.name ?? '?';
 const modalityName = (i) => data.modalities[i]?.name ?? '?';
+const symbol = data.gene.gene_name || data.gene.gene_id;
+/** A name cut to `chars` characters (an ellipsis marks the cut). */
+const cut = (text, chars) => (text.length > chars ? `${text.slice(0, chars - 1)}…` : text);
 const openVariant = (event) => {
   const point = event.points?.[0];
   const id = point?.customdata?.[0] ?? point?.customdata;
@@ -41,7 +45,12 @@ function bubbleMap() {
     if (!variantBest.has(v) || pairs.p[i] < pairs.p[variantBest.get(v)]) variantBest.set(v, i);
   }
   if (!best.size) { message('bubble-plot', 'No pair passes these thresholds.'); return; }
-  const keep = [...variantBest.entries()].sort((a, b) => pairs.p[a[1]] - pairs.p[b[1]]).slice(0, most);
+  // on a phone: fewer columns (one upright variant name each), short tissue names, the colour bar above
+  const el = document.getElementById('bubble-plot');
+  const width = el?.clientWidth || 800;
+  const narrow = width < 600;
+  const columns = narrow ? Math.max(5, Math.floor((width - 130) / 15)) : most;
+  const keep = [...variantBest.entries()].sort((a, b) => pairs.p[a[1]] - pairs.p[b[1]]).slice(0, Math.min(most, columns));
   const chosen = new Set(keep.map(([v]) => v));
   const order = keep.sort((a, b) => pairs.pos[a[1]] - pairs.pos[b[1]]).map(([v]) => v);
   const idx = [...best.values()].filter((i) => chosen.has(pairs.variant[i]));
@@ -49,26 +58,34 @@ function bubbleMap() {
   const maxLog = Math.max(...lps, 1);
   const maxAbs = Math.max(...idx.map((i) => Math.abs(pairs.slope[i] || 0)), 1e-6);
   const tissuesShown = [...new Set(idx.map((i) => pairs.t[i]))].sort((a, b) => a - b).map(tissueName);
+  const rowName = (name) => (narrow ? cut(name, 12) : name);
+  const biggest = narrow ? Math.min(28, Math.max(10, (width - 130) / order.length)) : 28;
   const trace = {
     type: 'scatter', mode: 'markers',
-    x: idx.map((i) => pairs.variant[i]), y: idx.map((i) => tissueName(pairs.t[i])),
+    x: idx.map((i) => pairs.variant[i]), y: idx.map((i) => rowName(tissueName(pairs.t[i]))),
     customdata: idx.map((i) => [pairs.variant[i]]),
     marker: {
-      size: lps.map((lp) => 6 + 22 * (lp / maxLog)), sizemode: 'diameter',
+      size: lps.map((lp) => 6 + (biggest - 6) * (lp / maxLog)), sizemode: 'diameter',
       color: idx.map((i) => pairs.slope[i]), colorscale: EFFECT_SCALE, cmin: -maxAbs, cmax: maxAbs,
       line: { color: '#33415580', width: 0.8 },
-      colorbar: { title: { text: 'slope' }, thickness: 12, len: 0.8 },
+      colorbar: narrow
+        ? { orientation: 'h', x: 0, xanchor: 'left', y: 1, yanchor: 'bottom', ypad: 14, lenmode: 'pixels', len: 160,
+          thickness: 8, title: { text: 'slope', side: 'right', font: { size: 11 } }, tickfont: { size: 10 }, nticks: 4 }
+        : { title: { text: 'slope' }, thickness: 12, len: 0.8 },
     },
     text: idx.map((i) => `${pairs.variant[i]} (${pairs.pos[i].toLocaleString()})<br>${tissueName(pairs.t[i])} · `
-      + `${data.phenotypes[pairs.ph[i]]}<br>p = ${fmtP(pairs.p[i])}<br>slope = ${pairs.slope[i]?.toFixed(3)}`),
+      + `${phenotypeLabel(data.modalities[pairs.m[i]]?.id, data.phenotypes[pairs.ph[i]], data.gene.gene_name)}`
+      + `<br>p = ${fmtP(pairs.p[i])}<br>slope = ${pairs.slope[i]?.toFixed(3)}`),
     hoverinfo: 'text',
   };
-  const height = Math.max(260, 90 + 42 * tissuesShown.length);
+  const height = Math.max(260, (narrow ? 150 : 90) + 42 * tissuesShown.length);
   draw('bubble-plot', [trace], {
-    margin: { l: 130, r: 20, t: 10, b: 110 },
-    xaxis: { type: 'category', categoryorder: 'array', categoryarray: order, tickangle: -50, title: { text: '' }, automargin: true },
-    yaxis: { type: 'category', categoryorder: 'array', categoryarray: tissuesShown, automargin: true },
-  }, { height, onClick: openVariant });
+    margin: { l: narrow ? 10 : 130, r: 20, t: narrow ? 56 : 10, b: narrow ? 20 : 110 },
+    xaxis: { type: 'category', categoryorder: 'array', categoryarray: order, tickangle: narrow ? -90 : -50,
+      title: { text: '' }, automargin: true, tickfont: { size: narrow ? 10 : 12 } },
+    yaxis: { type: 'category', categoryorder: 'array', categoryarray: tissuesShown.map(rowName), automargin: true,
+      tickfont: { size: narrow ? 11 : 12 } },
+  }, { height, onClick: openVariant, title: `${symbol} · ${modalityName(m)} · every tissue` });
 }
 
 function initBubble() {
@@ -100,6 +117,15 @@ let regionalToken = 0;
 
 function showRegional(payload) {
   const tissue = data.tissues.find((t) => t.id === payload.tissue);
+  const modality = data.modalities.find((x) => x.id === payload.modality);
+  const el = document.getElementById('regional-plot');
+  if (el) {
+    // the phenotype's label begins with the gene's symbol: only its feature is added (none for expression)
+    const label = phenotypeLabel(payload.modality, payload.phenotype_id, data.gene.gene_name);
+    const feature = label.startsWith(`${symbol} · `) ? label.slice(symbol.length + 3) : (label === symbol ? '' : label);
+    el.dataset.exportTitle = [symbol, tissue?.name ?? payload.tissue, modality?.name ?? payload.modality, feature]
+      .filter(Boolean).join(' · ');
+  }
   const plot = interactiveRegional('regional-plot', payload, {
     tissue: payload.tissue, tissueName: tissue?.name ?? payload.tissue, highlight: data.gene.gene_id,
     status: regionalStatus,
@@ -108,7 +134,11 @@ function showRegional(payload) {
 }
 
 function fillPhenotypes(choice, selected) {
-  const labels = choice.ph.map((id, k) => ({ value: id, label: choice.p[k] === null ? id : `${id} (p = ${fmtP(choice.p[k])})` }));
+  const modality = data.modalities[choice.m]?.id;
+  const labels = choice.ph.map((id, k) => {
+    const name = phenotypeLabel(modality, id, data.gene.gene_name);
+    return { value: id, label: choice.p[k] === null ? name : `${name} (p = ${fmtP(choice.p[k])})` };
+  });
   fillSelect(regionalPhenotype, labels, selected ?? choice.ph[0]);
   regionalPhenotype.closest('.field').hidden = choice.ph.length < 2;
 }
@@ -168,12 +198,18 @@ function expressionPlot() {
   const values = (g) => g.tpm.filter((v) => v !== null).map((v) => (log ? Math.log10(v + 1) : v));
   const traces = violins(groups.map((g) => ({ label: tissueName(g.t), values: values(g) })),
     { colours: groups.map((g) => data.tissues[g.t].colour) });
+  // tissue names upright when they do not fit their violins' width side by side (a phone), slanted when they
+  // do not fit level
+  const width = document.getElementById('expression-plot')?.clientWidth || 800;
+  const slot = (width - 90) / groups.length;
+  const widest = Math.max(...groups.map((g) => textWidth(tissueName(g.t), 12)));
+  const angle = widest + 6 <= slot ? 0 : (slot >= 24 && width >= 600 ? -35 : -90);
   draw('expression-plot', traces, {
     margin: { l: 70, r: 20, t: 10, b: 80 },
     yaxis: { title: { text: log ? `log10(${data.unit} + 1)` : data.unit }, zeroline: false, rangemode: 'tozero' },
-    xaxis: { tickangle: groups.length > 6 ? -35 : 0, automargin: true },
+    xaxis: { tickangle: angle, automargin: true },
     violingap: 0.25,
-  });
+  }, { title: `${symbol} · Expression (${data.unit}) · every tissue` });
 }
 
 function initExpression() {
@@ -225,6 +261,7 @@ function colocHeatmap() {
     xaxis: { type: 'category', automargin: true, side: 'bottom' },
     yaxis: { type: 'category', automargin: true, autorange: 'reversed' },
   }, {
+    title: `${symbol} · ${chosen === null ? 'every trait' : c.traits[chosen].name} · every tissue and modality`,
     height: Math.max(220, 80 + 34 * tissues.length),
     onClick: (event) => {
       const cell = event.points?.[0]?.customdata;

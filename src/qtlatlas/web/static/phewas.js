@@ -15,8 +15,14 @@ function describe(d, i) {
     + `${tables.length ? `in: ${tables.join(', ')}` : 'tested (nominal pass)'}${d.hi[i] ? ' — significant' : ''}`;
 }
 
+/** A modality's name in a word ("Alternative TSS" → "TSS", "Isoform ratio" → "Isoform"). */
+function shortName(m) {
+  const words = m.name.replace(/^(Alternative|Alt\.?|RNA)\s+/i, '').split(/\s+/);
+  return words[0].length > 10 ? `${words[0].slice(0, 9)}…` : words[0];
+}
+
 /** Draw the PheWAS of payload `d` in element `id`. */
-export function phewas(id, d) {
+export function phewas(id, d, title = '') {
   const n = d.y.length;
   if (!n) { message(id, 'This variant was not tested with any phenotype in this release.'); return null; }
   // slots: the tissue × modality pairs present, in release order; points spread across their slot
@@ -69,13 +75,20 @@ export function phewas(id, d) {
       text: name.length > room ? `${name.slice(0, room - 1)}…` : name, hovertext: name,
       font: { size: 11, color: '#18212c' } });
   }
+  // on a phone the modality names stand upright, shortened, each in its slot (every k-th when slots are
+  // narrower than a line of text)
+  const narrow = (el?.clientWidth || 600) < 600;
+  const tickSize = narrow ? Math.max(8, Math.min(10, Math.floor(slotPx) - 3)) : 10;
+  const step = narrow ? Math.max(1, Math.ceil((tickSize + 3) / slotPx)) : 1;
+  const ticks = slots.map((_, k) => k).filter((k) => k % step === 0);
   return draw(id, traces, {
     margin: { l: 56, r: 10, t: 28, b: 20 }, showlegend: false, shapes, annotations, hovermode: 'closest',
-    xaxis: { range: [0, slots.length], tickmode: 'array', tickvals: slots.map((_, k) => k + 0.5),
-      ticktext: slots.map((s) => d.modalities[s.m].name), tickangle: -50, automargin: true, showgrid: false,
-      zeroline: false, tickfont: { size: 10 } },
+    xaxis: { range: [0, slots.length], tickmode: 'array', tickvals: ticks.map((k) => k + 0.5),
+      ticktext: ticks.map((k) => (narrow ? shortName : (m) => m.name)(d.modalities[slots[k].m])),
+      tickangle: narrow ? -90 : -50, automargin: true, showgrid: false, zeroline: false, tickfont: { size: tickSize } },
     yaxis: { title: { text: '−log10 p' }, rangemode: 'tozero', zeroline: false, gridcolor: '#e6e9ee' },
   }, {
+    title,
     onClick: (event) => { const gene = event.points?.[0]?.customdata; if (gene) window.location.assign(geneURL(gene)); },
   });
 }

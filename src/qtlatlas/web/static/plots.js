@@ -12,6 +12,14 @@ export const EXPRESSION_SCALE = [
   [0, '#f7fbff'], [0.2, '#c6dbef'], [0.45, '#6baed6'], [0.7, '#2171b5'], [1, '#08306b'],
 ];
 
+let measure;
+/** The width in pixels of `text` in the portal's font at `size` px. */
+export function textWidth(text, size = 12) {
+  measure ??= document.createElement('canvas').getContext('2d');
+  measure.font = `${size}px ${FONT}`;
+  return measure.measureText(String(text)).width;
+}
+
 /** Resolves with window.Plotly once plotly.js has loaded. */
 export function whenPlotly() {
   if (window.Plotly) return Promise.resolve(window.Plotly);
@@ -70,12 +78,57 @@ export async function draw(id, traces, extraLayout = {}, options = {}) {
   else await Plotly.newPlot(el, traces, lay, config(filenameOf(el)));
   el.dataset.plotted = 'true';
   el.dataset.traces = String(traces.length);
+  if (options.title) el.dataset.exportTitle = options.title;
   enableExport(el);
   if (options.onClick) {
     el.removeAllListeners?.('plotly_click');
     el.on('plotly_click', options.onClick);
   }
   return el;
+}
+
+/** The title drawn into an exported figure: what the plot shows of which gene / variant, tissue and modality
+ * (`options.title` of draw(), or data-export-title of the plot element), after the plot's caption. */
+export function exportTitle(el) {
+  const caption = document.getElementById(`${el.id}-title`)?.textContent.trim() || '';
+  const context = el.dataset.exportTitle || '';
+  if (!context) return caption;
+  if (!caption || caption.includes(context)) return context || caption;
+  return `${context} — ${caption}`;
+}
+
+/** Lines of at most `chars` characters, broken at spaces (plotly titles wrap only at <br>). */
+function wrap(text, chars) {
+  const lines = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > chars) { lines.push(line); line = word; }
+    else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+const escapeHTML = (t) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** The figure an SVG/PNG export draws: the plot as shown, with its title on top (the margin grown to hold
+ * it) and at least 640 px wide, so that a phone's export is not cramped. */
+export function exportFigure(el) {
+  const width = Math.max(el.clientWidth, 640);
+  const height = Math.max(el.clientHeight, 200);
+  const lines = wrap(exportTitle(el), Math.floor((width - 40) / 7.5));
+  const full = el._fullLayout || {};
+  const margin = { ...(el.layout.margin || {}) };
+  const top = 16 + 18 * lines.length;
+  margin.t = (margin.t ?? full.margin?.t ?? 20) + top;
+  const layout = {
+    ...el.layout, margin, width, height: height + top,
+    // the first line's baseline a line below the top (plotly anchors a title of several lines by its first)
+    title: { text: lines.map(escapeHTML).join('<br>'), x: 0, xref: 'container', xanchor: 'left',
+      y: 1 - 26 / (height + top), yref: 'container', yanchor: 'bottom', pad: { l: 12 },
+      font: { size: 14, color: '#18212c', family: FONT } },
+  };
+  return { data: el.data, layout, config: { displaylogo: false } };
 }
 
 function enableExport(el) {
@@ -85,9 +138,10 @@ function enableExport(el) {
   tools.hidden = false;
   for (const button of tools.querySelectorAll('button[data-export]')) {
     button.addEventListener('click', () => {
-      window.Plotly.downloadImage(el, {
+      const figure = exportFigure(el);
+      window.Plotly.downloadImage(figure, {
         format: button.dataset.export, filename: filenameOf(el),
-        width: Math.max(el.clientWidth, 300), height: Math.max(el.clientHeight, 200), scale: button.dataset.export === 'png' ? 2 : 1,
+        width: figure.layout.width, height: figure.layout.height, scale: button.dataset.export === 'png' ? 2 : 1,
       });
     });
   }
@@ -220,4 +274,51 @@ export function violins(groups, { colours = [], showPoints = false } = {}) {
       spanmode: 'manual', span: [low, Math.max(...v) + 2 * bw], scalemode: 'width', hoverinfo: 'y+name',
     };
   });
+}
+
+/** The readable label of a phenotype (the rule of qtlatlas.web.pages.phenotype_labels, which tests check this
+ * against): the gene symbol, then what the phenotype measures ("Sym · TSS_2 usage", "Sym · intron 1,200–1,900",
+ * "Sym · polyA site 3 usage", "Sym · ENST…", "Sym · stability"; expression: the symbol alone). */
+export function phenotypeLabel(modality, phenotypeId, geneName) {
+  const pid = String(phenotypeId);
+  const head = pid.split('__', 1)[0];
+  if (modality === 'cross_modality' && head.includes(':')) {
+    const at = pid.indexOf(':');
+    return `${phenotypeLabel(pid.slice(0, at), pid.slice(at + 1), geneName)} (${pid.slice(0, at)})`;
+  }
+  const cut = pid.indexOf('__');
+  const gene = cut < 0 ? pid : pid.slice(0, cut);
+  const feature = cut < 0 ? '' : pid.slice(cut + 2);
+  const symbol = typeof geneName === 'string' && geneName ? geneName : gene;
+  if (!feature) return modality === 'stability' ? `${symbol} · stability` : symbol;
+  const thousands = (digits) => Number(digits).toLocaleString('en-US');
+  let what = feature;
+  if (modality === 'splicing') {
+    const m = /^(?:chr)?[^:]+:(\d+):(\d+)(?::.*)?$/.exec(feature);
+    what = m ? `intron ${thousands(m[1])}–${thousands(m[2])}` : `intron ${feature}`;
+  } else if (modality === 'alt_TSS') {
+    what = /^(?:TSS|PAS)_(\d+)$/.test(feature) ? `${feature} usage` : `TSS ${feature} usage`;
+  } else if (modality === 'alt_polyA') {
+    const m = /^(?:TSS|PAS)_(\d+)$/.exec(feature);
+    what = m ? `polyA site ${m[1]} usage` : `polyA site ${feature} usage`;
+  }
+  return `${symbol} · ${what}`;
+}
+
+/** Ticks of a category x axis whose `labels` share the width of plot `id` (less `reserved` px for margins):
+ * level when they fit side by side; on a wide screen slanted by `slant`; on a phone upright, in a font that fits
+ * one slot, cut to `chars` characters, and only every k-th named when slots are thinner than a line of text.
+ * Spread the answer into the layout's xaxis. */
+export function categoryTicks(id, labels, { reserved = 80, size = 12, slant = -30, chars = 22 } = {}) {
+  const width = document.getElementById(id)?.clientWidth || 800;
+  const slot = (width - reserved) / Math.max(labels.length, 1);
+  const widest = Math.max(0, ...labels.map((l) => textWidth(l, size)));
+  if (widest + 6 <= slot) return { tickangle: 0, tickfont: { size } };
+  if (width >= 600) return { tickangle: slant, tickfont: { size } };
+  const font = Math.max(8, Math.min(size, Math.floor(slot) - 3));
+  const step = Math.max(1, Math.ceil((font + 3) / slot));
+  return {
+    tickangle: -90, tickfont: { size: font }, tickmode: 'array', tickvals: labels,
+    ticktext: labels.map((l, k) => (k % step ? '' : (l.length > chars ? `${l.slice(0, chars - 1)}…` : l))),
+  };
 }

@@ -5,6 +5,8 @@ const data = readJSON('tissue-data');
 /** Genes labelled on the Manhattan plot of a narrow screen (the server sends the top five). */
 const PHONE_LABELS = 3;
 const LABEL_FONT = 11;
+/** What the exported figures name: the tissue and the modality. */
+const exportContext = `${data.tissue.name} · ${data.modality_name || data.modality}`;
 
 function qq() {
   const { expected, observed, n, column, band } = data.qq;
@@ -33,9 +35,11 @@ function qq() {
     margin: { l: 56, r: 16, t: 16, b: 48 },
     xaxis: { title: { text: 'expected −log10 p' }, range: [0, xMax * 1.03], automargin: true, zeroline: false },
     yaxis: { title: { text: `observed −log10 ${column === 'pval_beta' ? 'p (permutation)' : 'p'}` },
-      range: [0, yMax * 1.05], automargin: true, zeroline: false },
+      range: [0, yMax * 1.05], automargin: true, zeroline: false,
+      // an invisible tick holds the y labels off the corner, where both axes' 0 would meet
+      ticks: 'outside', ticklen: 5, tickcolor: 'rgba(0,0,0,0)' },
     annotations,
-  });
+  }, { title: exportContext });
 }
 
 let measure;
@@ -123,7 +127,10 @@ async function manhattan() {
       range: [0, xEnd], title: { text: 'chromosome' }, automargin: true },
     yaxis: { title: { text: 'lead −log10 p' }, range: [0, yMax * 1.3], automargin: true, zeroline: false },
     shapes,
-  }, { onClick: (event) => { const g = event.points?.[0]?.customdata?.[0]; if (g) window.location.assign(geneURL(g)); } });
+  }, {
+    title: exportContext,
+    onClick: (event) => { const g = event.points?.[0]?.customdata?.[0]; if (g) window.location.assign(geneURL(g)); },
+  });
   if (!el) return;
   const label = () => {
     const genes = window.matchMedia('(max-width: 640px)').matches ? m.top.slice(0, PHONE_LABELS) : m.top;

@@ -1,7 +1,9 @@
 // TWAS hub plots. Each hub page embeds its data in <script id="twas-data"> with a `view` naming the page:
 // traits (genes per trait), trait (genome-wide plot, cross-trait correlations), locus (marginal and conditional
 // GWAS with a gene track), gene (trait × model Z heatmap, h² and CV R² per method), panels (models per panel).
-import { EFFECT_SCALE, draw, fmtP, message, pageURL, readJSON } from './plots.js';
+import {
+  EFFECT_SCALE, categoryTicks, draw, fmtP, message, pageURL, readJSON, textWidth,
+} from './plots.js';
 
 const data = readJSON('twas-data');
 const traitURL = (id) => pageURL(`/twas/traits/${encodeURIComponent(id)}`);
@@ -23,7 +25,7 @@ function traitsView() {
   draw('traits-plot', [bars('n_genes', 'total genes', '#0a58a8'), bars('n_joint_genes', 'independent genes', '#e38a6d')], {
     barmode: 'group', showlegend: true, legend: { orientation: 'h', y: 1.12, x: 1, xanchor: 'right' },
     margin: { l: 60, r: 20, t: 30, b: 90 },
-    xaxis: { automargin: true, tickangle: traits.length > 6 ? -30 : 0 },
+    xaxis: { automargin: true, ...categoryTicks('traits-plot', names, { slant: traits.length > 6 ? -30 : 0 }) },
     yaxis: { title: { text: 'genes' }, rangemode: 'tozero', dtick: 1 },
   }, { onClick: (e) => go(traitURL(first(e)?.customdata?.[0])) });
 }
@@ -65,7 +67,7 @@ function manhattan() {
       title: { text: 'chromosome' } },
     yaxis: { title: { text: 'TWAS −log10 P' }, rangemode: 'tozero' },
     shapes,
-  }, { onClick: (e) => go(hubGeneURL(first(e)?.customdata?.[0])) });
+  }, { title: data.trait?.name, onClick: (e) => go(hubGeneURL(first(e)?.customdata?.[0])) });
 }
 
 function correlations() {
@@ -83,7 +85,10 @@ function correlations() {
     margin: { l: 20, r: 20, t: 10, b: 50 },
     xaxis: { title: { text: 'r (TWAS Z)' }, range: [-1, 1], zeroline: true, zerolinecolor: '#8a96a5' },
     yaxis: { automargin: true },
-  }, { height: Math.max(200, 90 + 40 * idx.length), onClick: (e) => go(traitURL(first(e)?.customdata?.[0])) });
+  }, {
+    height: Math.max(200, 90 + 40 * idx.length), title: data.trait?.name,
+    onClick: (e) => go(traitURL(first(e)?.customdata?.[0])),
+  });
 }
 
 function traitView() {
@@ -168,7 +173,10 @@ function locusView() {
     yaxis: { title: { text: 'GWAS −log10 P' }, domain: [track + 0.06, 1], rangemode: 'tozero', zeroline: false },
     yaxis2: { domain: [0, track], range: [-rows + 0.3, 0.9], showticklabels: false, showgrid: false, zeroline: false },
     shapes, annotations,
-  }, { onClick: (e) => { const p = first(e); if (p && p.data.yaxis === 'y2') go(hubGeneURL(p.customdata)); } });
+  }, {
+    title: `${data.trait?.name ?? ''} · locus ${l.locus} (${l.chrom}:${l.start}–${l.end})`,
+    onClick: (e) => { const p = first(e); if (p && p.data.yaxis === 'y2') go(hubGeneURL(p.customdata)); },
+  });
 }
 
 // -- a gene ----------------------------------------------------------------------------------------------
@@ -183,6 +191,8 @@ function zmap() {
   const top = Math.max(2, ...values.map((v) => Math.abs(v)));
   const text = z.z.map((row, i) => row.map((v, j) => `${z.names[i]} × ${z.full[j]}<br>`
     + (v === null ? 'not tested' : `Z = ${fixed(v)}, P = ${fmtP(z.p[i][j])}${z.sig[i][j] ? '<br>significant' : ''}`)));
+  const phone = (document.getElementById('zmap-plot')?.clientWidth || 800) < 600;
+  const rowNames = z.names.map((n) => (phone && n.length > 16 ? `${n.slice(0, 15)}…` : n));
   const sx = [];
   const sy = [];
   z.sig.forEach((row, i) => row.forEach((s, j) => { if (s) { sx.push(z.models[j]); sy.push(z.names[i]); } }));
@@ -194,8 +204,13 @@ function zmap() {
       marker: { symbol: 'x-thin-open', size: 14, line: { width: 2.5, color: '#18212c' }, color: '#18212c' } },
   ], {
     margin: { l: 20, r: 20, t: 10, b: 40 },
-    xaxis: { type: 'category', automargin: true, tickangle: z.models.length > 2 ? -30 : 0 },
-    yaxis: { type: 'category', automargin: true, autorange: 'reversed' },
+    xaxis: { type: 'category', automargin: true,
+      // the width left once the trait names (left) and the colour bar (right) have theirs
+      ...categoryTicks('zmap-plot', z.models, { slant: z.models.length > 2 ? -30 : 0,
+        reserved: 110 + Math.max(...rowNames.map((n) => textWidth(n, 12))) }) },
+    // a phone keeps the heatmap's width for its cells: trait names cut short (hovers give them whole)
+    yaxis: { type: 'category', automargin: true, autorange: 'reversed', tickmode: 'array', tickvals: z.names,
+      ticktext: rowNames },
   }, { height: Math.max(240, 170 + 42 * z.traits.length),
     onClick: (e) => { const p = first(e); if (p && p.data.type === 'heatmap') go(traitURL(p.customdata)); } });
 }
@@ -213,9 +228,10 @@ function cvPlot() {
   draw('cv-plot', traces, {
     barmode: 'group', showlegend: true, legend: { orientation: 'h', y: 1.12, x: 1, xanchor: 'right' },
     margin: { l: 60, r: 20, t: 30, b: 60 },
-    xaxis: { type: 'category', automargin: true, tickangle: cv.labels.length > 2 ? -30 : 0 },
+    xaxis: { type: 'category', automargin: true,
+      ...categoryTicks('cv-plot', cv.labels, { slant: cv.labels.length > 2 ? -30 : 0 }) },
     yaxis: { title: { text: 'h² or R²' }, zeroline: true },
-  });
+  }, { title: data.gene?.gene_name });
 }
 
 function geneView() {
@@ -236,7 +252,8 @@ function panelsView() {
   })), {
     barmode: 'stack', showlegend: true, legend: { orientation: 'h', y: 1.12, x: 1, xanchor: 'right' },
     margin: { l: 60, r: 20, t: 30, b: 60 },
-    xaxis: { automargin: true, tickangle: names.length > 4 ? -30 : 0 }, yaxis: { title: { text: 'models' } },
+    xaxis: { automargin: true, ...categoryTicks('panels-plot', names, { slant: names.length > 4 ? -30 : 0 }) },
+    yaxis: { title: { text: 'models' } },
   });
 }
 

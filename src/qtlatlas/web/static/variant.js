@@ -22,23 +22,42 @@ function forest() {
     customdata: t.idx.map((i) => [rows[i].gene]),
     error_x: { type: 'data', array: t.idx.map((i) => 1.96 * rows[i].se), color: t.colour, thickness: 1.5, width: 3 },
     marker: { color: t.colour, size: 9, symbol: 'square', line: { width: 1, color: '#1b2430' } },
-    text: t.idx.map((i) => `${rows[i].tissue_name} · ${rows[i].modality}<br>${rows[i].phenotype_id}<br>`
+    text: t.idx.map((i) => `${rows[i].tissue_name} · ${rows[i].modality}<br>${rows[i].feature || rows[i].gene}`
+      + ` (${rows[i].phenotype_id})<br>`
       + `slope = ${rows[i].slope.toFixed(3)} ± ${(1.96 * rows[i].se).toFixed(3)}<br>p = ${fmtP(rows[i].p)}`),
     hoverinfo: 'text',
   }));
-  const narrow = (document.getElementById('forest-plot')?.clientWidth || 800) < 600;
+  const el = document.getElementById('forest-plot');
+  const narrow = (el?.clientWidth || 800) < 600;
+  // on a phone, a label's parts (tissue · modality · gene · feature) go on lines of their own, and each row is
+  // as tall as its lines; the legend goes above the plot (beside it on a wide screen), clear of the axes
+  const ticktext = narrow ? labels.map((l) => l.split(' · ').join('<br>')) : labels;
+  const lines = narrow ? Math.max(...labels.map((l) => l.split(' · ').length)) : 1;
+  const rowPx = narrow ? Math.max(24, 13 * lines + 8) : 24;
+  const legend = narrow
+    ? { orientation: 'h', x: 0, xanchor: 'left', y: 1, yanchor: 'bottom', font: { size: 11 } }
+    : { orientation: 'v', x: 1, xanchor: 'left', y: 1, yanchor: 'top', font: { size: 12 },
+      title: { text: 'tissue', font: { size: 12 } } };
   draw('forest-plot', traces, {
-    margin: { l: 20, r: 20, t: 10, b: 50 },
-    showlegend: byTissue.size > 1, legend: { orientation: 'h', y: -0.12 },
-    xaxis: { title: { text: `slope (effect of ${v.alt})` }, zeroline: true, zerolinecolor: '#8a96a5', zerolinewidth: 1.5 },
-    // on a phone, a label's parts (tissue · modality · gene) go on lines of their own, or they take the width
+    margin: { l: 20, r: 20, t: narrow && byTissue.size > 1 ? 16 : 10, b: 50 },
+    showlegend: byTissue.size > 1, legend,
+    xaxis: { title: { text: `slope (effect of ${v.alt}) ± 1.96 SE` }, zeroline: true, zerolinecolor: '#8a96a5',
+      zerolinewidth: 1.5, automargin: true, nticks: narrow ? 5 : undefined },
     yaxis: { type: 'category', categoryorder: 'array', categoryarray: [...labels].reverse(), automargin: true,
-      tickmode: 'array', tickvals: labels, ticktext: narrow ? labels.map((l) => l.split(' · ').join('<br>')) : labels,
-      tickfont: { size: narrow ? 10 : 12 } },
+      tickmode: 'array', tickvals: labels, ticktext, tickfont: { size: narrow ? 10 : 12 }, ticklen: 4, ticks: 'outside',
+      tickcolor: '#ffffff' },
   }, {
-    height: Math.max(260, 80 + 24 * rows.length),
+    // a phone's legend takes up to a line per tissue above the rows
+    height: Math.max(260, 110 + rowPx * rows.length + (narrow && byTissue.size > 1 ? 22 * byTissue.size : 0)),
+    title: `${v.variant_id} · every tissue and modality with an effect estimate`,
     onClick: (event) => { const g = event.points?.[0]?.customdata?.[0]; if (g) window.location.assign(geneURL(g)); },
   });
+}
+
+/** What the violins show: variant · tissue · modality · phenotype (names, as the choice list gives them). */
+function pbgChoice(pbg) {
+  return data.choices.find((c) => c.tissue === pbg.tissue && c.modality === pbg.modality
+    && c.phenotype_id === pbg.phenotype_id) || {};
 }
 
 function pbgPlot(pbg) {
@@ -46,20 +65,30 @@ function pbgPlot(pbg) {
   const ref = pbg.ref;
   const alt = pbg.alt;
   const classes = [`${ref}/${ref}`, `${ref}/${alt}`, `${alt}/${alt}`];
-  const groups = classes.map((label, i) => ({ label: `${label} (n = ${pbg.groups[i].length})`, values: pbg.groups[i] }));
+  const el = document.getElementById('pbg-plot');
+  const narrow = (el?.clientWidth || 800) < 500;
+  // on a phone the sample counts go on a second line, or the three names run into each other
+  const groups = classes.map((label, i) => ({
+    label: `${label}${narrow ? '<br>' : ' '}(n = ${pbg.groups[i].length})`, values: pbg.groups[i] }));
   const traces = violins(groups, { colours: ['#6f9fd8', '#8e7cc3', '#e38a6d'], showPoints: true });
+  const choice = pbgChoice(pbg);
+  const name = pbg.label || choice.label || pbg.phenotype_id;
+  const unit = pbg.value_kind === 'tpm' ? pbg.value_unit || 'TPM' : 'normalised';
   draw('pbg-plot', traces, {
     margin: { l: 60, r: 20, t: 10, b: 50 },
-    yaxis: { title: { text: `${pbg.phenotype_id} (${pbg.value_kind === 'tpm' ? pbg.value_unit || 'TPM' : 'normalised'})` }, zeroline: false,
-      automargin: true },
-    xaxis: { title: { text: `${pbg.variant_id} genotype` } },
+    yaxis: { title: { text: `${name} (${unit})` }, zeroline: false, automargin: true },
+    xaxis: { title: { text: `${pbg.variant_id} genotype` }, automargin: true },
+  }, {
+    title: [pbg.variant_id, choice.tissue_name || pbg.tissue, choice.modality_name || pbg.modality, name].join(' · '),
   });
 }
 
 function updateStats(pbg) {
   const table = document.getElementById('pbg-table');
   if (!table || !pbg) return;
-  table.caption.textContent = `${pbg.tissue} · ${pbg.modality} · ${pbg.phenotype_id}`;
+  const choice = pbgChoice(pbg);
+  table.caption.textContent = `${choice.tissue_name || pbg.tissue} · ${choice.modality_name || pbg.modality} · `
+    + `${pbg.label || choice.label || pbg.phenotype_id} (${pbg.phenotype_id})`;
   for (const key of ['hom_ref', 'het', 'hom_alt', 'missing']) {
     const row = table.querySelector(`tr[data-class="${key}"]`);
     if (row) row.cells[1].textContent = String(pbg.counts[key]);
@@ -101,7 +130,7 @@ async function choose(index) {
     const body = await getJSON(apiURL('/phenotype-by-genotype', {
       phenotype_id: c.phenotype_id, variant: v.variant_id, tissue: c.tissue, modality: c.modality,
     }));
-    const pbg = groupsOf(body.data);
+    const pbg = { ...groupsOf(body.data), label: c.label };
     pbgPlot(pbg);
     updateStats(pbg);
     const url = new URL(window.location.href);
@@ -114,6 +143,7 @@ async function choose(index) {
 
 forest();
 pbgPlot(data.pbg);
-requestAnimationFrame(() => setTimeout(() => phewas('phewas-plot', data.phewas), 0));
+requestAnimationFrame(() => setTimeout(() => phewas('phewas-plot', data.phewas,
+  `${v.variant_id} · every tissue and modality tested`), 0));
 const select = document.getElementById('pbg-choice');
 if (select) select.addEventListener('change', () => choose(Number(select.value) - 1));
