@@ -57,7 +57,9 @@ def test_sharing_counts_match_the_top_qtl_table(site, modality):
         assert (merged[c] == merged[f"{c}_want"]).all(), c
     share = merged["n_shared"] / merged["n_tested_there"]
     assert ((merged["share"] - share).abs().fillna(0) < 1e-12).all()
-    assert (merged["n_shared"] <= merged["n_tested_there"]).all() and merged["n_shared"].sum() > 0
+    assert (merged["n_shared"] <= merged["n_tested_there"]).all() and merged["n_tested_there"].sum() > 0
+    if modality == "expression":  # the demo's eQTLs are planted in every tissue: some eGenes are shared
+        assert merged["n_shared"].sum() > 0
 
 
 def test_tissue_page_lists_sharing(client, site):
