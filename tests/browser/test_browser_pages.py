@@ -45,6 +45,11 @@ def test_expression_heatmap_and_log_toggle(page, site):
     genes = page.evaluate("document.getElementById('heatmap-plot').data[0].y.length")
     assert genes == min(25, len(table(site, "genes")))
     log_max = page.evaluate("Math.max(...document.getElementById('heatmap-plot').data[0].z.flat())")
+    # the gene names read top to bottom in the order of the table below the heatmap
+    from_top = page.evaluate("""() => [...document.querySelectorAll('#heatmap-plot .yaxislayer-above .ytick text')]
+        .map((t) => [t.getBoundingClientRect().top, t.textContent]).sort((a, b) => a[0] - b[0]).map((x) => x[1])""")
+    rows = page.locator("#median-table tbody tr td:first-child").all_inner_texts()
+    assert len(from_top) == genes and from_top == [r.strip() for r in rows]
     screenshot(page, "expression")
     page.click("#scale-toggle a:has-text('TPM')")
     page.wait_for_url(re.compile(r"log=0"))

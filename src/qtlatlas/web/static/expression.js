@@ -33,7 +33,7 @@ function heatmap() {
   const left = 0.14;
   const top = nTissues > 1 ? Math.min(0.16, 90 / (160 + 16 * nGenes)) : 0.1;
   const xRange = [-0.5, nTissues - 0.5];
-  const yRange = [-0.5, nGenes - 0.5];
+  const yRange = [nGenes - 0.5, -0.5]; // the first gene on top, as in the table below the heatmap
   const height = Math.max(320, Math.min(2400, 160 + 16 * nGenes));
   // on a phone the tissue names stand upright in a font that fits their columns, and the colour bar is long
   // enough for its ticks
