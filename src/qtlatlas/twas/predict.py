@@ -58,6 +58,7 @@ import pandas as pd
 
 from ..errors import ConfigError, InputFileError, QtlAtlasError
 from ..io.chromosomes import chrom_key
+from ..io.genotypes import MISSING_INT8
 from .align import _COMPLEMENT, _qc, _upper
 from .fusion_io import MODEL_NAMES, TwasModel
 
@@ -301,17 +302,27 @@ def _blocks(rows: np.ndarray, block: int, span: int) -> list[tuple[int, int]]:
     return out
 
 
-def read_rows(reader, rows: np.ndarray, cohort: CohortIndex) -> np.ndarray:
-    """``(len(rows), n_samples)`` float64 counted-allele dosages (NaN missing) of the cohort's variant rows
-    ``rows`` (sorted): straight from the file for PLINK readers, else by a region read of their span."""
+def read_rows(reader, rows: np.ndarray, cohort: CohortIndex) -> tuple[np.ndarray, np.ndarray]:
+    """``(len(rows), n_samples)`` float64 counted-allele dosages of the cohort's variant rows ``rows`` (sorted)
+    and the mask of missing calls: straight from the file for PLINK readers (PLINK 1 as hard calls, PLINK 2
+    as dosages), else (VCF/BCF) by a region read of their span."""
     read_rows_of = getattr(reader, "read_rows", None)
+    if read_rows_of is not None and getattr(reader, "format", "") == "plink1":
+        calls = read_rows_of(rows, dtype="int8")
+        return calls.astype(np.float64), calls == MISSING_INT8
     if read_rows_of is not None:
-        return read_rows_of(rows, dtype="float32").astype(np.float64)
+        x = read_rows_of(rows, dtype="float32").astype(np.float64)
+        return x, np.isnan(x)
+    x = _region_rows(reader, rows, cohort)
+    return x, np.isnan(x)
+
+
+def _region_rows(reader, rows: np.ndarray, cohort: CohortIndex) -> np.ndarray:
     chrom = cohort.chrom[rows[0]]
     same = np.array([c == chrom for c in cohort.chrom[rows]])
     if not same.all():  # rows on several chromosomes: one read per chromosome
         cut = int(np.argmin(same))
-        return np.vstack([read_rows(reader, rows[:cut], cohort), read_rows(reader, rows[cut:], cohort)])
+        return np.vstack([_region_rows(reader, rows[:cut], cohort), _region_rows(reader, rows[cut:], cohort)])
     lo, hi = int(cohort.pos[rows].min()), int(cohort.pos[rows].max())
     data = reader.read(f"{chrom}:{lo}-{hi}", dtype="float32")
     v = data.variants
@@ -325,15 +336,16 @@ def read_rows(reader, rows: np.ndarray, cohort: CohortIndex) -> np.ndarray:
     return data.dosages[at].astype(np.float64)
 
 
-def _prepare(x: np.ndarray, scale: str) -> np.ndarray:
-    """Mean-impute (per variant, over individuals with a call) and, for ``standardised``, scale in place."""
-    missing = np.isnan(x)
+def _prepare(x: np.ndarray, missing: np.ndarray, scale: str) -> np.ndarray:
+    """Mean-impute (per variant, over individuals with a call; 0 when none has one) and, for
+    ``standardised``, centre and scale (SD with divisor n − 1; monomorphic variants become 0), in place."""
+    n = x.shape[1]
     if missing.any():
-        observed = (~missing).sum(axis=1)
-        means = np.divide(np.where(missing, 0.0, x).sum(axis=1), observed, out=np.zeros(len(x)), where=observed > 0)
-        x[missing] = np.take(means, np.nonzero(missing)[0])
+        np.copyto(x, 0.0, where=missing)
+        observed = n - missing.sum(axis=1)
+        means = np.divide(x.sum(axis=1), observed, out=np.zeros(len(x)), where=observed > 0)
+        np.copyto(x, means[:, None], where=missing)
     if scale == "standardised":
-        n = x.shape[1]
         x -= x.mean(axis=1, keepdims=True)
         sd = np.sqrt((x * x).sum(axis=1) / max(n - 1, 1))
         x *= np.divide(1.0, sd, out=np.zeros_like(sd), where=sd > 0)[:, None]
@@ -417,7 +429,7 @@ def predict_panel(reader, cohort: CohortIndex, scores: PanelScores, options: Pre
     acc = np.zeros((16, n))
     free = list(range(15, -1, -1))
     for b, (lo, hi) in enumerate(blocks):
-        x = _prepare(read_rows(reader, unique_rows[lo:hi], cohort), options.scale)
+        x = _prepare(*read_rows(reader, unique_rows[lo:hi], cohort), options.scale)
         Wb = W[lo:hi]
         cols = np.unique(Wb.indices)
         if len(cols):
@@ -456,17 +468,27 @@ def summary_path(out: str | os.PathLike[str], panel: str) -> Path:
     return Path(out) / f"{panel}.models.tsv"
 
 
-def _format(values: np.ndarray) -> list[str]:
-    """Shortest round-trip text of float64 values (``repr``), NaN as ``NA``."""
-    return ["NA" if v != v else repr(v) for v in values.tolist()]
+def _text_rows(labels: Sequence[Sequence[str]], values: np.ndarray) -> bytes:
+    """Tab-separated lines: the label columns, then ``values`` (rows × columns float64) in the shortest text
+    that reads back to the same double (pyarrow's CSV writer: fast, no quoting)."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    columns = {f"l{k}": pa.array(list(col), type=pa.string()) for k, col in enumerate(labels)}
+    columns.update({f"v{k}": pa.array(values[:, k]) for k in range(values.shape[1])})
+    sink = pa.BufferOutputStream()
+    pcsv.write_csv(pa.table(columns), sink, pcsv.WriteOptions(include_header=False, delimiter="\t",
+                                                              quoting_style="none"))
+    return sink.getvalue().to_pybytes()
 
 
 def write_prediction(pred: PanelPrediction, out: str | os.PathLike[str], layout: str = "individuals", *,
-                     chunk: int = 1024) -> tuple[Path, Path]:
+                     chunk: int = 512, compresslevel: int = 1) -> tuple[Path, Path]:
     """Write the prediction file (layout ``individuals``: header ``individual`` + phenotype ids, one line per
     individual; ``bed``: ``#chr start end phenotype_id`` + individuals, one line per phenotype sorted by
     position, ``start``/``end`` the span of the phenotype's weighted SNPs, 0-based half-open) and the
-    per-phenotype summary (:data:`SUMMARY_COLUMNS`). Returns both paths."""
+    per-phenotype summary (:data:`SUMMARY_COLUMNS`). Values are written in full (float64) precision, gzip
+    level ``compresslevel``. Returns both paths."""
     if layout not in LAYOUTS:
         raise ConfigError("--layout", f"must be one of {', '.join(LAYOUTS)}, not {layout!r}")
     Path(out).mkdir(parents=True, exist_ok=True)
@@ -474,24 +496,27 @@ def write_prediction(pred: PanelPrediction, out: str | os.PathLike[str], layout:
     pred_rows = summary[summary["predicted"]].reset_index(drop=True)
     path = output_path(out, pred.panel, layout)
     tmp = path.with_name(path.name + ".part")
-    with gzip.open(tmp, "wt", compresslevel=4, newline="\n") as fh:
+    with gzip.open(tmp, "wb", compresslevel=compresslevel) as fh:
         if layout == "individuals":
-            fh.write("\t".join(["individual", *pred_rows["phenotype_id"].astype(str)]) + "\n")
+            fh.write(("\t".join(["individual", *pred_rows["phenotype_id"].astype(str)]) + "\n").encode())
             for i0 in range(0, len(pred.samples), chunk):
-                block = np.asarray(pred.values[:, i0:i0 + chunk]).T if len(pred_rows) else \
-                    np.zeros((min(chunk, len(pred.samples) - i0), 0))
-                fh.writelines("\t".join([pred.samples[i0 + i], *_format(row)]) + "\n" for i, row in enumerate(block))
+                ids = pred.samples[i0:i0 + chunk]
+                block = np.asarray(pred.values[:, i0:i0 + chunk]).T if len(pred_rows) else np.zeros((len(ids), 0))
+                fh.write(_text_rows([ids], block))
         else:
             from ..io.chromosomes import chrom_sort_key
 
-            fh.write("\t".join(["#chr", "start", "end", "phenotype_id", *pred.samples]) + "\n")
+            fh.write(("\t".join(["#chr", "start", "end", "phenotype_id", *pred.samples]) + "\n").encode())
             order = sorted(range(len(pred_rows)), key=lambda k: (chrom_sort_key(pred_rows["chrom"].iat[k]),
                                                                  int(pred_rows["p0"].iat[k]),
                                                                  str(pred_rows["phenotype_id"].iat[k])))
-            for k in order:
-                r = pred_rows.iloc[k]
-                fh.write("\t".join([str(r["chrom"]), str(int(r["p0"]) - 1), str(int(r["p1"])), str(r["phenotype_id"]),
-                                    *_format(np.asarray(pred.values[k]))]) + "\n")
+            rows_chunk = max(1, chunk * 64 // max(len(pred.samples), 1))
+            for a in range(0, len(order), rows_chunk):
+                ks = order[a:a + rows_chunk]
+                r = pred_rows.iloc[ks]
+                labels = [r["chrom"].astype(str).tolist(), (r["p0"].astype(np.int64) - 1).astype(str).tolist(),
+                          r["p1"].astype(np.int64).astype(str).tolist(), r["phenotype_id"].astype(str).tolist()]
+                fh.write(_text_rows(labels, np.asarray(pred.values[ks])))
     os.replace(tmp, path)
     spath = summary_path(out, pred.panel)
     summary.to_csv(spath, sep="\t", index=False, na_rep="NA")
