@@ -14,8 +14,9 @@ weight as stored (per standardised genotype: FUSION's and our weights are fitted
 genotypes and are *not* rescaled here). A missing genotype is replaced by the mean dosage of that allele
 over the individuals of the cohort with a call (2 × its allele frequency in the cohort). This equals
 ``plink2 --score FILE 1 2 3 cols=scoresums`` on a score file of ``SNP A1 WEIGHT`` rows (plink2's default
-mean imputation, frequencies computed from the cohort's founders — every individual of a .fam without parents
-or of a VCF). The score of an individual does not depend on the others except through that imputation.
+mean imputation with the cohort's allele frequencies; for a .fam that lists parents plink2 may take them from
+the founders only, while every individual with a call counts here). The score of an individual does not
+depend on the others except through that imputation.
 
 Score (``scale="standardised"``)::
 
