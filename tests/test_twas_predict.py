@@ -227,6 +227,22 @@ def test_allele_flips_strand_ambiguous_and_missing(tmp_path):
     np.testing.assert_allclose(kept, expected + 0.7 * x[3], rtol=1e-12)
 
 
+def test_indels_match_as_written(tmp_path):
+    bim = pd.DataFrame({"chrom": "1", "id": ["d1", "d2", "d3"], "pos": [100, 200, 300],
+                        "a1": ["AT", "C", "A"], "a2": ["A", "CTT", "G"]})
+    calls = np.array([[0, 1, 2, 1], [2, 2, 1, 0], [1, 0, 0, 2]], dtype=np.int8)
+    prefix = write_bfile(tmp_path / "c", calls, bim)
+    snps = pd.DataFrame({"chrom": "1", "snp": bim["id"], "cm": 0.0, "pos": bim["pos"],
+                         "a1": ["A", "C", "A"], "a2": ["AT", "CTT", "C"]})  # d1 swapped, d3 mismatched
+    w = np.zeros((3, 4))
+    w[:, 1] = [0.4, 0.6, 9.0]
+    panel = write_parquet_panel([model("g", snps, w, [0.1, 0.5, 0.2, 0.3])], tmp_path / "panel")
+    got = predict(tmp_path, panel, prefix)["g"].to_numpy()
+    np.testing.assert_allclose(got, 0.4 * (2 - calls[0]) + 0.6 * calls[1], rtol=1e-12)
+    summary = pd.read_csv(tmp_path / "out" / "Tis.expression.models.tsv", sep="\t").iloc[0]
+    assert (summary["n_used"], summary["n_flipped"], summary["n_mismatch"], summary["n_ambiguous"]) == (2, 1, 1, 0)
+
+
 def test_standardised_scores(tmp_path):
     prefix, panel, x = _flip_case(tmp_path)
     got = predict(tmp_path, panel, prefix, "--scale", "standardised")["g"].to_numpy()

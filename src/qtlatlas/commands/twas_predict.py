@@ -71,6 +71,7 @@ def _sources(args: argparse.Namespace):
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    import numpy as np
     from threadpoolctl import threadpool_limits
 
     from ..io.genotype_set import open_genotype_files
@@ -93,13 +94,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
     with console.status("Reading the cohort's variants…"):
         cohort = CohortIndex(reader.variants, options.match_by, reader.path)
     console.print(f"cohort {reader.path}: {len(reader.samples):,} individuals, {cohort.n_variants:,} variants")
+    unindexed = [r.path for r in getattr(reader, "readers", [reader]) if getattr(r, "indexed", True) is False]
+    if unindexed:
+        err_console.print(f"warning: {', '.join(unindexed)} not indexed: every block of variants is found by reading "
+                          "the file from its start; bgzip and index it (tabix -p vcf, bcftools index) for speed")
     written = 0
     with threadpool_limits(limits=1), ProgressBars() as progress:
         for panel, models in panels:
             scores = match_cohort(panel, models, cohort, force_model=options.force_model,
                                   keep_ambiguous=options.keep_ambiguous, weights_source=label)
             s = scores.summary
-            advance = progress(f"{panel}", len(set(scores.rows.tolist())))
+            advance = progress(f"{panel}", int(np.unique(scores.rows).size))
             pred = predict_panel(reader, cohort, scores, options, scratch_dir=args.out if _mkdir(args.out) else None,
                                  advance=advance)
             try:

@@ -51,7 +51,7 @@ import math
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -247,23 +247,26 @@ def match_cohort(panel: str, models: Sequence[TwasModel], cohort: CohortIndex, *
             raise InputFileError(cohort.path, f"{int(moved.sum()):,} of the {len(r):,} SNPs of panel {panel} found "
                                               "by id sit at other positions in the genotypes than in the weights: "
                                               "another genome build? (lift one over, or use --match-by position)")
-    qc = _qc(a1[found], a2[found], cohort.alt[r], cohort.ref[r])
-    ambiguous = ~qc.keep
-    if keep_ambiguous:
-        literal_same = (a1[found] == cohort.alt[r]) & (a2[found] == cohort.ref[r])
-        literal_swap = (a1[found] == cohort.ref[r]) & (a2[found] == cohort.alt[r])
-        flip = np.where(ambiguous, literal_swap, qc.flip)
-        mismatch = np.where(ambiguous, ~(literal_same | literal_swap), qc.mismatch)
-        usable = ~mismatch
-    else:
-        flip, mismatch = qc.flip, qc.mismatch
-        usable = qc.keep & ~mismatch
+    wa1, wa2, ca, cr = a1[found], a2[found], cohort.alt[r], cohort.ref[r]
+    qc = _qc(wa1, wa2, ca, cr)
+    bases = ["A", "C", "G", "T"]
+    single = np.isin(wa1, bases) & np.isin(wa2, bases) & np.isin(ca, bases) & np.isin(cr, bases)
+    ambiguous = single & ~qc.keep  # A/T, T/A, C/G, G/C
+    # alleles taken as written: indels and other multi-letter alleles (no strand question), and kept
+    # strand-ambiguous SNPs
+    literal = ~single | (ambiguous & keep_ambiguous)
+    literal_same = (wa1 == ca) & (wa2 == cr)
+    literal_swap = (wa1 == cr) & (wa2 == ca)
+    flip = np.where(literal, literal_swap, qc.flip)
+    mismatch = np.where(literal, ~(literal_same | literal_swap), qc.mismatch)
+    dropped = ambiguous & ~mismatch & (not keep_ambiguous)
+    usable = ~mismatch & ~dropped
     ph = pheno[found]
-    np.add.at(counts["n_ambiguous"], ph[ambiguous & ~mismatch] if not keep_ambiguous else ph[:0], 1)
+    np.add.at(counts["n_ambiguous"], ph[dropped], 1)
     np.add.at(counts["n_mismatch"], ph[mismatch], 1)
     np.add.at(counts["n_used"], ph[usable], 1)
     np.add.at(counts["n_flipped"], ph[usable & flip], 1)
-    np.add.at(counts["n_strand"], ph[usable & qc.strand], 1)
+    np.add.at(counts["n_strand"], ph[usable & qc.strand & ~literal], 1)
     w = table["w"].to_numpy(np.float64)[found]
     sign = np.where(flip, -1.0, 1.0)
     offset = np.zeros(n)
@@ -373,26 +376,55 @@ class PredictOptions:
             raise ConfigError("--block", "must be ≥ 1")
 
 
+class ScratchRows:
+    """A float64 matrix of ``n_rows`` × ``n_cols`` in a file, written and read by explicit reads and writes
+    (never mapped, so that it never counts in the process's memory)."""
+
+    def __init__(self, directory: str | os.PathLike[str] | None, n_rows: int, n_cols: int, prefix: str):
+        fd, self.path = tempfile.mkstemp(prefix=prefix, suffix=".f64", dir=directory)
+        self._fd = fd
+        self.shape = (n_rows, n_cols)
+        os.ftruncate(fd, n_rows * n_cols * 8)
+
+    def write_row(self, k: int, values: np.ndarray) -> None:
+        os.pwrite(self._fd, np.ascontiguousarray(values, dtype=np.float64).tobytes(), k * self.shape[1] * 8)
+
+    def rows(self, ks: Sequence[int]) -> np.ndarray:
+        """``(len(ks), n_cols)``: rows ``ks`` in that order."""
+        out = np.empty((len(ks), self.shape[1]))
+        for i, k in enumerate(ks):
+            out[i] = np.frombuffer(os.pread(self._fd, self.shape[1] * 8, int(k) * self.shape[1] * 8), np.float64)
+        return out
+
+    def columns(self, lo: int, hi: int) -> np.ndarray:
+        """``(n_rows, hi − lo)``: columns ``lo:hi`` of every row."""
+        out = np.empty((self.shape[0], hi - lo))
+        for k in range(self.shape[0]):
+            out[k] = np.frombuffer(os.pread(self._fd, (hi - lo) * 8, (k * self.shape[1] + lo) * 8), np.float64)
+        return out
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass
+
+
 @dataclass
 class PanelPrediction:
-    """Predictions of one panel, held in a scratch file: ``values[k]`` is the prediction of the k-th predicted
-    phenotype (rows of ``summary`` with ``predicted``) for every individual."""
+    """Predictions of one panel, held in a scratch file: row k of ``values`` is the prediction of the k-th
+    predicted phenotype (rows of ``summary`` with ``predicted``) for every individual."""
 
     panel: str
     summary: pd.DataFrame
     samples: list[str]
-    values: np.ndarray  # (n_predicted, n_samples) float64, a memmap
-    scratch: str | None = None
-    extra: dict = field(default_factory=dict)
+    values: ScratchRows
 
     def close(self) -> None:
-        if self.scratch is not None:
-            del self.values
-            try:
-                os.unlink(self.scratch)
-            except OSError:
-                pass
-            self.scratch = None
+        self.values.close()
 
 
 def predict_panel(reader, cohort: CohortIndex, scores: PanelScores, options: PredictOptions, *,
@@ -406,12 +438,8 @@ def predict_panel(reader, cohort: CohortIndex, scores: PanelScores, options: Pre
     predicted = scores.predicted
     out_index = np.full(len(scores.summary), -1, np.int64)
     out_index[predicted] = np.arange(len(predicted))
-    fd, scratch = tempfile.mkstemp(prefix=f".predict-{scores.panel}-", suffix=".f64", dir=scratch_dir)
-    os.close(fd)
-    values = np.lib.format.open_memmap(scratch, mode="w+", dtype=np.float64,
-                                       shape=(max(len(predicted), 1), max(n, 1))) if len(predicted) else \
-        np.zeros((0, n))
-    result = PanelPrediction(scores.panel, scores.summary, samples, values, scratch)
+    values = ScratchRows(scratch_dir, len(predicted), n, prefix=f".predict-{scores.panel}-")
+    result = PanelPrediction(scores.panel, scores.summary, samples, values)
     if not len(predicted):
         return result
     unique_rows, term_row = np.unique(scores.rows, return_inverse=True)
@@ -445,13 +473,12 @@ def predict_panel(reader, cohort: CohortIndex, scores: PanelScores, options: Pre
             acc[slot_of[cols]] += dense.T @ x
         for c in finishing.get(b, ()):
             s = slot_of[c]
-            values[c] = acc[s] + offsets[c]
+            values.write_row(c, acc[s] + offsets[c])
             acc[s] = 0.0
             free.append(int(s))
             slot_of[c] = -1
         if advance is not None:
             advance(hi - lo)
-    values.flush()
     return result
 
 
@@ -502,7 +529,7 @@ def write_prediction(pred: PanelPrediction, out: str | os.PathLike[str], layout:
             fh.write(("\t".join(["individual", *pred_rows["phenotype_id"].astype(str)]) + "\n").encode())
             for i0 in range(0, len(pred.samples), chunk):
                 ids = pred.samples[i0:i0 + chunk]
-                block = np.asarray(pred.values[:, i0:i0 + chunk]).T if len(pred_rows) else np.zeros((len(ids), 0))
+                block = pred.values.columns(i0, i0 + len(ids)).T
                 fh.write(_text_rows([ids], block))
         else:
             from ..io.chromosomes import chrom_sort_key
@@ -517,7 +544,7 @@ def write_prediction(pred: PanelPrediction, out: str | os.PathLike[str], layout:
                 r = pred_rows.iloc[ks]
                 labels = [r["chrom"].astype(str).tolist(), (r["p0"].astype(np.int64) - 1).astype(str).tolist(),
                           r["p1"].astype(np.int64).astype(str).tolist(), r["phenotype_id"].astype(str).tolist()]
-                fh.write(_text_rows(labels, np.asarray(pred.values[ks])))
+                fh.write(_text_rows(labels, pred.values.rows(ks)))
     os.replace(tmp, path)
     spath = summary_path(out, pred.panel)
     summary.to_csv(spath, sep="\t", index=False, na_rep="NA")
