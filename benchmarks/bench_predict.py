@@ -142,6 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--chromosomes", type=int, default=20)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--block", type=int, default=256)
+    ap.add_argument("--no-plink2", action="store_true", help="measure qtlatlas only")
     ap.add_argument("--keep", metavar="DIR", help="write the data here and keep it (default: a temporary directory)")
     args = ap.parse_args(argv if argv is not None else sys.argv[1:] if __name__ == "__main__" else [])
     rng = np.random.default_rng(1)
@@ -166,6 +167,8 @@ def main(argv: list[str] | None = None) -> None:
             raise RuntimeError(f"qtlatlas twas predict failed: see {tmp / 'qtlatlas.log'}")
         cells = args.individuals * args.phenotypes
         print(f"qtlatlas twas predict  {ours}   {cells / ours.wall_s / 1e6:8.2f} M individual×phenotype/s")
+        if args.no_plink2:
+            return
         if shutil.which("plink2") is None:
             print("plink2 not installed (apt-get install plink2): no comparison")
             return

@@ -177,6 +177,13 @@ def test_blocks_layout_and_vcf_give_the_same_predictions(simulated, tmp_path):
     vcf.write_text("\n".join(lines) + "\n")
     from_vcf = predict(tmp_path / "d", panel, vcf, "--block", "7")
     np.testing.assert_allclose(from_vcf.to_numpy(), ours.to_numpy(), rtol=1e-12)
+    import pysam  # bgzipped and indexed: blocks are read by region through the index
+
+    gz = tmp_path / "cohort.vcf.gz"
+    pysam.tabix_compress(str(vcf), str(gz), force=True)
+    pysam.tabix_index(str(gz), preset="vcf", force=True)
+    from_gz = predict(tmp_path / "e", panel, gz, "--block", "5")
+    np.testing.assert_allclose(from_gz.to_numpy(), ours.to_numpy(), rtol=1e-12)
 
 
 def test_summary_counts_and_best_model(simulated, tmp_path):
