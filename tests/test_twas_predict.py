@@ -361,3 +361,48 @@ def test_weights_arguments(tmp_path):
     with pytest.raises(InputFileError, match="no release 'v9'"):
         main(["twas", "predict", "--site", str(tmp_path), "--release", "v9", "--genotypes", str(prefix),
               "--out", str(tmp_path / "o")])
+
+
+# ----------------------------------------------------------------------------------------------------------
+# FUSION's reference weights (GEUVADIS chr22) on 1000 Genomes EUR
+# ----------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(PLINK2 is None, reason="plink2 is not installed (apt-get install plink2)")
+def test_fusion_weights_on_1000_genomes_equal_plink2(shared, tmp_path):
+    """The 60 FUSION GEUVADIS models (.pos + .wgt.RDat) predicted for the 503 1000 Genomes EUR individuals
+    equal plink2 --score on each model's best weights (plink2 prints 6 significant digits)."""
+    from conftest import G1000
+
+    from qtlatlas.twas.fusion_io import read_fusion_panel
+    from qtlatlas.twas.predict import chosen_weights
+
+    fusion = shared / "reference" / "fusion" / "weights"
+    prefix = G1000 / "g1000_eur_hm3_chr22"
+    ours = predict(tmp_path, fusion / "GEUV.pos", prefix)
+    bim = pd.read_csv(f"{prefix}.bim", sep="\t", header=None, usecols=[1, 4, 5], names=["snp", "b1", "b2"])
+    rows, names = {}, []
+    for m in read_fusion_panel(fusion / "GEUV.pos", fusion):
+        j, take, reason = chosen_weights(m)
+        if reason:
+            continue
+        s = m.snps.iloc[take].assign(w=m.weights[take, j]).merge(bim, on="snp")
+        complementary = {("A", "T"), ("T", "A"), ("C", "G"), ("G", "C")}
+        s = s[[(a, b) not in complementary for a, b in zip(s["a1"], s["a2"], strict=True)]]
+        for r in s.itertuples():
+            rows.setdefault((r.snp, r.a1), {})[m.phenotype_id] = r.w
+        names.append(m.phenotype_id)
+    assert len(names) >= 50
+    table = pd.DataFrame.from_dict(rows, orient="index")[names].fillna(0.0)
+    table.index = pd.MultiIndex.from_tuples(table.index, names=["SNP", "A1"])
+    score = tmp_path / "score.tsv"
+    table.reset_index().to_csv(score, sep="\t", index=False, float_format="%.17g")
+    out = tmp_path / "plink2"
+    subprocess.run([PLINK2, "--bfile", str(prefix), "--score", str(score), "1", "2", "header-read", "cols=scoresums",
+                    "--score-col-nums", f"3-{2 + len(names)}", "--out", str(out), "--threads", "1"],
+                   check=True, capture_output=True)
+    theirs = pd.read_csv(f"{out}.sscore", sep="\t")
+    theirs = theirs.set_index(theirs.columns[[c.lstrip("#") == "IID" for c in theirs.columns].index(True)])
+    theirs = theirs[[f"{n}_SUM" for n in names]].rename(columns=lambda c: c[:-4])
+    assert list(ours.columns) == names
+    np.testing.assert_allclose(ours.loc[theirs.index].to_numpy(), theirs.to_numpy(), rtol=5e-6, atol=1e-9)
