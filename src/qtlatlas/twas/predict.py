@@ -101,11 +101,11 @@ def chosen_weights(model: TwasModel, force_model: str | None = None) -> tuple[in
         j = best_model(model)
         if j is None:
             return None, np.empty(0, np.int64), "no CV R² to choose a model (use --model)"
-    w = model.weights[:, j]
+    w = np.nan_to_num(model.weights[:, j])
     if model.models[j].startswith("top1") and len(w):
         rows = np.array([int(np.argmax(np.abs(w)))]) if np.any(w != 0) else np.empty(0, np.int64)
     else:
-        rows = np.flatnonzero(np.nan_to_num(w) != 0)
+        rows = np.flatnonzero(w != 0)
     if len(rows) == 0:
         return j, rows, f"model {model.models[j]} has no non-zero weight"
     return j, rows, None
