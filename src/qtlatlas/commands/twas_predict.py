@@ -18,7 +18,7 @@ def add_predict_command(sub: argparse._SubParsersAction) -> None:
         "does, strand-ambiguous SNPs left out) and write the predicted values: OUT/{panel}.predicted.tsv.gz "
         "(one line per individual, one column per phenotype) and OUT/{panel}.models.tsv (model and SNP counts "
         "per phenotype). The default score is Σ weight × dosage of the weight's effect allele, missing "
-        "genotypes mean-imputed: `plink2 --score FILE 1 2 3 cols=scoresums`. See docs/twas.md.",
+        "genotypes mean-imputed: `plink2 --score FILE 1 2 3 cols=scoresums`. See docs/predict.md.",
     )
     src = p.add_argument_group("weights (one of --weights, or --site with --release)")
     src.add_argument("--weights", metavar="PATH",
