@@ -175,6 +175,13 @@ def test_blocks_layout_and_vcf_give_the_same_predictions(simulated, tmp_path):
                                 *(gts[int(x)] for x in row)]))
     vcf = tmp_path / "cohort.vcf"
     vcf.write_text("\n".join(lines) + "\n")
+    per_chrom = []  # one VCF per chromosome, given as two --genotypes
+    for c in ("1", "2"):
+        path = tmp_path / f"chr{c}.vcf"
+        path.write_text("\n".join([*lines[:5], *(x for x in lines[5:] if x.split("\t", 1)[0] == c)]) + "\n")
+        per_chrom.append(path)
+    split = predict(tmp_path / "s", panel, per_chrom[0], "--genotypes", str(per_chrom[1]))
+    np.testing.assert_allclose(split.to_numpy(), ours.to_numpy(), rtol=1e-12)
     from_vcf = predict(tmp_path / "d", panel, vcf, "--block", "7")
     np.testing.assert_allclose(from_vcf.to_numpy(), ours.to_numpy(), rtol=1e-12)
     import pysam  # bgzipped and indexed: blocks are read by region through the index

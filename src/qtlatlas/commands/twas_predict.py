@@ -117,6 +117,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
                           f"weighted SNPs ({int(s['n_flipped'].sum()):,} flipped, {int(s['n_ambiguous'].sum()):,} "
                           f"strand-ambiguous and {int(s['n_mismatch'].sum()):,} allele-mismatched left out, "
                           f"{int(s['n_absent'].sum()):,} not in the cohort) → {path}")
+            if int(s["n_ambiguous"].sum()) and not options.keep_ambiguous:
+                err_console.print(f"{panel}: strand-ambiguous SNPs (A/T, C/G) are left out as FUSION leaves them out; "
+                                  "--keep-ambiguous keeps them when the cohort's alleles are on the weights' strand "
+                                  "(the atlas's own genotypes, or a cohort called against the same reference)")
             if n_pred < len(s):
                 reasons = s.loc[~s["predicted"], "skip_reason"].value_counts()
                 err_console.print(f"{panel}: not predicted: " + "; ".join(f"{k} ({v})" for k, v in reasons.items()))
