@@ -1,10 +1,11 @@
-"""``qtlatlas twas weights|assoc|post``: the TWAS commands (FUSION-compatible arguments)."""
+"""``qtlatlas twas weights|assoc|post|predict``: the TWAS commands (FUSION-compatible arguments)."""
 
 from __future__ import annotations
 
 import argparse
 
 from .twas_assoc import add_assoc_command, add_post_command
+from .twas_predict import add_predict_command
 from .twas_weights import add_weights_command
 
 
@@ -14,9 +15,11 @@ def _add_twas(sub: argparse._SubParsersAction) -> None:
         help="TWAS: fit expression weights, test them against GWAS summary statistics, post-process loci",
         description="Transcriptome-wide association: `weights` fits cis models per phenotype (FUSION "
         "compute_weights), `assoc` tests them against GWAS summary statistics (FUSION assoc_test, same "
-        "arguments), `post` groups hits into loci with joint/conditional tests (FUSION post_process).",
+        "arguments), `post` groups hits into loci with joint/conditional tests (FUSION post_process), `predict` applies the weights "
+        "to any genotyped cohort (genetically predicted phenotypes).",
     )
     twas_sub = p.add_subparsers(dest="twas_command", metavar="STEP", required=True)
     add_weights_command(twas_sub)
     add_assoc_command(twas_sub)
     add_post_command(twas_sub)
+    add_predict_command(twas_sub)

@@ -438,6 +438,15 @@ class _PlinkReader(GenotypeReader):
             return slice(int(rows[0]), int(rows[-1]) + 1)
         return rows
 
+    def read_rows(self, rows: np.ndarray, *, dtype: str = "int8") -> np.ndarray:
+        """``(len(rows), n_samples)`` counts of the counted allele at rows ``rows`` (ascending) of
+        :attr:`variants`, every sample in file order (missing as in :meth:`read`); only those rows are decoded."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return self._decode_rows(rows, _check_dtype(dtype))
+
+    def _decode_rows(self, rows: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        raise NotImplementedError
+
     def _result(self, rows, dosages: np.ndarray, columns, multi: int) -> GenotypeData:
         table = self._variants.iloc[rows].reset_index(drop=True)
         return GenotypeData(dosages, table, self._sample_ids(columns), _count_missing(dosages), multi)
@@ -505,6 +514,10 @@ class Plink1Reader(_PlinkReader):
         calls = self._decode(rows, columns)
         dosages = calls if dtype == np.int8 else _to_float32(calls)
         return self._result(rows, dosages, columns, 0)
+
+    def _decode_rows(self, rows: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        calls = self._decode(rows, None)
+        return calls if dtype == np.int8 else _to_float32(calls)
 
     def _decode(self, rows, columns: np.ndarray | None) -> np.ndarray:
         """int8 ``(n_rows, n_columns)`` A1 counts of the selected rows, reading only those rows' bytes."""
@@ -614,6 +627,9 @@ class Plink2Reader(_PlinkReader):
         rows = self._rows(region)
         dosages = self._decode(self._src[rows], self._allele[rows], columns, dtype)
         return self._result(rows, dosages, columns, self._multi_in(region))
+
+    def _decode_rows(self, rows: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        return self._decode(self._src[rows], self._allele[rows], None, dtype)
 
     def _multi_in(self, region: Region | None) -> int:
         """Multi-allelic .pvar records inside ``region`` (all of them when None)."""

@@ -480,6 +480,17 @@ def read_parquet_panel(directory: str | os.PathLike[str], chrom: str | None = No
         wanted = pd.MultiIndex.from_arrays([profile["panel"].astype(str), profile["phenotype_id"].astype(str)])
         have = pd.MultiIndex.from_arrays([weights["panel"].astype(str), weights["phenotype_id"].astype(str)])
         weights = weights[have.isin(wanted)]
+    return models_from_tables(profile, weights, ppath, wpath)
+
+
+def models_from_tables(profile: pd.DataFrame, weights: pd.DataFrame, ppath: str | os.PathLike[str],
+                       wpath: str | os.PathLike[str]) -> list[TwasModel]:
+    """One :class:`TwasModel` per row of a profile table (:data:`PROFILE_COLUMNS`), its weights taken from a
+    weights table (:data:`WEIGHT_COLUMNS`); ``ppath``/``wpath`` name the tables in errors (see
+    :func:`read_parquet_panel`, which this serves, as does the reading of a release's ``twas_models`` and
+    ``twas_weights`` tables)."""
+    profile = profile.copy()
+    weights = weights.copy()
     for col in ("panel", "phenotype_id", "gene_id", "chrom"):
         profile[col] = profile[col].astype(str)
     for col in ("panel", "phenotype_id", "variant_id", "chrom", "a1", "a2"):
