@@ -512,6 +512,9 @@ def test_qtl_browser_shows_significant_by_default_and_says_how_many(client, site
     assert len(everything.tables["qtl-table"]) == min(250, len(top))
     assert int(client.get("/qtls.tsv?all=1").headers["x-total-count"]) == len(top)
     assert 'name="all" value="1"' in client.get("/qtls").text  # the form's switch
+    # every conditionally independent signal is of a significant phenotype: all listed by default
+    independent = table(site, "v2", "independent_qtls")
+    assert int(client.get("/qtls.tsv?kind=independent").headers["x-total-count"]) == len(independent)
     # an explicit bound is the user's, and the heading still counts the significant ones
     assert qtl_heading(top, int((top["qval"] <= 0.5).sum())) in get_page(client, "/qtls?max_qval=0.5").plain
 

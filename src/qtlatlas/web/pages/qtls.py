@@ -2,7 +2,7 @@
 p-value, sorted by any column, paginated (``/qtls``), and the TSV download of exactly the filtered rows
 (``/qtls.tsv``, every page, streamed). Filtered by a region, it links to the region view (:mod:`.region`).
 
-By default it lists the significant QTLs only (q ≤ the release's FDR, atlas.yaml's ``mapping.fdr``); ``all=1``
+By default it lists the significant top QTLs only (q ≤ the release's FDR, atlas.yaml's ``mapping.fdr``); ``all=1``
 lists every tested phenotype's, and an explicit ``max_qval`` sets the bound. The heading says how many of the
 matching phenotypes are significant and how many are shown. Rows carry the lead's minor-allele frequency and
 count in its tissue × modality, and leads with fewer than :data:`~qtlatlas.store.associations.LOW_MAC` minor-allele
@@ -60,10 +60,11 @@ class QtlQuery:
 
     @property
     def qval_bound(self) -> float | None:
-        """The q-value bound applied: the one given, else the FDR unless every tested phenotype is asked for."""
+        """The q-value bound applied: the one given, else the FDR for the top QTLs unless every tested phenotype is
+        asked for (the conditionally independent signals are all of significant phenotypes: none)."""
         if self.max_qval is not None:
             return self.max_qval
-        return None if self.all_tested else self.fdr
+        return None if self.all_tested or self.kind != "top" else self.fdr
 
     def count_filters(self) -> dict:
         """Keyword arguments of :meth:`ReleaseStore.qtl_counts` for these filters (all but the q-value bound)."""
@@ -178,7 +179,7 @@ def qtl_browser(request: Request) -> Response:
         region_view = page.url("/region", region=q.region, tissue=q.tissues[0] if q.tissues else None,
                                modality=q.modalities[0] if q.modalities else None)
     # the other scope: every tested phenotype, or back to the significant ones (the default) from any other bound
-    to_all = not q.all_tested and q.max_qval is None
+    to_all = not q.all_tested and q.max_qval is None and q.qval_bound is not None
     switch = page.url("/qtls", **q.url_params(all="1" if to_all else None, max_qval=None, page=None))
     return render(page, "qtls.html", q=q, kinds=KINDS, table=table, total=total, pages=pages, sort_links=sort_links,
                   page_sizes=PAGE_SIZES, modalities=page.modalities, tissues=page.tissues, region_view=region_view,
