@@ -124,7 +124,7 @@ def _shown(rows: pd.DataFrame) -> pd.DataFrame:
         names = rows["gene_name"] if "gene_name" in rows.columns else pd.Series(None, index=rows.index, dtype=object)
         rows["gene_name"] = names.where(names.notna(), rows["gene_id"])
     if "low_mac" in rows.columns:
-        rows["flags"] = ["low MAC" if flag is True else None
+        rows["flags"] = ["low MAC" if flag is not None and bool(flag) else None
                          for flag in rows["low_mac"].astype(object).where(rows["low_mac"].notna(), None)]
     return rows
 
