@@ -164,9 +164,11 @@ def write_susie_tables(cs_table: pd.DataFrame, pip_table: pd.DataFrame, cs_path:
 
 
 def run_cis_susie(inputs: MappingInputs, prefix: str, phenotype_ids: list[str], window: int,
-                  maf_threshold: float = 0.0, progress=None, options: SusieOptions | None = None) -> SusieSummary:
+                  maf_threshold: float = 0.0, progress=None, options: SusieOptions | None = None,
+                  min_mac: int = 0) -> SusieSummary:
     """Fine-map ``phenotype_ids`` and write ``PREFIX.susie_credible_sets.parquet`` and ``PREFIX.susie_pip.parquet``."""
-    cs_table, pip_table, summary = susie_tables(inputs, phenotype_ids, window, maf_threshold, progress, options)
+    cs_table, pip_table, summary = susie_tables(inputs, phenotype_ids, window, maf_threshold, progress, options,
+                                                min_mac)
     write_susie_tables(cs_table, pip_table, f"{prefix}.susie_credible_sets.parquet", f"{prefix}.susie_pip.parquet")
     return summary
 
