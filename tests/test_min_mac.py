@@ -52,14 +52,24 @@ def _run(task) -> None:
     resolve_func(task.func)(outputs=dict(task.outputs), threads=1, **task.params)
 
 
-def _tested(root: Path, mapping: str = "") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(nominal pairs, cis table) of T1's expression mapped by the pipeline's tasks."""
+def _tested(root: Path, mapping: str = "") -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """(nominal pairs, cis table, prepare task's outputs) of T1's expression mapped by the pipeline's tasks."""
     tasks = {t.id: t for t in plan_release(load_atlas(_atlas(root, mapping)), "r1", root / "work")}
     for name in ("r1/prune", "r1/T1/expression/prepare", "r1/T1/expression/cis", "r1/T1/expression/nominal"):
         _run(tasks[name])
     nominal = Path(tasks["r1/T1/expression/nominal"].outputs["nominal"])
     pairs = pd.concat([pd.read_parquet(p) for p in sorted(nominal.glob("*.parquet")) if "signif" not in p.name])
-    return pairs, pd.read_csv(tasks["r1/T1/expression/cis"].outputs["cis"], sep="\t")
+    return (pairs, pd.read_csv(tasks["r1/T1/expression/cis"].outputs["cis"], sep="\t"),
+            tasks["r1/T1/expression/prepare"].outputs)
+
+
+def _cli_nominal(root: Path, prepared: dict, prefix: str, *options: str) -> set[str]:
+    """Variants of ``qtlatlas map cis_nominal`` on the pipeline's prepared phenotypes and covariates."""
+    from qtlatlas.cli import main
+
+    assert main(["map", "cis_nominal", str(root / "genotypes.vcf"), prepared["phenotypes"], str(root / prefix),
+                 "--covariates", prepared["covariates"], *options]) == 0
+    return set(pd.concat([pd.read_parquet(p) for p in root.glob(f"{prefix}.cis_qtl_pairs.*.parquet")])["variant_id"])
 
 
 def test_defaults_and_validation(tmp_path):
@@ -76,7 +86,7 @@ def test_defaults_and_validation(tmp_path):
 
 
 def test_pipeline_tests_only_variants_with_enough_minor_alleles_in_the_tissue(tmp_path):
-    pairs, cis = _tested(tmp_path / "default")
+    pairs, cis, prepared = _tested(tmp_path / "default")
     tested = set(pairs["variant_id"])
     assert "edge10" in tested and not tested & {"rare3", "outside4"}
     assert pairs["ma_count"].min() >= 10
@@ -84,9 +94,13 @@ def test_pipeline_tests_only_variants_with_enough_minor_alleles_in_the_tissue(tm
     # counted within the tissue's samples: the nominal pass reports the edge variant's 10 copies
     assert set(pairs.loc[pairs["variant_id"] == "edge10", "ma_count"]) == {10}
 
-    everything, _ = _tested(tmp_path / "off", ", min_mac: 0, maf_threshold: 0")
+    everything, _, _ = _tested(tmp_path / "off", ", min_mac: 0, maf_threshold: 0")
     assert {"rare3", "outside4", "edge10"} <= set(everything["variant_id"])
     assert set(everything.loc[everything["variant_id"] == "outside4", "ma_count"]) == {4}
+    # qtlatlas map keeps tensorQTL's default (every polymorphic variant); --min-mac gives the pipeline's choice
+    root = tmp_path / "default"
+    assert _cli_nominal(root, prepared, "cli") == set(everything["variant_id"])
+    assert _cli_nominal(root, prepared, "cli10", "--min-mac", "10", "--maf-threshold", "0.01") == tested
 
 
 def test_min_mac_is_part_of_the_mapping_tasks_identity(tmp_path):
