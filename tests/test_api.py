@@ -118,6 +118,61 @@ def test_qtl_browse_filters_pages_and_formats(client, site):
     assert client.get("/api/v1/qtls/independent", params={"tissue": "Brain"}).status_code == 200
 
 
+def _symbols(site) -> dict:
+    genes = table(site, "v2", "genes")
+    return {g: (n if isinstance(n, str) and n else None) for g, n in zip(genes["gene_id"], genes["gene_name"], strict=True)}
+
+
+def _check_named(rows: list[dict], symbols: dict, what: str) -> None:
+    assert rows, what
+    for r in rows:
+        assert r["gene_name"] == symbols[r["gene_id"]] and r["chrom"], (what, r)
+
+
+def test_every_qtl_and_association_row_names_its_gene(client, site):
+    """gene_name (the genes table's symbol) and chrom on every row of every QTL and association endpoint, JSON and TSV."""
+    symbols = _symbols(site)
+    top = table(site, "v2", "top_qtls").sort_values("pval_nominal")
+    pairs = table(site, "v2", "signif_pairs")
+    lead = top.iloc[0]
+    region = f"{lead['chrom']}:{max(int(lead['pos']) - 500_000, 1)}-{int(lead['pos']) + 500_000}"
+    requests = [("/api/v1/qtls/top", {"limit": 10_000}), ("/api/v1/qtls/independent", {"limit": 10_000}),
+                ("/api/v1/qtls/top", {"gene": lead["gene_id"]}), ("/api/v1/qtls/top", {"region": region}),
+                ("/api/v1/qtls/pairs", {"gene": pairs["gene_id"].iloc[0]}), ("/api/v1/qtls/pairs", {"region": region}),
+                (f"/api/v1/variants/{lead['variant_id']}/associations", {}),
+                (f"/api/v1/variants/{lead['variant_id']}/associations", {"include_nominal": "true"})]
+    for url, params in requests:
+        body = client.get(url, params=params).json()
+        _check_named(body["data"], symbols, (url, params))
+        tsv = client.get(url, params={**params, "format": "tsv"})
+        rows = pd.read_csv(io.StringIO(tsv.text), sep="\t", keep_default_na=False, na_values=["NA"])
+        assert len(rows) == len(body["data"])
+        _check_named(rows.to_dict("records"), symbols, (url, params, "tsv"))
+    columns = list(client.get("/api/v1/qtls/top", params={"limit": 1}).json()["data"][0])
+    assert columns.index("gene_name") == columns.index("gene_id") + 1
+
+
+def test_qtl_rows_carry_maf_mac_and_the_significant_count(client, site):
+    top = table(site, "v2", "top_qtls")
+    n = table(site, "v2", "tissue_modality").set_index(["tissue", "modality"])["n_samples"]
+    body = client.get("/api/v1/qtls/top", params={"tissue": "Brain", "limit": 10_000, "sort": "mac"}).json()
+    brain = top[top["tissue"] == "Brain"]
+    assert body["meta"]["total"] == len(brain) and body["meta"]["fdr"] == 0.05
+    assert body["meta"]["significant"] == int((brain["qval"] <= 0.05).sum())
+    rows = pd.DataFrame(body["data"])
+    assert rows["mac"].is_monotonic_increasing
+    maf = np.minimum(rows["af"], 1 - rows["af"])
+    assert np.allclose(rows["maf"], maf)
+    assert (rows["mac"] == np.rint(2 * maf * [n[(t, m)] for t, m in zip(rows["tissue"], rows["modality"], strict=True)])).all()
+    assert (rows["low_mac"] == (rows["mac"] < 10)).all()
+    assert rows["mac"].min() >= 10  # mapped with the atlas default mapping.min_mac = 10
+    significant = client.get("/api/v1/qtls/top", params={"tissue": "Brain", "max_qval": 0.05, "format": "tsv"})
+    assert significant.headers["x-significant"] == significant.headers["x-total-count"] == str(body["meta"]["significant"])
+    gene = brain["gene_id"].iloc[0]  # a gene's rows come from the look-up file: the same columns, sortable by MAF
+    by_gene = client.get("/api/v1/qtls/top", params={"gene": gene, "sort": "maf", "order": "desc"}).json()["data"]
+    assert [r["maf"] for r in by_gene] == sorted((r["maf"] for r in by_gene), reverse=True) and "mac" in by_gene[0]
+
+
 def test_json_keeps_every_significant_digit(client, site):
     """Floats are sent in their shortest round-trip form: small p-values keep all their digits."""
     top = table(site, "v2", "top_qtls").sort_values("pval_nominal")

@@ -136,7 +136,8 @@ def test_task_matches_the_command_and_copes_with_no_significant_phenotype(site, 
     genotypes = [str(g) for g in atlas.release(RELEASE).genotypes]
     assert main(["map", "cis_susie", genotypes[0], str(d / "phenotypes.bed.gz"), str(tmp_path / "cli"),
                  "--covariates", str(d / "covariates.txt"), "--cis-output", str(d / "cis_qtl.txt.gz"),
-                 "--window", str(atlas.mapping.window), "--threads", "1"]) == 0
+                 "--window", str(atlas.mapping.window), "--maf-threshold", str(atlas.mapping.maf_threshold),
+                 "--min-mac", str(atlas.mapping.min_mac), "--threads", "1"]) == 0
     for name in ("susie_credible_sets", "susie_pip"):
         pd.testing.assert_frame_equal(pd.read_parquet(d / f"{name}.parquet"),
                                       pd.read_parquet(tmp_path / f"cli.{name}.parquet"))

@@ -88,7 +88,8 @@ def test_example_paths_are_relative_to_the_yaml_and_resolve():
     for path in (entry.bed, entry.covariates, release.annotation, *release.genotypes):
         assert Path(path).is_file(), path
     assert Path(entry.bed).resolve() == (GEUVADIS22 / "phenotypes.int.bed.gz").resolve()
-    assert (atlas.mapping.window, atlas.mapping.maf_threshold, atlas.mapping.seed) == (1_000_000, 0, 12345)
+    assert (atlas.mapping.window, atlas.mapping.maf_threshold, atlas.mapping.min_mac, atlas.mapping.seed) == (
+        1_000_000, 0, 0, 12345)  # tensorQTL's defaults: the reference outputs test every polymorphic variant
 
 
 def test_nominal_pass_equals_tensorqtl(published_geuvadis_release):

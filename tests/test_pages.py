@@ -10,6 +10,7 @@ import io
 import json
 import math
 import re
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -456,7 +457,8 @@ def test_qtl_browser_filters_pages_and_tsv(client, site):
     top = table(site, "v2", "top_qtls")
     expected = top[(top["tissue"] == "Brain") & (top["qval"] <= 0.5)]
     page = get_page(client, "/qtls?tissue=Brain&max_qval=0.5&per_page=25")
-    assert f"{len(expected):,} QTL" in page.plain
+    brain = top[top["tissue"] == "Brain"]
+    assert qtl_heading(brain, len(expected)) in page.plain
     assert set(page.column("qtl-table", "tissue")) == {"Brain"}
     assert len(page.tables["qtl-table"]) == min(25, len(expected))
     if len(expected) > 25:
@@ -473,19 +475,98 @@ def test_qtl_browser_filters_pages_and_tsv(client, site):
     assert len(rows) == len(expected) == int(r.headers["x-total-count"])
     assert set(zip(rows["modality"], rows["phenotype_id"], strict=True)) == set(
         zip(expected["modality"], expected["phenotype_id"], strict=True))
-    # sorting by a column, descending
-    page = get_page(client, "/qtls?sort=slope&order=desc&per_page=100")
+    # sorting by a column, descending (every tested phenotype's lead)
+    page = get_page(client, "/qtls?all=1&sort=slope&order=desc&per_page=100")
     slopes = [float(x) for x in page.column("qtl-table", "slope") if x]
     assert slopes == sorted(slopes, reverse=True) and slopes[0] == pytest.approx(top["slope"].max())
+
+
+FDR = 0.05  # the demo's mapping.fdr
+
+
+def qtl_heading(tested: pd.DataFrame, shown: int) -> str:
+    """The QTL browser's heading for these tested leads of which ``shown`` are listed."""
+    significant = int((tested["qval"] <= FDR).sum())
+    part = "all shown" if shown == len(tested) else f"{shown:,} shown"
+    return f"{significant:,} significant QTL{'s' if significant != 1 else ''} (q ≤ {FDR:g}) of {len(tested):,} tested; {part}"
+
+
+def test_qtl_browser_shows_significant_by_default_and_says_how_many(client, site):
+    assert json.loads((site / "releases" / "v2" / "release.json").read_text())["mapping"]["fdr"] == FDR
+    top = table(site, "v2", "top_qtls")
+    significant = top[top["qval"] <= FDR]
+    assert 0 < len(significant) < len(top)
+    html = client.get("/qtls?per_page=250").text
+    page = Page(html)
+    assert qtl_heading(top, len(significant)) in page.plain
+    assert len(page.tables["qtl-table"]) == min(250, len(significant))
+    assert max(float(q) for q in page.column("qtl-table", "qval")) <= FDR
+    r = client.get("/qtls.tsv")  # the download holds what the browser lists
+    assert len(pd.read_csv(io.StringIO(r.text), sep="\t")) == len(significant) == int(r.headers["x-total-count"])
+    # the switch to every tested phenotype's lead, and back
+    [switch] = re.findall(r'id="qtl-scope-switch" href="([^"]+)"', html)
+    switch = unescape(switch)
+    assert parse_qs(urlsplit(switch).query)["all"] == ["1"] and "Show all tested" in page.plain
+    everything = get_page(client, switch)
+    assert qtl_heading(top, len(top)) in everything.plain and "Show significant only" in everything.plain
+    assert len(everything.tables["qtl-table"]) == min(250, len(top))
+    assert int(client.get("/qtls.tsv?all=1").headers["x-total-count"]) == len(top)
+    assert 'name="all" value="1"' in client.get("/qtls").text  # the form's switch
+    # every conditionally independent signal is of a significant phenotype: all listed by default
+    independent = table(site, "v2", "independent_qtls")
+    assert int(client.get("/qtls.tsv?kind=independent").headers["x-total-count"]) == len(independent)
+    # an explicit bound is the user's, and the heading still counts the significant ones
+    assert qtl_heading(top, int((top["qval"] <= 0.5).sum())) in get_page(client, "/qtls?max_qval=0.5").plain
+
+
+def test_qtl_browser_shows_maf_and_mac_and_flags_low_mac(client, site, monkeypatch):
+    from qtlatlas.store.release import ReleaseStore
+
+    top = table(site, "v2", "top_qtls")
+    n = table(site, "v2", "tissue_modality").set_index(["tissue", "modality"])["n_samples"]
+    page = get_page(client, "/qtls?all=1&sort=mac&per_page=250")
+    headers = page.headers["qtl-table"]
+    assert headers.index("af") < headers.index("maf") < headers.index("mac") < headers.index("flags")
+    rows = pd.DataFrame({k: page.column("qtl-table", k) for k in ("tissue", "modality", "phenotype_id", "maf", "mac",
+                                                                     "flags")})
+    merged = rows.merge(top, on=["tissue", "modality", "phenotype_id"])
+    assert len(merged) == len(rows) == min(250, len(top))
+    maf = np.minimum(merged["af"], 1 - merged["af"])
+    assert np.allclose(merged["maf"].astype(float), maf)
+    expected_mac = np.rint(2 * maf * [n[(t, m)] for t, m in zip(merged["tissue"], merged["modality"], strict=True)])
+    assert (merged["mac"].astype(int) == expected_mac).all()
+    assert merged["mac"].astype(int).is_monotonic_increasing  # sorted by MAC
+    # the demo is mapped with the atlas defaults (min_mac 10): no lead has fewer copies, none is flagged
+    assert merged["mac"].astype(int).min() >= 10 and set(merged["flags"]) == {""}
+    # a lead with fewer copies is flagged: the same leads, counted as if each tissue had 10 samples
+    monkeypatch.setattr(ReleaseStore, "_sample_counts", lambda self: {k: 10 for k in n.index})
+    page = get_page(client, "/qtls?all=1&sort=mac&per_page=250")
+    macs = [int(x) for x in page.column("qtl-table", "mac")]
+    flags = page.column("qtl-table", "flags")
+    assert any(m < 10 for m in macs)
+    assert [f == "low MAC" for f in flags] == [m < 10 for m in macs]
+    tsv = pd.read_csv(io.StringIO(client.get("/qtls.tsv?all=1&sort=mac").text), sep="\t")
+    assert (tsv["low_mac"] == (tsv["mac"] < 10)).all()
+
+
+def test_qtl_browser_tsv_names_every_gene(client, site):
+    genes = table(site, "v2", "genes").set_index("gene_id")["gene_name"]
+    for url in ("/qtls.tsv?all=1", "/qtls.tsv?kind=independent"):
+        rows = pd.read_csv(io.StringIO(client.get(url).text), sep="\t", keep_default_na=False, na_values=["NA"])
+        assert len(rows) and rows["chrom"].notna().all()
+        assert list(rows.columns).index("gene_name") == list(rows.columns).index("gene_id") + 1
+        assert (rows["gene_name"] == rows["gene_id"].map(genes)).all(), url
 
 
 def test_qtl_browser_region_and_unknown_gene(client, site):
     top = table(site, "v2", "top_qtls")
     v = top.iloc[0]
     region = f"{v['chrom']}:{max(v['pos'] - 100_000, 1)}-{v['pos'] + 100_000}"
-    page = get_page(client, f"/qtls?region={region}&per_page=250")
+    page = get_page(client, f"/qtls?region={region}&per_page=250&all=1")
     inside = top[(top["chrom"] == v["chrom"]) & top["pos"].between(max(v["pos"] - 100_000, 1), v["pos"] + 100_000)]
-    assert f"{len(inside):,} QTL" in page.plain
+    assert qtl_heading(inside, len(inside)) in page.plain
+    page = get_page(client, f"/qtls?region={region}&per_page=250")
+    assert qtl_heading(inside, int((inside["qval"] <= FDR).sum())) in page.plain
     get_page(client, "/qtls?region=chr1:1-99999999", status=400)  # wider than the API allows
     r = client.get("/qtls?gene=NoSuchGene1")
     assert r.status_code == 404 and "text/html" in r.headers["content-type"]

@@ -242,7 +242,19 @@ class MappingSettings(_Model):
     window: int = Field(1_000_000, gt=0, description="cis window around the TSS, bp")
     permutations: int = Field(10_000, ge=100)
     seed: int = 12345
-    maf_threshold: float = Field(0.0, ge=0, lt=0.5)
+    maf_threshold: float = Field(
+        0.01, ge=0, lt=0.5,
+        description="least minor-allele frequency of a variant, within the samples of each tissue × modality, for it "
+        "to be tested (cis, trans, fine-mapping). Default 0.01, as GTEx v8 and the eQTL Catalogue; 0 tests every "
+        "polymorphic variant (tensorQTL's default, which `qtlatlas map` keeps)")
+    min_mac: int = Field(
+        10, ge=0,
+        description="least minor-allele count (copies of the minor allele among the samples of each tissue × "
+        "modality) of a variant for it to be tested; applied with maf_threshold. Default 10: below about ten "
+        "copies a regression slope rests on a handful of individuals, so one outlying sample can make a lead "
+        "(a doubleton topping the effect sizes); GTEx v8 likewise requires the minor allele in at least 10 "
+        "samples. At the sizes of many labs' cohorts (80–400 individuals) it, not the MAF, is the binding "
+        "filter (10 copies of 240 alleles is MAF 0.042). 0: no count filter")
     fdr: float = Field(0.05, gt=0, lt=1)
     qvalue_lambda: float = Field(0.85, ge=0, lt=1)
     genotype_pcs: int = Field(5, ge=0, description="genotype PCs (LD-pruned common variants) added to the covariates "

@@ -86,6 +86,9 @@ def _add_map(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--permutations", type=int, default=10_000, help="permutations (default 10000)")
     p.add_argument("--seed", type=int, default=None, help="random seed")
     p.add_argument("--maf-threshold", type=float, default=0.0, help="minimum minor-allele frequency (default 0)")
+    p.add_argument("--min-mac", type=int, default=0,
+                   help="minimum minor-allele count among the samples (default 0, as tensorQTL; an atlas's "
+                        "mapping.min_mac defaults to 10)")
     p.add_argument("--fdr", type=float, default=0.05, help="FDR for significant phenotypes (default 0.05)")
     p.add_argument("--qvalue-lambda", default="0.85",
                    help="λ of Storey's π̂₀ (default 0.85), or 'smoother' for R qvalue's default estimator")
@@ -142,7 +145,8 @@ def _map_susie(inputs, args: argparse.Namespace, progress) -> None:
     wanted = phenotypes_to_map(inputs, args.phenotype_list, cis, args.fdr, args.cis_output or "")
     if not wanted:
         raise QtlAtlasError(f"{args.cis_output}: no phenotype with q ≤ {args.fdr}: nothing to fine-map; no output written")
-    summary = run_cis_susie(inputs, args.prefix, wanted, args.window, args.maf_threshold, progress)
+    summary = run_cis_susie(inputs, args.prefix, wanted, args.window, args.maf_threshold, progress,
+                            min_mac=args.min_mac)
     console.print(f"{summary.n_sets} credible set(s) in {summary.n_with_sets} of {summary.n_phenotypes} phenotypes; "
                   f"wrote {args.prefix}.susie_credible_sets.parquet and {args.prefix}.susie_pip.parquet")
     if summary.no_variants:
@@ -175,8 +179,10 @@ def cmd_map(args: argparse.Namespace) -> int:
             raise QtlAtlasError(f"--{name}: must be a positive integer")
     if not 0 < args.fdr < 1:
         raise QtlAtlasError("--fdr: must be in (0, 1)")
+    if args.min_mac < 0:
+        raise QtlAtlasError("--min-mac: must be 0 or more")
     options = run.MapOptions(window=args.window, permutations=args.permutations, seed=args.seed,
-                             maf_threshold=args.maf_threshold, fdr=args.fdr, qvalue_lambda=_lambda(args.qvalue_lambda),
+                             maf_threshold=args.maf_threshold, min_mac=args.min_mac, fdr=args.fdr, qvalue_lambda=_lambda(args.qvalue_lambda),
                              threads=args.threads, random_tiebreak=args.random_tiebreak,
                              trans_pval_threshold=args.pval_threshold, adaptive=args.adaptive)
     Path(args.prefix).parent.mkdir(parents=True, exist_ok=True)

@@ -81,12 +81,14 @@ class PreparedCis:
         lo, hi: (p,) window of each phenotype as a half-open range of variant indices.
     """
 
-    def __init__(self, problem: CisProblem, window: int, maf_threshold: float = 0.0):
+    def __init__(self, problem: CisProblem, window: int, maf_threshold: float = 0.0, min_mac: int = 0):
         order = np.lexsort((problem.variant_pos, problem.variant_chrom))
         G = impute_mean(np.asarray(problem.genotypes)[order].astype(np.float64, copy=False))
         summaries = allele_summaries(G)
         maf = np.minimum(summaries["af"], 1 - summaries["af"])
         keep = maf >= maf_threshold if maf_threshold > 0 else np.ones(len(maf), dtype=bool)
+        if min_mac > 0:  # minor-allele copies among these samples (tensorQTL's ma_count)
+            keep &= summaries["ma_count"] >= min_mac
         order, G = order[keep], G[keep]
         self.summaries = {k: v[keep] for k, v in summaries.items()}
         self.variant_ids = np.asarray(problem.variant_ids)[order]

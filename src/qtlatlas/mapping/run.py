@@ -29,6 +29,7 @@ from ..engine.cis import (
     nominal_pass,
     permutation_pass,
 )
+from ..engine.genotype_stats import allele_summaries, impute_mean
 from ..engine.independent import independent_pass
 from ..engine.significance import SignificanceSummary, add_qvalues, significant_pairs
 from ..engine.trans import GenotypeChunk, trans_scan
@@ -48,6 +49,8 @@ class MapOptions:
     permutations: int = 10_000
     seed: int | None = None
     maf_threshold: float = 0.0
+    #: least minor-allele copies among the samples for a variant to be tested (cis, trans); 0: none (tensorQTL)
+    min_mac: int = 0
     fdr: float = 0.05
     qvalue_lambda: float | None = 0.85
     threads: int | None = None
@@ -74,7 +77,7 @@ def write_parquet(table: pd.DataFrame, path: str | os.PathLike[str]) -> None:
 
 
 def _prepared(inputs: MappingInputs, chrom: str, options: MapOptions) -> PreparedCis:
-    return PreparedCis(inputs.cis_problem(chrom), options.window, options.maf_threshold)
+    return PreparedCis(inputs.cis_problem(chrom), options.window, options.maf_threshold, options.min_mac)
 
 
 def run_cis(inputs: MappingInputs, prefix: str, options: MapOptions, progress: Progress = _no_progress
@@ -185,6 +188,16 @@ def run_trans(inputs: MappingInputs, prefix: str, options: MapOptions, progress:
     return table
 
 
+def _testable(dosages: np.ndarray, options: MapOptions) -> np.ndarray | None:
+    """Which variants (rows of ``dosages``) pass ``options.maf_threshold`` and ``options.min_mac`` among the samples,
+    as :class:`~qtlatlas.engine.cis.PreparedCis` decides; None when neither filter is set."""
+    if options.maf_threshold <= 0 and options.min_mac <= 0:
+        return None
+    stats = allele_summaries(impute_mean(np.asarray(dosages)))
+    maf = np.minimum(stats["af"], 1 - stats["af"])
+    return (maf >= options.maf_threshold) & (stats["ma_count"] >= options.min_mac)
+
+
 def trans_table(inputs: MappingInputs, options: MapOptions, progress: Progress = _no_progress) -> pd.DataFrame:
     """All trans pairs below ``options.trans_pval_threshold`` (cis pairs excluded)."""
     pos = inputs.phenotypes.positions
@@ -197,9 +210,12 @@ def trans_table(inputs: MappingInputs, options: MapOptions, progress: Progress =
             key = chrom_key(chrom)
             for v0 in range(0, data.n_variants, options.trans_chunk):
                 s = slice(v0, v0 + options.trans_chunk)
-                yield GenotypeChunk(data.to_float()[s], data.variants["id"].to_numpy()[s],
-                                    np.full(len(data.variants.iloc[s]), key, dtype=object),
-                                    data.variants["pos"].to_numpy()[s])
+                dosages = data.to_float()[s]
+                ids, pos = data.variants["id"].to_numpy()[s], data.variants["pos"].to_numpy()[s]
+                keep = _testable(dosages, options)
+                if keep is not None:
+                    dosages, ids, pos = dosages[keep], ids[keep], pos[keep]
+                yield GenotypeChunk(dosages, ids, np.full(len(ids), key, dtype=object), pos)
 
     table = trans_scan(chunks(), inputs.phenotypes.values, np.asarray(inputs.phenotypes.phenotype_ids, dtype=object),
                        np.array([chrom_key(c) for c in pos["chrom"]], dtype=object), pos["end"].to_numpy(),

@@ -126,8 +126,10 @@ def phenotypes_to_map(inputs: MappingInputs, phenotype_list: str | None, cis: pd
 
 
 def susie_tables(inputs: MappingInputs, phenotype_ids: list[str], window: int, maf_threshold: float = 0.0,
-                 progress=None, options: SusieOptions | None = None) -> tuple[pd.DataFrame, pd.DataFrame, SusieSummary]:
-    """Fine-map ``phenotype_ids`` (none: empty tables): (credible-set table, PIP table, summary)."""
+                 progress=None, options: SusieOptions | None = None, min_mac: int = 0,
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, SusieSummary]:
+    """Fine-map ``phenotype_ids`` (none: empty tables): (credible-set table, PIP table, summary). Variants below
+    ``maf_threshold`` or ``min_mac`` (minor-allele copies among the samples) are left out, as in the cis pass."""
     options = options or SusieOptions()
     advance = progress("SuSiE fine-mapping", len(phenotype_ids), 1) if progress else (lambda _n: None)
     wanted = set(phenotype_ids)
@@ -138,7 +140,7 @@ def susie_tables(inputs: MappingInputs, phenotype_ids: list[str], window: int, m
                                       strict=True) if c == chrom and p in wanted]
         if not on_chrom:
             continue
-        data = prepare_chromosome(inputs, chrom, on_chrom, window, maf_threshold)
+        data = prepare_chromosome(inputs, chrom, on_chrom, window, maf_threshold, min_mac)
         for cs, pip in _fine_map_chromosome(data, summary, advance, options):
             if cs is not None:
                 cs_parts.append(cs)
@@ -162,9 +164,11 @@ def write_susie_tables(cs_table: pd.DataFrame, pip_table: pd.DataFrame, cs_path:
 
 
 def run_cis_susie(inputs: MappingInputs, prefix: str, phenotype_ids: list[str], window: int,
-                  maf_threshold: float = 0.0, progress=None, options: SusieOptions | None = None) -> SusieSummary:
+                  maf_threshold: float = 0.0, progress=None, options: SusieOptions | None = None,
+                  min_mac: int = 0) -> SusieSummary:
     """Fine-map ``phenotype_ids`` and write ``PREFIX.susie_credible_sets.parquet`` and ``PREFIX.susie_pip.parquet``."""
-    cs_table, pip_table, summary = susie_tables(inputs, phenotype_ids, window, maf_threshold, progress, options)
+    cs_table, pip_table, summary = susie_tables(inputs, phenotype_ids, window, maf_threshold, progress, options,
+                                                min_mac)
     write_susie_tables(cs_table, pip_table, f"{prefix}.susie_credible_sets.parquet", f"{prefix}.susie_pip.parquet")
     return summary
 

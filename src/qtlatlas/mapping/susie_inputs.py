@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine.genotype_stats import impute_mean
+from ..engine.genotype_stats import allele_summaries, impute_mean
 from ..engine.residualize import Residualizer
 from .inputs import MappingInputs
 
@@ -53,7 +53,7 @@ class SusieChromosome:
 
 
 def prepare_chromosome(inputs: MappingInputs, chrom: str, phenotype_ids: list[str], window: int,
-                       maf_threshold: float = 0.0) -> SusieChromosome:
+                       maf_threshold: float = 0.0, min_mac: int = 0) -> SusieChromosome:
     """The :class:`SusieChromosome` of ``phenotype_ids`` (all on ``chrom``, BED spelling)."""
     problem = inputs.cis_problem(chrom)
     wanted = set(phenotype_ids)
@@ -75,6 +75,8 @@ def prepare_chromosome(inputs: MappingInputs, chrom: str, phenotype_ids: list[st
         if maf_threshold > 0:
             af = G.mean(axis=1) / 2
             keep &= np.minimum(af, 1 - af) >= maf_threshold
+        if min_mac > 0:  # minor-allele copies, as the cis pass counts them
+            keep &= allele_summaries(G)["ma_count"] >= min_mac
         dosages[s:s + len(G)] = residualizer.transform(G)
         kept[s:s + len(G)] = keep
     norms = np.sqrt(np.einsum("ij,ij->i", dosages, dosages))

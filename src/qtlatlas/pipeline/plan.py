@@ -62,7 +62,7 @@ def genotype_files(path: str | os.PathLike[str]) -> list[str]:
 def _mapping_params(atlas: Atlas) -> dict:
     m = atlas.mapping
     return {"window": m.window, "permutations": m.permutations, "seed": m.seed, "maf_threshold": m.maf_threshold,
-            "fdr": m.fdr, "qvalue_lambda": m.qvalue_lambda, "trans_pval_threshold": m.trans_pval_threshold}
+            "min_mac": m.min_mac, "fdr": m.fdr, "qvalue_lambda": m.qvalue_lambda, "trans_pval_threshold": m.trans_pval_threshold}
 
 
 def _cis_params(atlas: Atlas) -> dict:
@@ -249,7 +249,7 @@ def _finemap_task(atlas: Atlas, base: str, label: str, common: dict, groups: str
                 "min_abs_corr": f.min_abs_corr}
     return Task(id=f"{base}/finemap", func=_FUNC + "finemap", label=f"{label}: fine-mapping",
                 params={**common, "groups": groups, "cis": out["cis"], "window": m.window,
-                        "maf_threshold": m.maf_threshold, "fdr": m.fdr, "finemapping": settings},
+                        "maf_threshold": m.maf_threshold, "min_mac": m.min_mac, "fdr": m.fdr, "finemapping": settings},
                 inputs=(*mapped_inputs, out["cis"]),
                 outputs={"susie_credible_sets": out["susie_credible_sets"], "susie_pip": out["susie_pip"]},
                 deps=(f"{base}/prepare", f"{base}/cis"))

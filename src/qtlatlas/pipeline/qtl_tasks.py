@@ -52,7 +52,8 @@ from ..mapping.untestable import find_untestable
 def _options(mapping: dict, threads: int) -> MapOptions:
     """Engine options from a task's mapping parameters (``adaptive_permutations`` only in the cis task's)."""
     return MapOptions(window=mapping["window"], permutations=mapping["permutations"], seed=mapping["seed"],
-                      maf_threshold=mapping["maf_threshold"], fdr=mapping["fdr"], qvalue_lambda=mapping["qvalue_lambda"],
+                      maf_threshold=mapping["maf_threshold"], min_mac=int(mapping.get("min_mac", 0)), fdr=mapping["fdr"],
+                      qvalue_lambda=mapping["qvalue_lambda"],
                       threads=threads, trans_pval_threshold=mapping["trans_pval_threshold"],
                       adaptive=bool(mapping.get("adaptive_permutations", False)))
 
@@ -176,17 +177,17 @@ def afc(outputs: dict[str, str], threads: int, phenotypes: str, covariates: str,
 
 def finemap(outputs: dict[str, str], threads: int, phenotypes: str, covariates: str, genotypes: list[str],
             groups: str | None, cis: str, window: int, maf_threshold: float, fdr: float, finemapping: dict,
-            version: str = "") -> None:
+            version: str = "", min_mac: int = 0) -> None:
     """SuSiE fine-mapping (:mod:`qtlatlas.mapping.susie`) of the phenotypes with q ≤ ``fdr`` in ``cis`` (every
     phenotype of a group with q ≤ ``fdr``), ``finemapping`` holding ``L, scaled_prior_variance, coverage,
-    min_abs_corr``: ``susie_credible_sets.parquet`` and ``susie_pip.parquet``, both empty (with their columns)
+    min_abs_corr``, on the variants the cis pass tested (``maf_threshold``, ``min_mac``): ``susie_credible_sets.parquet`` and ``susie_pip.parquet``, both empty (with their columns)
     when no phenotype is significant."""
     from ..mapping.susie import SusieOptions, phenotypes_to_map, susie_tables, write_susie_tables
 
     inputs = load_mapping_inputs(genotypes, phenotypes, covariates, groups)
     wanted = phenotypes_to_map(inputs, None, read_cis_output(cis), fdr, cis)
     options = SusieOptions(**finemapping)
-    cs, pip, done = susie_tables(inputs, wanted, window, maf_threshold, options=options)
+    cs, pip, done = susie_tables(inputs, wanted, window, maf_threshold, options=options, min_mac=min_mac)
     write_susie_tables(cs, pip, outputs["susie_credible_sets"], outputs["susie_pip"])
     print(f"fine-mapped {done.n_phenotypes} of {len(wanted)} significant phenotype(s): {done.n_sets} credible set(s) "
           f"in {done.n_with_sets}")

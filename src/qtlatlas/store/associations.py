@@ -9,6 +9,7 @@ keys (chromosome, position) so that DuckDB reads the few row groups that can mat
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -18,6 +19,16 @@ from .db import placeholders, quote_identifier
 from .errors import BadQuery
 
 QTL_KINDS = {"top": "top_qtls", "independent": "independent_qtls"}
+#: Leads whose minor allele has fewer copies than this among the tissue's samples are flagged ``low_mac``: their
+#: slope rests on a handful of individuals, one of whom can make the association (GTEx v8 tests only variants
+#: whose minor allele is in at least 10 samples; atlas.yaml's ``mapping.min_mac`` defaults to the same 10).
+LOW_MAC = 10
+#: Columns every QTL and significant-pair row gains over its table: ``gene_name`` (the genes table's symbol, null
+#: when the gene has none) after ``gene_id``; ``maf``, ``mac`` (minor-allele copies among the samples of the
+#: tissue × modality, from ``af`` and its sample count) and ``low_mac`` (``mac`` < :data:`LOW_MAC`) after ``af``.
+DERIVED_COLUMNS = ("gene_name", "maf", "mac", "low_mac")
+#: The derived columns a QTL browse can be sorted by.
+DERIVED_SORTS = ("maf", "mac")
 #: Tie-breakers appended to every ORDER BY so that pages are stable (each row on exactly one page).
 _QTL_TIES = ["tissue", "modality", "gene_id", "phenotype_id", "rank", "variant_id"]
 _PAIR_TIES = ["tissue", "modality", "phenotype_id", "variant_id"]
@@ -37,8 +48,82 @@ def _and(mask, other):
     return other if mask is None else pc.and_(mask, other)
 
 
+def _after(columns: list[str], anchor: str, new: list[str]) -> list[str]:
+    """``columns`` with ``new`` moved right after ``anchor`` (at the end when ``anchor`` is absent)."""
+    rest = [c for c in columns if c not in new]
+    at = rest.index(anchor) + 1 if anchor in rest else len(rest)
+    return rest[:at] + list(new) + rest[at:]
+
+
 class AssociationQueries:
     """QTLs and significant pairs (see the module docstring)."""
+
+    def fdr(self) -> float | None:
+        """The release's false discovery rate (atlas.yaml's ``mapping.fdr``), None when release.json has none."""
+        try:
+            value = float((self.info.get("mapping") or {}).get("fdr"))
+        except (TypeError, ValueError):
+            return None
+        return value if 0 < value < 1 else None
+
+    def _sample_counts(self) -> dict[tuple[str, str], int]:
+        """``{(tissue, modality): samples mapped}`` (the ``tissue_modality`` table; cached)."""
+        def load() -> dict[tuple[str, str], int]:
+            if not self.has_table("tissue_modality"):
+                return {}
+            df = self._counts_df()
+            return {(str(t), str(m)): int(n) for t, m, n in zip(df["tissue"], df["modality"], df["n_samples"], strict=True)
+                    if n == n and int(n) > 0}
+
+        return self._cached("sample_counts", load)
+
+    def qtl_columns(self, kind: str) -> list[str]:
+        """Columns of the rows of :meth:`qtls` of ``kind``: the table's and :data:`DERIVED_COLUMNS`."""
+        columns = self.columns(QTL_KINDS[kind])
+        derived = _after(_after(list(columns), "gene_id", ["gene_name"]), "af", ["maf", "mac", "low_mac"])
+        return derived if "af" in columns else [c for c in derived if c not in ("maf", "mac", "low_mac")]
+
+    def with_gene_names(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """``rows`` (with ``gene_id``) with ``gene_name`` after ``gene_id``: the genes table's symbol, null for a
+        gene without one or not in the genes table."""
+        if "gene_id" not in rows.columns:
+            return rows
+        names = self.gene_names(rows["gene_id"].dropna().unique()) if len(rows) else {}
+        symbols = {g: n for g, n in names.items() if n != g}  # gene_names gives the id when there is no symbol
+        rows = rows.assign(gene_name=rows["gene_id"].map(symbols).astype(object))
+        rows["gene_name"] = rows["gene_name"].where(rows["gene_name"].notna(), None)
+        return rows[_after(list(rows.columns), "gene_id", ["gene_name"])]
+
+    def with_allele_counts(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """``rows`` (with ``tissue, modality, af``) with ``maf``, ``mac`` (rounded 2·n·MAF, n the samples mapped
+        in the row's tissue × modality; null when unknown) and ``low_mac`` after ``af``."""
+        if not {"tissue", "modality", "af"} <= set(rows.columns):
+            return rows
+        af = pd.to_numeric(rows["af"], errors="coerce").astype(np.float64)
+        maf = np.minimum(af, 1 - af)
+        counts = self._sample_counts()
+        n = pd.Series([counts.get((str(t), str(m)), np.nan) for t, m in zip(rows["tissue"], rows["modality"],
+                                                                              strict=True)], index=rows.index, dtype=np.float64)
+        mac = (2 * maf * n).round().astype("Int64")
+        rows = rows.assign(maf=maf, mac=mac, low_mac=(mac < LOW_MAC).astype("boolean"))
+        return rows[_after(list(rows.columns), "af", ["maf", "mac", "low_mac"])]
+
+    def _derived(self, rows: pd.DataFrame) -> pd.DataFrame:
+        return self.with_allele_counts(self.with_gene_names(rows))
+
+    def _arrow_allele_counts(self, table: pa.Table) -> pa.Table:
+        """``maf`` and ``mac`` appended to an Arrow table of QTL rows (for filtering and sorting by them)."""
+        if "af" not in table.column_names:
+            return table
+        af = table.column("af").cast(pa.float64())
+        maf = pc.min_element_wise(af, pc.subtract(1.0, af))
+        counts = self._sample_counts()
+        keys = pc.binary_join_element_wise(table.column("tissue").cast(pa.string()),
+                                           table.column("modality").cast(pa.string()), "\t")
+        index = pc.index_in(keys, value_set=pa.array([f"{t}\t{m}" for t, m in counts], pa.string()))
+        n = pc.take(pa.array(list(counts.values()), pa.float64()), index)
+        mac = pc.cast(pc.round(pc.multiply(pc.multiply(maf, 2.0), n)), pa.int64())
+        return table.append_column("maf", maf).append_column("mac", mac)
 
     def _window(self) -> int | None:
         try:
@@ -68,6 +153,8 @@ class AssociationQueries:
         if not parts or parts[0].num_columns == 0:  # the release has no such table
             return pd.DataFrame({c: [] for c in columns}), 0
         table = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+        if any(c in DERIVED_SORTS for c, _ in order):
+            table = self._arrow_allele_counts(table)
         keep = None
         for column, values in (("tissue", self._tissue_filter(tissues)), ("modality", self._modality_filter(modalities))):
             if values is not None:
@@ -84,7 +171,7 @@ class AssociationQueries:
             page = table.slice(0, 0)
         else:
             page = table.take(indices.slice(offset, n))
-        return page.to_pandas(), table.num_rows
+        return page.drop_columns([c for c in DERIVED_SORTS if c in page.column_names]).to_pandas(), table.num_rows
 
     # -- top / independent QTLs -------------------------------------------------------------------
 
@@ -104,11 +191,12 @@ class AssociationQueries:
         Filters (all optional, combined with AND): ``tissues``, ``modalities`` (lists, or comma-separated
         text; NotFound for an unknown one), ``genes`` (ids or symbols; NotFound for an unknown one),
         ``region`` (``chrom:start-end``, variant position, at most MAX_REGION_BP wide), ``max_qval``,
-        ``max_pval`` (on ``pval_nominal``). ``sort`` is any column of the table (missing values last),
-        ties broken by tissue, modality, gene, phenotype, rank, variant.
+        ``max_pval`` (on ``pval_nominal``). ``sort`` is any column of the table or ``maf``/``mac`` (missing
+        values last), ties broken by tissue, modality, gene, phenotype, rank, variant.
 
         Returns ``(rows, total, next_cursor)``: at most ``limit`` (≤ 10,000) rows from ``cursor`` on, the
-        number of rows matching the filters, and the cursor of the next page (None on the last page).
+        number of rows matching the filters, and the cursor of the next page (None on the last page). Rows hold
+        the table's columns and :data:`DERIVED_COLUMNS` (:meth:`qtl_columns`).
         """
         if kind not in QTL_KINDS:
             raise BadQuery("kind", f"must be one of {', '.join(QTL_KINDS)}, not {str(kind)[:40]!r}")
@@ -116,18 +204,36 @@ class AssociationQueries:
         n = P.limit(limit)
         offset = P.decode_cursor(cursor, kind)
         columns = self.columns(table)
-        if not isinstance(sort, str) or sort not in columns:
-            raise BadQuery("sort", f"not a column of the {kind} QTL table; columns: {', '.join(columns)}")
-        where, params = ["TRUE"], []
-        self._add_membership(where, params, tissues, modalities)
+        sorts = [*columns, *(DERIVED_SORTS if "af" in columns else ())]
+        if not isinstance(sort, str) or sort not in sorts:
+            raise BadQuery("sort", f"not a column of the {kind} QTL table; columns: {', '.join(sorts)}")
         gene_ids = self._gene_ids(genes)
+        qmax, pmax = P.number(max_qval, "max_qval"), P.number(max_pval, "max_pval")
         if gene_ids is not None and region is None and self.has_table("associations_by_gene"):
             # a gene's rows are runs of the look-up file: filtered, sorted and paged here, without a scan
             ties = [(c, "ascending") for c in _QTL_TIES if c != sort]
-            page, total = self._gene_page(gene_ids, kind, columns, tissues, modalities,
-                                          P.number(max_qval, "max_qval"), P.number(max_pval, "max_pval"),
+            page, total = self._gene_page(gene_ids, kind, columns, tissues, modalities, qmax, pmax,
                                           [(sort, "descending" if descending else "ascending"), *ties], offset, n)
-            return page, total, P.next_cursor(offset, len(page), total, kind)
+            return self._derived(page), total, P.next_cursor(offset, len(page), total, kind)
+        cond, params = self._qtl_where(tissues, modalities, gene_ids, region, qmax, pmax)
+        path = self.table_file(table)
+        total = int(self.db.scalar(f"SELECT COUNT(*) FROM read_parquet(?) WHERE {cond}", [path, *params]))
+        direction = "DESC" if descending else "ASC"
+        key, key_params = self._sort_expression(sort)
+        order = [f"{key} {direction} NULLS LAST"] + [f"{quote_identifier(c)} ASC NULLS LAST" for c in _QTL_TIES
+                                                     if c in columns and c != sort]
+        if offset >= total:
+            rows = self.db.df("SELECT * FROM read_parquet(?) LIMIT 0", [path])
+        else:
+            rows = self.db.df(f"SELECT * FROM read_parquet(?) WHERE {cond} ORDER BY {', '.join(order)} LIMIT ? OFFSET ?",
+                              [path, *params, *key_params, n, offset])
+        return self._derived(rows), total, P.next_cursor(offset, len(rows), total, kind)
+
+    def _qtl_where(self, tissues, modalities, gene_ids: list[str] | None, region: str | None, qmax: float | None,
+                   pmax: float | None) -> tuple[str, list]:
+        """The ``WHERE`` condition (bound parameters) of the QTL rows matching these filters."""
+        where, params = ["TRUE"], []
+        self._add_membership(where, params, tissues, modalities)
         if gene_ids is not None:
             where.append(f"gene_id IN ({placeholders(len(gene_ids))})")
             params += gene_ids
@@ -135,27 +241,43 @@ class AssociationQueries:
             clause, values = self._region_clause(P.region(region))
             where.append(clause)
             params += values
-        qmax = P.number(max_qval, "max_qval")
         if qmax is not None:
             where.append("qval <= ?")
             params.append(qmax)
-        pmax = P.number(max_pval, "max_pval")
         if pmax is not None:
             where.append("pval_nominal <= ?")
             params.append(pmax)
-        source = "read_parquet(?)"
-        cond = " AND ".join(where)
-        path = self.table_file(table)
-        total = int(self.db.scalar(f"SELECT COUNT(*) FROM {source} WHERE {cond}", [path, *params]))
-        direction = "DESC" if descending else "ASC"
-        order = [f"{quote_identifier(sort)} {direction} NULLS LAST"] + [f"{quote_identifier(c)} ASC NULLS LAST" for c in _QTL_TIES
-                                                             if c in columns and c != sort]
-        if offset >= total:
-            rows = self.db.df(f"SELECT * FROM {source} LIMIT 0", [path])
-        else:
-            rows = self.db.df(f"SELECT * FROM {source} WHERE {cond} ORDER BY {', '.join(order)} LIMIT ? OFFSET ?",
-                              [path, *params, n, offset])
-        return rows, total, P.next_cursor(offset, len(rows), total, kind)
+        return " AND ".join(where), params
+
+    def _sort_expression(self, sort: str) -> tuple[str, list]:
+        """The SQL ``ORDER BY`` key of ``sort`` (a column, or a derived ``maf``/``mac``) and its bound parameters."""
+        if sort not in DERIVED_SORTS:
+            return quote_identifier(sort), []
+        maf = "LEAST(af, 1 - af)"
+        if sort == "maf":
+            return maf, []
+        counts = self._sample_counts()
+        if not counts:
+            return "CAST(NULL AS DOUBLE)", []
+        cases = " ".join("WHEN tissue = ? AND modality = ? THEN ?" for _ in counts)
+        params = [v for (t, m), c in counts.items() for v in (t, m, c)]
+        return f"ROUND(2 * {maf} * CASE {cases} END)", params
+
+    def qtl_counts(self, kind: str = "top", *, tissues=None, modalities=None, genes=None, region: str | None = None,
+                   max_qval: float | None = None, max_pval: float | None = None) -> dict:
+        """How many rows of the ``kind`` QTL table match the filters of :meth:`qtls`: ``{"tested": all of them,
+        "significant": those with q ≤ the release's FDR (None when the release does not record its FDR), "fdr":
+        that FDR}``; without ``max_qval``, "tested" is every tested phenotype's lead that the other filters keep."""
+        if kind not in QTL_KINDS:
+            raise BadQuery("kind", f"must be one of {', '.join(QTL_KINDS)}, not {str(kind)[:40]!r}")
+        fdr = self.fdr()
+        cond, params = self._qtl_where(tissues, modalities, self._gene_ids(genes), region,
+                                       P.number(max_qval, "max_qval"), P.number(max_pval, "max_pval"))
+        significant = "COUNT(*) FILTER (WHERE qval <= ?)" if fdr is not None and "qval" in self.columns(QTL_KINDS[kind]) \
+            else "CAST(NULL AS BIGINT)"
+        row = self.db.rows(f"SELECT COUNT(*), {significant} FROM read_parquet(?) WHERE {cond}",
+                           [*([fdr] if "FILTER" in significant else []), self.table_file(QTL_KINDS[kind]), *params])[0]
+        return {"tested": int(row[0]), "significant": None if row[1] is None else int(row[1]), "fdr": fdr}
 
     # -- significant pairs ------------------------------------------------------------------------
 
@@ -166,7 +288,8 @@ class AssociationQueries:
         one of ``gene`` and ``region``. Optional ``tissues`` / ``modalities`` filters.
 
         Rows are sorted by position, tissue, modality, phenotype, variant (a region's also by gene
-        after position). Returns ``(rows, total, next_cursor)`` as :meth:`qtls`.
+        after position), with the ``signif_pairs`` columns and :data:`DERIVED_COLUMNS`. Returns
+        ``(rows, total, next_cursor)`` as :meth:`qtls`.
         """
         if (gene is None) == (region is None):
             raise BadQuery("gene/region", "give exactly one of gene and region")
@@ -180,7 +303,7 @@ class AssociationQueries:
             page, total = self._gene_page([g["gene_id"]], "significant", self.columns("signif_pairs"), tissues,
                                           modalities, None, None, [(c, "ascending") for c in ["pos", *_PAIR_TIES]],
                                           offset, n)
-            return page, total, P.next_cursor(offset, len(page), total, kind)
+            return self._derived(page), total, P.next_cursor(offset, len(page), total, kind)
         if gene is not None:
             g = self.resolve_gene(gene)
             names = self.chrom_spellings(g["chrom"])
@@ -208,7 +331,7 @@ class AssociationQueries:
                         equal[column] = values
                 table, total = positional.page(self.chrom_spellings(span.chrom), span.start, span.end, equal,
                                                offset, n, self.columns("signif_pairs"))
-                return table.to_pandas(), total, P.next_cursor(offset, table.num_rows, total, kind)
+                return self._derived(table.to_pandas()), total, P.next_cursor(offset, table.num_rows, total, kind)
             clause, values = self._region_clause(P.region(region))
             where.append(clause)
             params += values
@@ -221,4 +344,4 @@ class AssociationQueries:
         else:
             rows = self.db.df(f"SELECT * FROM read_parquet(?) WHERE {cond} ORDER BY {', '.join(order)} LIMIT ? OFFSET ?",
                               [path, *params, n, offset])
-        return rows, total, P.next_cursor(offset, len(rows), total, kind)
+        return self._derived(rows), total, P.next_cursor(offset, len(rows), total, kind)

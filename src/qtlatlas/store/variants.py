@@ -196,7 +196,8 @@ class VariantQueries:
         """Every row of ``top_qtls``, ``independent_qtls`` and the significant pairs for a variant (any syntax
         of :meth:`variant`), every tissue and modality, with a ``source`` column (``top``, ``independent``,
         ``significant``) first, sorted by source (in that order), tissue, modality, phenotype. Columns a
-        table lacks are missing values. One batch of ``associations_by_position`` when the release has it,
+        table lacks are missing values; ``gene_name`` (the gene's symbol) follows ``gene_id`` and ``maf, mac,
+        low_mac`` follow ``af`` (:meth:`~qtlatlas.store.associations.AssociationQueries.with_allele_counts`). One batch of ``associations_by_position`` when the release has it,
         else one SQL query over the three tables.
 
         ``include_nominal`` adds, after them, every tested pair of the variant (the nominal pass, for the
@@ -204,6 +205,8 @@ class VariantQueries:
         ``source = "nominal"`` and the all-pairs columns (``nlog10p``, ``start_distance``, ``ma_samples``,
         ``ma_count``…), by tissue, modality and phenotype position."""
         listed = self._listed_associations(variant_id)
+        if len(listed):  # the gene's symbol, and the minor-allele count in the row's tissue × modality
+            listed = self.with_allele_counts(self.with_gene_names(listed))
         if not include_nominal:
             return listed
         v = self.variant(variant_id)
@@ -212,10 +215,11 @@ class VariantQueries:
         tested, _, _ = self.all_pairs_strongest(1_000_000, variant=v["variant_id"])
         if tested.empty:
             return listed
+        tested = self.with_allele_counts(tested)
         seen = set(zip(listed.get("tissue", []), listed.get("modality", []), listed.get("phenotype_id", []),
                        strict=True))
         keep = [k not in seen for k in zip(tested["tissue"], tested["modality"], tested["phenotype_id"], strict=True)]
-        nominal = tested.loc[keep].drop(columns=["gene_name"]).assign(source="nominal")
+        nominal = tested.loc[keep].assign(source="nominal")
         nominal = nominal[["source", *[c for c in nominal.columns if c != "source"]]]
         if listed.empty:
             return nominal.reset_index(drop=True)

@@ -46,6 +46,10 @@ class Meta(BaseModel):
     release: str = Field(description="release the rows come from")
     total: int = Field(description="number of rows matching the query (all pages)")
     next_cursor: str | None = Field(default=None, description="pass as cursor= to get the next page; null on the last page")
+    significant: int | None = Field(default=None, description="QTL lists: how many of the rows matching the query "
+                                    "(all pages) have q ≤ the release's FDR")
+    fdr: float | None = Field(default=None, description="QTL lists: the release's false discovery rate "
+                              "(atlas.yaml's mapping.fdr)")
 
 
 class ListResponse(BaseModel):
@@ -107,12 +111,12 @@ def json_response(request: Request, release: str, payload: Any) -> Response:
 
 
 def _envelope(release: str, frame: pd.DataFrame | pa.Table, total: int, next_cursor: str | None,
-              layout: Layout = Layout.rows, float32=()) -> bytes:
+              layout: Layout = Layout.rows, float32=(), meta_extra: dict | None = None) -> bytes:
     """``{"data": rows, "meta": {release, total, next_cursor}}``, or in the columns layout ``{"data": columns,
     "constant": values, "meta": {release, total, next_cursor, rows}}``: the values encoded column by column
     (:mod:`.json_text`; the float64 columns named in ``float32`` at float32's precision); only the small
     envelope goes through json."""
-    meta = {"release": release, "total": total, "next_cursor": next_cursor}
+    meta = {"release": release, "total": total, "next_cursor": next_cursor, **(meta_extra or {})}
     if Layout(layout) is Layout.columns:
         pieces, constant = columns_json(frame, float32)
         meta["rows"] = frame.num_rows if isinstance(frame, pa.Table) else len(frame)
@@ -131,16 +135,17 @@ def _frame_of(table: pa.Table) -> pd.DataFrame:
 
 def list_response(request: Request, release: str, frame: pd.DataFrame | pa.Table, total: int | None = None,
                   next_cursor: str | None = None, fmt: Format = Format.json, name: str = "rows",
-                  layout: Layout = Layout.rows, float32=()) -> Response:
+                  layout: Layout = Layout.rows, float32=(), meta_extra: dict | None = None) -> Response:
     """The list envelope (JSON, in ``layout``) or the rows as TSV/CSV (with ``X-Total-Count`` and
     ``X-Next-Cursor`` headers); ``frame`` may be an Arrow table (encoded to JSON without a detour through
     pandas). ``float32`` names float64 columns whose values carry no more than float32's 7 digits (written so
-    in JSON; TSV/CSV write 6 significant digits)."""
+    in JSON; TSV/CSV write 6 significant digits). ``meta_extra`` adds fields of :class:`Meta` to the JSON's
+    ``meta`` (and, as ``X-<Field>`` headers, to TSV/CSV)."""
     fmt = Format(fmt)
     total = len(frame) if total is None else int(total)
     if fmt is Format.json:
-        return cached(request, release, Response(_envelope(release, frame, total, next_cursor, layout, float32),
-                                                 media_type="application/json"))
+        return cached(request, release, Response(_envelope(release, frame, total, next_cursor, layout, float32,
+                                                           meta_extra), media_type="application/json"))
     if isinstance(frame, pa.Table):
         frame = _frame_of(frame)
     buffer = io.StringIO()
@@ -149,6 +154,9 @@ def list_response(request: Request, release: str, frame: pd.DataFrame | pa.Table
     headers = {"Content-Disposition": f'attachment; filename="{name}.{release}.{fmt.value}"', "X-Total-Count": str(total)}
     if next_cursor:
         headers["X-Next-Cursor"] = next_cursor
+    for key, value in (meta_extra or {}).items():
+        if value is not None:
+            headers[f"X-{key.replace('_', '-').title()}"] = f"{value:g}" if isinstance(value, float) else str(value)
     return cached(request, release, Response(buffer.getvalue(), media_type=media, headers=headers))
 
 

@@ -45,7 +45,9 @@ def variant(request: Request, release: ReleaseDep, variant: VariantParam):
                         "`significant`); with `include_nominal=true`, then every tested pair of the variant (the "
                         "nominal pass) whose tissue, modality and phenotype those rows lack, with `source = "
                         "\"nominal\"` and the all-pairs columns (`nlog10p`, `start_distance`, `ma_samples`, "
-                        "`ma_count`).")
+                        "`ma_count`). Every row has `gene_id` and `gene_name` (the gene's symbol, null when it has "
+                        "none) and `chrom`; rows with `af` also have `maf`, `mac` (minor-allele count among the "
+                        "samples of the row's tissue × modality) and `low_mac` (true below 10 copies).")
 def associations(request: Request, release: ReleaseDep, variant: VariantParam,
                  include_nominal: Annotated[bool, Query(description="add the tested pairs not in those tables")] = False,
                  format: FormatParam = "json"):
