@@ -306,6 +306,11 @@ def test_download_names_and_tabix(built):
     assert len(list(vcf.fetch("chr22", 17_000_000, 17_100_000))) > 0
     top = pd.read_csv(out / "downloads" / "top_assoc.LCL.expression.v1_GRCh37.tsv.gz", sep="\t")
     assert len(top) == 608 and {"qval", "gene_id", "tss_distance", "ref", "alt"} <= set(top.columns)
+    # the gene's symbol beside its id, after tensorQTL's own columns
+    symbols = pd.read_parquet(out / "tables" / "genes.parquet").set_index("gene_id")["gene_name"]
+    columns = list(top.columns)
+    assert columns[0] == "phenotype_id" and columns.index("gene_name") == columns.index("gene_id") + 1
+    assert top["gene_name"].notna().all() and (top["gene_name"] == top["gene_id"].map(symbols)).all()
     assert (out / "downloads" / "samples.LCL.v1.txt").read_text().split() == (
         pd.read_csv(GEU / "samples.txt", sep="\t", header=None)[0].tolist())
     med = pd.read_csv(out / "downloads" / "median_tpm.v1.tsv.gz", sep="\t")

@@ -332,7 +332,7 @@ class _ReleaseBuilder:
             self.variants.mark(top["variant_id"], top["af"])
             self.qtls.add("top", top)
             self.tested_genes.update(top["gene_id"].dropna())
-            write_tsv_gz(download_qtls(top, cis), self._download(
+            write_tsv_gz(download_qtls(top, cis, self.genes.name), self._download(
                 "top_assoc", f"top cis-QTL per phenotype of {label}", tissue=tissue, modality=modality))
         indep = None
         if raw_indep is not None:
@@ -340,7 +340,7 @@ class _ReleaseBuilder:
                               fallback=fallback)
             self.variants.mark(indep["variant_id"], indep["af"])
             self.qtls.add("independent", indep)
-            write_tsv_gz(download_qtls(indep, raw_indep), self._download(
+            write_tsv_gz(download_qtls(indep, raw_indep, self.genes.name), self._download(
                 "indep_assoc", f"conditionally independent cis-QTLs of {label}", tissue=tissue, modality=modality))
         if afc is not None:
             write_tsv_gz(afc, self._download("aFC", f"allelic fold change (log2) of the cis-QTLs of {label}",

@@ -265,6 +265,7 @@ class GeneIndex:
         self.chrom = g["chrom"].astype(object)
         self.tss = g["tss"].astype(np.int64)
         self.strand = g["strand"].astype(object)
+        self.name = g["gene_name"].astype(object) if "gene_name" in g else pd.Series(dtype=object)
 
     def lookup(self, gene_ids: pd.Series, fallback: pd.DataFrame | None = None,
                phenotype_ids: pd.Series | None = None) -> pd.DataFrame:
@@ -372,11 +373,17 @@ def qtl_table(raw: pd.DataFrame, tissue: str, modality: str, resolver: GeneResol
     return out[QTL_COLUMNS + ["_tss", "_gchrom"]]
 
 
-def download_qtls(df: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
-    """The downloadable form of a QTL table: the input's tensorQTL columns, then the portal additions."""
-    extra = [c for c in ("gene_id", "chrom", "pos", "ref", "alt", "tss_distance", "log2_aFC", "log2_aFC_lower",
-                         "log2_aFC_upper") if c not in raw]
+def download_qtls(df: pd.DataFrame, raw: pd.DataFrame, gene_names: pd.Series | None = None) -> pd.DataFrame:
+    """The downloadable form of a QTL table: the input's tensorQTL columns (unchanged, in their order, so tools
+    that read tensorQTL's output read these), then the portal additions: gene id and symbol (``gene_names``:
+    symbol by gene id; empty where a gene has none), position, alleles, TSS distance and aFC."""
+    extra = [c for c in ("gene_id", "gene_name", "chrom", "pos", "ref", "alt", "tss_distance", "log2_aFC",
+                         "log2_aFC_lower", "log2_aFC_upper") if c not in raw]
     out = raw.reset_index(drop=True).copy()
     for c in extra:
-        out[c] = df[c].to_numpy() if c not in ("pos", "tss_distance") else df[c].array
+        if c == "gene_name":
+            if gene_names is not None:
+                out[c] = pd.Series(df["gene_id"].to_numpy(), dtype=object).map(gene_names).to_numpy()
+        else:
+            out[c] = df[c].to_numpy() if c not in ("pos", "tss_distance") else df[c].array
     return out
