@@ -310,7 +310,9 @@ def test_download_names_and_tabix(built):
     symbols = pd.read_parquet(out / "tables" / "genes.parquet").set_index("gene_id")["gene_name"]
     columns = list(top.columns)
     assert columns[0] == "phenotype_id" and columns.index("gene_name") == columns.index("gene_id") + 1
-    assert top["gene_name"].notna().all() and (top["gene_name"] == top["gene_id"].map(symbols)).all()
+    known = top["gene_id"].isin(symbols.index)  # a few phenotypes' genes are not in the annotation: no symbol
+    assert known.mean() > 0.95 and top.loc[~known, "gene_name"].isna().all()
+    assert (top.loc[known, "gene_name"] == top.loc[known, "gene_id"].map(symbols)).all()
     assert (out / "downloads" / "samples.LCL.v1.txt").read_text().split() == (
         pd.read_csv(GEU / "samples.txt", sep="\t", header=None)[0].tolist())
     med = pd.read_csv(out / "downloads" / "median_tpm.v1.tsv.gz", sep="\t")
