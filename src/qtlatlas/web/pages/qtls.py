@@ -6,7 +6,7 @@ By default it lists the significant top QTLs only (q ≤ the release's FDR, atla
 lists every tested phenotype's, and an explicit ``max_qval`` sets the bound. The heading says how many of the
 matching phenotypes are significant and how many are shown. Rows carry the lead's minor-allele frequency and
 count in its tissue × modality, and leads with fewer than :data:`~qtlatlas.store.associations.LOW_MAC` minor-allele
-copies are flagged "low MAC"."""
+copies have "low" after their count."""
 
 from __future__ import annotations
 
@@ -33,11 +33,13 @@ PAGE_SIZES = ("25", "50", "100", "250")
 #: count (in the lead's tissue × modality), and the flag of leads carried by few copies of the minor allele.
 ALLELE_COLUMNS = [
     ("af", Column("maf", "MAF", "fixed", help="minor-allele frequency among the samples of the tissue × modality")),
-    ("maf", Column("mac", "MAC", "int", help="minor-allele count: copies of the minor allele among the samples "
-                   "of the tissue × modality (2 × samples × MAF)")),
-    ("mac", Column("flags", "Flags", help=f"low MAC: fewer than {LOW_MAC} copies of the minor allele, so a handful "
-                   "of individuals carry the association")),
+    ("maf", Column("mac", "MAC", help="minor-allele count: copies of the minor allele among the samples of the tissue "
+                   f"× modality (2 × samples × MAF); 'low' marks fewer than {LOW_MAC} copies, so a handful of "
+                   "individuals carry the association")),
 ]
+#: Columns the browser keeps behind "More columns" beyond the shared ones (the variant's page and the region
+#: filter give its position), so that the statistics stay on a laptop's screen.
+BROWSER_SECONDARY = {"pos"}
 
 
 @dataclass
@@ -118,21 +120,24 @@ def sort_keys(release, kind: str) -> list[str]:
 
 
 def _shown(rows: pd.DataFrame) -> pd.DataFrame:
-    """The rows as the table shows them: a gene without a symbol by its id, the low-MAC flag as a word."""
+    """The rows as the table shows them: a gene without a symbol by its id, the minor-allele count with "low"
+    after it when it is below :data:`~qtlatlas.store.associations.LOW_MAC`."""
     rows = rows.copy()
     if "gene_id" in rows.columns:
         names = rows["gene_name"] if "gene_name" in rows.columns else pd.Series(None, index=rows.index, dtype=object)
         rows["gene_name"] = names.where(names.notna(), rows["gene_id"])
-    if "low_mac" in rows.columns:
-        rows["flags"] = ["low MAC" if flag is not None and bool(flag) else None
-                         for flag in rows["low_mac"].astype(object).where(rows["low_mac"].notna(), None)]
+    if "mac" in rows.columns:  # the count with its low-count flag, in one cell
+        low = (rows["low_mac"].astype(object).where(rows["low_mac"].notna(), False).map(bool)
+               if "low_mac" in rows.columns else pd.Series(False, index=rows.index))
+        rows["mac"] = [None if m is None or m != m else f"{int(m):,}" + (" low" if flag else "")
+                       for m, flag in zip(rows["mac"].astype(object), low, strict=True)]
     return rows
 
 
 def _columns() -> list[Column]:
     """The browser's columns: the shared QTL columns (unfiltered: the form filters every page) with
     :data:`ALLELE_COLUMNS`."""
-    columns = [replace(c, filter=False) for c in QTL_COLUMNS]
+    columns = [replace(c, filter=False, more=c.more or c.key in BROWSER_SECONDARY) for c in QTL_COLUMNS]
     for after, column in ALLELE_COLUMNS:
         keys = [c.key for c in columns]
         columns.insert(keys.index(after) + 1 if after in keys else len(columns), column)
