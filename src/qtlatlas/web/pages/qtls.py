@@ -33,7 +33,7 @@ PAGE_SIZES = ("25", "50", "100", "250")
 #: count (in the lead's tissue × modality), and the flag of leads carried by few copies of the minor allele.
 ALLELE_COLUMNS = [
     ("af", Column("maf", "MAF", "fixed", help="minor-allele frequency among the samples of the tissue × modality")),
-    ("maf", Column("mac", "MAC", help="minor-allele count: copies of the minor allele among the samples of the tissue "
+    ("maf", Column("mac", "MAC", "flagged", help="minor-allele count: copies of the minor allele among the samples of the tissue "
                    f"× modality (2 × samples × MAF); 'low' marks fewer than {LOW_MAC} copies, so a handful of "
                    "individuals carry the association")),
 ]

@@ -36,8 +36,9 @@ from .context import Page
 FORMATTERS: dict[str, Callable] = {
     "text": F.text, "int": F.integer, "num": F.number, "p": F.pvalue, "fixed": F.fixed,
     "distance": F.signed_distance, "size": F.filesize, "hash": F.text,
+    "flagged": F.text,  # a number already formatted, perhaps with a word after it ("6 low"): shown as given
 }
-NUMERIC = {"int", "num", "p", "fixed", "distance", "size"}
+NUMERIC = {"int", "num", "p", "fixed", "distance", "size", "flagged"}
 
 
 @dataclass(frozen=True)
