@@ -50,6 +50,7 @@ class Meta(BaseModel):
                                     "(all pages) have q ≤ the release's FDR")
     fdr: float | None = Field(default=None, description="QTL lists: the release's false discovery rate "
                               "(atlas.yaml's mapping.fdr)")
+    rows: int | None = Field(default=None, description="layout=columns: the page's number of rows")
 
 
 class ListResponse(BaseModel):

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Path, Query, Request
 from ..deps import ReleaseDep
 from ..responses import Layout, list_response
 from .common import (
-    LIST,
     CursorParam,
     FormatParam,
     LayoutParam,
@@ -18,6 +17,7 @@ from .common import (
     TissuesParam,
     page_cursor,
 )
+from .row_schemas import NOMINAL_PAIRS
 
 router = APIRouter(tags=["all pairs"])
 MinNlog10pParam = Annotated[float | None, Query(ge=0, le=1e6, description="keep pairs with −log10 p at least this")]
@@ -37,7 +37,7 @@ def _page(request: Request, release, fmt: str, layout: Layout, **query):
                          float32=("pval_nominal",))
 
 
-@router.get("/all-pairs/gene/{gene}", responses=LIST,
+@router.get("/all-pairs/gene/{gene}", responses=NOMINAL_PAIRS,
             summary="Every tested pair of a gene's phenotypes, in every tissue × modality (or those asked)",
             description=_ROWS)
 def by_gene(request: Request, release: ReleaseDep,
@@ -50,7 +50,7 @@ def by_gene(request: Request, release: ReleaseDep,
                  min_nlog10p=min_nlog10p, limit=limit, cursor=cursor, page=page)
 
 
-@router.get("/all-pairs/region/{region}", responses=LIST,
+@router.get("/all-pairs/region/{region}", responses=NOMINAL_PAIRS,
             summary="Every tested pair whose variant lies in a region (at most 2 Mb), every phenotype",
             description=_ROWS)
 def by_region(request: Request, release: ReleaseDep,
@@ -63,7 +63,7 @@ def by_region(request: Request, release: ReleaseDep,
                  min_nlog10p=min_nlog10p, limit=limit, cursor=cursor, page=page)
 
 
-@router.get("/all-pairs/variant/{variant}", responses=LIST,
+@router.get("/all-pairs/variant/{variant}", responses=NOMINAL_PAIRS,
             summary="Every tested pair of a variant: each phenotype it was tested with, in every tissue × modality "
                     "(a PheWAS of the variant)",
             description=_ROWS)

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Query, Request
 from ..deps import ReleaseDep
 from ..responses import list_response
 from .common import (
-    LIST,
     CursorParam,
     FormatParam,
     LimitParam,
@@ -19,6 +18,7 @@ from .common import (
     TissuesParam,
     page_cursor,
 )
+from .row_schemas import COLOC
 
 router = APIRouter(tags=["colocalisation"])
 _ROWS = ("At least one of `trait`, `gene` and `variant` (combined with AND). Rows: `trait, locus, lead_variant_id, "
@@ -33,7 +33,7 @@ _ROWS = ("At least one of `trait`, `gene` and `variant` (combined with AND). Row
          "genotypes) and of a fine-mapped phenotype, with `idx1`/`idx2` naming the two single effects (`L1`…).")
 
 
-@router.get("/coloc", responses=LIST, summary="Colocalisation (coloc.abf) of GWAS loci with the QTLs of every "
+@router.get("/coloc", responses=COLOC, summary="Colocalisation (coloc.abf) of GWAS loci with the QTLs of every "
                                               "tissue × modality", description=_ROWS)
 def coloc(request: Request, release: ReleaseDep,
           trait: Annotated[str | None, Query(max_length=200, description="trait id (case-insensitive)")] = None,

@@ -15,7 +15,8 @@ from fastapi import APIRouter, Path, Query, Request
 from ...analysis.clustering import cluster_order
 from ..deps import ReleaseDep
 from ..responses import json_response, list_response
-from .common import ERRORS, LIST, FormatParam, TissuesParam
+from .common import ERRORS, FormatParam, TissuesParam
+from .row_schemas import MEDIAN_EXPRESSION, SAMPLE_EXPRESSION
 
 router = APIRouter(tags=["expression"])
 GenesParam = Annotated[list[str], Query(min_length=1, max_length=100, description="gene ids or symbols (repeatable, ≤ 100)")]
@@ -35,7 +36,7 @@ def _gene_ids(release, genes: list[str]) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-@router.get("/expression/median", responses=LIST,
+@router.get("/expression/median", responses=MEDIAN_EXPRESSION,
             summary="Median expression of genes in tissues (in `unit`: TPM unless the release declares another)")
 def median(request: Request, release: ReleaseDep, genes: GenesParam, tissues: TissuesParam = None,
            format: FormatParam = "json"):
@@ -62,7 +63,7 @@ def clustered(request: Request, release: ReleaseDep, genes: GenesParam, tissues:
     return json_response(request, release.id, {"data": data, "meta": {"release": release.id}})
 
 
-@router.get("/expression/top", responses=LIST, summary="Most expressed genes of a tissue")
+@router.get("/expression/top", responses=MEDIAN_EXPRESSION, summary="Most expressed genes of a tissue")
 def top(request: Request, release: ReleaseDep, tissue: Annotated[str, Query(max_length=64)],
         n: Annotated[int, Query(ge=1, le=1000)] = 50,
         exclude_mito: Annotated[bool, Query(description="leave out mitochondrial genes")] = False,
@@ -71,7 +72,7 @@ def top(request: Request, release: ReleaseDep, tissue: Annotated[str, Query(max_
     return list_response(request, release.id, rows, fmt=format, name=f"top_expressed.{tissue}")
 
 
-@router.get("/expression/{gene}", responses=LIST,
+@router.get("/expression/{gene}", responses=SAMPLE_EXPRESSION,
             summary="Per-sample expression of a gene in one or all tissues (column tpm, in `unit`)")
 def per_sample(request: Request, release: ReleaseDep, gene: Annotated[str, Path(max_length=200)],
                tissue: Annotated[str | None, Query(max_length=64)] = None, format: FormatParam = "json"):

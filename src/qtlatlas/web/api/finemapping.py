@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query, Request
 
 from ..deps import ReleaseDep
 from ..responses import list_response
-from .common import LIST, CursorParam, FormatParam, ModalitiesParam, PageParam, TissuesParam, page_cursor
+from .common import CursorParam, FormatParam, ModalitiesParam, PageParam, TissuesParam, page_cursor
+from .row_schemas import CREDIBLE_SETS, PIPS
 
 router = APIRouter(tags=["fine-mapping"])
 
@@ -19,7 +20,7 @@ _ROWS = ("Rows: `tissue, modality, phenotype_id, gene_id, gene_name, variant_id,
          "without fine-mapping answers no rows.")
 
 
-@router.get("/finemapping", responses=LIST, description=_ROWS,
+@router.get("/finemapping", responses=CREDIBLE_SETS, description=_ROWS,
             summary="SuSiE credible sets of a gene's phenotypes, of a variant, or of a region (at most 2 Mb)")
 def credible_sets(request: Request, release: ReleaseDep,
                   gene: Annotated[str | None, Query(max_length=200, description="gene id or symbol")] = None,
@@ -38,7 +39,7 @@ def credible_sets(request: Request, release: ReleaseDep,
     return list_response(request, release.id, rows, total, next_cursor, format, name="credible_sets")
 
 
-@router.get("/finemapping/pips", responses=LIST,
+@router.get("/finemapping/pips", responses=PIPS,
             summary="PIP of every variant fine-mapped for a gene's phenotypes in one tissue × modality (regional plot)",
             description="Rows: `phenotype_id, variant_id, pos, pip, cs_id` (the variant's credible set, null when in "
                         "none), ordered by phenotype and position; no rows when the gene was not fine-mapped there.")

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Path, Query, Request
 
 from ..deps import ReleaseDep
 from ..responses import json_response, list_response
-from .common import ERRORS, LIST, FormatParam
+from .common import ERRORS, FormatParam
+from .row_schemas import GENE_SEARCH
 
 router = APIRouter(tags=["genes"])
 GeneParam = Annotated[str, Path(max_length=200, description="gene id or symbol (case-insensitive)")]
@@ -19,7 +20,7 @@ GeneParam = Annotated[str, Path(max_length=200, description="gene id or symbol (
 SEARCH_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 
 
-@router.get("/genes/search", responses=LIST, summary="Genes by symbol or id prefix (for autocomplete)")
+@router.get("/genes/search", responses=GENE_SEARCH, summary="Genes by symbol or id prefix (for autocomplete)")
 def search(request: Request, release: ReleaseDep,
            q: Annotated[str, Query(min_length=1, max_length=100, pattern=SEARCH_PATTERN,
                                    description="the start of a gene symbol or id (case-insensitive)")],

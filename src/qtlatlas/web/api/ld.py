@@ -11,7 +11,8 @@ from ...store import BadQuery
 from ...store.ld import LD_COLUMNS, MAX_LD_MATRIX_VARIANTS
 from ..deps import ReleaseDep
 from ..responses import Layout, json_response, list_response
-from .common import ERRORS, LIST, FormatParam, LayoutParam
+from .common import ERRORS, FormatParam, LayoutParam
+from .row_schemas import LD
 
 router = APIRouter(tags=["ld"])
 VariantParam = Annotated[str, Query(min_length=1, max_length=200, description="rsID, chr:pos, or chr_pos_ref_alt")]
@@ -44,7 +45,7 @@ def _fields(fields: list[str] | None) -> list[str]:
     return asked
 
 
-@router.get("/ld", responses=LIST,
+@router.get("/ld", responses=LD,
             summary="r and r² between a variant and every variant of a window around it (PLINK 1.9 --r/--r2)")
 def ld(request: Request, release: ReleaseDep, variant: VariantParam, region: WindowParam = None,
        tissue: TissueParam = None, fields: FieldsParam = None, layout: LayoutParam = Layout.rows,

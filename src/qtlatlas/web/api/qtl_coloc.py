@@ -13,7 +13,6 @@ from fastapi import APIRouter, Query, Request
 from ..deps import ReleaseDep
 from ..responses import list_response
 from .common import (
-    LIST,
     CursorParam,
     FormatParam,
     LimitParam,
@@ -22,6 +21,7 @@ from .common import (
     TissuesParam,
     page_cursor,
 )
+from .row_schemas import QTL_COLOC
 
 router = APIRouter(tags=["colocalisation"])
 _ROWS = ("Rows: `gene_id, gene_name, tissue1, modality1, phenotype_id1, tissue2, modality2, phenotype_id2, nsnps, "
@@ -33,7 +33,7 @@ _ROWS = ("Rows: `gene_id, gene_name, tissue1, modality1, phenotype_id1, tissue2,
          "phenotype_id1, tissue2, modality2, phenotype_id2; 404 for a release built without it.")
 
 
-@router.get("/coloc/qtl", responses=LIST,
+@router.get("/coloc/qtl", responses=QTL_COLOC,
             summary="QTL–QTL colocalisation: do two tissues, or two modalities, share a gene's causal variant?",
             description=_ROWS)
 def qtl_coloc(request: Request, release: ReleaseDep,

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query, Request
 from ..deps import ReleaseDep
 from ..responses import list_response
 from .common import (
-    LIST,
     CursorParam,
     FormatParam,
     LimitParam,
@@ -18,6 +17,7 @@ from .common import (
     TissuesParam,
     page_cursor,
 )
+from .row_schemas import QTLS, SIGNIFICANT_PAIRS
 
 router = APIRouter(tags=["qtls"])
 RegionParam = Annotated[str | None, Query(max_length=100, pattern=r"^\s*[A-Za-z0-9_.]{1,40}:[\d,]{1,15}-[\d,]{1,15}\s*$",
@@ -46,7 +46,7 @@ def _browse(kind: str, request: Request, release, tissue, modality, gene, region
                          meta_extra={"significant": counts["significant"], "fdr": counts["fdr"]})
 
 
-@router.get("/qtls/top", responses=LIST, summary="Top QTL of every phenotype (or group), across genes, filtered and paged",
+@router.get("/qtls/top", responses=QTLS, summary="Top QTL of every phenotype (or group), across genes, filtered and paged",
             description=_QTL_ROWS.format(table="top_qtls"))
 def top(request: Request, release: ReleaseDep, tissue: TissuesParam = None, modality: ModalitiesParam = None,
         gene: GeneListParam = None, region: RegionParam = None,
@@ -57,7 +57,7 @@ def top(request: Request, release: ReleaseDep, tissue: TissuesParam = None, moda
                    cursor, page, format)
 
 
-@router.get("/qtls/independent", responses=LIST, summary="Conditionally independent QTLs, across genes, filtered and paged",
+@router.get("/qtls/independent", responses=QTLS, summary="Conditionally independent QTLs, across genes, filtered and paged",
             description=_QTL_ROWS.format(table="independent_qtls"))
 def independent(request: Request, release: ReleaseDep, tissue: TissuesParam = None, modality: ModalitiesParam = None,
                 gene: GeneListParam = None, region: RegionParam = None,
@@ -69,7 +69,7 @@ def independent(request: Request, release: ReleaseDep, tissue: TissuesParam = No
                    limit, cursor, page, format)
 
 
-@router.get("/qtls/pairs", responses=LIST,
+@router.get("/qtls/pairs", responses=SIGNIFICANT_PAIRS,
             summary="Significant variant–phenotype pairs of a gene or of a region (width capped)", description=_PAIR_ROWS)
 def pairs(request: Request, release: ReleaseDep, gene: Annotated[str | None, Query(max_length=200)] = None,
           region: RegionParam = None, tissue: TissuesParam = None, modality: ModalitiesParam = None,

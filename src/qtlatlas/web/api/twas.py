@@ -11,7 +11,6 @@ from ..deps import ReleaseDep
 from ..responses import Format, json_response, list_response
 from .common import (
     ERRORS,
-    LIST,
     CursorParam,
     FormatParam,
     LimitParam,
@@ -19,6 +18,14 @@ from .common import (
     PageParam,
     TissuesParam,
     page_cursor,
+)
+from .row_schemas import (
+    TWAS_ASSOCIATIONS,
+    TWAS_CORRELATIONS,
+    TWAS_LOCI,
+    TWAS_MODELS,
+    TWAS_PANELS,
+    TWAS_TRAITS,
 )
 
 router = APIRouter(tags=["twas"])
@@ -42,7 +49,7 @@ def _item(request: Request, release, data) -> object:
     return json_response(request, release.id, {"data": data, "meta": {"release": release.id}})
 
 
-@router.get("/twas/traits", responses=LIST, summary="TWAS traits with their metadata and counts")
+@router.get("/twas/traits", responses=TWAS_TRAITS, summary="TWAS traits with their metadata and counts")
 def traits(request: Request, release: ReleaseDep,
            tag: Annotated[str | None, Query(max_length=100, description="traits carrying this tag")] = None,
            project: Annotated[str | None, Query(max_length=200, description="traits of this project")] = None,
@@ -57,7 +64,7 @@ def trait(request: Request, release: ReleaseDep, trait: TraitParam):
     return _item(request, release, release.twas_trait(trait))
 
 
-@router.get("/twas/traits/{trait}/associations", responses=LIST,
+@router.get("/twas/traits/{trait}/associations", responses=TWAS_ASSOCIATIONS,
             summary="TWAS associations of a trait with every model, filtered, sorted and paged")
 def associations(request: Request, release: ReleaseDep, trait: TraitParam, panel: PanelsParam = None,
                  tissue: TissuesParam = None, modality: ModalitiesParam = None, gene: GenesParam = None,
@@ -73,7 +80,7 @@ def associations(request: Request, release: ReleaseDep, trait: TraitParam, panel
     return list_response(request, release.id, rows, total, next_cursor, format, name=f"twas_associations.{tid}")
 
 
-@router.get("/twas/traits/{trait}/loci", responses=LIST,
+@router.get("/twas/traits/{trait}/loci", responses=TWAS_LOCI,
             summary="Loci of a trait: joint/conditional analysis of its significant models (FUSION post_process)")
 def loci(request: Request, release: ReleaseDep, trait: TraitParam, format: FormatParam = "json"):
     tid = release.check_trait(trait)
@@ -89,7 +96,7 @@ def locus(request: Request, release: ReleaseDep, trait: TraitParam, n: LocusPara
     return _item(request, release, release.twas_locus(trait, n))
 
 
-@router.get("/twas/traits/{trait}/correlations", responses=LIST,
+@router.get("/twas/traits/{trait}/correlations", responses=TWAS_CORRELATIONS,
             summary="Cross-trait association: correlation of TWAS Z with every other trait over shared models")
 def correlations(request: Request, release: ReleaseDep, trait: TraitParam, format: FormatParam = "json"):
     tid = release.check_trait(trait)
@@ -104,12 +111,12 @@ def gene(request: Request, release: ReleaseDep, gene: GeneParam):
     return _item(request, release, release.twas_gene(gene))
 
 
-@router.get("/twas/panels", responses=LIST, summary="TWAS weights panels (tissue × modality) and their counts")
+@router.get("/twas/panels", responses=TWAS_PANELS, summary="TWAS weights panels (tissue × modality) and their counts")
 def panels(request: Request, release: ReleaseDep, format: FormatParam = "json"):
     return list_response(request, release.id, release.twas_panels(), fmt=format, name="twas_panels")
 
 
-@router.get("/twas/models", responses=LIST,
+@router.get("/twas/models", responses=TWAS_MODELS,
             summary="TWAS models: heritability and cross-validation per model, filtered, sorted and paged")
 def models(request: Request, release: ReleaseDep, panel: PanelsParam = None, tissue: TissuesParam = None,
            modality: ModalitiesParam = None, gene: GenesParam = None,

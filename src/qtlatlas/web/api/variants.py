@@ -9,7 +9,8 @@ from fastapi import APIRouter, Path, Query, Request
 
 from ..deps import ReleaseDep
 from ..responses import json_response, list_response
-from .common import ERRORS, LIST, FormatParam
+from .common import ERRORS, FormatParam
+from .row_schemas import VARIANT_ASSOCIATIONS, VARIANT_SEARCH
 
 router = APIRouter(tags=["variants"])
 VariantParam = Annotated[str, Path(max_length=200, description="rsID, chr:pos, or chr_pos_ref_alt")]
@@ -19,7 +20,7 @@ VariantParam = Annotated[str, Path(max_length=200, description="rsID, chr:pos, o
 SEARCH_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 
 
-@router.get("/variants/search", responses=LIST,
+@router.get("/variants/search", responses=VARIANT_SEARCH,
             summary="Variants by id prefix or at/after a position (for autocomplete)",
             description="For `chr:pos` (or `chr_pos`), the variants at or after that position, by position "
                         "(`match`: `position`); otherwise the variants whose id starts with `q` (case-insensitive), "
@@ -38,7 +39,7 @@ def variant(request: Request, release: ReleaseDep, variant: VariantParam):
     return json_response(request, release.id, {"data": release.variant(variant), "meta": {"release": release.id}})
 
 
-@router.get("/variants/{variant}/associations", responses=LIST,
+@router.get("/variants/{variant}/associations", responses=VARIANT_ASSOCIATIONS,
             summary="Every association of a variant across all tissues and modalities (top, independent, significant; "
                     "with include_nominal, every other tested pair too)",
             description="Rows of the top, independent and significant-pair tables (`source`: `top`, `independent`, "
