@@ -39,6 +39,7 @@ from .params import is_clean
 from .portal import PortalQueries
 from .positional import PositionalTable
 from .qtl_coloc import QtlColocQueries
+from .trans import TransQueries
 from .twas import TwasQueries
 from .variants import VariantQueries
 
@@ -46,7 +47,7 @@ CROSS_MODALITY = "cross_modality"
 
 
 class ReleaseStore(GeneQueries, GeneTrackQueries, AssociationQueries, AllPairsQueries, VariantQueries, PortalQueries,
-                   TwasQueries, LdQueries, FinemappingQueries, ColocQueries, QtlColocQueries):
+                   TwasQueries, LdQueries, FinemappingQueries, ColocQueries, QtlColocQueries, TransQueries):
     """Read-only queries on ``SITE/releases/<id>``; safe to share between threads.
 
     Args:

@@ -17,6 +17,7 @@ from ...store.portal import MAX_GENE_PAIRS, portal_queries
 from . import params
 from .context import Page, page_for
 from .errors import PageRoute
+from .trans import trans_table
 from .evidence import (
     coloc_heatmap,
     coloc_rows,
@@ -175,6 +176,8 @@ def gene_page(request: Request, gene: str) -> Response:
     data["coloc"] = evidence["heatmap"]
     return render(page, "gene.html", uses_plots=True, gene=g, name=name, grid=status_grid(page, g), top=top,
                   independent=independent, pairs=pairs, pages=pages, n_qtl=n_qtl, evidence=evidence,
+                  trans=trans_table(page, "trans-table", f"trans-QTLs whose target is {name}, most significant first",
+                                    gene=g["gene_id"]),
                   coloc_settings=coloc_settings(page),
                   data=data, regional_svg=regional["svg"],
                   regional_height=regional["height"],

@@ -16,6 +16,7 @@ from .context import Page, page_for
 from .errors import PageRoute
 from .tables import Column, table_from_frame, table_from_records
 from .templating import render
+from .trans import hotspot_table
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 #: Points kept in full on the plots: every gene with p below this; the others are thinned.
@@ -172,5 +173,5 @@ def tissue_page(request: Request, tissue: str) -> Response:
             "qq": qq_data(leads), "manhattan": manhattan_data(page, leads, fdr), "fdr": fdr,
             "n_genes": len(leads)}
     return render(page, "tissue.html", uses_plots=True, tissue=info, tid=t, modalities=mods, modality=modality,
-                  counts=counts_table, top=top_table, sharing=sharing.to_dict("records"), expressed=expressed_table, data=data, n_genes=len(leads),
+                  counts=counts_table, top=top_table, hotspots=hotspot_table(page, t), sharing=sharing.to_dict("records"), expressed=expressed_table, data=data, n_genes=len(leads),
                   n_egenes=int((leads["qval"] <= fdr).sum()) if fdr is not None else None)

@@ -17,6 +17,7 @@ from . import params
 from .context import Page, page_for
 from .errors import PageRoute
 from .evidence import coloc_rows, coloc_table, credible_set_table
+from .trans import trans_table
 from .phenotype_labels import phenotype_label
 from .phewas import MAX_NOMINAL_ROWS, nominal_rows, phewas_data, tested_pairs
 from .static_plots import ForestRow, forest_height, forest_svg
@@ -186,6 +187,8 @@ def variant_page(request: Request, variant: str) -> Response:
                         variant=v["variant_id"])
     return render(page, "variant.html", uses_plots=True, variant=v, maf=maf, table=table, genes=genes,
                   credible_sets=sets_read.result(), coloc=coloc,
+                  trans=trans_table(page, "trans-table", f"Genes of which {v['variant_id']} is a trans-QTL, most "
+                                    "significant first", variant=v["variant_id"]),
                   n_listed=len(assoc),
                   n_tissues=assoc["tissue"].nunique() if len(assoc) else 0, choices=choices, chosen=chosen, pbg=pbg,
                   pbg_problem=pbg_problem, statistics_sources=STATISTICS_SOURCES, data=data, forest_title=title,
