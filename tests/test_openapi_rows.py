@@ -113,6 +113,8 @@ def calls(site) -> dict[str, list[tuple[str, dict]]]:
         "/api/v1/finemapping": [("/api/v1/finemapping", {"gene": member.gene_id})],
         "/api/v1/finemapping/pips": [("/api/v1/finemapping/pips", {"gene": member.gene_id, "tissue": member.tissue,
                                                                    "modality": member.modality})],
+        "/api/v1/qtls/trans": [("/api/v1/qtls/trans", {})],
+        "/api/v1/qtls/trans/hotspots": [("/api/v1/qtls/trans/hotspots", {"min_targets": 1})],
     }
 
 

@@ -23,6 +23,8 @@ from ...store.finemapping import CREDIBLE_SETS_COLUMNS, PIP_COLUMNS
 from ...store.genes import GENE_FIELDS
 from ...store.ld import LD_COLUMNS
 from ...store.qtl_coloc import QTL_COLOC_COLUMNS
+from ...store.trans import HOTSPOT_COLUMNS as TRANS_HOTSPOT_COLUMNS
+from ...store.trans import TRANS_COLUMNS
 from ...store.twas import GENE_MODEL_FIELDS
 from ...store.variants import VARIANT_FIELDS
 from ..responses import ErrorResponse, Meta
@@ -242,6 +244,14 @@ FIELDS: dict[str, Spec] = {
     "bytes": (int, "file size, bytes"),
     "sha256": (str, "SHA-256 of the file"),
     "kind": (str, "kind of file"),
+    "b": (float, "trans effect of each ALT allele on the normalised target phenotype (tensorQTL map_trans)"),
+    "b_se": (float, "standard error of b"),
+    "cis_genes": (str, "symbols (comma-separated) of the genes of which the variant is a significant cis pair in the "
+                       "same tissue, any modality: candidate mediators of the trans effect"),
+    "lead_variant": (str, "variant of the locus's most significant trans pair"),
+    "n_variants": (int, "variants of the locus with a trans pair"),
+    "n_targets": (int, "distinct target genes of the locus's trans pairs"),
+    "targets": (str, "target gene symbols (comma-separated), the first 10, most significant first"),
 }
 
 #: Fields whose meaning on an endpoint differs from :data:`FIELDS`: endpoint → field → description.
@@ -266,6 +276,10 @@ _OVERRIDES: dict[str, dict[str, str]] = {
     "TwasModel": {"n": "number of samples of the model"},
     "TwasPanel": {"n_samples": "number of samples of the panel", "n_models": "phenotypes with weights "
                                                                              "(heritable)"},
+    "Trans": {"pval": "nominal p-value of the trans pair", "r2": "r² of variant and target phenotype",
+              "af": "ALT allele frequency among the tissue's samples"},
+    "TransHotspot": {"start": "position of the locus's first variant with a trans pair, bp",
+                     "end": "position of its last, bp", "pval": "p-value of the lead variant's most significant pair"},
     "Coloc": {"locus": "GWAS locus number (the trait's lead variant ± the window, 1-based, genome order)"},
 }
 
@@ -374,3 +388,5 @@ TWAS_LOCI = list_responses("TwasLocus", _TWAS_LOCUS_ROW)
 TWAS_CORRELATIONS = list_responses("TwasCorrelation", _TWAS_CORRELATION_ROW)
 TWAS_PANELS = list_responses("TwasPanel", PANEL_COLUMNS)
 TWAS_MODELS = list_responses("TwasModel", _TWAS_MODEL_ROW)
+TRANS = list_responses("Trans", TRANS_COLUMNS)
+TRANS_HOTSPOTS = list_responses("TransHotspot", TRANS_HOTSPOT_COLUMNS)

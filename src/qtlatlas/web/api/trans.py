@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query, Request
 
 from ..deps import ReleaseDep
 from ..responses import list_response
-from .common import LIST, FormatParam, ModalitiesParam, TissuesParam
+from .common import FormatParam, ModalitiesParam, TissuesParam
+from .row_schemas import TRANS, TRANS_HOTSPOTS
 
 router = APIRouter(tags=["qtls"])
 RegionParam = Annotated[str | None, Query(max_length=100, description="chr:start-end (1-based, inclusive; at most 2 Mb)")]
@@ -20,7 +21,7 @@ _ROWS = ("Rows: `tissue, modality, phenotype_id, gene_id, gene_name` (the target
          "trans mapping.")
 
 
-@router.get("/qtls/trans", responses=LIST, summary="trans-QTLs of a target gene, of a variant, or of variants in a region",
+@router.get("/qtls/trans", responses=TRANS, summary="trans-QTLs of a target gene, of a variant, or of variants in a region",
             description=_ROWS)
 def trans_qtls(request: Request, release: ReleaseDep,
                gene: Annotated[str | None, Query(max_length=200, description="target gene id or symbol")] = None,
@@ -32,7 +33,7 @@ def trans_qtls(request: Request, release: ReleaseDep,
     return list_response(request, release.id, rows, len(rows), None, format, name="trans_qtls")
 
 
-@router.get("/qtls/trans/hotspots", responses=LIST, summary="trans hotspots: loci with many trans targets",
+@router.get("/qtls/trans/hotspots", responses=TRANS_HOTSPOTS, summary="trans hotspots: loci with many trans targets",
             description="Rows: `tissue, modality, chrom, start, end` (the span of the locus's variants with trans "
             "pairs; variants closer than 500 kb form one locus), `lead_variant` and its `pval`, `n_variants`, "
             "`n_targets` (distinct target genes), `targets` (the first 10 symbols, most significant first), "

@@ -5,7 +5,6 @@ the files themselves (``/releases/{release}/{path}``, only files the manifest li
 from __future__ import annotations
 
 from pathlib import Path
-
 from typing import Annotated
 from urllib.parse import quote
 

@@ -17,7 +17,6 @@ from ...store.portal import MAX_GENE_PAIRS, portal_queries
 from . import params
 from .context import Page, page_for
 from .errors import PageRoute
-from .trans import trans_table
 from .evidence import (
     coloc_heatmap,
     coloc_rows,
@@ -32,6 +31,7 @@ from .regional import gene_regional
 from .static_plots import Group, violin_svg
 from .tables import PAIR_COLUMNS, QTL_COLUMNS, Table, table_from_frame, without
 from .templating import render
+from .trans import trans_table
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 #: Significant pairs listed per page of the gene page's table (all of them go to the plots).

@@ -17,12 +17,12 @@ from . import params
 from .context import Page, page_for
 from .errors import PageRoute
 from .evidence import coloc_rows, coloc_table, credible_set_table
-from .trans import trans_table
 from .phenotype_labels import phenotype_label
 from .phewas import MAX_NOMINAL_ROWS, nominal_rows, phewas_data, tested_pairs
 from .static_plots import ForestRow, forest_height, forest_svg
 from .tables import Column, table_from_frame
 from .templating import render
+from .trans import trans_table
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 #: Threads that read a variant's tested pairs and its phenotype-by-genotype data beside its listed associations.
