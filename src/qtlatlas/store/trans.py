@@ -42,8 +42,13 @@ class TransQueries:
             if not self.has_trans():
                 return pd.DataFrame({c: pd.Series(dtype=object) for c in TRANS_COLUMNS})
             trans = self.table_file("trans_pairs")
+            have = set(self.columns("trans_pairs"))
+            # ids as text whatever the file's types (an empty result's columns may be written as doubles)
+            stats = ", ".join(f"{c}" if c in have else f"CAST(NULL AS DOUBLE) AS {c}" for c in ("pval", "b", "b_se", "r2", "af"))
             df = self.db.df(
-                "WITH t AS (SELECT * FROM read_parquet(?)), "
+                "WITH t AS (SELECT CAST(tissue AS VARCHAR) AS tissue, CAST(modality AS VARCHAR) AS modality, "
+                f"CAST(variant_id AS VARCHAR) AS variant_id, CAST(phenotype_id AS VARCHAR) AS phenotype_id, {stats} "
+                "FROM read_parquet(?)), "
                 "v AS (SELECT variant_id, chrom, pos FROM read_parquet(?) "
                 "      WHERE variant_id IN (SELECT DISTINCT variant_id FROM t)), "
                 "g AS (SELECT DISTINCT tissue, modality, phenotype_id, gene_id FROM read_parquet(?) "
@@ -56,7 +61,8 @@ class TransQueries:
             if self.has_table("signif_pairs"):
                 cis = self.db.df(
                     "SELECT tissue, variant_id, list(DISTINCT gene_id ORDER BY gene_id) AS genes FROM read_parquet(?) "
-                    "WHERE variant_id IN (SELECT DISTINCT variant_id FROM read_parquet(?)) AND gene_id IS NOT NULL "
+                    "WHERE variant_id IN (SELECT DISTINCT CAST(variant_id AS VARCHAR) FROM read_parquet(?)) "
+                    "AND gene_id IS NOT NULL "
                     "GROUP BY tissue, variant_id", [self.table_file("signif_pairs"), trans])
             else:
                 cis = pd.DataFrame(columns=["tissue", "variant_id", "genes"])
