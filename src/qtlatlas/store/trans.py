@@ -106,29 +106,45 @@ class TransQueries:
         distinct target genes (phenotypes without a gene count by id), ``targets`` the first
         :data:`HOTSPOT_TARGETS_SHOWN` symbols by p, ``cis_genes`` the lead's. Loci with at least ``min_targets``
         targets, the most targets first."""
-        df = self.trans_qtls(tissues=tissues, modalities=modalities)
-        df = df[df["pos"].notna()]
-        rows = []
-        for (tissue, modality, chrom), part in df.groupby(["tissue", "modality", "chrom"], sort=False):
-            part = part.sort_values("pos", kind="stable")
-            pos = part["pos"].to_numpy(np.int64)
-            locus = np.concatenate([[0], np.cumsum(np.diff(pos) >= HOTSPOT_GAP)])
-            for _, hits in part.groupby(locus, sort=False):
-                hits = hits.sort_values("pval", kind="stable")
-                target = hits["gene_id"].where(hits["gene_id"].notna(), hits["phenotype_id"])
-                shown = hits["gene_name"].where(hits["gene_name"].notna(), target)
-                names = list(dict.fromkeys(shown))
-                lead = hits.iloc[0]
-                rows.append({"tissue": tissue, "modality": modality, "chrom": chrom, "start": int(hits["pos"].min()),
-                             "end": int(hits["pos"].max()), "lead_variant": lead["variant_id"],
-                             "pval": float(lead["pval"]), "n_variants": int(hits["variant_id"].nunique()),
-                             "n_targets": int(target.nunique()), "targets": ", ".join(names[:HOTSPOT_TARGETS_SHOWN]),
-                             "cis_genes": lead["cis_genes"]})
-        out = pd.DataFrame(rows, columns=HOTSPOT_COLUMNS)
-        out = out[out["n_targets"] >= min_targets]
-        return out.sort_values(["n_targets", "pval"], ascending=[False, True], kind="stable").reset_index(drop=True)
+        out = self._hotspot_table()
+        tissue_list, modality_list = self._tissue_filter(tissues), self._modality_filter(modalities)
+        keep = out["n_targets"] >= min_targets
+        if tissue_list is not None:
+            keep &= out["tissue"].isin(tissue_list)
+        if modality_list is not None:
+            keep &= out["modality"].isin(modality_list)
+        return out[keep].reset_index(drop=True)
+
+    def _hotspot_table(self) -> pd.DataFrame:
+        """Every hotspot locus of the release (:meth:`trans_hotspots` with one target or more), the most targets
+        first; computed once per release (grouping every trans pair is too slow for each page view)."""
+        def load() -> pd.DataFrame:
+            df = self._trans_table()
+            df = df[df["pos"].notna()]
+            rows = []
+            for (tissue, modality, chrom), part in df.groupby(["tissue", "modality", "chrom"], sort=False):
+                part = part.sort_values("pos", kind="stable")
+                pos = part["pos"].to_numpy(np.int64)
+                locus = np.concatenate([[0], np.cumsum(np.diff(pos) >= HOTSPOT_GAP)])
+                for _, hits in part.groupby(locus, sort=False):
+                    rows.append(_hotspot(tissue, modality, chrom, hits.sort_values("pval", kind="stable")))
+            out = pd.DataFrame(rows, columns=HOTSPOT_COLUMNS)
+            return out.sort_values(["n_targets", "pval"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+        return self._cached("trans:hotspots", load)
 
     def check_trans(self) -> None:
         """NotFound when the release has no trans-QTL pairs."""
         if not self.has_trans():
             raise NotFound("trans-QTL table", self.id, detail="(this release was built without trans mapping)")
+
+
+def _hotspot(tissue: str, modality: str, chrom: str, hits: pd.DataFrame) -> dict:
+    """The row of one hotspot locus from its trans pairs (``hits``, most significant first)."""
+    target = hits["gene_id"].where(hits["gene_id"].notna(), hits["phenotype_id"])
+    names = list(dict.fromkeys(hits["gene_name"].where(hits["gene_name"].notna(), target)))
+    lead = hits.iloc[0]
+    return {"tissue": tissue, "modality": modality, "chrom": chrom, "start": int(hits["pos"].min()),
+            "end": int(hits["pos"].max()), "lead_variant": lead["variant_id"], "pval": float(lead["pval"]),
+            "n_variants": int(hits["variant_id"].nunique()), "n_targets": int(target.nunique()),
+            "targets": ", ".join(names[:HOTSPOT_TARGETS_SHOWN]), "cis_genes": lead["cis_genes"]}

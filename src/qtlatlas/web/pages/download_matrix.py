@@ -70,6 +70,12 @@ class KindGroup:
         return out
 
 
+def _cell(f: dict, index: FileCell | None = None) -> FileCell:
+    """The :class:`FileCell` of a manifest row (``name, url, bytes, sha256, description``)."""
+    return FileCell(name=f["name"], url=f["url"], bytes=int(f["bytes"]), sha256=f["sha256"],
+                    description=f.get("description", ""), index=index)
+
+
 def parse_name(name: str, tissues: set[str], modalities: set[str]) -> dict:
     """Kind, tissue, modality and qualifier of a download file name (``tissue``/``modality`` None when the name
     names none; ``qualifier`` a part such as ``norm`` between them and the release, or empty)."""
@@ -106,11 +112,7 @@ def build_groups(files: list[dict], release_id: str, tissues: list[str], modalit
             continue  # shown with its file
         parts = parse_name(f["name"], tissue_set, modality_set)
         index = indexes.get(f["name"])
-        cell = FileCell(name=f["name"], url=f["url"], bytes=int(f["bytes"]), sha256=f["sha256"],
-                        description=f.get("description", ""),
-                        index=None if index is None else FileCell(name=index["name"], url=index["url"],
-                                                                  bytes=int(index["bytes"]), sha256=index["sha256"],
-                                                                  description=index.get("description", "")))
+        cell = _cell(f, index=None if index is None else _cell(index))
         rows = by_kind.setdefault(parts["kind"], {})
         if parts["tissue"] is not None:
             label = " · ".join(x for x in (modality_names.get(parts["modality"] or "", ""),
