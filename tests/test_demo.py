@@ -15,6 +15,9 @@ from scipy import stats
 
 from qtlatlas.config import DEFAULT_MODALITIES, load_atlas
 from qtlatlas.demo import DemoConfig, DemoTruth, generate_demo
+from qtlatlas.demo.sample_sheet import FEMALE_MARKERS, MALE_MARKERS
+
+MARKER_NAMES = FEMALE_MARKERS + MALE_MARKERS
 from qtlatlas.io.chromosomes import chrom_sort_key
 
 SMALL = DemoConfig(seed=3, n_individuals=200, chrom_length=6_000_000, n_variants_per_chrom=1500,
@@ -81,8 +84,8 @@ def gtf_genes(path: Path) -> pd.DataFrame:
             if f[2] != "gene":
                 continue
             attrs = dict(a.strip().split(" ", 1) for a in f[8].strip().rstrip(";").split(";"))
-            rows.append((attrs["gene_id"].strip('"'), f[0], int(f[3]), int(f[4]), f[6]))
-    df = pd.DataFrame(rows, columns=["gene_id", "chrom", "start", "end", "strand"])
+            rows.append((attrs["gene_id"].strip('"'), attrs["gene_name"].strip('"'), f[0], int(f[3]), int(f[4]), f[6]))
+    df = pd.DataFrame(rows, columns=["gene_id", "gene_name", "chrom", "start", "end", "strand"])
     df["tss"] = np.where(df["strand"] == "+", df["start"], df["end"])
     return df.set_index("gene_id")
 
@@ -170,7 +173,9 @@ def test_beds_are_sorted_tss_anchored_and_tabix_readable(atlas):
     for release in atlas.releases:
         genes = gtf_genes(release.annotation)
         assert set(genes["strand"]) == {"+", "-"}
-        assert genes["chrom"].nunique() == SMALL.n_chromosomes
+        autosomes = {f"chr{i + 1}" for i in range(SMALL.n_chromosomes)}
+        assert set(genes["chrom"]) == autosomes | {"chrX", "chrY"}  # the sex marker genes sit on chrX and chrY
+        assert set(genes.loc[genes["chrom"].isin(["chrX", "chrY"]), "gene_name"]) == set(MARKER_NAMES)
         for tissue, mods in release.tissues.items():
             for m, inp in mods.items():
                 bed = read_bed(inp.bed)
@@ -252,6 +257,7 @@ def test_tissues_have_different_sample_subsets(atlas, genotypes):
 
 def test_v2_coordinates_are_shifted_per_chromosome(atlas):
     g1, g2 = gtf_genes(atlas.release("v1").annotation), gtf_genes(atlas.release("v2").annotation)
+    g2 = g2[~g2["chrom"].isin(["chrX", "chrY"])]  # the sex marker genes keep their coordinates (no genotypes)
     shift = (g2["tss"] - g1.loc[g2.index, "tss"]).groupby(g2["chrom"]).agg(["min", "max"])
     assert (shift["min"] == shift["max"]).all() and (shift["min"] != 0).all()
     _, v1, _ = read_vcf(atlas.release("v1").genotypes[0])
@@ -369,7 +375,8 @@ def test_planted_eqtls_are_recoverable_by_plain_regression(demo, atlas, genotype
     cols = list(bed.columns[4:])
     x = filled[:, [samples.index(s) for s in cols]]
     values = bed.iloc[:, 4:].to_numpy(dtype=float)
-    keep = np.median(values, axis=1) >= 1.0  # expressed genes
+    # expressed genes on the genotyped chromosomes (not the sex marker genes of chrX and chrY)
+    keep = (np.median(values, axis=1) >= 1.0) & ~bed["#chr"].isin(["chrX", "chrY"]).to_numpy()
     bed, y = bed[keep].reset_index(drop=True), _inverse_normal(values[keep])
     # remove the top expression PCs (hidden confounders) from phenotypes and genotypes
     y -= y.mean(axis=1, keepdims=True)
@@ -417,3 +424,36 @@ def test_gwas_z_scores_are_enriched_at_causal_genes(demo, atlas):
         assert len(z_causal) > 0
         assert z_causal.mean() > 3 * ss["Z"].abs().mean(), trait.id
         assert z_causal.max() > 5
+
+
+def test_sample_sheets_describe_every_bed_column_and_the_planted_problems(demo, atlas):
+    """samples.tsv has one row per sample of each tissue of a release (library ids ``<individual>.<tissue>``),
+    individuals.tsv every genotyped individual; the truth's swap exchanges two same-sex individuals' columns of
+    one tissue, and the declared sex of the mislabelled individual contradicts its marker expression."""
+    out, truth = demo
+    problems = truth.sample_problems
+    swap = problems[problems["problem"] == "sample_swap"]
+    flip = problems.loc[problems["problem"] == "sex_mislabel", "individual_id"].item()
+    assert len(swap) == 2 and set(swap["individual_id"]) == set(swap["matches"])
+    for release in atlas.releases:
+        samples = pd.read_csv(release.samples, sep="\t")
+        individuals = pd.read_csv(release.individuals, sep="\t").set_index("individual_id")
+        assert samples["sample_id"].is_unique
+        assert (samples["sample_id"] == samples["individual_id"] + "." + samples["tissue"]).all()
+        assert set(individuals.index) == set(read_vcf(release.genotypes[0])[0])
+        for tissue, mods in release.tissues.items():
+            columns = list(read_bed(mods["expression"].bed).columns[4:])
+            assert sorted(columns) == sorted(samples.loc[samples["tissue"] == tissue, "individual_id"])
+        expr = read_bed(release.tissues[swap["tissue"].iloc[0]]["expression"].bed)
+        a, b = swap["individual_id"]
+        assert individuals.loc[a, "sex"] == individuals.loc[b, "sex"] or flip in (a, b)
+        # the marker genes give each column's true sex: the mislabelled individual contradicts its declaration
+        genes = gtf_genes(release.annotation)
+        xist = genes.index[genes["gene_name"] == "Xist"].item()
+        for tissue, mods in release.tissues.items():
+            bed = read_bed(mods["expression"].bed).set_index("phenotype_id")
+            female = bed.loc[xist, bed.columns[3:]] > 5
+            declared = individuals.loc[female.index, "sex"] == "female"
+            wrong = set(female.index[female.to_numpy() != declared.to_numpy()])
+            assert wrong == ({flip} if flip in female.index else set()), tissue
+        assert len(expr.columns) > 4

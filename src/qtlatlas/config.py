@@ -35,6 +35,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from .config_analyses import ColocSettings as ColocSettings
 from .config_analyses import FinemappingSettings as FinemappingSettings
+from .config_analyses import SampleQcSettings
 from .config_base import ID_PATTERN as ID_PATTERN  # re-exported: part of the config API
 from .config_base import ConfigModel, check_id
 from .config_links import LinkOuts
@@ -294,6 +295,7 @@ class Atlas(_Model):
     mapping: MappingSettings = Field(default_factory=MappingSettings)
     finemapping: FinemappingSettings = Field(default_factory=FinemappingSettings)
     coloc: ColocSettings = Field(default_factory=ColocSettings)
+    qc: SampleQcSettings = Field(default_factory=SampleQcSettings, description="sample quality control")
     links: LinkOuts = Field(default_factory=LinkOuts, description="external link-outs of genes, variants and "
                             "accessions (see qtlatlas.config_links)")
 

@@ -45,3 +45,30 @@ class ColocSettings(_Model):
         if self.p12 > min(self.p1, self.p2):
             raise ValueError(f"p12 ({self.p12:g}) may not exceed p1 ({self.p1:g}) or p2 ({self.p2:g})")
         return self
+
+
+#: Genes expressed by one sex in mammals, matched to gene names case-insensitively (human, mouse and rat
+#: spellings alike): XIST in females; Y-chromosome genes in males.
+DEFAULT_FEMALE_MARKERS = ("XIST",)
+DEFAULT_MALE_MARKERS = ("RPS4Y1", "DDX3Y", "KDM5D", "UTY", "EIF1AY", "USP9Y", "ZFY", "EIF2S3Y")
+
+
+class SexMarkers(_Model):
+    """Gene names (or ids) whose expression tells a sample's sex, matched case-insensitively."""
+
+    female: list[str] = Field(default_factory=lambda: list(DEFAULT_FEMALE_MARKERS),
+                              description="genes expressed in females only (XIST)")
+    male: list[str] = Field(default_factory=lambda: list(DEFAULT_MALE_MARKERS),
+                            description="genes expressed in males only (Y-chromosome genes)")
+
+
+class SampleQcSettings(_Model):
+    """Sample quality control before publishing (``qtlatlas validate --qc`` and the pipeline's ``sample_qc``
+    task): the declared sex of each individual against the expression of sex marker genes, and each
+    sample's identity against the genotypes through the strongest cis-QTLs of its tissue."""
+
+    enabled: bool = Field(True, description="run sample QC in the pipeline (when the release has samples or "
+                          "individuals tables, or sexes to check)")
+    sex_markers: SexMarkers = Field(default_factory=SexMarkers)
+    identity_qtls: int = Field(1000, ge=10, description="strongest cis-QTL leads (one per phenotype, every "
+                               "modality of the tissue) used to match each sample to an individual")

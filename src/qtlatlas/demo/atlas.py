@@ -16,8 +16,10 @@ from .genotypes import Variants, allele_frequency, sample_dosages, simulate_foun
 from .gwas import Trait, simulate_traits
 from .metadata import atlas_yaml, release_notes, write_study
 from .phenotypes import simulate_baselines, simulate_tissue
-from .release import ReleaseSpec, format_tissue, write_annotation, write_genotypes, write_tissue
+from .release import MarkerRows, ReleaseSpec, format_tissue, write_annotation, write_genotypes, write_tissue
 from .rng import stream
+from .sample_sheet import (bed_columns, individual_sheet, marker_bed_rows, marker_genes, marker_values,
+                           plant_sample_problems, sample_sheet)
 from .samples import design_samples
 from .settings import DemoConfig, DemoTruth
 
@@ -104,12 +106,23 @@ def generate_demo(out_dir: str | Path, config: DemoConfig = DEFAULT_CONFIG) -> D
     cov_tissue = cfg.covariate_tissue_id
     release_entries = []
     texts = {t: format_tissue(p) for t, p in phenos.items()}
+    plants = plant_sample_problems(design, tissues, stream(seed, "sample-problems"))
+    markers = marker_genes(len(genome.genes), sum(len(g.transcripts) for g in genome.genes))
+    marker_rows = {}
+    for t in tissues:
+        tpm, log2_counts = marker_values(design, t, stream(seed, "sex-markers", t))
+        marker_rows[t] = MarkerRows(bed_columns(design, t, plants), marker_bed_rows(markers, tpm, "%.6g"),
+                                    marker_bed_rows(markers, log2_counts, "%.5g"))
     for spec in specs:
         genotypes = write_genotypes(out, spec, variants, dosage, missing, design)
-        annotation = write_annotation(out, spec, genome)
-        inputs = {t: write_tissue(out, spec, t, genome, features, phenos[t], texts[t], design, covariates=t == cov_tissue)
+        annotation = write_annotation(out, spec, genome, markers)
+        inputs = {t: write_tissue(out, spec, t, genome, features, phenos[t], texts[t], design, covariates=t == cov_tissue,
+                                  markers=marker_rows[t])
                   for t in spec.tissues}
-        release_entries.append((spec, annotation, genotypes, inputs))
+        sheets = {"samples": f"{spec.folder}/samples.tsv", "individuals": f"{spec.folder}/individuals.tsv"}
+        write_text(out / sheets["samples"], sample_sheet(design, spec.tissues, stream(seed, "sample-sheet", spec.id)))
+        write_text(out / sheets["individuals"], individual_sheet(design, plants))
+        release_entries.append((spec, annotation, genotypes, inputs, sheets))
 
     trait_entries: list[tuple[Trait, str]] = []
     for t in traits:
@@ -129,9 +142,13 @@ def generate_demo(out_dir: str | Path, config: DemoConfig = DEFAULT_CONFIG) -> D
                                 for t in tissues],
                                columns=["tissue", "n_samples", "n_hidden_factors", "known_covariates",
                                         "covariates_file"])
+    planted = pd.DataFrame([("sample_swap", plants.swap_tissue, plants.swapped[0], plants.swapped[1]),
+                            ("sample_swap", plants.swap_tissue, plants.swapped[1], plants.swapped[0]),
+                            ("sex_mislabel", "", plants.sex_flip, "")],
+                           columns=["problem", "tissue", "individual_id", "matches"])
     for name, df in (("causal_variants", causal), ("trait_genes", trait_genes), ("traits", trait_table),
-                     ("confounders", confounders)):
+                     ("confounders", confounders), ("sample_problems", planted)):
         write_table(out / "truth" / f"{name}.tsv", df)
 
     atlas_path = write_text(out / "atlas.yaml", atlas_yaml(cfg, release_entries, study, trait_entries))
-    return DemoTruth(out, atlas_path, causal, trait_genes, trait_table, confounders)
+    return DemoTruth(out, atlas_path, causal, trait_genes, trait_table, confounders, planted)

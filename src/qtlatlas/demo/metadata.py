@@ -91,9 +91,10 @@ Genome build: {releases[-1].genome}. Tissues: {", ".join(tissues)}.
     }
 
 
-def atlas_yaml(cfg: DemoConfig, releases: list[tuple[ReleaseSpec, str, str, dict]], study: dict,
+def atlas_yaml(cfg: DemoConfig, releases: list[tuple[ReleaseSpec, str, str, dict, dict]], study: dict,
                traits: list[tuple[Trait, str]]) -> str:
-    """The atlas.yaml text; ``releases`` are (spec, annotation, genotypes, tissue -> modality -> inputs)
+    """The atlas.yaml text; ``releases`` are (spec, annotation, genotypes, tissue -> modality -> inputs,
+    {"samples": path, "individuals": path})
     and ``traits`` (trait, sumstats path), all paths relative to the atlas directory."""
     doc = {
         "atlas": {"name": ATLAS_NAME,
@@ -107,8 +108,8 @@ def atlas_yaml(cfg: DemoConfig, releases: list[tuple[ReleaseSpec, str, str, dict
                      "description": f"{name} (synthetic samples)"} for t, name, colour, onto in cfg.tissues],
         "releases": [{"id": spec.id, "genome": spec.genome, "annotation": annotation,
                       "date": dt.date.fromisoformat(spec.date), "notes": spec.notes, "genotypes": genotypes,
-                      "tissues": tissues}
-                     for spec, annotation, genotypes, tissues in releases],
+                      **sheets, "tissues": tissues}
+                     for spec, annotation, genotypes, tissues, sheets in releases],
         "studies": [study],
         # link-outs as an atlas configures them (the demo's genes and variants are fictional: the searches
         # these open find nothing)

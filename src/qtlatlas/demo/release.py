@@ -20,9 +20,10 @@ import pandas as pd
 from ..io.chromosomes import chrom_sort_key
 from .features import FeatureSet
 from .files import format_rows, frame_text, write_bgzip, write_gzip, write_text
-from .genome import Genome, gtf_text
+from .genome import Gene, Genome, gtf_text
 from .genotypes import Variants, vcf_text
 from .phenotypes import TissuePhenotypes
+from .sample_sheet import marker_gtf
 from .samples import SampleDesign
 
 
@@ -61,11 +62,22 @@ def write_genotypes(out: Path, spec: ReleaseSpec, variants: Variants, dosage: np
     return rel
 
 
-def write_annotation(out: Path, spec: ReleaseSpec, genome: Genome) -> str:
-    """Write the gzipped GTF in the release's coordinates; returns its path relative to ``out``."""
+def write_annotation(out: Path, spec: ReleaseSpec, genome: Genome, markers: list[Gene]) -> str:
+    """Write the gzipped GTF in the release's coordinates, the sex marker genes (chrX, chrY) last; returns
+    its path relative to ``out``."""
     rel = f"{spec.folder}/genes.gtf.gz"
-    write_gzip(out / rel, gtf_text(genome, spec.offsets))
+    write_gzip(out / rel, gtf_text(genome, spec.offsets) + marker_gtf(markers))
     return rel
+
+
+@dataclass(frozen=True)
+class MarkerRows:
+    """A tissue's BED column names (``columns``) and the sex marker genes' BED rows: TPM (``tpm``) and
+    log2(count + 1) (``log2_counts``), in those columns' order."""
+
+    columns: list[str]
+    tpm: list[str]
+    log2_counts: list[str]
 
 
 @dataclass(frozen=True)
@@ -90,24 +102,27 @@ def _bed_order(genome: Genome, genes: np.ndarray, ids: list[str]) -> list[int]:
 
 
 def _bed_text(genome: Genome, genes: np.ndarray, ids: list[str], samples: list[str], rows: list[str],
-              order: list[int], offsets: dict[str, int]) -> str:
+              order: list[int], offsets: dict[str, int], extra: list[str] = ()) -> str:
     """tensorQTL BED text in ``order``: ``#chr start end phenotype_id samples…`` with start = TSS − 1 and
-    end = TSS of each row's gene (shifted by ``offsets``)."""
+    end = TSS of each row's gene (shifted by ``offsets``), then the ``extra`` rows (chromosomes after the
+    autosomes)."""
     lines = ["\t".join(["#chr", "start", "end", "phenotype_id", *samples])]
     for k in order:
         gene = genome.genes[genes[k]]
         tss = gene.tss + offsets[gene.chrom]
         lines.append(f"{gene.chrom}\t{tss - 1}\t{tss}\t{ids[k]}\t{rows[k]}")
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, *extra]) + "\n"
 
 
 def write_tissue(out: Path, spec: ReleaseSpec, tissue: str, genome: Genome, features: dict[str, FeatureSet],
                  pheno: TissuePhenotypes, text: FormattedTissue, design: SampleDesign,
-                 covariates: bool) -> dict[str, dict[str, str]]:
+                 covariates: bool, markers: MarkerRows) -> dict[str, dict[str, str]]:
     """Write every modality of one tissue; returns modality -> PhenotypeInput fields (relative paths).
 
-    ``text`` is :func:`format_tissue` of ``pheno``."""
-    samples = design.sample_ids(tissue)
+    ``text`` is :func:`format_tissue` of ``pheno``; the sex marker genes' rows (``markers``) end the
+    expression and counts BEDs; columns are named by :func:`.sample_sheet.bed_columns` (a planted swap
+    included)."""
+    samples = markers.columns
     base = f"{spec.folder}/phenotypes/{tissue}"
     cov_rel = None
     if covariates:
@@ -123,8 +138,9 @@ def write_tissue(out: Path, spec: ReleaseSpec, tissue: str, genome: Genome, feat
         genes = fs.gene[kept]
         order = _bed_order(genome, genes, ids)
         entry = {"bed": f"{base}.{m}.bed.gz"}
-        write_bgzip(out / entry["bed"], _bed_text(genome, genes, ids, samples, text.values[m], order, spec.offsets),
-                    preset="bed")
+        extra = markers.tpm if m == "expression" else []
+        write_bgzip(out / entry["bed"], _bed_text(genome, genes, ids, samples, text.values[m], order, spec.offsets,
+                                                  extra), preset="bed")
         if fs.grouped:
             entry["groups"] = f"{base}.{m}.groups.txt"
             write_text(out / entry["groups"], "".join(f"{ids[k]}\t{genome.genes[genes[k]].gene_id}\n" for k in order))
@@ -133,8 +149,8 @@ def write_tissue(out: Path, spec: ReleaseSpec, tissue: str, genome: Genome, feat
         if m == "expression":
             entry["counts"] = f"{base}.{m}.counts.bed.gz"
             counts = [text.log2_counts[i] for i in kept]
-            write_bgzip(out / entry["counts"], _bed_text(genome, genes, ids, samples, counts, order, spec.offsets),
-                        preset="bed")
+            write_bgzip(out / entry["counts"], _bed_text(genome, genes, ids, samples, counts, order, spec.offsets,
+                                                         markers.log2_counts), preset="bed")
         if cov_rel is not None:
             entry["covariates"] = cov_rel
         inputs[m] = entry

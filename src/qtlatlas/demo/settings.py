@@ -146,6 +146,11 @@ class DemoTruth:
         ``trait, name, tissue, n, h2_mediated, h2_background``.
     ``confounders``
         ``tissue, n_samples, n_hidden_factors, known_covariates, covariates_file``.
+    ``sample_problems``
+        what sample quality control should find (:mod:`qtlatlas.demo.sample_sheet`): ``problem``
+        (``sample_swap``: the BED column of ``individual_id`` in ``tissue`` holds the RNA of ``matches``;
+        ``sex_mislabel``: ``individual_id`` is declared with the other sex), ``tissue``, ``individual_id``,
+        ``matches``.
     """
 
     out_dir: Path
@@ -154,3 +159,4 @@ class DemoTruth:
     trait_genes: pd.DataFrame
     traits: pd.DataFrame
     confounders: pd.DataFrame
+    sample_problems: pd.DataFrame

@@ -61,6 +61,8 @@ coloc_susie    trait                     yes    coloc.susie of the trait's loci 
 qtl_coloc      —                         yes    QTL–QTL coloc.abf: every two significant phenotypes of a gene in
                                                 two tissues or two modalities, one release-wide file (the
                                                 columns of ``tables/qtl_coloc.parquet``; hits are variant ids)
+sample_qc      —                         no     sample quality control: the sex check of every individual and the
+                                                genotype identity check of every sample (:mod:`qtlatlas.qc`)
 ============== ========================= ====== ===================================================
 
 Example: ``phenotypes.Adipose.expression.norm.v1_demo1.bed.gz``, ``samples.Adipose.v1.txt``.
@@ -159,6 +161,8 @@ TABLES = {
     "coloc_susie": "coloc_susie.parquet",
     # QTL–QTL colocalisation of the significant phenotypes of each gene (qtlatlas.release.qtl_coloc)
     "qtl_coloc": "qtl_coloc.parquet",
+    # sample quality control report (qtlatlas.release.sample_qc)
+    "sample_qc": "sample_qc.parquet",
 }
 
 
@@ -229,6 +233,7 @@ DOWNLOAD_KINDS: dict[str, tuple[str, bool]] = {
     "coloc": ("tsv.gz", True),
     "coloc_susie": ("tsv.gz", True),
     "qtl_coloc": ("tsv.gz", True),
+    "sample_qc": ("tsv", False),
 }
 
 NORMS = ("norm", "raw")
