@@ -16,9 +16,9 @@ from scipy import stats
 from qtlatlas.config import DEFAULT_MODALITIES, load_atlas
 from qtlatlas.demo import DemoConfig, DemoTruth, generate_demo
 from qtlatlas.demo.sample_sheet import FEMALE_MARKERS, MALE_MARKERS
+from qtlatlas.io.chromosomes import chrom_sort_key
 
 MARKER_NAMES = FEMALE_MARKERS + MALE_MARKERS
-from qtlatlas.io.chromosomes import chrom_sort_key
 
 SMALL = DemoConfig(seed=3, n_individuals=200, chrom_length=6_000_000, n_variants_per_chrom=1500,
                    n_genes_per_chrom=50, gwas_n=2000)

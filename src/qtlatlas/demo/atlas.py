@@ -18,8 +18,15 @@ from .metadata import atlas_yaml, release_notes, write_study
 from .phenotypes import simulate_baselines, simulate_tissue
 from .release import MarkerRows, ReleaseSpec, format_tissue, write_annotation, write_genotypes, write_tissue
 from .rng import stream
-from .sample_sheet import (bed_columns, individual_sheet, marker_bed_rows, marker_genes, marker_values,
-                           plant_sample_problems, sample_sheet)
+from .sample_sheet import (
+    bed_columns,
+    individual_sheet,
+    marker_bed_rows,
+    marker_genes,
+    marker_values,
+    plant_sample_problems,
+    sample_sheet,
+)
 from .samples import design_samples
 from .settings import DemoConfig, DemoTruth
 
