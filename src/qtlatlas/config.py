@@ -35,7 +35,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from .config_analyses import ColocSettings as ColocSettings
 from .config_analyses import FinemappingSettings as FinemappingSettings
-from .config_analyses import SampleQcSettings
+from .config_analyses import SampleQcSettings as SampleQcSettings
 from .config_base import ID_PATTERN as ID_PATTERN  # re-exported: part of the config API
 from .config_base import ConfigModel, check_id
 from .config_links import LinkOuts

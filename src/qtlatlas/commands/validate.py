@@ -21,6 +21,13 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("config", type=Path, help="atlas.yaml")
     p.add_argument("--release", action="append", metavar="ID", help="check only this release (repeatable)")
+    p.add_argument("--qc", action="store_true",
+                   help="also run sample quality control: each individual's declared sex against the sex marker "
+                   "genes (qc.sex_markers), and each sample's RNA against the genotypes at its tissue's strongest "
+                   "cis-QTLs (needs `qtlatlas run`'s cis results in --work); exits with status 2 when a sample or "
+                   "individual is flagged")
+    p.add_argument("--work", type=Path, default=None,
+                   help="work directory of `qtlatlas run` (default: work/ beside atlas.yaml), for --qc")
     p.set_defaults(func=cmd_validate)
 
 
@@ -28,7 +35,42 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from ..config import load_atlas
 
     atlas = load_atlas(args.config)
-    return validate_and_print(atlas, args.release)
+    status = validate_and_print(atlas, args.release)
+    if not args.qc:
+        return status
+    work = args.work or args.config.resolve().parent / "work"
+    qc_status = sample_qc_and_print(atlas, args.release, work)
+    return status or qc_status
+
+
+def sample_qc_and_print(atlas, releases: list[str] | None, work: Path) -> int:
+    """Run sample QC of the chosen releases (all by default), print what is flagged and any notes; 2 when
+    something is flagged."""
+    from ..pipeline.sample_qc import run_sample_qc
+
+    flagged_any = False
+    for release in [atlas.release(r) for r in releases] if releases else atlas.releases:
+        with console.status("Sample QC…") as status:
+            report = run_sample_qc(release, atlas.qc, atlas.mapping.fdr, work,
+                                   on_step=lambda m: status.update(f"Sample QC: {m}…"))
+        for note in report.notes:
+            console.print(f"[cyan]note:[/] {release.id}: {note}", soft_wrap=True)
+        flagged = report.flagged
+        checked = report.rows.groupby("check").size().to_dict()
+        summary = ", ".join(f"{n} {'individuals' if c == 'sex' else 'samples'} ({c})" for c, n in checked.items())
+        if flagged.empty:
+            console.print(f"[green]OK[/]: release {release.id}: sample QC flagged nothing"
+                          + (f" ({summary} checked)" if summary else ""))
+            continue
+        flagged_any = True
+        table = Table(title=f"Release {release.id}: {len(flagged)} flagged by sample QC ({summary} checked)",
+                      title_justify="left")
+        for col in ("check", "tissue", "sample", "individual", "declared", "observed", "why"):
+            table.add_column(col, no_wrap=col not in ("why", "tissue"))
+        for r in flagged.itertuples():
+            table.add_row(r.check, r.tissue, r.sample_id, r.individual_id, r.declared, r.observed, r.message)
+        print_wide(table)
+    return EXIT_INPUT_ERROR if flagged_any else 0
 
 
 def validate_and_print(atlas, releases: list[str] | None) -> int:

@@ -12,7 +12,9 @@ left to the default are not computed when the entry's covariates already hold su
             → trans (modalities in mapping.trans_modalities)
 
 plus one release-wide ``prune`` (LD-pruned common variants for genotype PCs), and, per tissue with at least
-two mapped modalities, ``cross_modality``: prepare (concatenate, group by gene) → cis → independent → summary.
+two mapped modalities, ``cross_modality``: prepare (concatenate, group by gene) → cis → independent → summary;
+and (``qc.enabled``) one ``sample_qc`` after every cis pass: the sex and identity checks of
+:mod:`.sample_qc`.
 
 When ``atlas.yaml`` lists TWAS traits (``twas.traits``), the TWAS of the release (:mod:`.twas_tasks`)::
 
@@ -151,9 +153,29 @@ def _plan(atlas: Atlas, release_id: str, work: str | os.PathLike[str]) -> list[T
         if len(modalities) >= 2:
             tasks += _cross_modality_tasks(rid, root, tissue, modalities, geno, geno_files, pruned, atlas, mapping,
                                            cis_mapping)
+    if atlas.qc.enabled and mapped:
+        tasks.append(_sample_qc_task(atlas, rid, root, mapped, geno_files))
     if atlas.twas.traits:
         tasks += _twas_tasks(atlas, rid, Path(work).resolve(), geno, geno_files)
     return tasks
+
+
+def _sample_qc_task(atlas: Atlas, rid: str, root: Path, mapped: dict[str, dict[str, dict[str, str | None]]],
+                    geno_files: list[str]) -> Task:
+    """Sample QC (:mod:`.sample_qc`) after the cis pass of every mapped tissue × modality."""
+    from .sample_qc import REPORT_FILE
+
+    release = atlas.release(rid)
+    bases = [f"{rid}/{t}/{m}" for t, mods in mapped.items() for m in mods]
+    results = [str(root / t / m / FILE_NAMES[k]) for t, mods in mapped.items() for m in mods
+               for k in ("cis", "phenotypes")]
+    sheets = [str(p) for p in (release.samples, release.individuals) if p is not None]
+    raw = [str(inp.bed) for t, m, inp in release.inputs() if m == "expression" and inp.bed is not None]
+    return Task(id=f"{rid}/sample_qc", func="qtlatlas.pipeline.sample_qc:sample_qc_task", label=f"{rid} sample QC",
+                params={"release": release.model_dump(mode="json"), "qc": atlas.qc.model_dump(mode="json"),
+                        "fdr": atlas.mapping.fdr, "work": str(root.parent)},
+                inputs=(*results, *sheets, *raw, *geno_files), outputs={"report": str(root / REPORT_FILE)},
+                deps=tuple(f"{b}/cis" for b in bases))
 
 
 def _twas_inputs(atlas: Atlas, rid: str, work: Path) -> list[tuple[str, str, str, str | None, str | None, str | None]]:

@@ -42,6 +42,7 @@ from .medians import medians_of
 from .metadata import atlas_metadata, mapped_input, release_metadata, write_json
 from .pair_streams import SignifTarget, stream_signif
 from .qtl_coloc import publish_qtl_coloc
+from .sample_qc import infer_qc_report, publish_sample_qc
 from .scratch_sql import connect
 from .staging import already_published, remove_stale_builds
 from .studies import publish_studies
@@ -266,6 +267,9 @@ class _ReleaseBuilder:
         self.finemapping_counts = self.finemapping.finish()
         self.step("tissues and samples")
         self._tissue_tables()
+        self.step("sample QC report")
+        self.qc_flags = publish_sample_qc(infer_qc_report(self.release, self.results), self.release, self.out,
+                                          self._note)
         self.step("variants and genotypes")
         self._genotypes()
         self.coloc_counts = publish_coloc(self.atlas, self.release, self.out, self._note, self.step)
