@@ -290,6 +290,7 @@ def test_download_names_and_tabix(built):
         "covariates.LCL.expression.v1.txt",
         "genotypes.v1_GRCh37.vcf.gz", "genotypes.v1_GRCh37.vcf.gz.tbi",
         "indep_assoc.LCL.expression.v1_GRCh37.tsv.gz",
+        "indep_assoc.expression.v1_GRCh37.tsv.gz",  # every tissue (here one)
         "median_tpm.v1.tsv.gz",
         "nominal.LCL.expression.v1_GRCh37.tsv.gz", "nominal.LCL.expression.v1_GRCh37.tsv.gz.tbi",
         "phenotypes.LCL.expression.norm.v1_GRCh37.bed.gz", "phenotypes.LCL.expression.norm.v1_GRCh37.bed.gz.tbi",
@@ -297,6 +298,7 @@ def test_download_names_and_tabix(built):
         "samples.LCL.v1.txt",
         "signif_pairs.LCL.expression.v1_GRCh37.tsv.gz",
         "top_assoc.LCL.expression.v1_GRCh37.tsv.gz",
+        "top_assoc.expression.v1_GRCh37.tsv.gz",
     ])
     for norm in ("norm", "raw"):
         tbx = pysam.TabixFile(str(out / "downloads" / f"phenotypes.LCL.expression.{norm}.v1_GRCh37.bed.gz"))

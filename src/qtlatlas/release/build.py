@@ -29,6 +29,7 @@ from ..results import CROSS_MODALITY, ResultFiles, TwasResultFiles
 from . import layout
 from .all_pairs import AllPairsFiles, AllPairsWriter
 from .all_pairs_by_variant import Store, write_by_variant
+from .all_tissue_downloads import AllTissueTables
 from .associations import QtlSpool, SignifPairsWriter
 from .batched import sidecar_path
 from .build_support import bed_index, return_free_memory
@@ -150,6 +151,7 @@ class _ReleaseBuilder:
         self.gene_flags: pd.DataFrame | None = None
         self.n_genes_tested = 0
         self.all_pairs_counts: dict = {}
+        self.all_tissue = AllTissueTables()  # per-tissue QTL downloads, gathered per modality
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -236,6 +238,8 @@ class _ReleaseBuilder:
             self.step(f"{tissue} × {modality}")
             self._tissue_modality(tissue, modality, self.results[(tissue, modality)], self.inputs.get((tissue, modality)))
             return_free_memory()
+        self.step("QTL downloads of every tissue")
+        self.all_tissue.write(self._download)
         if len(self.all_pairs_counts) > 1:
             self.step("every tested pair by variant")
             self._all_pairs_by_variant()
@@ -320,11 +324,14 @@ class _ReleaseBuilder:
             if fallback is None:
                 fallback = idx
             samples = samples or read_bed_samples(raw_bed)
-            unit = f", {self.unit}" if modality == "expression" else ""
-            self._bed(raw_bed, "phenotypes", f"unnormalised phenotypes{unit} of {label} (BED)", tissue=tissue,
-                      modality=modality, norm="raw")
+            what = (f"{modality}, {self.unit} (unnormalised), genes × samples" if modality == "expression"
+                    else f"unnormalised phenotypes of {modality}, phenotypes × samples")
+            self._bed(raw_bed, "phenotypes", f"{what} of {tissue} (BED)", tissue=tissue, modality=modality, norm="raw")
             if modality == "expression":
                 self._expression(tissue, raw_bed, rf, resolver)
+        if inp is not None and inp.counts is not None:
+            self._bed(inp.counts, "log2_counts", f"log2(read count + 1) of {label}, phenotypes × samples (BED)",
+                      tissue=tissue, modality=modality)
         if modality != CROSS_MODALITY and samples:
             self.samples.setdefault(tissue, {})[modality] = samples
 
@@ -336,16 +343,18 @@ class _ReleaseBuilder:
             self.variants.mark(top["variant_id"], top["af"])
             self.qtls.add("top", top)
             self.tested_genes.update(top["gene_id"].dropna())
-            write_tsv_gz(download_qtls(top, cis, self.genes.name), self._download(
-                "top_assoc", f"top cis-QTL per phenotype of {label}", tissue=tissue, modality=modality))
+            self.all_tissue.add("top_assoc", tissue, modality, write_tsv_gz(download_qtls(top, cis, self.genes.name),
+                                self._download("top_assoc", f"top cis-QTL per phenotype of {label}", tissue=tissue,
+                                               modality=modality)))
         indep = None
         if raw_indep is not None:
             indep = qtl_table(raw_indep, tissue, modality, resolver, self.genes, self.variants, afc=afc, cis=cis,
                               fallback=fallback)
             self.variants.mark(indep["variant_id"], indep["af"])
             self.qtls.add("independent", indep)
-            write_tsv_gz(download_qtls(indep, raw_indep, self.genes.name), self._download(
-                "indep_assoc", f"conditionally independent cis-QTLs of {label}", tissue=tissue, modality=modality))
+            self.all_tissue.add("indep_assoc", tissue, modality, write_tsv_gz(
+                download_qtls(indep, raw_indep, self.genes.name), self._download(
+                    "indep_assoc", f"conditionally independent cis-QTLs of {label}", tissue=tissue, modality=modality)))
         if afc is not None:
             write_tsv_gz(afc, self._download("aFC", f"allelic fold change (log2) of the cis-QTLs of {label}",
                                              tissue=tissue, modality=modality))
@@ -502,8 +511,8 @@ class _ReleaseBuilder:
         self.variants.con.close()
         del self.variants
         genotypes_download(self.release.genotypes, self._download("genotypes", "genotypes of the release (VCF)"))
-        tbi = layout.download_path("genotypes", self.release.id, self.release.genome) + ".tbi"
-        self._note(tbi, "tabix index of the genotypes VCF (genotype look-ups by position)", "index")
+        vcf = layout.download_path("genotypes", self.release.id, self.release.genome)
+        self._note(vcf + ".tbi", f"tabix index of {vcf.rsplit('/', 1)[-1]} (genotype look-ups by position)", "index")
         from .genotype_matrix import matrix_sources, samples_path, write_genotype_matrix
 
         matrix = layout.table_path("genotype_matrix")

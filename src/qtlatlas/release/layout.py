@@ -36,10 +36,18 @@ a genome build). Kinds:
 kind           parts                     genome content
 ============== ========================= ====== ===================================================
 phenotypes     tissue, modality, norm    yes    phenotype BED (``norm``: normalised, ``raw``: input
-                                                values), bgzipped + ``.tbi``
-top_assoc      tissue, modality          yes    top cis-QTL per phenotype/group (tensorQTL columns +
-                                                gene_id, chrom, pos, ref, alt, tss_distance, log2_aFC)
-indep_assoc    tissue, modality          yes    conditionally independent cis-QTLs (adds ``rank``)
+                                                values; expression ``raw``: the release's expression
+                                                unit, TPM unless atlas.yaml says otherwise), bgzipped +
+                                                ``.tbi``
+log2_counts    tissue, modality          yes    log2(read count + 1) BED of the entry's ``counts``
+                                                (phenotypes × samples), bgzipped + ``.tbi``
+top_assoc      [tissue], modality        yes    top cis-QTL per phenotype/group (tensorQTL columns +
+                                                gene_id, chrom, pos, ref, alt, tss_distance, log2_aFC);
+                                                without a tissue: every tissue in one table, a leading
+                                                ``tissue`` column then the per-tissue columns
+indep_assoc    [tissue], modality        yes    conditionally independent cis-QTLs (adds ``rank``); without
+                                                a tissue: every tissue, as top_assoc (modality
+                                                ``cross_modality``: the cross-modality xQTLs)
 signif_pairs   tissue, modality          yes    all significant variant–phenotype pairs
 nominal        tissue, modality          yes    every tested cis pair (tensorQTL ``cis_qtl_pairs`` columns +
                                                 gene, symbol, position, alleles, nlog10p), bgzipped + ``.tbi``
@@ -65,7 +73,8 @@ sample_qc      —                         no     sample quality control: the se
                                                 genotype identity check of every sample (:mod:`qtlatlas.qc`)
 ============== ========================= ====== ===================================================
 
-Example: ``phenotypes.Adipose.expression.norm.v1_demo1.bed.gz``, ``samples.Adipose.v1.txt``.
+Examples: ``phenotypes.Adipose.expression.norm.v1_demo1.bed.gz``, ``samples.Adipose.v1.txt``,
+``log2_counts.Adipose.expression.v1_demo1.bed.gz``, ``indep_assoc.expression.v1_demo1.tsv.gz`` (every tissue).
 """
 
 from __future__ import annotations
@@ -215,6 +224,7 @@ ALL_PAIRS_BY_VARIANT = f"{TABLES_DIR}/all_pairs/by_variant.arrow"
 #: kind -> (file extension, has genomic coordinates)
 DOWNLOAD_KINDS: dict[str, tuple[str, bool]] = {
     "phenotypes": ("bed.gz", True),
+    "log2_counts": ("bed.gz", True),
     "top_assoc": ("tsv.gz", True),
     "indep_assoc": ("tsv.gz", True),
     "signif_pairs": ("tsv.gz", True),

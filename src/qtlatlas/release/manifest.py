@@ -71,7 +71,8 @@ def _default_description(rel: str) -> tuple[str, str]:
     if rel.startswith("tables/"):
         return "query table", "table"
     if rel.startswith("downloads/"):
-        return "download", "download"
+        name = rel.rsplit("/", 1)[-1]
+        return f"{name.split('.', 1)[0]} file {name}", "download"
     return "metadata", "metadata"
 
 

@@ -26,8 +26,10 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 #: ``{unit}``: the unit of the release's expression values).
 SECTIONS = {
     "top_assoc": ("Top QTL per phenotype", "tensorQTL columns plus gene, position, alleles, TSS distance and log2 aFC; "
-                  "one file per tissue × modality."),
-    "indep_assoc": ("Conditionally independent QTLs", "as the top QTL files, with the rank of each signal."),
+                  "one file per tissue × modality, and per modality one file of every tissue (All tissues: a leading "
+                  "tissue column, then the same columns)."),
+    "indep_assoc": ("Conditionally independent QTLs", "as the top QTL files, with the rank of each signal; per tissue "
+                    "and of every tissue (the cross-modality row: the conditionally independent xQTLs)."),
     "signif_pairs": ("Significant variant–phenotype pairs", "every pair below its phenotype's significance threshold."),
     "nominal": ("Every tested pair (nominal pass)", "every cis variant–phenotype pair tested, with tensorQTL's "
                 "cis_qtl_pairs columns, gene symbol, position, alleles and −log10 p; bgzipped, sorted by position and "
@@ -38,7 +40,10 @@ SECTIONS = {
                       "fine-mapped phenotypes (q ≤ FDR), in the eQTL Catalogue's columns."),
     "lbf_variable": ("SuSiE log Bayes factors", "per tissue × modality, every variant fine-mapped with the natural-log "
                      "Bayes factor of each single effect (lbf_variable1…L, the input of coloc.bf_bf)."),
-    "phenotypes": ("Phenotypes", "BED files (bgzipped, tabix-indexed), normalised (norm) and input values (raw)."),
+    "phenotypes": ("Phenotypes", "BED files (bgzipped, tabix-indexed), phenotypes × samples: normalised (norm) and "
+                   "unnormalised input values (raw; expression in {unit})."),
+    "log2_counts": ("Read counts, log2(count + 1)", "per tissue, log2(read count + 1) of each phenotype × sample "
+                    "(the values of allelic fold change); BED, bgzipped and tabix-indexed."),
     "covariates": ("Covariates", "the covariates used for mapping, in tensorQTL layout."),
     "samples": ("Samples", "sample ids of each tissue."),
     "median_tpm": ("Median expression", "median {unit} per gene and tissue."),
@@ -71,7 +76,8 @@ def _files(page: Page, release=None) -> list[dict]:
 def groups(page: Page) -> list[KindGroup]:
     """The download files as kinds × tissues (see :mod:`.download_matrix`), kinds in :data:`SECTIONS` order."""
     sections = {k: (title, about.replace("{unit}", page.unit)) for k, (title, about) in SECTIONS.items()}
-    return build_groups(_files(page), page.release.id, page.release.tissue_ids(), page.modality_names, sections)
+    return build_groups(_files(page), page.release.id, page.release.tissue_ids(), page.modality_names, sections,
+                        unit=page.unit)
 
 
 @router.get("/downloads")
