@@ -122,38 +122,48 @@ def _effect_dosages(x: np.ndarray, alt_is_effect: np.ndarray) -> np.ndarray:
     return d
 
 
-def dosage_model(model: TwasModel, located: pd.DataFrame, genotypes: ReleaseGenotypes,
-                 training: TrainingSamples) -> tuple[DosageModel | None, str]:
-    """The chosen model of ``model`` with weights per dosage (see the module docstring), or (None, why not).
+class LocatedVariants:
+    """The release variants of a set of weights (:meth:`ReleaseGenotypes.locate`), indexed once for every model.
 
-    Args:
-        located: the release variants of the weights (:meth:`ReleaseGenotypes.locate`).
-
-    Raises:
-        InputFileError: a weighted SNP's alleles are not the release variant's.
+    A weighted SNP is the release variant with its id, position and pair of alleles (either order).
     """
+
+    def __init__(self, located: pd.DataFrame):
+        self.table = located.reset_index(drop=True)
+        keys = self._keys(self.table["variant_id"], self.table["pos"], self.table["ref"], self.table["alt"])
+        first = ~keys.duplicated()
+        self._index = keys[first]
+        self._rows = np.flatnonzero(first)
+
+    @staticmethod
+    def _keys(ids, pos, x, y) -> pd.Index:
+        x = pd.Series(x).astype(str).str.upper().to_numpy(dtype=object)
+        y = pd.Series(y).astype(str).str.upper().to_numpy(dtype=object)
+        lo, hi = np.where(x <= y, x, y), np.where(x <= y, y, x)
+        return pd.Index([f"{i}:{int(p)}:{a}/{b}" for i, p, a, b in zip(map(str, ids), pos, lo, hi, strict=True)],
+                        dtype=object)
+
+    def rows_of(self, snps: pd.DataFrame) -> np.ndarray:
+        """``(len(snps),)`` row of :attr:`table` of each weighted SNP (``snp, pos, a1, a2``), −1 when absent."""
+        hit = self._index.get_indexer(self._keys(snps["snp"], snps["pos"], snps["a1"], snps["a2"]))
+        return np.where(hit >= 0, self._rows[np.maximum(hit, 0)], -1)
+
+
+def dosage_model(model: TwasModel, located: LocatedVariants, genotypes: ReleaseGenotypes,
+                 training: TrainingSamples) -> tuple[DosageModel | None, str]:
+    """The chosen model of ``model`` with weights per dosage (see the module docstring), or (None, why not)."""
     j, take, reason = chosen_weights(model)
     if reason:
         return None, reason
     snps = model.snps.iloc[take].reset_index(drop=True)
     w_std = model.weights[take, j].astype(np.float64)
-    keys = pd.MultiIndex.from_arrays([located["variant_id"].astype(str), located["pos"].astype(np.int64)])
-    at = keys.get_indexer_for(pd.MultiIndex.from_arrays([snps["snp"].astype(str), snps["pos"].astype(np.int64)]))
-    if (at < 0).any() or len(at) != len(snps):  # several release variants share an id and position: by alleles
-        at = _by_alleles(snps, located)
+    at = located.rows_of(snps)
     found = at >= 0
     if not found.all():
-        return None, f"{int((~found).sum())} weighted SNP(s) not in the release's genotypes"
-    var = located.iloc[at].reset_index(drop=True)
-    a1, a2 = snps["a1"].str.upper().to_numpy(), snps["a2"].str.upper().to_numpy()
-    ref, alt = var["ref"].str.upper().to_numpy(), var["alt"].str.upper().to_numpy()
-    alt_is_effect = (a1 == alt) & (a2 == ref)
-    bad = ~alt_is_effect & ~((a1 == ref) & (a2 == alt))
-    if bad.any():
-        k = int(np.argmax(bad))
-        raise InputFileError(genotypes.positions_path, f"SNP {snps['snp'].iat[k]} of {model.phenotype_id} has "
-                                                       f"alleles {a1[k]}/{a2[k]} in the TWAS weights but "
-                                                       f"{ref[k]}/{alt[k]} in the release's genotypes")
+        return None, f"{int((~found).sum())} weighted SNP(s) not in the release's genotypes (id, position, alleles)"
+    var = located.table.iloc[at].reset_index(drop=True)
+    # the allele pairs are equal (LocatedVariants): A1 is the release's ALT allele, or its REF
+    alt_is_effect = snps["a1"].str.upper().to_numpy() == var["alt"].str.upper().to_numpy()
     d = _effect_dosages(genotypes.dosages(var["row"].to_numpy(), training.keep), alt_is_effect)
     sd = d.std(axis=1, ddof=1) if d.shape[1] > 1 else np.zeros(len(d))
     poly = sd > 0
@@ -168,20 +178,6 @@ def dosage_model(model: TwasModel, located: pd.DataFrame, genotypes: ReleaseGeno
     pval = float(model.cv_pval[0, j]) if model.cv_pval.size else math.nan
     return DosageModel(model, out, w_std[poly] / sd[poly], np.atleast_2d(np.cov(d, ddof=1)),
                        model.models[j], r2, pval), ""
-
-
-def _by_alleles(snps: pd.DataFrame, located: pd.DataFrame) -> np.ndarray:
-    """Row of ``located`` of each weighted SNP by id, position and allele pair (−1 when none)."""
-    def key(ids, pos, x, y):
-        x, y = pd.Series(x).str.upper().to_numpy(dtype=object), pd.Series(y).str.upper().to_numpy(dtype=object)
-        lo, hi = np.where(x <= y, x, y), np.where(x <= y, y, x)
-        return pd.Index([f"{i}:{int(p)}:{a}/{b}" for i, p, a, b in zip(ids, pos, lo, hi, strict=True)])
-
-    mine = key(located["variant_id"].astype(str), located["pos"], located["ref"], located["alt"])
-    first = ~mine.duplicated()
-    rows = np.flatnonzero(first)
-    hit = mine[first].get_indexer(key(snps["snp"].astype(str), snps["pos"], snps["a1"], snps["a2"]))
-    return np.where(hit >= 0, rows[np.maximum(hit, 0)], -1)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -296,7 +292,7 @@ def _check_text(values: Sequence[str], what: str, source: str) -> None:
                             "space-separated covariance file cannot hold")
 
 
-def export_panel(panel: str, models: Sequence[TwasModel], genotypes: ReleaseGenotypes, located: pd.DataFrame,
+def export_panel(panel: str, models: Sequence[TwasModel], genotypes: ReleaseGenotypes, located: LocatedVariants,
                  training: TrainingSamples, genes: pd.DataFrame, out: str | os.PathLike[str],
                  snp_id: str = "rsid") -> PanelExport:
     """Write ``OUT/{panel}.db`` and ``OUT/{panel}.txt.gz`` for one panel's ``models`` (module docstring)."""
@@ -362,7 +358,7 @@ def export_release(site: str | os.PathLike[str], release: str, out: str | os.Pat
     ids = pq.read_table(wpath, columns=["variant_id"], filters=[("panel", "in", chosen)]).column("variant_id")
     genes = _gene_info(rdir)
     with ReleaseGenotypes(rdir) as genotypes:
-        located = genotypes.locate(ids.unique().to_pylist())
+        located = LocatedVariants(genotypes.locate(ids.unique().to_pylist()))
         by_panel = table.set_index("panel")
         for name, models in release_panels(site, release, panels=chosen):
             training = genotypes.training_samples(by_panel.at[name, "tissue"], by_panel.at[name, "modality"])
