@@ -96,7 +96,10 @@ def test_rerun_skips_and_changed_input_reruns_only_its_tasks(atlas_dir, tmp_path
     # ... and the TWAS tasks that read Brain expression: its weights panel (when TWAS models expression), then
     # every trait's association and post-processing, which read all panels
     twas = tuple(f"v1/twas/{step}/" for step in ("assoc", "post")) + ("v1/twas/weights/Brain.expression",)
-    assert rerun and all(t.startswith(("v1/Brain/expression/", "v1/Brain/cross_modality/", *twas)) for t in rerun)
+    # ... and sample QC, which reads the expression BED's sex marker genes and every tissue's cis results
+    assert rerun and all(t.startswith(("v1/Brain/expression/", "v1/Brain/cross_modality/", *twas)) or
+                         t == "v1/sample_qc" for t in rerun)
+    assert "v1/sample_qc" in rerun
     assert "v1/Brain/expression/prepare" in rerun
     assert not any(t.startswith("v1/twas/weights/") and t != "v1/twas/weights/Brain.expression" for t in rerun)
 

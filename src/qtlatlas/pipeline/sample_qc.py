@@ -159,14 +159,12 @@ def _columns_of(values: np.ndarray, found: list[str], markers: list[str]) -> np.
 
 
 def _sex_message(r) -> str:
-    if r.reason:
-        return str(r.reason)
+    if r.flag:
+        return f"declared {r.declared_sex}; the sex marker genes say {r.inferred_sex} in {r.n_samples} sample(s)"
     if r.discordant:
         return (f"samples disagree: {r.n_female_samples} look female, {r.n_male_samples} male (a sample of "
                 "another individual?)")
-    if r.flag:
-        return f"declared {r.declared_sex}; the sex marker genes say {r.inferred_sex} in {r.n_samples} sample(s)"
-    return ""
+    return str(r.reason or "")
 
 
 def _identity_rows(tissue: str, data: IdentityInputs, samples: pd.DataFrame | None) -> pd.DataFrame:
