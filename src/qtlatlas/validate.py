@@ -26,6 +26,7 @@ from .io.groups import PANTRY_SEPARATOR, check_groups_cover, genes_of, read_grou
 from .io.gtf import Annotation
 from .io.normalised import check_normalised
 from .io.phenotypes import PhenotypeTable, read_phenotype_bed
+from .io.sample_labels import relabel, sample_individuals
 from .io.sumstats import read_sumstats_header
 from .mapping.covariate_design import PcRequest
 from .validate_covariates import (
@@ -136,7 +137,9 @@ def _validate_release(atlas: Atlas, release: Release, index: int, step) -> Relea
         if bed is None:
             continue
         try:
-            table = read_phenotype_bed(bed, allow_missing=True)
+            # RNA sample ids named in the release's samples table count as their individuals
+            table = relabel(read_phenotype_bed(bed, allow_missing=True), sample_individuals(release.samples, tissue),
+                            str(bed))
         except QtlAtlasError as e:
             rep.errors.append(f"{where}.tissues.{tissue}.{modality}.{'bed' if inp.bed else 'results.phenotypes'}: {e}")
             check.failed = True
@@ -164,10 +167,12 @@ def _validate_release(atlas: Atlas, release: Release, index: int, step) -> Relea
                 rep.errors.append(f"{entry}.bed (normalised: true): {e}")
                 check.failed = True
         ctx = EntryContext(entry, label, used, rep, check)
-        lab = check_lab_covariates(inp.covariates, ctx) if inp.covariates is not None else None
+        lab = (check_lab_covariates(inp.covariates, ctx, sample_individuals(release.samples, tissue))
+               if inp.covariates is not None else None)
         if inp.bed is not None and used and not check.failed and variants is not None:
             step(f"{release.id} {tissue}/{modality} covariates")
-            check_design(ctx, inp, PcRequest.of(inp, atlas.mapping), table, lab, pruned)
+            check_design(ctx, inp, PcRequest.of(inp, atlas.mapping), table, lab, pruned,
+                         sample_individuals(release.samples, tissue))
         if variants is not None:
             check_testable(ctx, table, variants, atlas.mapping.window, bed, "bed" if inp.bed else "results.phenotypes",
                            mapped=inp.bed is not None)
@@ -177,7 +182,7 @@ def _validate_release(atlas: Atlas, release: Release, index: int, step) -> Relea
         if atlas.modality(modality).grouped or inp.groups is not None:
             _check_groups(inp, table, atlas.modality(modality).grouped, rep, label)
         if inp.counts is not None:
-            _check_counts(inp.counts, table, rep, label)
+            _check_counts(inp.counts, table, rep, label, sample_individuals(release.samples, tissue))
         if annotation is not None:
             _check_tss(table, annotation, rep, label, bed, release)
     return rep
@@ -239,9 +244,10 @@ def _check_groups(inp, table: PhenotypeTable, grouped: bool, rep: ReleaseReport,
         rep.errors.append(f"{label} groups: {e}")
 
 
-def _check_counts(path: Path, table: PhenotypeTable, rep: ReleaseReport, label: str) -> None:
+def _check_counts(path: Path, table: PhenotypeTable, rep: ReleaseReport, label: str,
+                  names: dict[str, str]) -> None:
     try:
-        counts = read_phenotype_bed(path, allow_missing=True)
+        counts = relabel(read_phenotype_bed(path, allow_missing=True), names, str(path))
     except QtlAtlasError as e:
         rep.errors.append(f"{label} counts: {e}")
         return

@@ -24,6 +24,7 @@ from .errors import QtlAtlasError
 from .io.covariates import read_covariates
 from .io.genotype_set import open_genotype_files
 from .io.phenotypes import PhenotypeTable
+from .io.sample_labels import relabel_frame
 from .mapping.covariate_design import (
     GENOTYPE,
     PHENOTYPE,
@@ -75,12 +76,13 @@ class PrunedGenotypes:
         return pruned_dosages(reader, self._ids, samples)
 
 
-def check_lab_covariates(path: Path, ctx: EntryContext) -> pd.DataFrame | None:
+def check_lab_covariates(path: Path, ctx: EntryContext, relabel: dict[str, str] | None = None) -> pd.DataFrame | None:
     """The lab's covariates of an entry (``covariates × samples`` of the mapped samples), or None after an
-    error: the file parses, has every mapped sample, and leaves residual degrees of freedom on its own."""
+    error: the file parses, has every mapped sample, and leaves residual degrees of freedom on its own.
+    ``relabel`` names RNA sample-id columns by individual (:mod:`qtlatlas.io.sample_labels`)."""
     where = f"{ctx.entry}.covariates"
     try:
-        cov = read_covariates(path)
+        cov = relabel_frame(read_covariates(path), relabel or {}, str(path))
     except QtlAtlasError as e:
         ctx.error(where, str(e))
         return None
@@ -99,11 +101,12 @@ def check_lab_covariates(path: Path, ctx: EntryContext) -> pd.DataFrame | None:
 
 
 def check_design(ctx: EntryContext, inp, request: PcRequest, table: PhenotypeTable, lab: pd.DataFrame | None,
-                 pruned: PrunedGenotypes) -> None:
+                 pruned: PrunedGenotypes, relabel: dict[str, str] | None = None) -> None:
     """The covariate matrix the prepare task will build for the entry (the lab's ``lab``, or None, plus the
     PCs of ``request``), from the BED read as ``table`` (all its samples): problems are errors, what was
     decided a note, computed PCs duplicating lab ones a warning. Without lab covariates the matrix is PCs only
-    (orthogonal, never constant, capped at n − 3), so nothing is computed here."""
+    (orthogonal, never constant, capped at n − 3), so nothing is computed here. ``relabel`` names the counts
+    BED's RNA sample-id columns by individual, as ``table``'s are."""
     n = len(ctx.used)
     if lab is None:
         room = max(n - 3, 0)
@@ -113,7 +116,8 @@ def check_design(ctx: EntryContext, inp, request: PcRequest, table: PhenotypeTab
 
     def phenotypes() -> np.ndarray:
         mapped = table.subset_samples(ctx.used)
-        return mapped.values if inp.normalised else normalised_table(mapped, inp.normalization, inp.counts)[0].values
+        return mapped.values if inp.normalised else normalised_table(mapped, inp.normalization, inp.counts,
+                                                                      relabel=relabel)[0].values
 
     design = design_covariates(ctx.used, lab, request, lambda: pruned.dosages(ctx.used), phenotypes)
     kinds = {GENOTYPE: "gPC", PHENOTYPE: "pPC"}

@@ -10,7 +10,7 @@ unnormalised values of each phenotype, e.g. median TPM).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +24,7 @@ from ..io.covariates import read_covariates, write_covariates
 from ..io.genotype_set import GenotypeSet
 from ..io.genotypes import GenotypeReader, open_genotypes
 from ..io.phenotypes import PhenotypeTable, read_phenotype_bed, write_phenotype_bed
+from ..io.sample_labels import relabel as relabel_table
 from ..io.text import write_tsv_gz
 from .covariate_design import CovariateDesign, PcRequest, check_covariate_matrix, design_covariates
 
@@ -38,13 +39,15 @@ class PrepareReport:
     design: CovariateDesign
 
 
-def count_tmm_factors(counts: str | os.PathLike[str], samples: list[str]) -> np.ndarray:
-    """(n,) TMM factors of ``samples`` from a log2(count + 1) BED (atlas.yaml's ``counts``), in that order.
+def count_tmm_factors(counts: str | os.PathLike[str], samples: list[str],
+                      relabel: Mapping[str, str] | None = None) -> np.ndarray:
+    """(n,) TMM factors of ``samples`` from a log2(count + 1) BED (atlas.yaml's ``counts``), in that order;
+    ``relabel`` renames the BED's sample-id columns to individuals first (:mod:`qtlatlas.io.sample_labels`).
 
     Raises:
         SampleMismatchError: the BED has no counts for some of ``samples`` (named).
     """
-    table = read_phenotype_bed(counts, allow_missing=True)
+    table = relabel_table(read_phenotype_bed(counts, allow_missing=True), relabel or {}, str(counts))
     counted = set(table.samples)
     missing = [s for s in samples if s not in counted]
     if missing:
@@ -53,13 +56,13 @@ def count_tmm_factors(counts: str | os.PathLike[str], samples: list[str]) -> np.
     return tmm_factors(np.exp2(table.subset_samples(samples).values) - 1.0)
 
 
-def normalised_table(raw: PhenotypeTable, method: str = "quantile",
-                     counts: str | os.PathLike[str] | None = None) -> tuple[PhenotypeTable, PreparedPhenotypes]:
+def normalised_table(raw: PhenotypeTable, method: str = "quantile", counts: str | os.PathLike[str] | None = None,
+                     relabel: Mapping[str, str] | None = None) -> tuple[PhenotypeTable, PreparedPhenotypes]:
     """``raw`` (unnormalised, missing values allowed) normalised by the Pantry rules
     (:func:`~qtlatlas.engine.normalize.prepare_phenotypes` with ``method``; for ``tmm`` the factors come from
     the ``counts`` BED when given, else from the values): the kept phenotypes × the same samples, and the
     preparation's report."""
-    factors = count_tmm_factors(counts, raw.samples) if method == "tmm" and counts is not None else None
+    factors = count_tmm_factors(counts, raw.samples, relabel) if method == "tmm" and counts is not None else None
     prepared = prepare_phenotypes(raw.values, method=method, factors=factors)
     return PhenotypeTable(prepared.values, raw.positions[prepared.kept].reset_index(drop=True), raw.samples), prepared
 

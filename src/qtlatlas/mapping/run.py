@@ -14,7 +14,7 @@ Outputs (``PREFIX`` as given):
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from ..engine.trans import GenotypeChunk, trans_scan
 from ..errors import InputFileError, QtlAtlasError
 from ..io.chromosomes import chrom_key
 from ..io.phenotypes import read_phenotype_bed
+from ..io.sample_labels import relabel as relabel_table
 from ..io.text import write_tsv_gz
 from .inputs import MappingInputs
 from .modes import MODES as MODES  # re-exported: the modes live where the command line can read them cheaply
@@ -239,9 +240,10 @@ def run_afc(inputs: MappingInputs, prefix: str, cis_output: str, counts_bed: str
 
 
 def afc_table(inputs: MappingInputs, qtls: pd.DataFrame, counts_bed: str, options: MapOptions,
-              progress: Progress = _no_progress) -> pd.DataFrame:
-    """log2 aFC (bootstrap 95% interval) of each (phenotype_id, variant_id[, rank]) row of ``qtls``."""
-    counts = read_phenotype_bed(counts_bed, allow_missing=True)
+              progress: Progress = _no_progress, relabel: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """log2 aFC (bootstrap 95% interval) of each (phenotype_id, variant_id[, rank]) row of ``qtls``; ``relabel``
+    names the counts BED's sample-id columns by individual (:mod:`qtlatlas.io.sample_labels`)."""
+    counts = relabel_table(read_phenotype_bed(counts_bed, allow_missing=True), relabel or {}, counts_bed)
     missing = [s for s in inputs.samples if s not in set(counts.samples)]
     if missing:
         raise QtlAtlasError(f"{counts_bed}: {len(missing)} mapped sample(s) are absent, e.g. {', '.join(missing[:3])}")

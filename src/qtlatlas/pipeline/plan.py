@@ -32,6 +32,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..config import Atlas
+from ..io.sample_labels import sample_individuals
 from ..mapping.covariate_design import PcRequest
 from ..results import (
     CROSS_MODALITY,
@@ -124,6 +125,10 @@ def _plan(atlas: Atlas, release_id: str, work: str | os.PathLike[str]) -> list[T
             if inp.normalization == "tmm" and inp.counts is not None:
                 prepare_params["counts"] = str(inp.counts)
                 prepare_inputs.append(str(inp.counts))
+        relabel = sample_individuals(release.samples, tissue)
+        if relabel:  # RNA sample ids that differ from the genotype ids (only then: fingerprints stay as they were)
+            prepare_params["relabel"] = relabel
+            prepare_inputs.append(str(release.samples))
         if inp.covariates:  # the lab's covariates may hold PCs: what was decided is recorded
             prepare_outputs["design"] = out["design"]
             if request.defaults():
@@ -145,7 +150,8 @@ def _plan(atlas: Atlas, release_id: str, work: str | os.PathLike[str]) -> list[T
         if inp.counts is not None:
             tasks.append(Task(id=f"{base}/afc", func=_FUNC + "afc", label=f"{label}: aFC",
                               params={**common, "counts": str(inp.counts), "cis": out["cis"],
-                                      "independent": out["independent"], "mapping": mapping},
+                                      "independent": out["independent"], "mapping": mapping,
+                                      **({"relabel": relabel} if relabel else {})},
                               inputs=(*mapped_inputs[:2 + len(geno_files)], str(inp.counts), out["cis"], out["independent"]),
                               outputs={"afc": out["afc"]}, deps=(f"{base}/cis", f"{base}/independent")))
         mapped.setdefault(tissue, {})[modality] = {"phenotypes": out["phenotypes"], "groups": groups}

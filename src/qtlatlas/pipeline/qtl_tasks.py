@@ -17,12 +17,14 @@ import pandas as pd
 
 from ..engine.normalize import median_per_phenotype
 from ..engine.pca import pca_covariates
-from ..errors import QtlAtlasError
+from ..errors import QtlAtlasError, SampleMismatchError
 from ..io.covariates import read_covariates, write_covariates
 from ..io.genotype_set import open_genotype_files
 from ..io.groups import gene_of, read_groups
 from ..io.normalised import read_normalised_bed
 from ..io.phenotypes import read_bed_samples, read_phenotype_bed, write_phenotype_bed
+from ..io.sample_labels import relabel as relabel_table
+from ..io.sample_labels import relabel_frame, relabel_names
 from ..io.text import write_tsv_gz
 from ..mapping.covariate_design import (
     GENOTYPE,
@@ -77,8 +79,13 @@ def _write_groups(path: str, phenotype_ids: list[str], groups_file: str | None) 
 def prepare(outputs: dict[str, str], threads: int, bed: str, genotypes: list[str], pruned: str,
             extra_covariates: str | None, n_genotype_pcs: int, n_phenotype_pcs: int, grouped: bool,
             groups: str | None, normalised: bool = False, default_pcs: list[str] | None = None,
-            version: str = "", normalization: str = "quantile", counts: str | None = None) -> None:
+            version: str = "", normalization: str = "quantile", counts: str | None = None,
+            relabel: dict[str, str] | None = None) -> None:
     """Normalised phenotypes (genotyped samples), covariates, medians of raw values, and groups.
+
+    ``relabel`` (sample id -> individual id, :mod:`qtlatlas.io.sample_labels`) renames the columns of the BED,
+    the counts BED and the lab's covariates that are RNA sample ids to the individuals the genotypes name;
+    the outputs name individuals.
 
     Otherwise the BED is normalised by ``normalization`` (:mod:`qtlatlas.engine.normalize`; TMM factors from
     the ``counts`` BED when given). With ``normalised`` the BED's values are kept as given (written exactly; a row with a missing value or
@@ -95,18 +102,22 @@ def prepare(outputs: dict[str, str], threads: int, bed: str, genotypes: list[str
             of freedom).
     """
     genotyped = set(open_genotype_files(genotypes).samples)
+    names = relabel or {}
     if normalised:
-        samples = [s for s in read_bed_samples(bed) if s in genotyped]
-        table = read_normalised_bed(bed, samples)
+        columns = read_bed_samples(bed)
+        individuals = relabel_names(columns, names, bed)
+        kept = [c for c, i in zip(columns, individuals, strict=True) if i in genotyped]
+        table = relabel_table(read_normalised_bed(bed, kept), names, bed)
+        samples = table.samples
     else:
-        raw = read_phenotype_bed(bed, allow_missing=True)
+        raw = relabel_table(read_phenotype_bed(bed, allow_missing=True), names, bed)
         samples = [s for s in raw.samples if s in genotyped]
         raw = raw.subset_samples(samples)
-        table, _ = normalised_table(raw, normalization, counts)
+        table, _ = normalised_table(raw, normalization, counts, relabel=names)
         write_tsv_gz(pd.DataFrame({"phenotype_id": raw.phenotype_ids, "median": median_per_phenotype(raw.values)}),
                      outputs["median"])
     write_phenotype_bed(table, outputs["phenotypes"], index=False, exact=normalised)
-    extra = read_covariates(extra_covariates, samples) if extra_covariates else None
+    extra = _lab_covariates(extra_covariates, samples, names) if extra_covariates else None
     defaults = set(default_pcs or ())
     request = PcRequest(n_genotype_pcs, n_phenotype_pcs, GENOTYPE not in defaults, PHENOTYPE not in defaults)
     design = design_covariates(samples, extra, request, lambda: _pruned_dosages(genotypes, pruned, samples),
@@ -125,6 +136,18 @@ def prepare(outputs: dict[str, str], threads: int, bed: str, genotypes: list[str
         Path(outputs["design"]).write_text(json.dumps(design.to_json(), indent=1) + "\n")
     if grouped:
         _write_groups(outputs["groups"], table.phenotype_ids, groups)
+
+
+def _lab_covariates(path: str, samples: list[str], names: dict[str, str]) -> pd.DataFrame:
+    """The lab's covariates of ``samples`` (individual ids), its columns renamed by ``names`` first."""
+    if not names:
+        return read_covariates(path, samples)
+    frame = relabel_frame(read_covariates(path), names, path)
+    missing = [s for s in samples if s not in set(frame.columns)]
+    if missing:
+        raise SampleMismatchError(f"{path}: no covariates for {len(missing)} mapped sample(s) "
+                                  f"({', '.join(missing[:3])}{', …' if len(missing) > 3 else ''})")
+    return frame[samples]
 
 
 def cis(outputs: dict[str, str], threads: int, phenotypes: str, covariates: str, genotypes: list[str],
@@ -165,14 +188,15 @@ def trans(outputs: dict[str, str], threads: int, phenotypes: str, covariates: st
 
 
 def afc(outputs: dict[str, str], threads: int, phenotypes: str, covariates: str, genotypes: list[str], counts: str,
-        cis: str, independent: str, mapping: dict, version: str = "") -> None:
-    """log2 aFC of the significant top QTLs and of the independent signals (``aFC.txt.gz``)."""
+        cis: str, independent: str, mapping: dict, version: str = "", relabel: dict[str, str] | None = None) -> None:
+    """log2 aFC of the significant top QTLs and of the independent signals (``aFC.txt.gz``); ``relabel``
+    names the counts BED's columns by individual (as :func:`prepare`)."""
     inputs = load_mapping_inputs(genotypes, phenotypes, covariates)
     top = read_cis_output(cis)
     ind = pd.read_csv(independent, sep="\t")
     qtls = [top.loc[top["qval"] <= mapping["fdr"], ["phenotype_id", "variant_id"]], ind[["phenotype_id", "variant_id"]]]
     pairs = pd.concat(qtls, ignore_index=True).drop_duplicates().reset_index(drop=True)
-    write_tsv_gz(afc_table(inputs, pairs, counts, _options(mapping, threads)), outputs["afc"])
+    write_tsv_gz(afc_table(inputs, pairs, counts, _options(mapping, threads), relabel=relabel), outputs["afc"])
 
 
 def finemap(outputs: dict[str, str], threads: int, phenotypes: str, covariates: str, genotypes: list[str],

@@ -24,6 +24,7 @@ from ..io.annotation import read_annotation
 from ..io.genotypes import GenotypeReader, open_genotypes
 from ..io.groups import read_groups
 from ..io.phenotypes import read_bed_samples, read_phenotype_bed
+from ..io.sample_labels import relabel, relabel_names, sample_individuals
 from ..io.text import write_tsv_gz
 from ..results import CROSS_MODALITY, ResultFiles, TwasResultFiles
 from . import layout
@@ -185,6 +186,11 @@ class _ReleaseBuilder:
     def _groups(self, tissue: str) -> dict[str, pd.Series]:
         return {m: read_groups(inp.groups) for (t, m), inp in self.inputs.items() if t == tissue and inp.groups}
 
+    def _relabel(self, tissue: str) -> dict[str, str]:
+        """RNA sample id -> individual id of ``tissue`` where they differ (the portal's tables name
+        individuals, as the genotypes do; :mod:`qtlatlas.io.sample_labels`)."""
+        return sample_individuals(self.release.samples, tissue)
+
     def _grouped(self, modality: str) -> bool:
         if modality == CROSS_MODALITY:
             return True
@@ -323,7 +329,7 @@ class _ReleaseBuilder:
             idx = bed_index(raw_bed)
             if fallback is None:
                 fallback = idx
-            samples = samples or read_bed_samples(raw_bed)
+            samples = samples or relabel_names(read_bed_samples(raw_bed), self._relabel(tissue), str(raw_bed))
             what = (f"{modality}, {self.unit} (unnormalised), genes × samples" if modality == "expression"
                     else f"unnormalised phenotypes of {modality}, phenotypes × samples")
             self._bed(raw_bed, "phenotypes", f"{what} of {tissue} (BED)", tissue=tissue, modality=modality, norm="raw")
@@ -442,7 +448,7 @@ class _ReleaseBuilder:
                       writer=self.signif, genes=self.genes, variants=self.variants)
 
     def _expression(self, tissue: str, raw_bed: Path, rf: ResultFiles, resolver: GeneResolver) -> None:
-        table = read_phenotype_bed(raw_bed, allow_missing=True)
+        table = relabel(read_phenotype_bed(raw_bed, allow_missing=True), self._relabel(tissue), str(raw_bed))
         values = values_table(table.phenotype_ids, table.values, table.samples)
         write_table(values, self._table(layout.expression_table_path(tissue),
                                         f"expression (unnormalised, {self.unit}) of {tissue}, one column per sample"))
