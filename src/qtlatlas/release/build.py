@@ -58,6 +58,7 @@ from .tables import (
     write_gene_status_index,
     write_table,
 )
+from .predictions import publish_predictions
 from .twas_tables import infer_twas_results, publish_twas
 from .values import (
     PHENOTYPE_INDEX_SCHEMA,
@@ -261,7 +262,9 @@ class _ReleaseBuilder:
         self.step("gene status and counts")
         self._qtl_tables()
         self.step("TWAS")
-        publish_twas(self.atlas, self.release, self.twas, self.out, self._note)
+        if publish_twas(self.atlas, self.release, self.twas, self.out, self._note) is not None:
+            self.step("predicted phenotypes")
+            publish_predictions(self.atlas, self.release, self.twas, self.out, self._note, self.scratch)
         self.step("fine-mapping")
         self.finemapping_counts = self.finemapping.finish()
         self.step("tissues and samples")
