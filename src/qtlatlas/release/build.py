@@ -41,6 +41,7 @@ from .manifest import write_manifest
 from .medians import medians_of
 from .metadata import atlas_metadata, mapped_input, release_metadata, write_json
 from .pair_streams import SignifTarget, stream_signif
+from .predictions import publish_predictions
 from .qtl_coloc import publish_qtl_coloc
 from .scratch_sql import connect
 from .staging import already_published, remove_stale_builds
@@ -58,7 +59,6 @@ from .tables import (
     write_gene_status_index,
     write_table,
 )
-from .predictions import publish_predictions
 from .twas_tables import infer_twas_results, publish_twas
 from .values import (
     PHENOTYPE_INDEX_SCHEMA,
