@@ -110,6 +110,8 @@ def calls(site) -> dict[str, list[tuple[str, dict]]]:
         "/api/v1/twas/traits/{trait}/correlations": [(f"/api/v1/twas/traits/{trait}/correlations", {})],
         "/api/v1/twas/panels": [("/api/v1/twas/panels", {})],
         "/api/v1/twas/models": [("/api/v1/twas/models", {})],
+        "/api/v1/twas/phenotype_stats": [("/api/v1/twas/phenotype_stats", {}),
+                                         ("/api/v1/twas/phenotype_stats", {"heritable": "true"})],
         "/api/v1/finemapping": [("/api/v1/finemapping", {"gene": member.gene_id})],
         "/api/v1/finemapping/pips": [("/api/v1/finemapping/pips", {"gene": member.gene_id, "tissue": member.tissue,
                                                                    "modality": member.modality})],

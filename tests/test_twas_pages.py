@@ -103,7 +103,7 @@ def busiest_gene(site) -> pd.Series:
 
 
 HUB_PAGES = ["/twas/traits", "/twas/projects", "/twas/traits/body_weight", "/twas/traits/fat_pad/loci/1",
-             "/twas/genes/{gene}", "/twas/panels", "/twas/methods"]
+             "/twas/genes/{gene}", "/twas/panels", "/twas/predict", "/twas/methods"]
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -352,6 +352,7 @@ def test_cli_errors(fusion, tmp_path):
 
 
 def test_fit_panel_streams_windows_and_parallel_workers_agree(tmp_path):
+    from qtlatlas.twas.phenotype_stats import NO_SNP, StatsRecorder, read_panel_stats
     from qtlatlas.twas.weights import PanelWriter, PhenotypeWindow, fit_panel
 
     windows = []
@@ -364,13 +365,25 @@ def test_fit_panel_streams_windows_and_parallel_workers_agree(tmp_path):
         windows.append(PhenotypeWindow(f"g{i}__tx", f"g{i}", "7", 1000 * i, G, variants, y, None))
     windows.append(PhenotypeWindow("g9", "g9", "7", 9, np.zeros((90, 0)), windows[0].variants.iloc[:0], y, None))
     options = WeightsOptions(hsq_set=0.3, crossval=3)
-    tables = []
+    tables, stats = [], []
     for workers in (1, 2):
+        recorder = StatsRecorder("P")
         with PanelWriter(tmp_path / f"w{workers}") as writer:
-            summary = fit_panel("P", iter(windows), writer, options, total=5, workers=workers)
+            summary = fit_panel("P", iter(windows), writer, options, total=5, workers=workers, record=recorder.record)
+        recorder.write(tmp_path / f"w{workers}")
         assert summary.fitted == 3 and sum(summary.skipped.values()) == 2
         tables.append((pd.read_parquet(writer.weights_path), pd.read_parquet(writer.profile_path)))
+        stats.append(read_panel_stats(tmp_path / f"w{workers}"))
     (w1, p1), (w2, p2) = tables
+    # every window is recorded, in input order, fitted or skipped, with why it was skipped
+    pd.testing.assert_frame_equal(stats[0], stats[1])
+    s = stats[0]
+    assert s["phenotype_id"].tolist() == [w.phenotype_id for w in windows]
+    assert s["skipped_reason"].tolist()[:2] == ["", ""] and s["skipped_reason"].iat[3] == ""
+    assert "constant" in s["skipped_reason"].iat[2] and s["skipped_reason"].iat[4] == NO_SNP
+    assert (s["hsq"].iloc[[0, 1, 3]] == 0.3).all() and s["hsq"].iloc[[2, 4]].isna().all()
+    assert s["n_snps_window"].tolist() == [25, 25, 25, 25, 0]
+    assert read_panel_stats(tmp_path) is None  # a panel computed before the statistics were recorded
     assert p1["phenotype_id"].tolist() == ["g0__tx", "g1__tx", "g3__tx"] and p1["gene_id"].tolist() == ["g0", "g1", "g3"]
     pd.testing.assert_frame_equal(w1, w2)
     pd.testing.assert_frame_equal(p1, p2)

@@ -222,8 +222,13 @@ class TwasSettings(_Model):
     perm: int = Field(0, ge=0, description="permutations per model for the permutation test (0: none)")
     locus_window: int = Field(100_000, ge=0, description="padding of weight-SNP spans when forming loci, bp")
     seed: int = 1
+    predict_genotypes: list[Path] = Field(
+        default_factory=list,
+        description="VCF/BCF files or PLINK prefixes (one, or one per chromosome) of the cohort whose phenotypes "
+        "each release predicts from its TWAS weights (the predictions downloads); empty: the release's own "
+        "genotypes")
 
-    @field_validator("ld_reference", mode="before")
+    @field_validator("ld_reference", "predict_genotypes", mode="before")
     @classmethod
     def _one_or_many(cls, v: Any) -> Any:
         return [v] if isinstance(v, (str, os.PathLike)) else v

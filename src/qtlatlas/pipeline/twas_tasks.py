@@ -91,11 +91,13 @@ def weights(outputs: dict[str, str], threads: int, panel: str, tissue: str, moda
     Reads the normalised phenotypes and covariates of the mapping (samples shared with the genotypes), fits
     every phenotype whose cis-heritability p-value (REML, SNPs within ``window`` bp of the TSS) is at most
     ``hsq_p`` with the ``models`` (FUSION's top1/lasso/enet/blup, ``crossval``-fold cross-validation, seeded
-    with ``seed``), and writes ``twas_weights.parquet``, ``twas_profile.parquet`` (panel id ``panel``) and
+    with ``seed``), and writes ``twas_weights.parquet``, ``twas_profile.parquet`` (panel id ``panel``),
+    ``twas_stats.parquet`` (h² and skip reason of every phenotype, :mod:`qtlatlas.twas.phenotype_stats`) and
     ``summary.json`` (phenotypes fitted, and skipped by reason).
     """
     import multiprocessing
 
+    from ..twas.phenotype_stats import StatsRecorder
     from ..twas.weights import PanelWriter, WeightsOptions, fit_panel, panel_windows
 
     out = Path(outputs["panel"])
@@ -119,8 +121,11 @@ def weights(outputs: dict[str, str], threads: int, panel: str, tissue: str, moda
 
     # worker processes of their own only where this process may start them (not inside a daemon worker)
     workers = max(1, threads) if not multiprocessing.current_process().daemon else 1
+    stats = StatsRecorder(panel)
     with PanelWriter(out) as writer:
-        summary = fit_panel(panel, stream(), writer, options, total=len(table.phenotype_ids), workers=workers)
+        summary = fit_panel(panel, stream(), writer, options, total=len(table.phenotype_ids), workers=workers,
+                            record=stats.record)
+    stats.write(out)
     _write_json({"panel": panel, "tissue": tissue, "modality": modality, "phenotypes": len(table.phenotype_ids),
                  "fitted": int(summary.fitted), "n_weights": int(summary.n_weights),
                  "skipped": dict(sorted(summary.skipped.items())), "window": int(window),

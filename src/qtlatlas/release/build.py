@@ -43,6 +43,7 @@ from .manifest import write_manifest
 from .medians import medians_of
 from .metadata import atlas_metadata, mapped_input, release_metadata, write_json
 from .pair_streams import SignifTarget, stream_signif
+from .predictions import publish_predictions
 from .qtl_coloc import publish_qtl_coloc
 from .sample_qc import infer_qc_report, publish_sample_qc
 from .scratch_sql import connect
@@ -272,7 +273,9 @@ class _ReleaseBuilder:
         self.step("gene status and counts")
         self._qtl_tables()
         self.step("TWAS")
-        publish_twas(self.atlas, self.release, self.twas, self.out, self._note)
+        if publish_twas(self.atlas, self.release, self.twas, self.out, self._note) is not None:
+            self.step("predicted phenotypes")
+            publish_predictions(self.atlas, self.release, self.twas, self.out, self._note, self.scratch)
         self.step("fine-mapping")
         self.finemapping_counts = self.finemapping.finish()
         self.step("tissues and samples")

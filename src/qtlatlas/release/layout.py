@@ -61,6 +61,11 @@ twas_assoc     trait                     yes    TWAS associations of a trait, FU
 twas_pos       tissue, modality          yes    FUSION ``.pos`` of a weights panel
 twas_weights   tissue, modality          yes    FUSION weights of a panel: ``{panel}/{panel}.{phenotype}.wgt.RDat``
                                                 files in a tar.gz (the ``.pos`` WGT paths)
+phenotype_stats tissue, modality         no     REML h² (SE, p) of every tested phenotype of a TWAS panel, heritable
+                                                flag, best model, CV R² and p, SNPs in the model, skip reason
+predictions    tissue, modality          no     genetically predicted phenotypes: header ``individual`` + phenotype
+                                                ids, one line per individual of the prediction cohort (best TWAS
+                                                model, standardised scale; see qtlatlas.release.predictions)
 credible_sets  tissue, modality          yes    SuSiE credible sets, one row per member (the eQTL Catalogue's
                                                 columns)
 lbf_variable   tissue, modality          yes    SuSiE log Bayes factors of each single effect, per variant
@@ -163,6 +168,7 @@ TABLES = {
     "twas_loci": "twas_loci.parquet",
     "twas_locus_gwas": "twas_locus_gwas.parquet",
     "twas_omnibus": "twas_omnibus.parquet",
+    "twas_phenotype_stats": "twas_phenotype_stats.parquet",
     # fine-mapping and colocalisation (present when the release has them)
     "credible_sets": "credible_sets.parquet",
     "lbf_variable": "lbf_variable.parquet",
@@ -238,6 +244,8 @@ DOWNLOAD_KINDS: dict[str, tuple[str, bool]] = {
     "twas_assoc": ("dat", True),
     "twas_pos": ("pos", True),
     "twas_weights": ("tar.gz", True),
+    "phenotype_stats": ("tsv.gz", False),
+    "predictions": ("tsv.gz", False),
     "credible_sets": ("tsv.gz", True),
     "lbf_variable": ("tsv.gz", True),
     "coloc": ("tsv.gz", True),

@@ -38,6 +38,7 @@ from .ld import LdQueries
 from .params import is_clean
 from .portal import PortalQueries
 from .positional import PositionalTable
+from .predictions import PredictionQueries
 from .qtl_coloc import QtlColocQueries
 from .trans import TransQueries
 from .twas import TwasQueries
@@ -47,7 +48,8 @@ CROSS_MODALITY = "cross_modality"
 
 
 class ReleaseStore(GeneQueries, GeneTrackQueries, AssociationQueries, AllPairsQueries, VariantQueries, PortalQueries,
-                   TwasQueries, LdQueries, FinemappingQueries, ColocQueries, QtlColocQueries, TransQueries):
+                   TwasQueries, LdQueries, FinemappingQueries, ColocQueries, QtlColocQueries, TransQueries,
+                   PredictionQueries):
     """Read-only queries on ``SITE/releases/<id>``; safe to share between threads.
 
     Args:

@@ -421,7 +421,8 @@ def _fit_window(args):
 
 def fit_panel(panel: str, windows: Iterator[PhenotypeWindow] | Sequence[PhenotypeWindow], writer: PanelWriter,
               options: WeightsOptions | None = None, *, total: int | None = None, workers: int = 1,
-              progress: Callable[[str, int], Callable[[int], None]] | None = None) -> PanelSummary:
+              progress: Callable[[str, int], Callable[[int], None]] | None = None,
+              record: Callable[[PhenotypeWindow, WeightsResult | None], None] | None = None) -> PanelSummary:
     """Fit every phenotype window of a panel and hand the results to ``writer``.
 
     Args:
@@ -430,13 +431,19 @@ def fit_panel(panel: str, windows: Iterator[PhenotypeWindow] | Sequence[Phenotyp
         total: number of windows, for the progress display.
         workers: processes fitting phenotypes in parallel (1 = in this process).
         progress: ``progress(description, total) -> advance(k)`` (e.g. a rich progress bar).
+        record: called with every window and its result, fitted or skipped (None: no SNP in the window), in
+            window order (e.g. :meth:`.phenotype_stats.StatsRecorder.record`).
     """
     opt = options or WeightsOptions()
     summary = PanelSummary()
     advance = progress(f"TWAS weights {panel}", total or 0) if progress else (lambda k: None)
 
-    def handle(window: PhenotypeWindow, res: WeightsResult) -> None:
-        if res.skipped:
+    def handle(window: PhenotypeWindow, res: WeightsResult | None) -> None:
+        if record is not None:
+            record(window, res)
+        if res is None:
+            summary.skip("no SNP in the window")
+        elif res.skipped:
             summary.skip(res.skipped)
         else:
             writer.add(panel, window, res)
@@ -446,38 +453,27 @@ def fit_panel(panel: str, windows: Iterator[PhenotypeWindow] | Sequence[Phenotyp
 
     if workers <= 1:
         for window in windows:
-            if window.genotypes.shape[1] == 0:
-                summary.skip("no SNP in the window")
-                advance(1)
-                continue
-            handle(window, fit_window(window, opt))
+            handle(window, fit_window(window, opt) if window.genotypes.shape[1] else None)
         return summary
 
     import concurrent.futures as cf
     import multiprocessing as mp
 
     with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-        pending: dict = {}
-        order: list = []
+        order: list = []  # (future or None when the window has no SNP, window), in input order
         it = iter(windows)
         done_all = False
         while True:
-            while not done_all and len(pending) < 2 * workers:
+            while not done_all and len(order) < 2 * workers:
                 try:
                     window = next(it)
                 except StopIteration:
                     done_all = True
                     break
-                if window.genotypes.shape[1] == 0:
-                    summary.skip("no SNP in the window")
-                    advance(1)
-                    continue
-                fut = pool.submit(_fit_window, (window, opt))
-                pending[fut] = window
-                order.append(fut)
+                fut = pool.submit(_fit_window, (window, opt)) if window.genotypes.shape[1] else None
+                order.append((fut, window))
             if not order:
                 break
-            fut = order.pop(0)  # keep the input order in the output
-            window = pending.pop(fut)
-            handle(window, fut.result())
+            fut, window = order.pop(0)  # keep the input order in the output
+            handle(window, fut.result() if fut is not None else None)
     return summary

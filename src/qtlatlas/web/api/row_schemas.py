@@ -22,6 +22,7 @@ from ...store.coloc import COLOC_SUSIE_COLUMNS
 from ...store.finemapping import CREDIBLE_SETS_COLUMNS, PIP_COLUMNS
 from ...store.genes import GENE_FIELDS
 from ...store.ld import LD_COLUMNS
+from ...store.predictions import STATS_COLUMNS as PHENOTYPE_STATS_COLUMNS
 from ...store.qtl_coloc import QTL_COLOC_COLUMNS
 from ...store.trans import HOTSPOT_COLUMNS as TRANS_HOTSPOT_COLUMNS
 from ...store.trans import TRANS_COLUMNS
@@ -159,6 +160,11 @@ FIELDS: dict[str, Spec] = {
     "perm_n": (int, "number of permutations"),
     "perm_anl_pval": (float, "analytic permutation p-value"),
     "skip_reason": (str, "why the model was not tested (null when it was)"),
+    "heritable": (bool, "true when `hsq_pval` is at most the weights' heritability filter (twas.hsq_p)"),
+    "cv_r2": (float, "cross-validated R² of the phenotype's best model (null when not fitted)"),
+    "cv_pval": (float, "cross-validation p-value of the phenotype's best model (null when not fitted)"),
+    "n_snps_in_model": (int, "variants of non-zero weight in the best model (top1: 1; 0 when not fitted)"),
+    "skipped_reason": (str, "why no weights were fitted for the phenotype (empty when fitted)"),
     "significant": (bool, "true when `twas_p` passes the trait's Bonferroni threshold"),
     "weak_model": (bool, "true when the model's cross-validated R² is below 0.01 (weakly predicted)"),
     "joint": (bool, "true when the model is kept in its locus's joint model"),
@@ -256,6 +262,8 @@ FIELDS: dict[str, Spec] = {
 
 #: Fields whose meaning on an endpoint differs from :data:`FIELDS`: endpoint → field → description.
 _OVERRIDES: dict[str, dict[str, str]] = {
+    "TwasPhenotypeStats": {"model": "best model of the phenotype (largest CV R²; empty when not fitted)",
+                           "hsq": "cis-heritability (REML), proportion of variance; null when not estimated"},
     "Release": {"id": "release id", "tissues": "the release's tissues (objects: id, name, colour, modalities, …)",
                 "modalities": "the release's modalities (objects: id, name, grouped, description)",
                 "counts": "the release's counts (genes tested, significant pairs, per tissue × modality, …)"},
@@ -388,5 +396,6 @@ TWAS_LOCI = list_responses("TwasLocus", _TWAS_LOCUS_ROW)
 TWAS_CORRELATIONS = list_responses("TwasCorrelation", _TWAS_CORRELATION_ROW)
 TWAS_PANELS = list_responses("TwasPanel", PANEL_COLUMNS)
 TWAS_MODELS = list_responses("TwasModel", _TWAS_MODEL_ROW)
+TWAS_PHENOTYPE_STATS = list_responses("TwasPhenotypeStats", PHENOTYPE_STATS_COLUMNS)
 TRANS = list_responses("Trans", TRANS_COLUMNS)
 TRANS_HOTSPOTS = list_responses("TransHotspot", TRANS_HOTSPOT_COLUMNS)

@@ -25,6 +25,7 @@ from .row_schemas import (
     TWAS_LOCI,
     TWAS_MODELS,
     TWAS_PANELS,
+    TWAS_PHENOTYPE_STATS,
     TWAS_TRAITS,
 )
 
@@ -130,3 +131,17 @@ def models(request: Request, release: ReleaseDep, panel: PanelsParam = None, tis
         best_model=best_model, sort=sort, descending=order == "desc", limit=limit,
         cursor=page_cursor("twas-models", cursor, page, limit))
     return list_response(request, release.id, rows, total, next_cursor, format, name="twas_models")
+
+
+@router.get("/twas/phenotype_stats", responses=TWAS_PHENOTYPE_STATS,
+            summary="Heritability (REML h², SE, p) and best TWAS model of every tested phenotype of each panel")
+def phenotype_stats(request: Request, release: ReleaseDep, tissue: TissuesParam = None,
+                    modality: ModalitiesParam = None, gene: GenesParam = None,
+                    heritable: Annotated[bool | None, Query(description="only phenotypes that pass (true) or fail "
+                                                                        "(false) the heritability filter")] = None,
+                    sort: SortParam = "hsq_pval", order: OrderParam = "asc", limit: LimitParam = 100,
+                    cursor: CursorParam = None, page: PageParam = None, format: FormatParam = "json"):
+    rows, total, next_cursor = release.phenotype_stats(
+        tissues=tissue, modalities=modality, genes=gene, heritable=heritable, sort=sort, descending=order == "desc",
+        limit=limit, cursor=page_cursor("phenotype-stats", cursor, page, limit))
+    return list_response(request, release.id, rows, total, next_cursor, format, name="twas_phenotype_stats")

@@ -23,13 +23,14 @@ from . import (
     twas_genes,
     twas_locus,
     twas_methods,
+    twas_predict,
     variant,
 )
 from .assets import STATIC_DIR, STATIC_URL
 
 router = APIRouter(include_in_schema=False)
 for _module in (assets, home, gene, variant, tissue, qtls, region, expression, dashboard, downloads, info, twas,
-                twas_locus, twas_genes, twas_methods):
+                twas_locus, twas_genes, twas_methods, twas_predict):
     router.include_router(_module.router)
 router.include_router(fallback.router)  # last: every other URL
 assets.prepare_plotly()

@@ -52,6 +52,10 @@ SECTIONS = {
     "twas_pos": ("TWAS weight panels", "per tissue × modality, FUSION's .pos index of the weight files."),
     "twas_weights": ("TWAS weights", "per tissue × modality, FUSION .wgt.RDat weight files (tar.gz), readable by "
                      "FUSION and by qtlatlas twas assoc."),
+    "phenotype_stats": ("Phenotype heritability (TWAS)", "per tissue × modality, every tested phenotype: REML h², its SE "
+                        "and p, whether it passed the heritability filter, its best TWAS model with CV R² and p."),
+    "predictions": ("Predicted phenotypes", "per tissue × modality, every heritable phenotype predicted from the "
+                    "genotypes with its best TWAS model: one line per individual, standardised scale."),
     "coloc": ("Colocalisation", "per trait, coloc.abf of each GWAS locus with every phenotype tested there, in "
               "every tissue × modality (PP.H0–PP.H4, the rows of /api/v1/coloc)."),
     "coloc_susie": ("Colocalisation of credible sets", "per trait, coloc.susie of each GWAS locus (fine-mapped from "

@@ -237,7 +237,8 @@ def model_summary(page: Page) -> dict:
 
 def hub_nav(page: Page, current: str) -> list[dict]:
     items = [("traits", "Traits", hub_url(page, "traits")), ("projects", "Projects", hub_url(page, "projects")),
-             ("panels", "Panels and models", hub_url(page, "panels")), ("methods", "Methods", hub_url(page, "methods")),
+             ("panels", "Panels and models", hub_url(page, "panels")),
+             ("predict", "Predicted phenotypes", hub_url(page, "predict")), ("methods", "Methods", hub_url(page, "methods")),
              ("downloads", "TWAS downloads", page.url("/downloads") + "#kind-twas_assoc")]
     return [{"key": k, "label": label, "url": url, "current": k == current} for k, label, url in items]
 
