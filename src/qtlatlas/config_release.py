@@ -148,6 +148,10 @@ class Release(_Model):
     tissues: dict[str, dict[str, PhenotypeInput]] = Field(
         description="tissue id -> modality id -> inputs"
     )
+    samples: Path | None = Field(None, description="sample table (TSV): one row per RNA sample, columns sample_id, "
+                                 "individual_id, tissue[, accession, fastq, batch, …] (see qtlatlas.io.sample_metadata)")
+    individuals: Path | None = Field(None, description="individual table (TSV): one row per individual, columns "
+                                     "individual_id[, sex, batch, …] (see qtlatlas.io.sample_metadata)")
 
     @field_validator("id")
     @classmethod
