@@ -6,7 +6,9 @@ reading, validation and reconciliation with the phenotype BEDs and the genotypes
 ================ ========= ===============================================================================
 column           required  content
 ================ ========= ===============================================================================
-sample_id        yes       the RNA sample's id, unique in the file
+sample_id        yes       the RNA sample's id: one row per tissue and sample id, and one individual per
+                           sample id (RatGTEx names every tissue's samples by the rat: an id may recur
+                           across tissues when it names the same individual)
 individual_id    yes       the individual (genotype) it was taken from; at most one sample per tissue
 tissue           yes       a tissue id of the atlas
 accession        no        archive accession (SRR/SRS/ERR…)
@@ -171,14 +173,15 @@ def read_individuals(path: str | os.PathLike[str]) -> TextTable:
 def read_samples(path: str | os.PathLike[str], tissues: Sequence[str],
                  individuals: pd.DataFrame | None = None, individuals_path: str | None = None) -> TextTable:
     """The sample table: ``sample_id, individual_id, tissue, accession, fastq, batch`` (empty strings where absent)
-    then free columns. InputFileError naming the line for a duplicate sample id, two samples of one individual in
-    one tissue, a tissue not in ``tissues`` (the atlas's), or an individual absent from ``individuals`` (when
+    then free columns. InputFileError naming the line for a sample id twice in a tissue, a sample id of two
+    individuals, two samples of one individual in one tissue, a tissue not in ``tissues`` (the atlas's), or an individual absent from ``individuals`` (when
     given)."""
     table = read_text_table(path, SAMPLE_REQUIRED, "sample table")
     frame = table.frame
-    _check_unique(table, "sample_id", "sample")
     known = set(tissues)
     seen: dict[tuple[str, str], int] = {}
+    sample_rows: dict[tuple[str, str], int] = {}
+    owner: dict[str, int] = {}
     people = set(individuals["individual_id"]) if individuals is not None else None
     for row, (sample, person, tissue) in enumerate(zip(frame["sample_id"], frame["individual_id"], frame["tissue"],
                                                        strict=True)):
@@ -186,6 +189,15 @@ def read_samples(path: str | os.PathLike[str], tissues: Sequence[str],
         if tissue not in known:
             raise InputFileError(table.path, f"column tissue: unknown tissue {tissue!r} (tissues of the atlas: "
                                  f"{', '.join(tissues)})", line)
+        first = sample_rows.setdefault((sample, tissue), row)
+        if first != row:
+            raise InputFileError(table.path, f"column sample_id: sample {sample} of tissue {tissue} appears twice "
+                                 f"(first on line {table.line(first)})", line)
+        first = owner.setdefault(sample, row)
+        if frame["individual_id"].iat[first] != person:
+            raise InputFileError(table.path, f"column individual_id: sample {sample} is of individual "
+                                 f"{frame['individual_id'].iat[first]} on line {table.line(first)}, of {person} here",
+                                 line)
         first = seen.setdefault((person, tissue), row)
         if first != row:
             raise InputFileError(table.path, f"individual {person} has two samples of tissue {tissue}: "
