@@ -142,8 +142,7 @@ def test_release_keys_are_paths_relative_to_atlas_yaml(inputs, tmp_path):
 # --------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def inputs(tmp_path_factory):
+def sample_inputs(tmp_path_factory):
     """``(atlas, root, samples, individuals)``: the small demo's atlas with v2 given a sample table (Adipose and
     Brain samples named as their individuals, Liver samples ``RNA-<id>``), FASTQ files, accessions, batches and a
     free column, and an individual table (sex in several spellings, one individual without samples or
@@ -179,8 +178,8 @@ def inputs(tmp_path_factory):
     return atlas.model_copy(update={"releases": releases}), root, samples, individuals
 
 
-@pytest.fixture(scope="module")
-def built(inputs, tmp_path_factory) -> Path:
+def sample_site(inputs, tmp_path_factory) -> Path:
+    """A site with v2 of :func:`sample_inputs` built from the demo's mapping results."""
     from qtlatlas.commands.pipeline import release_results
     from qtlatlas.release.build import build_release
 
@@ -188,6 +187,16 @@ def built(inputs, tmp_path_factory) -> Path:
     site = tmp_path_factory.mktemp("sample-site") / "site"
     build_release(atlas, "v2", site, release_results(atlas, "v2", root / "work"))
     return site
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    return sample_inputs(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def built(inputs, tmp_path_factory) -> Path:
+    return sample_site(inputs, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -401,3 +410,12 @@ def test_validate_reports_mismatches_by_name(inputs, tmp_path):
     assert steps[-1] == "sample tables"
     assert not (tmp_path / "site" / "releases" / "v2").exists()
 
+
+
+def test_downloads_page_lists_the_new_kinds(client):
+    html = client.get("/downloads").text
+    for kind, name in (("individuals", "individuals.v2.tsv"), ("fastq", "fastq.Liver.v2.tsv"),
+                       ("samples", "samples.v2.tsv")):
+        assert f'id="kind-{kind}"' in html and f"/downloads/{name}" in html
+    urls = client.get("/releases/v2/urls.txt", params={"kind": "fastq"}).text.split()
+    assert sorted(u.rsplit("/", 1)[-1] for u in urls) == [f"fastq.{t}.v2.tsv" for t in TISSUES]

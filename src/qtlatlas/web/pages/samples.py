@@ -52,7 +52,7 @@ def heatmap_svg(matrix: pd.DataFrame, names: dict[str, str]) -> Markup:
     ``data-a``, ``data-b`` (tissue ids) and ``data-n`` (individuals)."""
     tissues = list(matrix.index)
     n = len(tissues)
-    width, height = LEFT + CELL * n + 8, TOP + CELL * n + 8
+    width, height = LEFT + CELL * n + TOP, TOP + CELL * n + 8  # room on the right for the slanted labels
     parts = [f'<svg class="heatmap" id="shared-individuals" viewBox="0 0 {width} {height}" width="{width}" '
              f'height="{height}" role="img" aria-labelledby="shared-title"><title id="shared-title">Individuals with '
              f'samples of both tissues</title>']
@@ -80,10 +80,11 @@ def heatmap_svg(matrix: pd.DataFrame, names: dict[str, str]) -> Markup:
 
 
 def _downloads(page: Page) -> list[dict]:
-    """The release's sample, individual and FASTQ-list downloads (name, url, bytes, description)."""
+    """The release's sample, individual and FASTQ-list downloads (name, url, bytes, description), in that order."""
     release = page.release.id
-    wanted = (f"samples.{release}.tsv", f"individuals.{release}.tsv")
-    return [f for f in _files(page) if f["name"] in wanted or f["name"].startswith("fastq.")]
+    wanted = [f"samples.{release}.tsv", f"individuals.{release}.tsv"]
+    files = [f for f in _files(page) if f["name"] in wanted or f["name"].startswith("fastq.")]
+    return sorted(files, key=lambda f: (wanted.index(f["name"]) if f["name"] in wanted else len(wanted), f["name"]))
 
 
 @router.get("/samples")
