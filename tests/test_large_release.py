@@ -29,7 +29,8 @@ from benchmarks.large_release import make_large_release  # noqa: E402
 
 #: Tables a release has only when its atlas runs those analyses (TWAS traits, fine-mapping, colocalisation): the
 #: simulated release has none of them.
-OPTIONAL_TABLES = (*layout.TWAS_TABLES, "credible_sets", "lbf_variable", "coloc", "coloc_susie", "qtl_coloc")
+OPTIONAL_TABLES = (*layout.TWAS_TABLES, "credible_sets", "lbf_variable", "coloc", "coloc_susie", "qtl_coloc",
+                   "sample_metadata", "individuals")
 
 
 @pytest.fixture(scope="module")

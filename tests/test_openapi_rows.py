@@ -117,6 +117,9 @@ def calls(site) -> dict[str, list[tuple[str, dict]]]:
                                                                    "modality": member.modality})],
         "/api/v1/qtls/trans": [("/api/v1/qtls/trans", {})],
         "/api/v1/qtls/trans/hotspots": [("/api/v1/qtls/trans/hotspots", {"min_targets": 1})],
+        # the demo has no sample tables: rows derived from tables/samples.parquet
+        "/api/v1/samples": [("/api/v1/samples", {"tissue": lead.tissue})],
+        "/api/v1/individuals": [("/api/v1/individuals", {"sex": "unknown"})],
     }
 
 

@@ -142,16 +142,16 @@ class Release(_Model):
     dataset_id: str | None = Field(None, description="the data set's id where it was first published (RatGTEx's "
                                    "datasetId, e.g. ratgtex_v4); default: the release id")
     genotypes: list[Path] = Field(description="VCF/BCF files or PLINK prefixes (one, or one per chromosome)")
-    samples: Path | None = Field(None, description="sample table: sample_id, individual_id, tissue[, accession, "
-                                 "fastq (';'-separated), batch, free columns], one row per RNA sample")
-    individuals: Path | None = Field(None, description="individual table: individual_id[, sex, batch, free "
-                                     "columns], one row per individual")
     results: dict[str, MultiTissueResults] = Field(
         default_factory=dict,
         description="modality id (or cross_modality) -> result tables of every tissue, imported by build")
     tissues: dict[str, dict[str, PhenotypeInput]] = Field(
         description="tissue id -> modality id -> inputs"
     )
+    samples: Path | None = Field(None, description="sample table (TSV): one row per RNA sample, columns sample_id, "
+                                 "individual_id, tissue[, accession, fastq, batch, …] (see qtlatlas.io.sample_metadata)")
+    individuals: Path | None = Field(None, description="individual table (TSV): one row per individual, columns "
+                                     "individual_id[, sex, batch, …] (see qtlatlas.io.sample_metadata)")
 
     @field_validator("id")
     @classmethod

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Atlas, Release
-from .errors import QtlAtlasError
+from .errors import InputFileError, QtlAtlasError
 from .io.annotation import annotation_files, read_annotation
 from .io.genotypes import open_genotypes
 from .io.groups import PANTRY_SEPARATOR, check_groups_cover, genes_of, read_groups
@@ -29,6 +29,7 @@ from .io.phenotypes import PhenotypeTable, read_phenotype_bed
 from .io.sample_labels import relabel, sample_individuals
 from .io.sumstats import read_sumstats_header
 from .mapping.covariate_design import PcRequest
+from .release.sample_tables import release_sample_metadata
 from .validate_covariates import (
     EntryContext,
     PrunedGenotypes,
@@ -185,7 +186,25 @@ def _validate_release(atlas: Atlas, release: Release, index: int, step) -> Relea
             _check_counts(inp.counts, table, rep, label, sample_individuals(release.samples, tissue))
         if annotation is not None:
             _check_tss(table, annotation, rep, label, bed, release)
+    _check_sample_tables(atlas, release, geno_samples, rep, where, step)
     return rep
+
+
+def _check_sample_tables(atlas: Atlas, release: Release, genotyped: set[str] | None, rep: ReleaseReport, where: str,
+                         step) -> None:
+    """The release's ``samples`` / ``individuals`` tables: well-formed, and reconciled by name with the phenotype
+    BEDs and the genotypes (:func:`qtlatlas.io.sample_metadata.reconcile`)."""
+    if release.samples is None and release.individuals is None:
+        return
+    step(f"{release.id} sample tables")
+    try:
+        _meta, found = release_sample_metadata(atlas, release, genotyped)
+    except QtlAtlasError as e:
+        key = "individuals" if isinstance(e, InputFileError) and e.path == str(release.individuals) else "samples"
+        rep.errors.append(f"{where}.{key}: {e}")
+        return
+    rep.errors.extend(f"{where}.samples: {e}" for e in found.errors)
+    rep.warnings.extend(found.warnings)
 
 
 def _check_genotypes(release: Release, rep: ReleaseReport, where: str, step) -> tuple[set[str] | None, pd.DataFrame | None]:

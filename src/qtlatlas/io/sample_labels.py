@@ -19,9 +19,11 @@ from ..errors import InputFileError, SampleMismatchError
 from .phenotypes import PhenotypeTable
 
 
-def sample_individuals(samples: str | os.PathLike[str] | None, tissue: str) -> dict[str, str]:
+def sample_individuals(samples: str | os.PathLike[str] | None, tissue: str,
+                       columns: Sequence[str] | None = None) -> dict[str, str]:
     """``sample_id -> individual_id`` of ``tissue``'s rows of the samples table whose two ids differ ({}
-    without a table or when every sample is named by its individual)."""
+    without a table or when every sample is named by its individual); with ``columns`` (a BED's sample
+    columns) only the sample ids among them."""
     if samples is None:
         return {}
     try:
@@ -32,6 +34,8 @@ def sample_individuals(samples: str | os.PathLike[str] | None, tissue: str) -> d
     if missing:
         raise InputFileError(str(samples), f"missing column(s) {', '.join(missing)}")
     rows = table[(table["tissue"] == tissue) & (table["sample_id"] != table["individual_id"])]
+    if columns is not None:
+        rows = rows[rows["sample_id"].isin(set(columns))]
     return dict(zip(rows["sample_id"], rows["individual_id"], strict=True))
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..config import Atlas
+from ..io.phenotypes import read_bed_samples
 from ..io.sample_labels import sample_individuals
 from ..mapping.covariate_design import PcRequest
 from ..results import (
@@ -125,7 +126,7 @@ def _plan(atlas: Atlas, release_id: str, work: str | os.PathLike[str]) -> list[T
             if inp.normalization == "tmm" and inp.counts is not None:
                 prepare_params["counts"] = str(inp.counts)
                 prepare_inputs.append(str(inp.counts))
-        relabel = sample_individuals(release.samples, tissue)
+        relabel = sample_individuals(release.samples, tissue, read_bed_samples(inp.bed)) if release.samples else {}
         if relabel:  # RNA sample ids that differ from the genotype ids (only then: fingerprints stay as they were)
             prepare_params["relabel"] = relabel
             prepare_inputs.append(str(release.samples))

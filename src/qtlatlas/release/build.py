@@ -46,6 +46,7 @@ from .pair_streams import SignifTarget, stream_signif
 from .predictions import publish_predictions
 from .qtl_coloc import publish_qtl_coloc
 from .sample_qc import infer_qc_report, publish_sample_qc
+from .sample_tables import checked_sample_metadata, publish_sample_tables
 from .scratch_sql import connect
 from .staging import already_published, remove_stale_builds
 from .studies import publish_studies
@@ -203,6 +204,8 @@ class _ReleaseBuilder:
     # -- steps ------------------------------------------------------------------------------------
 
     def run(self) -> None:
+        self.step("sample tables")
+        self.sample_metadata = checked_sample_metadata(self.atlas, self.release)  # malformed: fail before the work
         self.step("annotation")
         ann = read_annotation(self.release.annotation)
         self.genes = GeneIndex(ann.genes)
@@ -514,6 +517,8 @@ class _ReleaseBuilder:
         schema = pa.schema([("sample_id", pa.string()), ("tissue", pa.string()), ("modalities", pa.list_(pa.string()))])
         samples = pa.Table.from_pylist(sample_rows, schema=schema)
         write_table(samples, self._table(layout.table_path("samples"), "samples per tissue and their modalities"))
+        publish_sample_tables(self.sample_metadata, [t.id for t in self.atlas.tissues],
+                              {t.id: t.name for t in self.atlas.tissues}, self._table, self._download)
 
     def _genotypes(self) -> None:
         write_variant_tables(self.variants, self.out, self._table, self._index)

@@ -55,6 +55,12 @@ trans_pairs    tissue, modality          yes    trans-QTL pairs below the report
 aFC            tissue, modality          yes    allelic fold change of top / independent QTLs
 covariates     tissue, modality          no     covariates used in mapping (tensorQTL layout)
 samples        tissue                    no     sample ids of a tissue, one per line
+sample_table   —                         no     every RNA sample (sample_id, individual_id, tissue, accession,
+                                                fastq, batch, free columns); file name ``samples.{release}.tsv``
+individuals    —                         no     every individual (individual_id, sex, batch, free columns,
+                                                n_tissues, tissues)
+fastq          tissue                    no     FASTQ files of a tissue's samples (fastq, sample_id,
+                                                individual_id), one row per file (RatGTEx's FASTQ lists)
 median_tpm     —                         no     median expression (TPM) per gene (rows) and tissue
 genotypes      —                         yes    genotypes, bgzipped VCF + ``.tbi``
 twas_assoc     trait                     yes    TWAS associations of a trait, FUSION ``.dat``
@@ -78,7 +84,10 @@ sample_qc      —                         no     sample quality control: the se
                                                 genotype identity check of every sample (:mod:`qtlatlas.qc`)
 ============== ========================= ====== ===================================================
 
-Examples: ``phenotypes.Adipose.expression.norm.v1_demo1.bed.gz``, ``samples.Adipose.v1.txt``,
+The first part of a name is the kind, except for kinds of :data:`DOWNLOAD_NAMES` (``sample_table`` is named
+``samples``, with its own extension, beside the per-tissue ``samples`` id lists).
+
+Examples: ``phenotypes.Adipose.expression.norm.v1_demo1.bed.gz``, ``samples.Adipose.v1.txt``, ``samples.v1.tsv``,
 ``log2_counts.Adipose.expression.v1_demo1.bed.gz``, ``indep_assoc.expression.v1_demo1.tsv.gz`` (every tissue).
 """
 
@@ -159,6 +168,9 @@ TABLES = {
     "expression_index": "expression_index.arrow",
     "phenotype_index": "phenotype_index.arrow",
     "samples": "samples.parquet",
+    # sample and individual metadata (present when atlas.yaml gives them; see qtlatlas.release.sample_tables)
+    "sample_metadata": "sample_metadata.parquet",
+    "individuals": "individuals.parquet",
     # TWAS (present when the release has TWAS results; see qtlatlas.release.twas_tables)
     "twas_panels": "twas_panels.parquet",
     "twas_models": "twas_models.parquet",
@@ -239,6 +251,9 @@ DOWNLOAD_KINDS: dict[str, tuple[str, bool]] = {
     "aFC": ("tsv.gz", True),
     "covariates": ("txt", False),
     "samples": ("txt", False),
+    "sample_table": ("tsv", False),
+    "individuals": ("tsv", False),
+    "fastq": ("tsv", False),
     "median_tpm": ("tsv.gz", False),
     "genotypes": ("vcf.gz", True),
     "twas_assoc": ("dat", True),
@@ -254,18 +269,22 @@ DOWNLOAD_KINDS: dict[str, tuple[str, bool]] = {
     "sample_qc": ("tsv", False),
 }
 
+#: kind -> the first part of its file names, for kinds not named by themselves.
+DOWNLOAD_NAMES: dict[str, str] = {"sample_table": "samples"}
+
 NORMS = ("norm", "raw")
 
 
 def download_name(kind: str, release: str, genome: str, *, tissue: str | None = None,
                   modality: str | None = None, norm: str | None = None, trait: str | None = None) -> str:
-    """The file name of a download: ``{kind}[.{trait}][.{tissue}][.{modality}][.{norm}].{release}[_{genome}].{ext}``."""
+    """The file name of a download: ``{kind}[.{trait}][.{tissue}][.{modality}][.{norm}].{release}[_{genome}].{ext}``
+    (``{kind}`` spelt as :data:`DOWNLOAD_NAMES` says where it names it)."""
     if kind not in DOWNLOAD_KINDS:
         raise ValueError(f"unknown download kind {kind!r}; kinds: {', '.join(DOWNLOAD_KINDS)}")
     if norm is not None and norm not in NORMS:
         raise ValueError(f"norm must be one of {NORMS}, not {norm!r}")
     ext, genomic = DOWNLOAD_KINDS[kind]
-    parts = [kind] + [p for p in (trait, tissue, modality, norm) if p is not None]
+    parts = [DOWNLOAD_NAMES.get(kind, kind)] + [p for p in (trait, tissue, modality, norm) if p is not None]
     for p in parts:
         if "." in p or "/" in p:
             raise ValueError(f"file name part {p!r} may not contain '.' or '/'")

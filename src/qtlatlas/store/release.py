@@ -7,8 +7,8 @@ Pair tables and per-sample tables are never cached. The query methods live in on
 :mod:`.genes` (genes, transcripts, expression), :mod:`.gene_track` (the genes and exons of a region),
 :mod:`.associations` (QTLs and significant pairs), :mod:`.all_pairs` (every tested pair), :mod:`.ld` (linkage
 disequilibrium), :mod:`.variants` (variants and phenotype-by-genotype data), :mod:`.finemapping` (SuSiE
-credible sets and PIPs), :mod:`.coloc` (colocalisation with GWAS traits) and :mod:`.qtl_coloc` (QTL–QTL
-colocalisation).
+credible sets and PIPs), :mod:`.coloc` (colocalisation with GWAS traits), :mod:`.qtl_coloc` (QTL–QTL
+colocalisation) and :mod:`.samples` (samples and individuals).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from .portal import PortalQueries
 from .positional import PositionalTable
 from .predictions import PredictionQueries
 from .qtl_coloc import QtlColocQueries
+from .samples import SampleQueries
 from .trans import TransQueries
 from .twas import TwasQueries
 from .variants import VariantQueries
@@ -49,7 +50,7 @@ CROSS_MODALITY = "cross_modality"
 
 class ReleaseStore(GeneQueries, GeneTrackQueries, AssociationQueries, AllPairsQueries, VariantQueries, PortalQueries,
                    TwasQueries, LdQueries, FinemappingQueries, ColocQueries, QtlColocQueries, TransQueries,
-                   PredictionQueries):
+                   PredictionQueries, SampleQueries):
     """Read-only queries on ``SITE/releases/<id>``; safe to share between threads.
 
     Args:

@@ -34,6 +34,7 @@ from .api import (
     qtl_coloc,
     qtls,
     regional,
+    samples,
     trans,
     twas,
     variants,
@@ -88,7 +89,8 @@ def create_app(site_dir: str | os.PathLike[str], *, threads: int | None = None) 
     app.add_middleware(CloseWhenBusy)
     install_error_handlers(app)
     # qtl_coloc's fixed path /coloc/qtl comes before any /coloc/{…} route, which would otherwise capture it
-    for module in (meta, genes, expression, trans, qtls, all_pairs, qtl_coloc, coloc, variants, pbg, ld, regional, twas, finemapping):
+    for module in (meta, genes, expression, trans, qtls, all_pairs, qtl_coloc, coloc, variants, pbg, ld, regional, twas, finemapping,
+                   samples):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ratgtex.router)
     app.mount("/static/swagger", StaticFiles(directory=str(SWAGGER_UI_DIR)), name="swagger")

@@ -24,6 +24,7 @@ from ...store.genes import GENE_FIELDS
 from ...store.ld import LD_COLUMNS
 from ...store.predictions import STATS_COLUMNS as PHENOTYPE_STATS_COLUMNS
 from ...store.qtl_coloc import QTL_COLOC_COLUMNS
+from ...store.samples import INDIVIDUAL_COLUMNS, INDIVIDUAL_DERIVED, SAMPLE_COLUMNS
 from ...store.trans import HOTSPOT_COLUMNS as TRANS_HOTSPOT_COLUMNS
 from ...store.trans import TRANS_COLUMNS
 from ...store.twas import GENE_MODEL_FIELDS
@@ -126,6 +127,13 @@ FIELDS: dict[str, Spec] = {
     "r2": (float, "r² with the queried variant (PLINK --r2)"),
     # expression
     "sample_id": (str, "sample id"),
+    # samples and individuals
+    "individual_id": (str, "individual (genotype) id of a sample"),
+    "accession": (str, "archive accession of the sample (SRR/SRS/ERR…); empty when not given"),
+    "fastq": (str, "FASTQ file names of the sample, separated by ';'; empty when not given"),
+    "batch": (str, "sequencing or processing batch; empty when not given"),
+    "sex": (str, "female, male, or empty when unknown"),
+    "n_tissues": (int, "tissues with a sample of the individual"),
     "tpm": (float, "expression level of the sample, in `unit` (named tpm whatever the unit)"),
     "median": (float, "median expression over the tissue's samples, in `unit`"),
     "unit": (str, "unit of the expression values (TPM unless the release declares another)"),
@@ -261,7 +269,7 @@ FIELDS: dict[str, Spec] = {
 }
 
 #: Fields whose meaning on an endpoint differs from :data:`FIELDS`: endpoint → field → description.
-_OVERRIDES: dict[str, dict[str, str]] = {
+_OVERRIDES: dict[str, dict[str, str | Spec]] = {
     "TwasPhenotypeStats": {"model": "best model of the phenotype (largest CV R²; empty when not fitted)",
                            "hsq": "cis-heritability (REML), proportion of variance; null when not estimated"},
     "Release": {"id": "release id", "tissues": "the release's tissues (objects: id, name, colour, modalities, …)",
@@ -288,6 +296,10 @@ _OVERRIDES: dict[str, dict[str, str]] = {
               "af": "ALT allele frequency among the tissue's samples"},
     "TransHotspot": {"start": "position of the locus's first variant with a trans pair, bp",
                      "end": "position of its last, bp", "pval": "p-value of the lead variant's most significant pair"},
+    "Sample": {"tissue": "tissue of the sample",
+               "sample_id": "RNA sample id (may differ from the individual id; the phenotype BED column when no "
+                            "sample table was published)"},
+    "Individual": {"tissues": (str, "tissues with a sample of the individual, comma-separated, atlas order")},
     "Coloc": {"locus": "GWAS locus number (the trait's lead variant ± the window, 1-based, genome order)"},
 }
 
@@ -318,12 +330,13 @@ def _python_name(column: str) -> str:
     return name if name.isidentifier() and not name.startswith("_") else f"f_{name.lstrip('_')}"
 
 
-def _spec(column: str, overrides: Mapping[str, str]) -> Spec:
+def _spec(column: str, overrides: Mapping[str, str | Spec]) -> Spec:
     kind, description = FIELDS.get(column, (Any, ""))
-    return kind, overrides.get(column, description)
+    override = overrides.get(column, description)
+    return override if isinstance(override, tuple) else (kind, override)
 
 
-def _model(name: str, columns: Iterable[str], wrap, overrides: Mapping[str, str], doc: str) -> type[BaseModel]:
+def _model(name: str, columns: Iterable[str], wrap, overrides: Mapping[str, str | Spec], doc: str) -> type[BaseModel]:
     fields = {}
     for column in columns:
         kind, description = _spec(column, overrides)
@@ -332,7 +345,7 @@ def _model(name: str, columns: Iterable[str], wrap, overrides: Mapping[str, str]
     return create_model(name, __config__=ConfigDict(extra="allow", populate_by_name=True), __doc__=doc, **fields)
 
 
-def row_model(name: str, columns: Iterable[str], overrides: Mapping[str, str] | None = None) -> type[BaseModel]:
+def row_model(name: str, columns: Iterable[str], overrides: Mapping[str, str | Spec] | None = None) -> type[BaseModel]:
     """``{name}Row``: one optional, nullable field per column (described by :data:`FIELDS`), extra fields allowed."""
     return _model(f"{name}Row", columns, lambda kind: kind, overrides or _OVERRIDES.get(name, {}),
                   "A row of the list (a release may add columns).")
@@ -399,3 +412,5 @@ TWAS_MODELS = list_responses("TwasModel", _TWAS_MODEL_ROW)
 TWAS_PHENOTYPE_STATS = list_responses("TwasPhenotypeStats", PHENOTYPE_STATS_COLUMNS)
 TRANS = list_responses("Trans", TRANS_COLUMNS)
 TRANS_HOTSPOTS = list_responses("TransHotspot", TRANS_HOTSPOT_COLUMNS)
+SAMPLES = list_responses("Sample", SAMPLE_COLUMNS)
+INDIVIDUALS = list_responses("Individual", [*INDIVIDUAL_COLUMNS, *INDIVIDUAL_DERIVED])

@@ -18,6 +18,7 @@ from . import (
     info,
     qtls,
     region,
+    samples,
     tissue,
     twas,
     twas_genes,
@@ -30,7 +31,7 @@ from .assets import STATIC_DIR, STATIC_URL
 
 router = APIRouter(include_in_schema=False)
 for _module in (assets, home, gene, variant, tissue, qtls, region, expression, dashboard, downloads, info, twas,
-                twas_locus, twas_genes, twas_methods, twas_predict):
+                twas_locus, twas_genes, twas_methods, twas_predict, samples):
     router.include_router(_module.router)
 router.include_router(fallback.router)  # last: every other URL
 assets.prepare_plotly()

@@ -45,7 +45,10 @@ SECTIONS = {
     "log2_counts": ("Read counts, log2(count + 1)", "per tissue, log2(read count + 1) of each phenotype × sample "
                     "(the values of allelic fold change); BED, bgzipped and tabix-indexed."),
     "covariates": ("Covariates", "the covariates used for mapping, in tensorQTL layout."),
-    "samples": ("Samples", "sample ids of each tissue."),
+    "samples": ("Samples", "sample ids of each tissue; where the atlas gives a sample table, every RNA sample with its "
+                "individual, tissue, accession, FASTQ files and metadata in one release-wide file."),
+    "individuals": ("Individuals", "every individual with sex, batch, metadata and the tissues sampled."),
+    "fastq": ("FASTQ lists", "per tissue, the RNA-seq FASTQ files of each sample with its sample and individual ids."),
     "median_tpm": ("Median expression", "median {unit} per gene and tissue."),
     "genotypes": ("Genotypes", "the genotypes of the mapped samples (bgzipped VCF with its index)."),
     "twas_assoc": ("TWAS associations", "per trait, every model tested, in FUSION's .dat columns (full precision)."),
