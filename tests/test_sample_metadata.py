@@ -129,6 +129,7 @@ def test_release_keys_are_paths_relative_to_atlas_yaml(inputs, tmp_path):
     _, root, _, _ = inputs
     text = (root / "atlas.yaml").read_text()
     assert "- id: v2\n" in text
+    text = re.sub(r"\n  (samples|individuals): releases/v\d/\S+", "", text)  # the demo's own tables, replaced here
     text = text.replace("- id: v2\n", "- id: v2\n  samples: meta/samples.tsv\n  individuals: meta/individuals.tsv\n")
     atlas = load_atlas(write(tmp_path / "atlas.yaml", text))
     v2 = atlas.release("v2")
