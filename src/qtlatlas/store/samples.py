@@ -18,12 +18,49 @@ INDIVIDUAL_COLUMNS = ["individual_id", "sex", "batch"]
 INDIVIDUAL_DERIVED = ["n_tissues", "tissues"]
 #: Values of the ``sex`` filter (``unknown``: the empty value).
 SEX_FILTERS = ("female", "male", "unknown")
+#: Columns of :meth:`SampleQueries.sample_qc_rows` (the sample QC report, :mod:`qtlatlas.pipeline.sample_qc`).
+SAMPLE_QC_COLUMNS = ["check", "tissue", "sample_id", "individual_id", "declared", "observed", "score", "best_z",
+                     "n_used", "flag", "message"]
+#: Values of the ``check`` filter of :meth:`SampleQueries.sample_qc_rows`.
+QC_CHECKS = ("sex", "identity")
 #: Columns of :meth:`SampleQueries.sample_counts`.
 COUNT_COLUMNS = ["tissue", "n_samples", "n_individuals", "n_female", "n_male", "n_unknown_sex", "batches"]
 
 
 class SampleQueries:
     """Sample and individual reads, mixed into :class:`~qtlatlas.store.release.ReleaseStore`."""
+
+    def has_sample_qc(self) -> bool:
+        """Whether the release publishes a sample QC report."""
+        return self.has_table("sample_qc")
+
+    def sample_qc_rows(self, *, check: str | None = None, flagged: bool = False,
+                       tissue: str | None = None) -> pd.DataFrame:
+        """Rows of the sample QC report (:data:`SAMPLE_QC_COLUMNS`; empty without one): ``check`` one of
+        :data:`QC_CHECKS`, ``flagged`` only what needs a look, ``tissue`` the identity rows of a tissue and the sex
+        rows of individuals sampled there (unknown check or tissue: :class:`~qtlatlas.store.errors.NotFound` or
+        :class:`~qtlatlas.store.errors.InvalidParameter` naming it)."""
+        def load() -> pd.DataFrame:
+            if not self.has_sample_qc():
+                return pd.DataFrame(columns=SAMPLE_QC_COLUMNS)
+            df = pd.read_parquet(self.table_file("sample_qc"))
+            for c in ("tissue", "sample_id", "individual_id", "declared", "observed", "message"):
+                df[c] = df[c].fillna("").astype(str)
+            df["flag"] = df["flag"].astype(bool)
+            return df[SAMPLE_QC_COLUMNS].reset_index(drop=True)
+
+        rows = self._cached("samples:qc", load)
+        if check is not None:
+            if check not in QC_CHECKS:
+                raise BadQuery("check", f"must be one of {', '.join(QC_CHECKS)}, not {str(check)[:40]!r}")
+            rows = rows[rows["check"] == check]
+        if tissue is not None:
+            tissue = self.check_sample_tissue(tissue)
+            in_tissue = rows["tissue"].str.split(",").map(lambda ts: tissue in ts)
+            rows = rows[in_tissue]
+        if flagged:
+            rows = rows[rows["flag"]]
+        return rows.reset_index(drop=True)
 
     def has_sample_metadata(self) -> bool:
         """Whether the release publishes a sample table from atlas.yaml (else samples are derived)."""

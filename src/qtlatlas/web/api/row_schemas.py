@@ -24,7 +24,7 @@ from ...store.genes import GENE_FIELDS
 from ...store.ld import LD_COLUMNS
 from ...store.predictions import STATS_COLUMNS as PHENOTYPE_STATS_COLUMNS
 from ...store.qtl_coloc import QTL_COLOC_COLUMNS
-from ...store.samples import INDIVIDUAL_COLUMNS, INDIVIDUAL_DERIVED, SAMPLE_COLUMNS
+from ...store.samples import INDIVIDUAL_COLUMNS, INDIVIDUAL_DERIVED, SAMPLE_COLUMNS, SAMPLE_QC_COLUMNS
 from ...store.trans import HOTSPOT_COLUMNS as TRANS_HOTSPOT_COLUMNS
 from ...store.trans import TRANS_COLUMNS
 from ...store.twas import GENE_MODEL_FIELDS
@@ -127,6 +127,17 @@ FIELDS: dict[str, Spec] = {
     "r2": (float, "r² with the queried variant (PLINK --r2)"),
     # expression
     "sample_id": (str, "sample id"),
+    "check": (str, "sample QC check: `sex` (declared sex against the sex marker genes, per individual) or "
+                   "`identity` (a sample's RNA against every individual's genotypes at the strongest cis-QTLs)"),
+    "declared": (str, "sample QC: the declared sex (sex) or the declared individual (identity)"),
+    "observed": (str, "sample QC: the sex the marker genes say (empty when not called), or the individual whose "
+                      "genotypes the RNA matches best"),
+    "score": (float, "sample QC: sex score (mean standardised female markers minus male markers; positive: female) "
+                     "or the declared individual's match z-score among all individuals (identity)"),
+    "best_z": (float, "sample QC identity: the best-matching individual's z-score among all individuals"),
+    "n_used": (int, "sample QC: samples of the individual (sex) or phenotypes measured in the sample (identity)"),
+    "flag": (bool, "sample QC: needs a look (mislabelled sex, or RNA of another individual)"),
+    "message": (str, "sample QC: why, in words (empty when nothing to say)"),
     # samples and individuals
     "individual_id": (str, "individual (genotype) id of a sample"),
     "accession": (str, "archive accession of the sample (SRR/SRS/ERR…); empty when not given"),
@@ -300,6 +311,9 @@ _OVERRIDES: dict[str, dict[str, str | Spec]] = {
                "sample_id": "RNA sample id (may differ from the individual id; the phenotype BED column when no "
                             "sample table was published)"},
     "Individual": {"tissues": (str, "tissues with a sample of the individual, comma-separated, atlas order")},
+    "SampleQc": {"tissue": "identity: the tissue of the sample; sex: the tissues of the individual's samples, "
+                           "comma-separated",
+                 "sample_id": "RNA sample id (identity rows; empty on sex rows, which are per individual)"},
     "Coloc": {"locus": "GWAS locus number (the trait's lead variant ± the window, 1-based, genome order)"},
 }
 
@@ -414,3 +428,4 @@ TRANS = list_responses("Trans", TRANS_COLUMNS)
 TRANS_HOTSPOTS = list_responses("TransHotspot", TRANS_HOTSPOT_COLUMNS)
 SAMPLES = list_responses("Sample", SAMPLE_COLUMNS)
 INDIVIDUALS = list_responses("Individual", [*INDIVIDUAL_COLUMNS, *INDIVIDUAL_DERIVED])
+SAMPLE_QC = list_responses("SampleQc", SAMPLE_QC_COLUMNS)

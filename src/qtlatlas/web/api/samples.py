@@ -12,7 +12,7 @@ from ...store.params import decode_cursor, encode_cursor
 from ..deps import ReleaseDep
 from ..responses import list_response
 from .common import CursorParam, FormatParam, PageParam, page_cursor
-from .row_schemas import INDIVIDUALS, SAMPLES
+from .row_schemas import INDIVIDUALS, SAMPLE_QC, SAMPLES
 
 router = APIRouter(tags=["samples"])
 TissueParam = Annotated[str | None, Query(max_length=100, description="tissue id")]
@@ -51,3 +51,18 @@ def individuals(request: Request, release: ReleaseDep,
                 page: PageParam = None, format: FormatParam = "json"):
     rows = release.individual_rows(sex=sex, tissue=tissue)
     return _page(request, release, rows, "individuals", cursor, page, limit, format, "individuals")
+
+
+@router.get("/samples/qc", responses=SAMPLE_QC, summary="Sample quality control: sex and identity checks",
+            description="The release's sample QC report (`qtlatlas validate --qc` / the pipeline's sample_qc task): "
+            "one `sex` row per individual (declared sex against the expression of the sex marker genes) and one "
+            "`identity` row per sample and tissue (the sample's RNA against every individual's genotypes at the "
+            "tissue's strongest cis-QTLs). `flagged=true` keeps what needs a look; `check=` one of sex, identity "
+            "(400 otherwise); `tissue=` (404 naming an unknown one). No rows when the release has no report.")
+def sample_qc(request: Request, release: ReleaseDep,
+              check: Annotated[str | None, Query(max_length=20, description="sex or identity")] = None,
+              flagged: Annotated[bool, Query(description="only flagged rows")] = False,
+              tissue: TissueParam = None, limit: LimitParam = 10_000, cursor: CursorParam = None,
+              page: PageParam = None, format: FormatParam = "json"):
+    rows = release.sample_qc_rows(check=check or None, flagged=flagged, tissue=tissue or None)
+    return _page(request, release, rows, "sample_qc", cursor, page, limit, format, "sample_qc")

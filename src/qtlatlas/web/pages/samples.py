@@ -1,7 +1,8 @@
 """The samples page (``/samples``): counts of samples and individuals by tissue (sex, batches), the individuals shared
 between tissues as a tissue × tissue heatmap (SVG drawn here), the most common tissue combinations (UpSet-style
 bars), the sample table with tissue and individual filters, and links to the sample, individual and FASTQ-list
-downloads. A release without sample tables shows the mapped samples of each tissue, each its own individual."""
+downloads, and the sample QC report (:mod:`.sample_qc_plot`). A release without sample tables shows the mapped
+samples of each tissue, each its own individual."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from markupsafe import Markup, escape
 from .context import Page, page_for
 from .downloads import _files
 from .errors import PageRoute
+from .sample_qc_plot import FLAGGED_COLUMNS, qc_summary, sex_strip_svg
 from .tables import Column, table_from_frame
 from .templating import render
 
@@ -114,7 +116,14 @@ def samples_page(request: Request,
                                    caption="Samples and individuals by tissue", tsv_name=f"sample_counts.{release.id}",
                                    empty="This release lists no sample.")
     matrix = release.shared_individuals()
+    qc = release.sample_qc_rows()
+    qc_files = [f for f in _files(page) if f["name"].startswith("sample_qc.")]
+    flagged = table_from_frame(page, "sample-qc-flagged", qc[qc["flag"]], FLAGGED_COLUMNS,
+                               caption="Flagged by sample QC", tsv_name=f"sample_qc_flagged.{release.id}",
+                               empty="Sample QC flagged nothing.")
     return render(page, "samples.html", has_metadata=release.has_sample_metadata(), counts=count_table,
+                  qc=qc_summary(qc) if len(qc) else None, qc_flagged=flagged, qc_plot=sex_strip_svg(qc),
+                  qc_files=qc_files,
                   heatmap=heatmap_svg(matrix, names) if len(matrix) else None, combinations=combinations,
                   table=table, files=_downloads(page), tissue=tissue, individual=individual or "",
                   tissues=[(t, names[t]) for t in release.sample_tissues()], n_shown=len(shown), n_rows=len(rows))
