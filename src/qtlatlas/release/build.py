@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from ..config import Atlas, PhenotypeInput, Release
 from ..errors import QtlAtlasError
@@ -35,7 +34,7 @@ from .associations import QtlSpool, SignifPairsWriter
 from .batched import sidecar_path
 from .build_support import bed_index, return_free_memory
 from .coloc import publish_coloc
-from .downloads import bed_download, copy_file, genotypes_download, median_tpm_download, samples_download
+from .downloads import bed_download, copy_file, genotypes_download
 from .finemapping import FinemappingTables
 from .gene_status import gene_status_rows
 from .imported import SharedTables, read_result
@@ -50,6 +49,7 @@ from .sample_tables import checked_sample_metadata, publish_sample_tables
 from .scratch_sql import connect
 from .staging import already_published, remove_stale_builds
 from .studies import publish_studies
+from .summary_tables import write_status_tables, write_tissue_tables
 from .tables import (
     GeneIndex,
     GeneResolver,
@@ -60,7 +60,6 @@ from .tables import (
     read_result_table,
     transcripts_table,
     write_gene_model_index,
-    write_gene_status_index,
     write_table,
 )
 from .twas_tables import infer_twas_results, publish_twas
@@ -468,55 +467,12 @@ class _ReleaseBuilder:
 
     def _qtl_tables(self) -> None:
         """The status, count, trans and median tables (the QTL tables are written with the pairs)."""
-        status = pd.concat(self.status, ignore_index=True) if self.status else pd.DataFrame(
-            columns=["gene_id", "tissue", "modality", "expressed", "tested", "has_qtl", "n_independent"])
-        status = status.sort_values(["gene_id", "tissue", "modality"], kind="stable").reset_index(drop=True)
-        write_table(status, self._table(layout.table_path("gene_status"),
-                                        "expressed / tested / has a QTL, per gene, tissue and modality"))
-        write_gene_status_index(status, self._table(layout.table_path("gene_status_index"),
-                                                    "gene_status keyed by gene id (Arrow IPC batches for gene look-ups)"))
-        self._index(layout.table_path("gene_status_index"), "key range of each batch of gene_status_index")
-        tm = pd.DataFrame(self.tissue_modality, columns=["tissue", "modality", "n_samples", "n_tested", "n_egenes",
-                                                         "n_independent"])
-        write_table(tm, self._table(layout.table_path("tissue_modality"), "counts per tissue × modality"))
-        if self.trans_frames:
-            trans = pa.Table.from_pandas(pd.concat(self.trans_frames, ignore_index=True), preserve_index=False)
-            # text as large_string like the other tables, whichever string type the result files were read with
-            trans = trans.cast(pa.schema([pa.field(f.name, pa.large_string()) if pa.types.is_string(f.type) else f
-                                          for f in trans.schema]))
-            write_table(trans, self._table(layout.table_path("trans_pairs"), "trans-QTL pairs, every tissue × modality"))
-        if self.medians:
-            med = pd.concat(self.medians, ignore_index=True).drop_duplicates(["tissue", "gene_id"])
-            med = med.sort_values(["gene_id", "tissue"], kind="stable").reset_index(drop=True)
-            write_table(med, self._table(layout.table_path("medians"), f"median expression ({self.unit}) per gene and "
-                                                                        "tissue"))
-            median_tpm_download(med, self._download("median_tpm", f"median expression ({self.unit}), genes × tissues"))
+        write_status_tables(self.status, self.tissue_modality, self.trans_frames, self.medians, self.unit,
+                            self._table, self._index, self._download)
 
     def _tissue_tables(self) -> None:
-        rows, sample_rows = [], []
-        tissues = list(dict.fromkeys(t for t, _ in self._order()))
-        for t in tissues:
-            info = self.atlas.tissue(t)
-            by_mod = self.samples.get(t, {})
-            union = list(dict.fromkeys(s for ss in by_mod.values() for s in ss))
-            if (t, "expression") in self.expressed:
-                n_expr = len(self.expressed[(t, "expression")])
-            else:
-                n_expr = len(set().union(*[g for (tt, m), g in self.expressed.items() if tt == t and m != CROSS_MODALITY]))
-            rows.append({"tissue_id": t, "name": info.name, "colour": info.colour, "ontology_id": info.ontology_id,
-                         "n_samples": len(union), "n_expressed_genes": n_expr, "site": info.site,
-                         "abbreviation": info.abbreviation})
-            for s in union:
-                sample_rows.append({"sample_id": s, "tissue": t,
-                                    "modalities": [m for m, ss in by_mod.items() if s in set(ss)]})
-            if union:
-                samples_download(union, self._download("samples", f"sample ids of {info.name}", tissue=t))
-        write_table(pd.DataFrame(rows, columns=["tissue_id", "name", "colour", "ontology_id", "n_samples",
-                                                "n_expressed_genes", "site", "abbreviation"]),
-                    self._table(layout.table_path("tissues"), "tissues of the release"))
-        schema = pa.schema([("sample_id", pa.string()), ("tissue", pa.string()), ("modalities", pa.list_(pa.string()))])
-        samples = pa.Table.from_pylist(sample_rows, schema=schema)
-        write_table(samples, self._table(layout.table_path("samples"), "samples per tissue and their modalities"))
+        write_tissue_tables(self.atlas, list(dict.fromkeys(t for t, _ in self._order())), self.samples, self.expressed,
+                            self._table, self._download)
         publish_sample_tables(self.sample_metadata, [t.id for t in self.atlas.tissues],
                               {t.id: t.name for t in self.atlas.tissues}, self._table, self._download)
 

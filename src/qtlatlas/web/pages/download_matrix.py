@@ -117,7 +117,7 @@ def row_label(parts: dict, modality_names: dict[str, str], unit: str) -> str:
     modality = modality_names.get(parts["modality"] or "", "")
     if parts["modality"] == "expression" and parts["qualifier"] == "raw":
         return f"{modality or 'Expression'}, {unit} (unnormalised)"
-    return " · ".join(x for x in (modality, QUALIFIERS.get(parts["qualifier"], "")) if x) or "every modality"
+    return " · ".join(x for x in (modality, QUALIFIERS.get(parts["qualifier"], "")) if x) or "per tissue"
 
 
 def build_groups(files: list[dict], release_id: str, tissues: list[str], modality_names: dict[str, str],

@@ -49,6 +49,9 @@ SECTIONS = {
                 "individual, tissue, accession, FASTQ files and metadata in one release-wide file."),
     "individuals": ("Individuals", "every individual with sex, batch, metadata and the tissues sampled."),
     "fastq": ("FASTQ lists", "per tissue, the RNA-seq FASTQ files of each sample with its sample and individual ids."),
+    "sample_qc": ("Sample quality control", "every individual's declared sex against the sex marker genes, and "
+                  "every sample's RNA against every individual's genotypes at its tissue's strongest cis-QTLs; flag "
+                  "marks what needs a look (see the Samples page)."),
     "median_tpm": ("Median expression", "median {unit} per gene and tissue."),
     "genotypes": ("Genotypes", "the genotypes of the mapped samples (bgzipped VCF with its index)."),
     "twas_assoc": ("TWAS associations", "per trait, every model tested, in FUSION's .dat columns (full precision)."),

@@ -30,11 +30,15 @@ FLAGGED_COLUMNS = [
 
 
 def qc_summary(rows: pd.DataFrame) -> dict:
-    """Counts of the report: individuals sex-checked, samples identity-checked (and tissues), flagged of each."""
+    """Counts of the report: individuals sex-checked (and called), samples identity-checked (and tissues), flagged of
+    each, and the identity checks that could not decide (with the commonest reason, its figures dropped)."""
     sex, identity = rows[rows["check"] == "sex"], rows[rows["check"] == "identity"]
+    undecided = identity[~identity["flag"] & (identity["message"] != "")]
+    reasons = undecided["message"].str.replace(r"\s*\(.*\)$", "", regex=True).value_counts()
     return {"n_sex": len(sex), "n_sex_flagged": int(sex["flag"].sum()), "n_identity": len(identity),
             "n_identity_flagged": int(identity["flag"].sum()), "n_tissues": identity["tissue"].nunique(),
-            "n_sex_called": int((sex["observed"] != "").sum())}
+            "n_sex_called": int((sex["observed"] != "").sum()), "n_identity_undecided": len(undecided),
+            "undecided_reason": reasons.index[0] if len(reasons) else ""}
 
 
 def _ticks(lo: float, hi: float) -> list[float]:

@@ -23,7 +23,7 @@ from .templating import render
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 #: Sample rows shown on the page (the API and the downloads have them all).
-MAX_SAMPLE_ROWS = 2_000
+MAX_SAMPLE_ROWS = 100
 #: Tissue combinations listed.
 TOP_COMBINATIONS = 15
 #: Heatmap geometry, px: cell side, room for the row labels (left) and the column labels (top).

@@ -33,7 +33,7 @@ STATS_COLUMNS = [
 ]
 FILE_COLUMNS = [
     Column("tissue", "Tissue", link="tissue"), Column("modality", "Modality"), Column("what", "File"),
-    Column("name", "Download", link="url"), Column("bytes", "Size", "size"), Column("description", "Description"),
+    Column("name", "Download", link="url"), Column("bytes", "Size", "size"), Column("description", "Description", more=True),
 ]
 HERITABLE = {"yes": True, "no": False}
 
