@@ -27,10 +27,10 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 from benchmarks.large_release import make_large_release  # noqa: E402
 
-#: Tables a release has only when its atlas runs those analyses (TWAS traits, fine-mapping, colocalisation): the
-#: simulated release has none of them.
+#: Tables a release has only when its atlas runs those analyses (TWAS traits, fine-mapping, colocalisation, sample
+#: tables and sample QC): the simulated release has none of them.
 OPTIONAL_TABLES = (*layout.TWAS_TABLES, "credible_sets", "lbf_variable", "coloc", "coloc_susie", "qtl_coloc",
-                   "sample_metadata", "individuals")
+                   "sample_metadata", "individuals", "sample_qc")
 
 
 @pytest.fixture(scope="module")

@@ -27,10 +27,12 @@ def embedded(base_url: str, path: str, script: str) -> dict:
     return json.loads(re.search(rf'<script type="application/json" id="{script}">(.*?)</script>', html, re.S).group(1))
 
 
-def bins(regional: dict) -> set[int]:
-    """The LocusZoom r² bins (0–4, −1: unknown) of the points a regional plot draws: variants with a p-value,
-    the reference variant left out (drawn as a diamond, not in a bin)."""
-    drawn = [i for i, p in enumerate(regional["variants"]["nlog10p"]) if p is not None and i != regional["lead"]]
+def bins(regional: dict, reference: bool = True) -> set[int]:
+    """The LocusZoom r² bins (0–4, −1: unknown) of the points a regional plot draws: every variant with a p-value,
+    the reference variant included (r² 1 with itself: its bin's point lies under the reference diamond) unless
+    ``reference`` is False."""
+    drawn = [i for i, p in enumerate(regional["variants"]["nlog10p"])
+             if p is not None and (reference or i != regional["lead"])]
     values = np.array([np.nan if regional["r2"][i] is None else regional["r2"][i] for i in drawn], dtype=float)
     return {int(b) if np.isfinite(x) else -1
             for b, x in zip(np.searchsorted([0.2, 0.4, 0.6, 0.8], np.nan_to_num(values), side="right"), values,
@@ -44,8 +46,12 @@ def no_qtl_gene(site, base_url) -> tuple[str, dict]:
     genes = table(site, "genes").set_index("gene_id")
     without = sorted(set(status["gene_id"]) - set(status.loc[status["has_qtl"], "gene_id"]))
     found = [(genes.loc[g, "gene_name"], embedded(base_url, f"/gene/{g}", "gene-data")["regional"]) for g in without]
-    name, data = max(found, key=lambda f: len(bins(f[1])))
-    assert len(bins(data)) >= 2  # linked and unlinked variants at least (the demo's LD leaves few in between)
+    # genes on chromosomes without genotypes (the demo's sex marker genes on chrX/chrY) have no regional plot
+    assert all(data is None for g, (_, data) in zip(without, found, strict=True) if genes.loc[g, "chrom"] in ("chrX", "chrY"))
+    found = [(n, data) for n, data in found if data is not None]
+    name, data = max(found, key=lambda f: len(bins(f[1], reference=False)))
+    # linked and unlinked variants besides the reference at least (the demo's LD leaves few in between)
+    assert len(bins(data, reference=False)) >= 2
     return name, data
 
 

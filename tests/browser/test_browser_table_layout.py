@@ -21,7 +21,7 @@ PHONE = {"width": 390, "height": 844}
 
 #: The labels of the statistic columns: always on screen (never behind "More columns", never scrolled away).
 STATISTICS = ["p", "q", "Slope", "SE", "p (beta)", "log2 aFC", "TWAS Z", "TWAS P", "PP4", "CV R²", "Significant",
-              "PP.H4", "z", "PIP", "Best TWAS P"]
+              "PP.H4", "z", "PIP", "Best TWAS P", "h²", "h² P", "Female", "Male", "Observed"]
 
 #: Per table wrap: the statistic headers outside the wrap's visible box (the CV R² of each weights method and
 #: the home page's eGene counts per modality count as statistics).
@@ -92,7 +92,7 @@ def portal_paths(site) -> list[str]:
     region = f"region={lead['chrom']}:{start}-{end}&tissue={lead['tissue']}&modality={lead['modality']}"
     studies = sorted(p.name for p in (site / "studies").iterdir() if (p / "study.json").is_file())
     return ["/", f"/tissue/{tissue}", f"/gene/{gene}", f"/variant/{lead['variant_id']}", "/qtls", f"/region?{region}",
-            "/studies", *[f"/studies/{s}" for s in studies[:1]], "/downloads", "/about", "/?release=v1"]
+            "/studies", *[f"/studies/{s}" for s in studies[:1]], "/downloads", "/about", "/?release=v1", "/samples"]
 
 
 def hub_paths(hub) -> list[str]:
@@ -101,7 +101,7 @@ def hub_paths(hub) -> list[str]:
     trait = traits.sort_values("n_significant", ascending=False)["id"].iloc[0]
     gene = assoc.sort_values("twas_p")["gene_name"].iloc[0]
     return ["/twas/traits", "/twas/projects", f"/twas/traits/{trait}", f"/twas/traits/{trait}/loci/1",
-            f"/twas/genes/{gene}", "/twas/panels", "/twas/methods"]
+            f"/twas/genes/{gene}", "/twas/panels", "/twas/methods", "/twas/predict", f"/twas/predict?gene={gene}"]
 
 
 @pytest.fixture(scope="module")

@@ -219,3 +219,22 @@ def test_phone_width_has_no_horizontal_scroll(phone_tab, hub, path, plots):
     overflow = phone_tab.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 1, f"the page is {overflow}px wider than the phone"
     screenshot(phone_tab, "phone-twas" + path.replace("/twas", "").replace("/", "-"))
+
+
+def test_predict_page_gene_filter_and_downloads(tab, hub):
+    """The Predict page lists every tested phenotype; typing a gene and submitting keeps that gene's phenotypes
+    (checked against twas_phenotype_stats), and each download link of the page answers its file."""
+    stats = table(hub, "twas_phenotype_stats")
+    tab.goto("/twas/predict")
+    assert tab.locator("#phenotype-stats-table tbody tr").count() == min(len(stats), 100)
+    gene = stats.groupby("gene_name").size().sort_values(ascending=False).index[0]
+    tab.fill("#p-gene", gene)
+    tab.click("#stats-filters button[type=submit]")
+    tab.wait_for_url(re.compile(rf"gene={gene}"))
+    expected = stats[stats["gene_name"] == gene]
+    assert sorted(column(tab, "phenotype-stats-table", "phenotype_id")) == sorted(expected["phenotype_id"])
+    assert set(column(tab, "phenotype-stats-table", "gene_name")) == {gene}
+    links = tab.eval_on_selector_all("#predict-downloads a[download], #predict-downloads td a",
+                                     "els => els.map(a => a.getAttribute('href')).filter(h => h.includes('/releases/'))")
+    assert links and all(tab.request.get(h).status == 200 for h in links)
+    screenshot(tab, "twas-predict")

@@ -179,7 +179,8 @@ def _sample_qc_task(atlas: Atlas, rid: str, root: Path, mapped: dict[str, dict[s
     sheets = [str(p) for p in (release.samples, release.individuals) if p is not None]
     raw = [str(inp.bed) for t, m, inp in release.inputs() if m == "expression" and inp.bed is not None]
     return Task(id=f"{rid}/sample_qc", func="qtlatlas.pipeline.sample_qc:sample_qc_task", label=f"{rid} sample QC",
-                params={"release": release.model_dump(mode="json"), "qc": atlas.qc.model_dump(mode="json"),
+                params={"release": release.model_dump(mode="json", exclude_unset=True),
+                        "qc": atlas.qc.model_dump(mode="json"),
                         "fdr": atlas.mapping.fdr, "work": str(root.parent)},
                 inputs=(*results, *sheets, *raw, *geno_files), outputs={"report": str(root / REPORT_FILE)},
                 deps=tuple(f"{b}/cis" for b in bases))

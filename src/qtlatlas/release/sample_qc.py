@@ -19,6 +19,8 @@ def infer_qc_report(release: Release, results: Mapping[tuple[str, str], ResultFi
     from ..pipeline.sample_qc import REPORT_FILE
 
     for (tissue, modality), rf in results.items():
+        if rf.cis is None:  # imported from multi-tissue tables
+            continue
         d = Path(rf.cis).parent
         if d.name == modality and d.parent.name == tissue and d.parent.parent.name == release.id:
             candidate = d.parent.parent / REPORT_FILE

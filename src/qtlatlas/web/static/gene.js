@@ -70,7 +70,7 @@ function bubbleMap() {
       line: { color: '#33415580', width: 0.8 },
       colorbar: narrow
         ? { orientation: 'h', x: 0, xanchor: 'left', y: 1, yanchor: 'bottom', ypad: 14, lenmode: 'pixels', len: 160,
-          thickness: 8, title: { text: 'slope', side: 'right', font: { size: 11 } }, tickfont: { size: 10 }, nticks: 4 }
+          thickness: 8, title: { text: 'slope', side: 'top', font: { size: 11 } }, tickfont: { size: 10 }, nticks: 4 }
         : { title: { text: 'slope' }, thickness: 12, len: 0.8 },
     },
     text: idx.map((i) => `${pairs.variant[i]} (${pairs.pos[i].toLocaleString()})<br>${tissueName(pairs.t[i])} · `
