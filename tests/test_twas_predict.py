@@ -14,7 +14,7 @@ import pytest
 from qtlatlas.cli import build_parser
 from qtlatlas.errors import ConfigError, InputFileError
 from qtlatlas.twas.fusion_io import MODEL_NAMES, TwasModel, write_parquet_panel
-from qtlatlas.twas.predict import best_model, chosen_weights
+from qtlatlas.twas.predict_match import best_model, chosen_weights
 
 PLINK2 = shutil.which("plink2")
 _CODE = {2: 0b00, -9: 0b01, 1: 0b10, 0: 0b11}  # PLINK 1 two-bit codes of A1 counts
@@ -382,7 +382,7 @@ def test_fusion_weights_on_1000_genomes_equal_plink2(shared, tmp_path):
     from conftest import G1000
 
     from qtlatlas.twas.fusion_io import read_fusion_panel
-    from qtlatlas.twas.predict import chosen_weights
+    from qtlatlas.twas.predict_match import chosen_weights
 
     fusion = shared / "reference" / "fusion" / "weights"
     prefix = G1000 / "g1000_eur_hm3_chr22"

@@ -55,7 +55,7 @@ def add_predict_command(sub: argparse._SubParsersAction) -> None:
 
 
 def _sources(args: argparse.Namespace):
-    from ..twas.predict import file_panels, release_panels
+    from ..twas.predict_sources import file_panels, release_panels
 
     if args.weights and (args.site or args.release):
         raise ConfigError("--weights", "give either --weights or --site with --release, not both")
@@ -75,14 +75,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from threadpoolctl import threadpool_limits
 
     from ..io.genotype_set import open_genotype_files
-    from ..twas.predict import (
-        CohortIndex,
-        PredictOptions,
-        check_samples,
-        match_cohort,
-        predict_panel,
-        write_prediction,
-    )
+    from ..twas.predict import PredictOptions, predict_panel, write_prediction
+    from ..twas.predict_match import CohortIndex, match_cohort
+    from ..twas.predict_sources import check_samples
 
     t0 = time.perf_counter()
     options = PredictOptions(scale=args.scale, block=args.block, match_by=args.match_by,

@@ -42,7 +42,7 @@ from .tables import write_table
 #: Columns of a ``phenotype_stats`` download (the table adds ``panel, tissue, modality`` first).
 PHENOTYPE_STATS_COLUMNS = ["phenotype_id", "gene_id", "gene_name", "hsq", "hsq_se", "hsq_pval", "heritable", "model",
                            "cv_r2", "cv_pval", "n_snps_in_model", "skipped_reason"]
-#: The scale of the published predictions (:data:`qtlatlas.twas.predict.SCALES`).
+#: The scale of the published predictions (:data:`qtlatlas.twas.predict_summary.SCALES`).
 SCALE = "standardised"
 
 Note = Callable[[str, str, str], Path]
@@ -116,15 +116,9 @@ def publish_predictions(atlas: Atlas, release: Release, twas: TwasResultFiles | 
 
     from ..io.genotype_set import open_genotype_files
     from ..twas.fusion_io import PROFILE_COLUMNS, WEIGHT_COLUMNS, models_from_tables
-    from ..twas.predict import (
-        CohortIndex,
-        PredictOptions,
-        check_samples,
-        chosen_weights,
-        match_cohort,
-        predict_panel,
-        write_prediction,
-    )
+    from ..twas.predict import PredictOptions, predict_panel, write_prediction
+    from ..twas.predict_match import CohortIndex, chosen_weights, match_cohort
+    from ..twas.predict_sources import check_samples
     from .twas_tables import _gene_names
 
     mpath, wpath = out / layout.table_path("twas_models"), out / layout.table_path("twas_weights")

@@ -53,7 +53,7 @@ import pandas as pd
 from ..errors import ConfigError, InputFileError, QtlAtlasError
 from ..release import layout
 from .fusion_io import TwasModel
-from .predict import chosen_weights
+from .predict_match import chosen_weights
 from .predictdb_files import PredictDbWriter
 from .release_genotypes import ReleaseGenotypes, TrainingSamples
 
@@ -347,7 +347,7 @@ def export_release(site: str | os.PathLike[str], release: str, out: str | os.Pat
     """Export the selected panels of a release (:func:`select_panels`), one at a time; yields what each wrote."""
     import pyarrow.parquet as pq
 
-    from .predict import release_panels
+    from .predict_sources import release_panels
 
     if snp_id not in SNP_ID_MODES:
         raise ConfigError("--snp-id", f"must be one of {', '.join(SNP_ID_MODES)}, not {snp_id!r}")
