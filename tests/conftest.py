@@ -21,6 +21,25 @@ def shared() -> Path:
     return SHARED
 
 
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    """``SITE`` of the small demo atlas (tests/browser/portal_site.py: built once per session, read by the page and
+    API tests); a module may define its own ``site`` (a copy with planted data, another atlas)."""
+    from browser.portal_site import demo_site
+
+    return demo_site(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def client(site):
+    """A TestClient of the portal on the module's ``site`` (server exceptions raised)."""
+    from fastapi.testclient import TestClient
+
+    from qtlatlas.web.app import create_app
+
+    return TestClient(create_app(site), raise_server_exceptions=True)
+
+
 def write_text(path: Path, text: str, gz: bool = False) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     if gz:

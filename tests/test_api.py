@@ -10,21 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import schemathesis
-from browser.portal_site import demo_site
 from fastapi.testclient import TestClient
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """The small demo site shared with the page tests (built once per session; the API only reads it)."""
-    return demo_site(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def client(site):
-    from qtlatlas.web.app import create_app
-
-    return TestClient(create_app(site))
 
 
 def table(site, release, name):

@@ -12,8 +12,6 @@ from html import unescape
 import pandas as pd
 import pysam
 import pytest
-from browser.portal_site import demo_site
-from fastapi.testclient import TestClient
 
 from qtlatlas.config import load_atlas
 from qtlatlas.release import layout
@@ -23,18 +21,6 @@ from qtlatlas.store.site import Site
 from qtlatlas.web.pages.download_matrix import build_groups, parse_name
 
 RELEASE = "v2"
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    return demo_site(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def client(site):
-    from qtlatlas.web.app import create_app
-
-    return TestClient(create_app(site), raise_server_exceptions=True)
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from browser.portal_site import demo_site
-from fastapi.testclient import TestClient
 
 from qtlatlas.config import parse_atlas
 from qtlatlas.config_links import DEFAULT_ACCESSION_LINKS, LinkOuts
@@ -80,18 +78,6 @@ def test_which_links_apply():
     assert linkouts.link_outs(defaults, "gene", {"gene_id": "G"}) == []
     # a site built before link-outs (no "links" in atlas.json) links accessions by default
     assert [x["label"] for x in linkouts.link_outs(FakeSite(None), "accession", {"accession": "GSE1"})] == ["GEO"]
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    return demo_site(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def client(site):
-    from qtlatlas.web.app import create_app
-
-    return TestClient(create_app(site), raise_server_exceptions=True)
 
 
 def external(html: str) -> dict[str, str]:

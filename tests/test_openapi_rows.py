@@ -6,20 +6,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from browser.portal_site import demo_site
-from fastapi.testclient import TestClient
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    return demo_site(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def client(site):
-    from qtlatlas.web.app import create_app
-
-    return TestClient(create_app(site))
 
 
 @pytest.fixture(scope="module")

@@ -18,25 +18,11 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 import pandas as pd
 import pytest
-from browser.portal_site import demo_site
-from fastapi.testclient import TestClient
 from scipy import stats
 
 from qtlatlas.web.pages.formatting import pvalue
 from qtlatlas.web.pages.gene import PAIRS_PER_PAGE
 from qtlatlas.web.pages.variant import STATISTICS_SOURCES
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    return demo_site(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def client(site):
-    from qtlatlas.web.app import create_app
-
-    return TestClient(create_app(site), raise_server_exceptions=True)
 
 
 def table(site, release, name) -> pd.DataFrame:

@@ -9,23 +9,9 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from browser.portal_site import demo_site
-from fastapi.testclient import TestClient
 from test_pages import Page
 
 from qtlatlas.store import ReleaseStore
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    return demo_site(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def client(site):
-    from qtlatlas.web.app import create_app
-
-    return TestClient(create_app(site), raise_server_exceptions=True)
 
 
 @pytest.fixture(scope="module")

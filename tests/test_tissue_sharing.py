@@ -7,23 +7,9 @@ import re
 
 import pandas as pd
 import pytest
-from browser.portal_site import demo_site
-from fastapi.testclient import TestClient
 
 from qtlatlas.store import Site
 from qtlatlas.store.sharing import egene_sharing
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    return demo_site(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def client(site):
-    from qtlatlas.web.app import create_app
-
-    return TestClient(create_app(site), raise_server_exceptions=True)
 
 
 def expected(site, modality: str, fdr: float = 0.05) -> pd.DataFrame:

@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from browser.portal_site import demo_site
-from fastapi.testclient import TestClient
 
 
 @pytest.fixture(scope="module")
@@ -49,13 +48,6 @@ def site(tmp_path_factory):
                           "af": rng.uniform(0.1, 0.5, n).astype("float32")})
     trans.to_parquet(tables / "trans_pairs.parquet", index=False)
     return out
-
-
-@pytest.fixture(scope="module")
-def client(site):
-    from qtlatlas.web.app import create_app
-
-    return TestClient(create_app(site), raise_server_exceptions=True)
 
 
 def table(site, name, release="v2") -> pd.DataFrame:

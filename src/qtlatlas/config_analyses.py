@@ -67,8 +67,8 @@ class SampleQcSettings(_Model):
     task): the declared sex of each individual against the expression of sex marker genes, and each
     sample's identity against the genotypes through the strongest cis-QTLs of its tissue."""
 
-    enabled: bool = Field(True, description="run sample QC in the pipeline (when the release has samples or "
-                          "individuals tables, or sexes to check)")
+    enabled: bool = Field(True, description="run sample QC in the pipeline, after the cis pass of every mapped "
+                          "tissue × modality (without an individuals table the sex check infers sexes only)")
     sex_markers: SexMarkers = Field(default_factory=SexMarkers)
     identity_qtls: int = Field(1000, ge=10, description="strongest cis-QTL leads (one per phenotype, every "
                                "modality of the tissue) used to match each sample to an individual")

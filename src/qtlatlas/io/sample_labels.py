@@ -12,31 +12,42 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 import pandas as pd
 
-from ..errors import InputFileError, SampleMismatchError
+from ..errors import SampleMismatchError, require_file
 from .phenotypes import PhenotypeTable
+from .sample_metadata import SAMPLE_REQUIRED, read_text_table
 
 
 def sample_individuals(samples: str | os.PathLike[str] | None, tissue: str,
                        columns: Sequence[str] | None = None) -> dict[str, str]:
     """``sample_id -> individual_id`` of ``tissue``'s rows of the samples table whose two ids differ ({}
     without a table or when every sample is named by its individual); with ``columns`` (a BED's sample
-    columns) only the sample ids among them."""
+    columns) only the sample ids among them. The table is read once per version of the file (plan, validate
+    and build ask once per tissue × modality)."""
     if samples is None:
         return {}
-    try:
-        table = pd.read_csv(samples, sep="\t", comment="#", dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-        raise InputFileError(str(samples), f"cannot read the samples table ({e})") from None
-    missing = [c for c in ("sample_id", "individual_id", "tissue") if c not in table.columns]
-    if missing:
-        raise InputFileError(str(samples), f"missing column(s) {', '.join(missing)}")
-    rows = table[(table["tissue"] == tissue) & (table["sample_id"] != table["individual_id"])]
+    require_file(samples, "sample table")
+    stat = os.stat(samples)
+    mapping = _renamed_samples(os.fspath(samples), stat.st_mtime_ns, stat.st_size).get(tissue, {})
     if columns is not None:
-        rows = rows[rows["sample_id"].isin(set(columns))]
-    return dict(zip(rows["sample_id"], rows["individual_id"], strict=True))
+        wanted = set(columns)
+        mapping = {s: i for s, i in mapping.items() if s in wanted}
+    return dict(mapping)
+
+
+@lru_cache(maxsize=8)
+def _renamed_samples(path: str, _mtime_ns: int, _size: int) -> dict[str, dict[str, str]]:
+    """tissue -> ``sample_id -> individual_id`` of the rows whose ids differ (:func:`read_text_table`'s errors
+    name the file and line)."""
+    frame = read_text_table(path, SAMPLE_REQUIRED, "sample table").frame
+    rows = frame[frame["sample_id"] != frame["individual_id"]]
+    out: dict[str, dict[str, str]] = {}
+    for sample, individual, tissue in zip(rows["sample_id"], rows["individual_id"], rows["tissue"], strict=True):
+        out.setdefault(tissue, {})[sample] = individual
+    return out
 
 
 def relabel_names(names: Sequence[str], mapping: Mapping[str, str], source: str) -> list[str]:

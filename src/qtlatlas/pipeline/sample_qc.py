@@ -24,6 +24,8 @@ import pandas as pd
 
 from ..config import Release, SampleQcSettings
 from ..io.annotation import read_annotation
+from ..io.phenotypes import read_phenotype_bed
+from ..io.sample_metadata import SAMPLE_REQUIRED, read_individuals, read_text_table
 from ..qc.identity import check_identity
 from ..qc.sex_check import check_sex
 from ..results import FILE_NAMES, work_directory
@@ -55,21 +57,15 @@ def report_path(work: str | os.PathLike[str], release_id: str) -> Path:
     return Path(work) / release_id / REPORT_FILE
 
 
-def _sheet(path: str | os.PathLike[str] | None) -> pd.DataFrame | None:
-    """A samples or individuals table as text columns (None without one)."""
-    if path is None:
-        return None
-    return pd.read_csv(path, sep="\t", comment="#", dtype=str, keep_default_na=False)
-
-
 def run_sample_qc(release: Release, qc: SampleQcSettings, fdr: float, work: str | os.PathLike[str] | None,
                   on_step: Callable[[str], None] | None = None) -> SampleQcReport:
     """Both checks of ``release`` with the atlas's ``qc`` settings; the identity check uses the cis results
     under ``work`` (leads with q ≤ ``fdr``; ``work`` None or without results: only the sex check runs, and a
     note says so)."""
     step = on_step or (lambda _m: None)
-    samples = _sheet(release.samples)
-    individuals = _sheet(release.individuals)
+    samples = read_text_table(release.samples, SAMPLE_REQUIRED, "sample table").frame if release.samples else None
+    # sex normalised as published (female/male, F/M, PLINK's 2/1, or empty)
+    individuals = read_individuals(release.individuals).frame if release.individuals else None
     notes: list[str] = []
     frames = []
     step("sex check")
@@ -121,8 +117,10 @@ def _sex_rows(qc: SampleQcSettings, release: Release, samples: pd.DataFrame | No
     found_f: set[str] = set()
     found_m: set[str] = set()
     for tissue, bed in beds:
-        f_names, f_values, columns = marker_rows(bed, names, markers.female)
-        m_names, m_values, _ = marker_rows(bed, names, markers.male)
+        table = read_phenotype_bed(bed, allow_missing=True)
+        f_names, f_values = marker_rows(table, names, markers.female)
+        m_names, m_values = marker_rows(table, names, markers.male)
+        columns = list(table.samples)
         found_f |= set(f_names)
         found_m |= set(m_names)
         fem.append(_columns_of(f_values, f_names, markers.female))

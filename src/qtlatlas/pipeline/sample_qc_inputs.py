@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,7 +21,7 @@ import pandas as pd
 
 from ..io.covariates import read_covariates
 from ..io.genotype_set import open_genotype_files
-from ..io.phenotypes import read_phenotype_bed
+from ..io.phenotypes import PhenotypeTable, read_phenotype_bed
 from ..mapping.run import read_cis_output
 
 
@@ -56,12 +55,11 @@ def label_columns(columns: Sequence[str], tissue: str, samples: pd.DataFrame | N
     return SampleLabels(cols, sample_ids, individual_ids)
 
 
-def marker_rows(bed: str | os.PathLike[str], gene_names: dict[str, str], markers: Sequence[str]
-                ) -> tuple[list[str], np.ndarray, list[str]]:
-    """(marker names found, (k, n_samples) log2(value + 1), BED columns) of the rows of an unnormalised
-    expression BED whose phenotype id or its gene's name (``gene_names``: gene id -> name) is a marker,
-    in the order of ``markers``; k may be 0."""
-    table = read_phenotype_bed(bed, allow_missing=True)
+def marker_rows(table: PhenotypeTable, gene_names: dict[str, str], markers: Sequence[str]
+                ) -> tuple[list[str], np.ndarray]:
+    """(marker names found, (k, n_samples) log2(value + 1)) of the rows of an unnormalised expression BED
+    (``table``) whose phenotype id or its gene's name (``gene_names``: gene id -> name) is a marker, in the order
+    of ``markers``; k may be 0."""
     wanted = {m.upper(): m for m in markers}
     found: dict[str, int] = {}
     for i, pid in enumerate(table.phenotype_ids):
@@ -73,7 +71,7 @@ def marker_rows(bed: str | os.PathLike[str], gene_names: dict[str, str], markers
     names = [m for m in markers if m in found]
     values = np.log2(np.clip(table.values[[found[m] for m in names]], 0, None) + 1.0) if names else \
         np.zeros((0, len(table.samples)))
-    return names, values, list(table.samples)
+    return names, values
 
 
 @dataclass(frozen=True)

@@ -283,7 +283,7 @@ class _ReleaseBuilder:
         self.step("tissues and samples")
         self._tissue_tables()
         self.step("sample QC report")
-        self.qc_flags = publish_sample_qc(infer_qc_report(self.release, self.results), self.release, self.out,
+        publish_sample_qc(infer_qc_report(self.release, self.results), self.release, self.out,
                                           self._note)
         self.step("variants and genotypes")
         self._genotypes()
