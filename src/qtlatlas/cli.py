@@ -19,6 +19,7 @@ from .commands.importing import _add_import
 from .commands.mapping import _add_map, _add_prepare
 from .commands.pipeline import _add_build, _add_errata, _add_run, _add_verify
 from .commands.serve import _add_serve
+from .commands.tokens import _add_tokens
 from .commands.twas import _add_twas
 from .commands.validate import _add_validate
 from .errors import QtlAtlasError
@@ -43,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_import, _add_validate, _add_prepare, _add_map, _add_run, _add_build, _add_verify, _add_errata, _add_serve, _add_demo,
-    _add_twas, _add_coloc,
+    _add_twas, _add_coloc, _add_tokens,
 ]
 
 

@@ -37,7 +37,7 @@ from .config_analyses import ColocSettings as ColocSettings
 from .config_analyses import FinemappingSettings as FinemappingSettings
 from .config_analyses import SampleQcSettings as SampleQcSettings
 from .config_base import ID_PATTERN as ID_PATTERN  # re-exported: part of the config API
-from .config_base import ConfigModel, check_id
+from .config_base import VISIBILITY_HELP, ConfigModel, Visibility, check_id
 from .config_links import LinkOuts
 from .config_release import DEFAULT_UNIT as DEFAULT_UNIT  # the per-release model, re-exported
 from .config_release import GeneTables as GeneTables
@@ -107,6 +107,9 @@ class Tissue(_Model):
     description: str = ""
     site: str = Field("", description="the broader tissue site (RatGTEx/GTEx tissueSite, e.g. Brain)")
     abbreviation: str = Field("", description="short label (RatGTEx/GTEx tissueSiteDetailAbbr)")
+    visibility: Visibility = Field("public", description=VISIBILITY_HELP)
+    citation: str = Field("", description="how to cite the tissue: shown wherever it appears")
+    data_use: str = Field("", description="terms of use of the tissue's data: shown wherever it appears")
 
     @field_validator("id")
     @classmethod
@@ -173,6 +176,8 @@ class Study(_Model):
     genome: str | None = None
     description: str = ""
     files: list[StudyFile] = Field(default_factory=list)
+    visibility: Visibility = Field("public", description=VISIBILITY_HELP)
+    data_use: str = Field("", description="terms of use of the study's data: shown wherever it appears")
 
     @field_validator("id")
     @classmethod
@@ -191,6 +196,9 @@ class Trait(_Model):
     project: str = ""
     genome: str | None = None
     description: str = ""
+    visibility: Visibility = Field("public", description=VISIBILITY_HELP)
+    citation: str = Field("", description="how to cite the GWAS: shown wherever the trait appears")
+    data_use: str = Field("", description="terms of use of the GWAS: shown wherever the trait appears")
 
     @field_validator("id")
     @classmethod
@@ -287,6 +295,17 @@ class MappingSettings(_Model):
 # --------------------------------------------------------------------------------------------------
 
 
+def _enforceable_visibility(atlas: Atlas) -> None:
+    """Refuse a visibility the portal cannot yet enforce (tissues and TWAS traits are public in this version):
+    an item marked private must never be served."""
+    for path, items in ((("tissues",), atlas.tissues), (("twas", "traits"), atlas.twas.traits)):
+        for j, item in enumerate(items):
+            if item.visibility != "public":
+                raise LocatedError((*path, j, "visibility"),
+                                   "private or embargoed tissues and traits are not supported by this version; "
+                                   "releases and studies may be private")
+
+
 class Atlas(_Model):
     """The whole atlas configuration (see the module docstring for an example)."""
 
@@ -358,6 +377,7 @@ class Atlas(_Model):
         for j, t in enumerate(self.twas.tissues or []):
             if t not in tissues:
                 raise LocatedError(("twas", "tissues", j), f"unknown tissue {t!r}")
+        _enforceable_visibility(self)
         return self
 
     @property

@@ -3,7 +3,9 @@ surrounding whitespace stripped) and the rule for identifiers."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -26,3 +28,15 @@ def check_id(value: str, what: str) -> str:
             f"{what} id {value!r} may contain only letters, digits, '_' and '-', and must start with a letter or digit"
         )
     return value
+
+
+class Embargo(ConfigModel):
+    """``visibility: {embargoed_until: 2027-03-01}``: private before that date (UTC), public from it on."""
+
+    embargoed_until: dt.date
+
+
+#: ``visibility:`` of a release, tissue, study or TWAS trait (see :mod:`qtlatlas.access.policy`).
+Visibility = Literal["public", "private"] | Embargo
+VISIBILITY_HELP = ("public (default), private (only holders of a token with this item's scope), or "
+                   "{embargoed_until: YYYY-MM-DD} (private until that date, public from it on, without a rebuild)")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from .config_base import VISIBILITY_HELP, Visibility
 from .config_base import ConfigModel as _Model
 from .config_base import check_id as _check_id
 
@@ -152,6 +153,9 @@ class Release(_Model):
                                  "individual_id, tissue[, accession, fastq, batch, …] (see qtlatlas.io.sample_metadata)")
     individuals: Path | None = Field(None, description="individual table (TSV): one row per individual, columns "
                                      "individual_id[, sex, batch, …] (see qtlatlas.io.sample_metadata)")
+    visibility: Visibility = Field("public", description=VISIBILITY_HELP)
+    citation: str = Field("", description="how to cite the release: shown wherever it appears")
+    data_use: str = Field("", description="terms of use of the release's data: shown wherever it appears")
 
     @field_validator("id")
     @classmethod

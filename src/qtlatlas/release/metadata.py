@@ -15,6 +15,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
+from ..access.policy import ItemAccess, access_metadata
 from ..config import Atlas, Release
 from .manifest import sha256_file
 
@@ -149,7 +150,8 @@ def _annotation_info(spec) -> dict[str, Any]:
 
 
 def atlas_metadata(atlas: Atlas) -> dict[str, Any]:
-    """The content of ``SITE/atlas.json``."""
+    """The content of ``SITE/atlas.json`` (``access``: the visibility, citation and data-use texts of every
+    release, tissue, study and TWAS trait that has any; see :mod:`qtlatlas.access.policy`)."""
     return {
         "atlas": atlas.atlas.model_dump(mode="json"),
         "data_access": atlas.data_access.model_dump(mode="json"),
@@ -158,4 +160,10 @@ def atlas_metadata(atlas: Atlas) -> dict[str, Any]:
         "releases": [r.id for r in atlas.releases],
         "studies": [s.id for s in atlas.studies],
         "links": atlas.links.model_dump(mode="json"),
+        "access": access_metadata({
+            "release": [(r.id, ItemAccess.from_config(r.visibility, r.citation, r.data_use)) for r in atlas.releases],
+            "tissue": [(t.id, ItemAccess.from_config(t.visibility, t.citation, t.data_use)) for t in atlas.tissues],
+            "study": [(s.id, ItemAccess.from_config(s.visibility, s.citation, s.data_use)) for s in atlas.studies],
+            "trait": [(t.id, ItemAccess.from_config(t.visibility, t.citation, t.data_use)) for t in atlas.twas.traits],
+        }),
     }

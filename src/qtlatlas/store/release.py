@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
+from ..access.policy import NOTHING_HIDDEN, Hidden
 from ..io.chromosomes import chrom_key
 from ..release import layout
 from ..release.manifest import read_manifest
@@ -46,6 +47,9 @@ from .twas import TwasQueries
 from .variants import VariantQueries
 
 CROSS_MODALITY = "cross_modality"
+#: Cache keys whose values do not depend on who asks (gene and variant indexes, table schemas, chromosome
+#: names): a restricted store (:meth:`ReleaseStore.restricted`) reads them from the unrestricted one.
+SHARED_CACHE_PREFIXES = ("columns:", "chroms", "positional")
 
 
 class ReleaseStore(GeneQueries, GeneTrackQueries, AssociationQueries, AllPairsQueries, VariantQueries, PortalQueries,
@@ -77,6 +81,24 @@ class ReleaseStore(GeneQueries, GeneTrackQueries, AssociationQueries, AllPairsQu
         # tissue -> modalities of the release, in release.json order
         self._tissue_modalities: dict[str, list[str]] = {
             t["id"]: list(t.get("modalities", [])) for t in info.get("tissues", [])}
+        #: tissues and TWAS traits this store leaves out (:meth:`restricted`)
+        self.hidden: Hidden = NOTHING_HIDDEN
+        self._base: ReleaseStore = self
+
+    def restricted(self, hidden: Hidden, *, atlas: dict | None = None) -> ReleaseStore:
+        """This release without the tissues and TWAS traits of ``hidden``: they leave its tissue list, validation
+        (NotFound, as an id that never existed) and every query (rows, counts and totals are over what is left).
+        It shares the files, the database and the view-independent caches (:data:`SHARED_CACHE_PREFIXES`) of
+        this store and keeps its own cache of everything else."""
+        view = copy.copy(self)
+        view.hidden = hidden
+        view.atlas = atlas if atlas is not None else self.atlas
+        view.info = _visible_info(self.info, hidden)
+        view._tissue_modalities = {t: ms for t, ms in self._tissue_modalities.items() if t not in hidden.tissues}
+        view._cache = {}
+        view._lock = threading.RLock()
+        view._base = self._base
+        return view
 
     # -- files and caches ---------------------------------------------------------------------------
 
@@ -96,6 +118,8 @@ class ReleaseStore(GeneQueries, GeneTrackQueries, AssociationQueries, AllPairsQu
         requests. After each load (a few dozen per process) the heap is therefore collected once and frozen
         (:func:`gc.freeze`): what exists then is left out of later collections; objects are still freed as soon
         as nothing refers to them."""
+        if self._base is not self and key.startswith(SHARED_CACHE_PREFIXES):
+            return self._base._cached(key, load)
         value = self._cache.get(key)
         if value is None:
             with self._lock:
@@ -244,3 +268,12 @@ class ReleaseStore(GeneQueries, GeneTrackQueries, AssociationQueries, AllPairsQu
 
     def __repr__(self) -> str:
         return f"ReleaseStore({self.id!r}, {str(self.path)!r})"
+
+
+def _visible_info(info: dict, hidden: Hidden) -> dict:
+    """release.json without the hidden tissues (their entries, inputs and per-tissue counts)."""
+    out = dict(info)
+    out["tissues"] = [t for t in info.get("tissues", []) if t.get("id") not in hidden.tissues]
+    out["inputs"] = [i for i in info.get("inputs", []) if not (isinstance(i, dict) and i.get("tissue") in hidden.tissues)]
+    out.pop("counts", None)  # release-wide totals include the hidden tissues
+    return out

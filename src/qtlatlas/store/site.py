@@ -3,18 +3,20 @@ atlas description, studies and errata. Opening a site reads small JSON files onl
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import threading
 from pathlib import Path
 
+from ..access.policy import NOTHING_HIDDEN, AccessPolicy, Hidden
 from ..release import layout
 from ..release.errata import read_errata
 from ..release.manifest import read_manifest
 from .db import Database
 from .errors import NotFound
 from .params import is_clean
-from .release import ReleaseStore
+from .release import ReleaseStore, _visible_info
 
 #: Keys of release.json returned by :meth:`Site.releases`.
 RELEASE_KEYS = ("id", "genome", "date", "notes", "annotation", "tissues", "modalities", "counts", "built_at",
@@ -31,6 +33,10 @@ class Site:
 
     Releases are found once, at construction (a release published later needs a new :class:`Site`);
     errata and studies are read when asked for, so that a new erratum shows without a restart.
+
+    A site with private items is read through a view (:meth:`for_hidden`) that leaves out what one request may
+    not see: its releases, studies and ``atlas`` lack the hidden items, and a hidden item answers NotFound
+    exactly as an id that never existed.
     """
 
     def __init__(self, site_dir: str | os.PathLike[str], *, db: Database | None = None):
@@ -50,6 +56,41 @@ class Site:
         self._db = db or Database()
         self._stores: dict[str, ReleaseStore] = {}
         self._lock = threading.Lock()
+        self.policy = AccessPolicy.from_atlas(self.atlas)
+        self.hidden: Hidden = NOTHING_HIDDEN
+        self._views: dict[tuple, Site] = {}
+        self._stores_of_site = self._stores  # the unrestricted stores, shared by the views
+        self._site_atlas = self.atlas
+        self._site_infos = self._infos
+
+    # -- views ------------------------------------------------------------------------------------
+
+    def for_hidden(self, hidden: Hidden) -> Site:
+        """This site as seen by a request that may not see ``hidden`` (cached per set of hidden items; the
+        site itself when nothing is hidden)."""
+        if not hidden:
+            return self
+        key = hidden.key()
+        view = self._views.get(key)
+        if view is None:
+            with self._lock:
+                view = self._views.get(key)
+                if view is None:
+                    view = self._view(hidden)
+                    self._views[key] = view
+        return view
+
+    def _view(self, hidden: Hidden) -> Site:
+        view = copy.copy(self)
+        view.hidden = hidden
+        view._views = {}
+        view._ids = [r for r in self._ids if r not in hidden.releases]
+        view._infos = {r: _visible_info(self._infos[r], hidden) if hidden.tissues else self._infos[r]
+                       for r in view._ids}
+        view.atlas = _visible_atlas(self.atlas, hidden)
+        # stores that leave out hidden tissues and traits are the view's own; otherwise the site's are shared
+        view._stores = {} if (hidden.tissues or hidden.traits) else self._stores
+        return view
 
     # -- releases ---------------------------------------------------------------------------------
 
@@ -87,9 +128,19 @@ class Site:
             with self._lock:
                 store = self._stores.get(rid)
                 if store is None:
-                    store = ReleaseStore(layout.release_dir(self.path, rid), info=self._infos[rid],
-                                         db=self._db, atlas=self.atlas)
+                    store = self._site_store(rid)
+                    if self.hidden.tissues or self.hidden.traits:
+                        store = store.restricted(self.hidden, atlas=self.atlas)
                     self._stores[rid] = store
+        return store
+
+    def _site_store(self, rid: str) -> ReleaseStore:
+        """The unrestricted store of a release, shared by every view."""
+        store = self._stores_of_site.get(rid)
+        if store is None:
+            store = ReleaseStore(layout.release_dir(self.path, rid), info=self._site_infos[rid], db=self._db,
+                                 atlas=self._site_atlas)
+            self._stores_of_site[rid] = store
         return store
 
     def _check_release(self, release_id: object) -> str:
@@ -104,7 +155,8 @@ class Site:
         if not root.is_dir():
             return []
         return sorted(p.name for p in root.iterdir()
-                      if not p.name.startswith(".") and (p / layout.STUDY_JSON).is_file())
+                      if not p.name.startswith(".") and (p / layout.STUDY_JSON).is_file()
+                      and p.name not in self.hidden.studies)
 
     def studies(self) -> list[dict]:
         """Every published study (see :meth:`study`), sorted by id."""
@@ -121,3 +173,21 @@ class Site:
                          for r in read_manifest(d)] if (d / layout.MANIFEST).is_file() else []
         data["path"] = str(d)
         return data
+
+
+def _visible_atlas(atlas: dict, hidden: Hidden) -> dict:
+    """atlas.json without the hidden releases, tissues and studies, and with the access texts of visible items
+    only."""
+    out = dict(atlas)
+    if isinstance(out.get("tissues"), list):
+        out["tissues"] = [t for t in out["tissues"] if not (isinstance(t, dict) and t.get("id") in hidden.tissues)]
+    if isinstance(out.get("releases"), list):
+        out["releases"] = [r for r in out["releases"] if r not in hidden.releases]
+    if isinstance(out.get("studies"), list):
+        out["studies"] = [s for s in out["studies"] if s not in hidden.studies]
+    if isinstance(out.get("access"), dict):
+        gone = {"release": hidden.releases, "tissue": hidden.tissues, "study": hidden.studies,
+                "trait": hidden.traits}
+        out["access"] = {kind: {i: v for i, v in (items or {}).items() if i not in gone.get(kind, ())}
+                         for kind, items in out["access"].items()}
+    return out

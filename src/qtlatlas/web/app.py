@@ -39,6 +39,7 @@ from .api import (
     twas,
     variants,
 )
+from .access import AccessMiddleware, Gate
 from .balance import CloseWhenBusy
 from .compat import ratgtex
 from .env import SITE_ENV
@@ -84,6 +85,8 @@ def create_app(site_dir: str | os.PathLike[str], *, threads: int | None = None) 
     )
     app.state.site = site
     app.state.handler_threads = max(1, int(threads or os.environ.get("QTLATLAS_THREADS") or HANDLER_THREADS))
+    app.state.gate = Gate(site)
+    app.add_middleware(AccessMiddleware, gate=app.state.gate)  # inside CORS: a 401 carries its headers too
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD", "OPTIONS"], allow_headers=["*"],
                        expose_headers=["ETag", "X-Total-Count", "X-Next-Cursor"])
     app.add_middleware(CloseWhenBusy)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 
 from ..store import ReleaseStore, Site
+from .access import site_of
 
 ReleaseParam = Annotated[
     str | None,
@@ -15,9 +16,9 @@ ReleaseParam = Annotated[
 
 
 async def get_site(request: Request) -> Site:
-    """The site (``async``: FastAPI runs a plain ``def`` dependency on a handler thread, a hop per request for a
-    lookup that never blocks)."""
-    return request.app.state.site
+    """The site as this request may see it (:func:`qtlatlas.web.access.site_of`; ``async``: FastAPI runs a plain
+    ``def`` dependency on a handler thread, a hop per request for a lookup that never blocks)."""
+    return site_of(request)
 
 
 SiteDep = Annotated[Site, Depends(get_site)]

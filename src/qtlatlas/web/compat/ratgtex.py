@@ -34,6 +34,7 @@ from fastapi import APIRouter, Path, Query, Request
 
 from ...store import BadQuery, NotFound
 from ...store.params import MAX_TEXT, is_clean
+from ..access import site_of
 from ..api.common import ERRORS
 from ..responses import json_response
 from .ratgtex_rows import exon_rows, median_rows, qtl_rows, single_tissue_rows, xqtl_rows
@@ -72,7 +73,7 @@ MAX_IDS = 100
 
 
 def _store(request: Request, release: str):
-    return request.app.state.site.release(release)
+    return site_of(request).release(release)
 
 
 def _ids(value: str | None, param: str, *, one: bool = False) -> list[str]:

@@ -16,6 +16,7 @@ from . import (
     gene,
     home,
     info,
+    login,
     qtls,
     region,
     samples,
@@ -31,7 +32,7 @@ from .assets import STATIC_DIR, STATIC_URL
 
 router = APIRouter(include_in_schema=False)
 for _module in (assets, home, gene, variant, tissue, qtls, region, expression, dashboard, downloads, info, twas,
-                twas_locus, twas_genes, twas_methods, twas_predict, samples):
+                twas_locus, twas_genes, twas_methods, twas_predict, samples, login):
     router.include_router(_module.router)
 router.include_router(fallback.router)  # last: every other URL
 assets.prepare_plotly()

@@ -17,6 +17,7 @@ from fastapi import Request
 from ...store import NotFound, ReleaseStore, Site
 from ...store.params import is_clean
 from ...store.portal import portal_queries
+from ..access import reader_of, site_of
 from .linkouts import link_outs
 
 #: Longest release id accepted in ``?release=``.
@@ -44,6 +45,16 @@ class Page:
         info.setdefault("name", self.site.atlas.get("name") or "qtlatlas")
         info.setdefault("description", self.site.atlas.get("description") or "")
         return info
+
+    @property
+    def access_enabled(self) -> bool:
+        """Whether the atlas has private or embargoed items (then pages offer signing in)."""
+        return self.site.policy.restricted()
+
+    @property
+    def reader(self):
+        """The token record of the signed-in reader, or None."""
+        return reader_of(self.request)
 
     @cached_property
     def releases(self) -> list[dict]:
@@ -177,14 +188,14 @@ def requested_release(site: Site, request: Request) -> tuple[ReleaseStore, bool]
 
 def page_for(request: Request) -> Page:
     """The :class:`Page` of a request (raises NotFound for an unknown ``?release=``)."""
-    site: Site = request.app.state.site
+    site: Site = site_of(request)
     release, pinned = requested_release(site, request)
     return Page(request=request, site=site, release=release, pinned=pinned)
 
 
 def fallback_page(request: Request) -> Page:
     """A :class:`Page` on the latest release, for error pages (whatever ``?release=`` says)."""
-    site: Site = request.app.state.site
+    site: Site = site_of(request)
     try:
         release, pinned = requested_release(site, request)
     except Exception:  # noqa: BLE001 - the error page must render whatever went wrong

@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse, PlainTextResponse, Response
 
 from ...store import BadQuery, NotFound
 from ...store.params import is_clean
+from ..access import site_of
 from .assets import IMMUTABLE
 from .context import Page, page_for
 from .download_matrix import KindGroup, build_groups, parse_name, sha256sums
@@ -149,7 +150,7 @@ def release_urls(request: Request, release: str, kind: KindQuery = None, tissue:
 @router.get("/releases/{release}/{path:path}")
 def release_file(release: str, path: str, request: Request) -> Response:
     """A download file of a release (only files its manifest lists as downloads)."""
-    site = request.app.state.site
+    site = site_of(request)
     file = site.release(release).download_file(path)
     return FileResponse(file, filename=file.name, headers={"Cache-Control": IMMUTABLE},
                         media_type="application/octet-stream" if file.suffix == ".gz" else None)
@@ -181,7 +182,7 @@ def study_page(request: Request, study: str) -> Response:
 @router.get("/studies/{study}/files/{path:path}")
 def study_file(request: Request, study: str, path: str) -> Response:
     """A file of a study (only files its manifest lists)."""
-    data = request.app.state.site.study(study)
+    data = site_of(request).study(study)
     if not is_clean(path, 500) or path not in {f["path"] for f in data.get("files", [])}:
         raise NotFound("study file", path[:100])
     file = Path(data["path"]) / path
