@@ -96,7 +96,7 @@ def test_private_release_and_study_are_absent_without_a_token(private_client, st
     assert [r["id"] for r in body["data"]] == ["v1"] and body["meta"]["total"] == 1
     assert c.get("/api/v1/tissues").json()["meta"]["release"] == "v1"  # the latest the reader may see
     for url in ("/api/v1/tissues?release=v2", "/compat/ratgtex/v2/tissueInfo", "/downloads?release=v2",
-                f"/studies/{study_id}", f"/api/v1/genes?release=v2"):
+                f"/studies/{study_id}", "/api/v1/genes?release=v2"):
         r = c.get(url)
         assert r.status_code == 404, url
         # the same answer as for an id that never existed

@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
 from ..store import Site
+from .access import AccessMiddleware, Gate
 from .api import (
     all_pairs,
     coloc,
@@ -39,7 +40,6 @@ from .api import (
     twas,
     variants,
 )
-from .access import AccessMiddleware, Gate
 from .balance import CloseWhenBusy
 from .compat import ratgtex
 from .env import SITE_ENV
