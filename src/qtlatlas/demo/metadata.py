@@ -95,7 +95,8 @@ def atlas_yaml(cfg: DemoConfig, releases: list[tuple[ReleaseSpec, str, str, dict
                traits: list[tuple[Trait, str]]) -> str:
     """The atlas.yaml text; ``releases`` are (spec, annotation, genotypes, tissue -> modality -> inputs,
     {"samples": path, "individuals": path})
-    and ``traits`` (trait, sumstats path), all paths relative to the atlas directory."""
+    and ``traits`` (trait, sumstats path), all paths relative to the atlas directory; ``cfg.visibility`` is set
+    on the items it names."""
     doc = {
         "atlas": {"name": ATLAS_NAME,
                   "description": (f"A synthetic multi-tissue molecular-QTL atlas ({len(cfg.tissues)} tissues, six "
@@ -132,6 +133,20 @@ def atlas_yaml(cfg: DemoConfig, releases: list[tuple[ReleaseSpec, str, str, dict
     }
     if cfg.coloc_p_threshold != 5e-8:  # a small GWAS: a suggestive threshold, written only when it differs
         doc["coloc"] = {"p_threshold": cfg.coloc_p_threshold}
+    _set_visibility(doc, cfg.visibility)
     head = (f"# qtlatlas demo atlas (seed {cfg.seed}). Synthetic data: every name, accession and DOI below is "
             "fictional.\n")
     return head + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110)
+
+
+def _set_visibility(doc: dict, visibility) -> None:
+    """Set ``visibility:`` on the items of ``doc`` that ``visibility`` names (``KIND:ID`` -> value); KeyError
+    for an item the demo does not have."""
+    lists = {"tissue": doc["tissues"], "release": doc["releases"], "study": doc["studies"],
+             "trait": doc["twas"]["traits"]}
+    for scope, value in visibility:
+        kind, _, item = scope.partition(":")
+        entry = next((e for e in lists[kind] if e["id"] == item), None)
+        if entry is None:
+            raise KeyError(f"the demo has no {kind} {item!r}")
+        entry["visibility"] = value

@@ -69,6 +69,9 @@ class DemoConfig:
     gwas_n: int = 5000
     #: GWAS loci colocalised are led by variants below this p-value (atlas.yaml's coloc.p_threshold)
     coloc_p_threshold: float = 5e-8
+    #: atlas.yaml ``visibility:`` of some items, as (``KIND:ID``, value) pairs: e.g. (``"tissue:Liver"``,
+    #: ``"private"``) or (``"trait:height"``, ``{"embargoed_until": "2099-01-01"}``); default: all public
+    visibility: tuple[tuple[str, object], ...] = ()
     n_founders: int = 16
     mean_segment_bp: int = 400_000
     pattern_run_bp: int = 60_000

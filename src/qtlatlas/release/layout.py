@@ -109,6 +109,9 @@ RELEASE_JSON = "release.json"
 #: TWAS methods metadata of a release with TWAS (:func:`qtlatlas.release.twas_tables.methods_metadata`).
 TWAS_JSON = "twas.json"
 MANIFEST = "MANIFEST.tsv"
+#: The checksums of the files of items private when the release was built (tissues, TWAS traits), with the
+#: ``scope`` that opens each (see :mod:`qtlatlas.release.manifest`).
+PRIVATE_MANIFEST = "MANIFEST.private.tsv"
 STUDY_JSON = "study.json"
 TABLES_DIR = "tables"
 DOWNLOADS_DIR = "downloads"

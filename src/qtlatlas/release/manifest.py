@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from .layout import MANIFEST
+from .layout import MANIFEST, PRIVATE_MANIFEST
 
 MANIFEST_COLUMNS = ("path", "bytes", "sha256", "description", "kind")
 _CHUNK = 1 << 20
@@ -79,6 +79,15 @@ def _default_description(rel: str) -> tuple[str, str]:
 def read_manifest(directory: str | os.PathLike[str]) -> list[dict[str, str]]:
     """Rows of ``directory/MANIFEST.tsv`` as dicts keyed by :data:`MANIFEST_COLUMNS`."""
     with open(Path(directory) / MANIFEST, newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def read_private_manifest(directory: str | os.PathLike[str]) -> list[dict[str, str]]:
+    """Rows of ``directory/MANIFEST.private.tsv`` (:data:`MANIFEST_COLUMNS` + ``scope``); none when absent."""
+    path = Path(directory) / PRIVATE_MANIFEST
+    if not path.is_file():
+        return []
+    with open(path, newline="") as f:
         return list(csv.DictReader(f, delimiter="\t"))
 
 

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from ..access.policy import NOTHING_HIDDEN, Hidden
 from ..io.chromosomes import chrom_key
 from ..release import layout
-from ..release.manifest import read_manifest
+from ..release.manifest import read_manifest, read_private_manifest
 from .all_pairs import AllPairsQueries
 from .associations import AssociationQueries
 from .coloc import ColocQueries
@@ -49,7 +49,11 @@ from .variants import VariantQueries
 CROSS_MODALITY = "cross_modality"
 #: Cache keys whose values do not depend on who asks (gene and variant indexes, table schemas, chromosome
 #: names): a restricted store (:meth:`ReleaseStore.restricted`) reads them from the unrestricted one.
-SHARED_CACHE_PREFIXES = ("columns:", "chroms", "positional")
+SHARED_CACHE_PREFIXES = ("columns:", "chroms", "positional", "genes", "variants_by_position", "variants_by_index",
+                         "variant_index_reader", "exons_index", "transcripts_index", "genotype_matrix",
+                         "genotype_reader", "ld_row_offsets", "associations_by_gene", "phenotype_index",
+                         "expression_index", "gene_status_index", "all_pairs_by_variant", "all_pairs:",
+                         "nominal_pairs", "mito", "ld_samples:", "manifest")
 
 
 class ReleaseStore(GeneQueries, GeneTrackQueries, AssociationQueries, AllPairsQueries, VariantQueries, PortalQueries,
@@ -150,10 +154,47 @@ class ReleaseStore(GeneQueries, GeneTrackQueries, AssociationQueries, AllPairsQu
         return self._cached("manifest", lambda: read_manifest(self.path))
 
     def _tissues_df(self) -> pd.DataFrame:
-        return self._cached("tissues", lambda: pd.read_parquet(self.table_file("tissues")))
+        return self._cached("tissues", lambda: self.visible_rows(pd.read_parquet(self.table_file("tissues")),
+                                                                 tissue="tissue_id"))
 
     def _counts_df(self) -> pd.DataFrame:
-        return self._cached("tissue_modality", lambda: pd.read_parquet(self.table_file("tissue_modality")))
+        return self._cached("tissue_modality", lambda: self.visible_rows(
+            pd.read_parquet(self.table_file("tissue_modality"))))
+
+    # -- what this store leaves out (restricted stores) ----------------------------------------------
+
+    def tissue_visible(self, tissue: object) -> bool:
+        return tissue not in self.hidden.tissues
+
+    def trait_visible(self, trait: object) -> bool:
+        return trait not in self.hidden.traits
+
+    def tissue_clause(self, column: str = "tissue") -> tuple[str, list[str]]:
+        """``(" AND <column> NOT IN (?, …)", hidden tissues)``: the SQL that leaves out the hidden tissues, for a
+        WHERE clause; ``("", [])`` when none is hidden. ``column`` is a trusted identifier (may be qualified)."""
+        return _not_in(column, self.hidden.tissues)
+
+    def trait_clause(self, column: str = "trait") -> tuple[str, list[str]]:
+        """As :meth:`tissue_clause`, for hidden TWAS traits."""
+        return _not_in(column, self.hidden.traits)
+
+    def visible_rows(self, df: pd.DataFrame, *, tissue: str | tuple[str, ...] | None = "tissue",
+                     trait: str | tuple[str, ...] | None = None) -> pd.DataFrame:
+        """``df`` without the rows of hidden tissues (in each ``tissue`` column present) and hidden traits (each
+        ``trait`` column present); ``df`` itself when nothing is hidden or removed."""
+        if not self.hidden or df is None or df.empty:
+            return df
+        keep = None
+        for columns, hidden in ((tissue, self.hidden.tissues), (trait, self.hidden.traits)):
+            if not hidden or columns is None:
+                continue
+            for col in ((columns,) if isinstance(columns, str) else columns):
+                if col in df.columns:
+                    mask = ~df[col].isin(hidden).to_numpy()
+                    keep = mask if keep is None else keep & mask
+        if keep is None or keep.all():
+            return df
+        return df[keep].reset_index(drop=True)
 
     def chrom_spellings(self, key_or_name: str) -> list[str]:
         """The spellings of a chromosome in this release's tables (``1`` -> ``['chr1']``)."""
@@ -251,14 +292,38 @@ class ReleaseStore(GeneQueries, GeneTrackQueries, AssociationQueries, AllPairsQu
                 return str(m["unit"])
         return "TPM"
 
+    def _private_manifest(self) -> list[dict]:
+        """Rows of ``MANIFEST.private.tsv`` (files of items private at build), each with its ``scope``."""
+        return self._cached("manifest:private", lambda: read_private_manifest(self.path))
+
     def downloads(self) -> list[dict]:
         """Manifest rows of the download files and their indexes (``.tbi`` of a BED or VCF): path (relative
-        to the release), bytes, sha256, description, kind (``download`` or ``index``)."""
+        to the release), bytes, sha256, description, kind (``download`` or ``index``). Files of the private
+        manifest are listed when this store sees every item of their scope (a restricted store leaves out
+        hidden tissues and traits; an unrestricted one sees all), and a restricted store also leaves out any
+        file whose name names a hidden tissue or trait."""
         prefix = f"{layout.DOWNLOADS_DIR}/"
+        rows = [*self._manifest(), *(r for r in self._private_manifest() if self._scope_visible(r.get("scope", "")))]
         return [{"path": r["path"], "bytes": int(r["bytes"]), "sha256": r["sha256"],
                  "description": r.get("description", ""), "kind": r.get("kind", "")}
-                for r in self._manifest()
-                if r.get("kind") == "download" or (r.get("kind") == "index" and r["path"].startswith(prefix))]
+                for r in rows
+                if (r.get("kind") == "download" or (r.get("kind") == "index" and r["path"].startswith(prefix)))
+                and not self._names_hidden(r["path"])]
+
+    def _scope_visible(self, scope: str) -> bool:
+        """Whether every item of a private-manifest scope (``tissue:A trait:B``) is visible to this store."""
+        for part in scope.split():
+            kind, _, item = part.partition(":")
+            if (kind == "tissue" and not self.tissue_visible(item)) or (kind == "trait" and not self.trait_visible(item)):
+                return False
+        return True
+
+    def _names_hidden(self, rel: str) -> bool:
+        """Whether a download's file name has a hidden tissue or trait among its dot-separated parts."""
+        if not self.hidden:
+            return False
+        parts = set(rel.rsplit("/", 1)[-1].split("."))
+        return bool(parts & self.hidden.tissues or parts & self.hidden.traits)
 
     def download_file(self, rel: str) -> Path:
         """Absolute path of a download listed in the manifest; NotFound otherwise (never outside the release)."""
@@ -268,6 +333,13 @@ class ReleaseStore(GeneQueries, GeneTrackQueries, AssociationQueries, AllPairsQu
 
     def __repr__(self) -> str:
         return f"ReleaseStore({self.id!r}, {str(self.path)!r})"
+
+
+def _not_in(column: str, hidden: frozenset[str]) -> tuple[str, list[str]]:
+    if not hidden:
+        return "", []
+    values = sorted(hidden)
+    return f" AND {column} NOT IN ({', '.join('?' * len(values))})", values
 
 
 def _visible_info(info: dict, hidden: Hidden) -> dict:
