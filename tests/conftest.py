@@ -57,3 +57,45 @@ def bed_text(rows: list[tuple], samples: list[str], qtltools: bool = False) -> s
     lines = ["\t".join(head + samples)]
     lines += ["\t".join(str(x) for x in r) for r in rows]
     return "\n".join(lines) + "\n"
+
+
+#: What :func:`restricted_site` hides: a private tissue and an embargoed TWAS trait of the small demo.
+PRIVATE_TISSUE = "Liver"
+EMBARGOED_TRAIT = "body_weight"
+
+
+@pytest.fixture(scope="module")
+def restricted_site(site, tmp_path_factory) -> Path:
+    """A copy of the small demo site whose atlas.json (as a build writes it) makes tissue :data:`PRIVATE_TISSUE`
+    private and TWAS trait :data:`EMBARGOED_TRAIT` embargoed until 2099: requests without a token must not see
+    either (tests/test_private_*.py)."""
+    import json
+    import shutil
+
+    out = tmp_path_factory.mktemp("restricted") / "site"
+    shutil.copytree(site, out)
+    atlas = json.loads((out / "atlas.json").read_text())
+    atlas["access"] = {"release": {}, "study": {},
+                       "tissue": {PRIVATE_TISSUE: {"visibility": "private"}},
+                       "trait": {EMBARGOED_TRAIT: {"visibility": "embargoed", "embargoed_until": "2099-01-01"}}}
+    (out / "atlas.json").write_text(json.dumps(atlas))
+    return out
+
+
+@pytest.fixture(scope="module")
+def restricted_client(restricted_site):
+    """A TestClient of :func:`restricted_site` (anonymous unless a test passes a token header)."""
+    from fastapi.testclient import TestClient
+
+    from qtlatlas.web.app import create_app
+
+    return TestClient(create_app(restricted_site), raise_server_exceptions=True)
+
+
+def bearer(site: Path, *scopes: str) -> dict[str, str]:
+    """The header of a new token of ``site`` with ``scopes``."""
+    import uuid
+
+    from qtlatlas.access.tokens import add_token
+
+    return {"Authorization": "Bearer " + add_token(site, "t" + uuid.uuid4().hex[:12], scopes)}
