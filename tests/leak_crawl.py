@@ -385,6 +385,7 @@ def crawl_api(crawler: _Crawler, extra: dict[str, list[str]]) -> tuple[list[str]
     """Every GET operation of the OpenAPI, once with the defaults and once per release the API lists (compat
     routes, whose release is in the path: per release). Answers the releases and the values of the default release;
     raises :class:`UnfilledParameter` naming each operation and required parameter no value was found for."""
+    crawler.get("/api/openapi.json", "/api/openapi.json", "api")  # the spec itself (enums, examples) is checked too
     releases = [str(r["id"]) for r in _rows(crawler.json("/api/v1/releases", "/api/v1/releases")) if r.get("id")]
     releases += [r for r in extra.get("release", []) if r not in releases]
     default = discover(crawler, None, extra)
@@ -451,7 +452,8 @@ def _form_values(name: str, values: Values | None) -> list[str]:
     if values is None:
         return []
     if name == "q":
-        return [v for kind in ("gene_name", "gene", "variant", "tissue", "trait") for v in values.by_kind.get(kind, [])[:1]]
+        kinds = ("gene_name", "gene", "variant", "tissue", "trait")
+        return [v for kind in kinds for v in values.by_kind.get(kind, [])[:1]]
     kind = PARAM_KINDS.get(name) if name != "n" else None
     return [values.first(kind)] if kind and values.first(kind) else []
 
@@ -602,16 +604,36 @@ def _near(body: bytes, at: int, length: int, width: int = 40) -> str:
     return body[max(0, at - width): at + length + width].decode("utf-8", "replace").replace("\n", "\\n")
 
 
+#: What surrounds an echo of the request in an error answer: ``'X'`` / ``"X"`` (the message, a search box's value)
+#: or a URL (``action="/gene/X"``, ``?tissue=X&``). A list of the known ids (``(tissues: A, X)``) is no echo.
+_ECHO_BEFORE = (b"'", b"&#39;", b'"', b"&quot;", b"/", b"=")
+_ECHO_AFTER = (b"'", b"&#39;", b'"', b"&quot;", b"&", b"?", b"/", b"#")
+
+
+def _is_echo(body: bytes, at: int, length: int) -> bool:
+    """Whether ``body[at:at+length]`` is quoted or part of a URL (see :data:`_ECHO_BEFORE`)."""
+    return body[:at].endswith(_ECHO_BEFORE) and body[at + length:].startswith(_ECHO_AFTER)
+
+
+def _first(body: bytes, form: bytes, skip_echoes: bool) -> int:
+    """Offset of the first occurrence of ``form`` in ``body`` (echoes skipped with ``skip_echoes``), else -1."""
+    at = body.find(form)
+    while at >= 0 and skip_echoes and _is_echo(body, at, len(form)):
+        at = body.find(form, at + 1)
+    return at
+
+
 def find_leaks(fetched: list[Fetched], forbidden: list[str], *, ignore_case: bool = False,
                allow_echo: bool = True) -> list[str]:
-    """Every occurrence of a ``forbidden`` string in a body, a header value (ETag, Location of a redirect,
-    Content-Disposition, … included), as ``URL: 'string' in body near …context…``, and every 5xx.
+    """Every response where a ``forbidden`` string occurs in the body or a header value (ETag, Location of a
+    redirect, Content-Disposition, … included), as ``URL: 'string' in body near …context…`` (first
+    occurrence), and every 5xx.
 
     Matching is on raw bytes and case-sensitive by default (ids are case-sensitive in the portal, and short names
     would otherwise match ordinary words); each string is also looked for HTML-escaped, URL-encoded and
-    JSON-escaped. With ``allow_echo``, a 4xx answer may repeat a string its own URL holds (``trait 'X' not found``
-    answers a request for X, which the visitor already knew): such strings are not reported for that answer, every
-    other one is."""
+    JSON-escaped. With ``allow_echo``, a 4xx answer to a URL that holds the string may repeat it quoted or in a URL
+    (``tissue 'X' not found``, ``value="X"``: the visitor asked for X); any other occurrence is reported (``(tissues:
+    A, X)`` lists it)."""
     problems = []
     patterns = [(text, _forms(text.lower() if ignore_case else text)) for text in forbidden]
     for f in fetched:
@@ -620,10 +642,9 @@ def find_leaks(fetched: list[Fetched], forbidden: list[str], *, ignore_case: boo
         body = f.body.lower() if ignore_case else f.body
         url = unquote(f.url).lower() if ignore_case else unquote(f.url)
         for text, forms in patterns:
-            if allow_echo and 400 <= f.status < 500 and (text.lower() if ignore_case else text) in url:
-                continue
+            echoes = allow_echo and 400 <= f.status < 500 and (text.lower() if ignore_case else text) in url
             for form in forms:
-                at = body.find(form)
+                at = _first(body, form, echoes)
                 if at >= 0:
                     problems.append(f"{f.url}: {text!r} in body near {_near(f.body, at, len(form))!r}")
                     break
@@ -631,6 +652,21 @@ def find_leaks(fetched: list[Fetched], forbidden: list[str], *, ignore_case: boo
                 value_bytes = (value.lower() if ignore_case else value).encode("utf-8", "replace")
                 if any(form in value_bytes for form in forms):
                     problems.append(f"{f.url}: {text!r} in header {name}: {value[:200]!r}")
+    return problems
+
+
+def shared_cacheable(fetched: list[Fetched]) -> list[str]:
+    """Responses a shared cache (CDN, proxy) may keep and serve to anyone, as ``URL: Cache-Control …``: 2xx/3xx
+    answers whose Cache-Control says ``public`` (or only a max-age) with no ``private``/``no-store`` and no ``Vary``
+    naming Authorization. A crawl with a token should find none: the same URL answers differently per token."""
+    problems = []
+    for f in fetched:
+        control = f.headers.get("cache-control", "").lower()
+        vary = f.headers.get("vary", "").lower()
+        if f.status >= 400 or "private" in control or "no-store" in control or "authorization" in vary or "*" in vary:
+            continue
+        if "public" in control or "max-age" in control:
+            problems.append(f"{f.url}: Cache-Control {control!r}, Vary {vary!r}")
     return problems
 
 
