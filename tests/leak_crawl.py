@@ -581,6 +581,7 @@ def crawl(client, site=None, headers: dict | None = None, *, max_pages: int = MA
     (tissue, gene, trait, study, release, …: values of :data:`PARAM_KINDS`) to values to try besides the discovered
     ones. ``site`` is not read (the crawl learns everything through the portal); it names what is crawled.
     Raises :class:`UnfilledParameter` when a required parameter of an operation cannot be filled."""
+    client.cookies.clear()  # a cookie a crawl with another token received must not authorise this one
     crawler = _Crawler(client, headers, max_body)
     extra = extra or {}
     releases, default = crawl_api(crawler, extra)
