@@ -72,14 +72,19 @@ def concatenate_tissues(parts: list[tuple[str, Path]], dest: str | os.PathLike[s
 class AllTissueTables:
     """Collects the per-tissue QTL downloads as the builder writes them and writes the all-tissue tables.
 
-    ``parts``: (kind, modality) -> [(tissue, path of its per-tissue download)], in the order written."""
+    ``parts``: (kind, modality) -> [(tissue, path of its per-tissue download)], in the order written;
+    ``private``: tissues private at build, left out (the all-tissue tables are public downloads; see
+    :mod:`qtlatlas.release.private_files`)."""
 
     parts: dict[tuple[str, str], list[tuple[str, Path]]] = field(default_factory=dict)
+    private: frozenset[str] = frozenset()
 
     def add(self, kind: str, tissue: str, modality: str, path: Path) -> None:
         """Record the per-tissue download ``path`` of ``kind`` (one of :data:`ALL_TISSUE_KINDS`)."""
         if kind not in ALL_TISSUE_KINDS:
             raise ValueError(f"no all-tissue table of kind {kind!r}; kinds: {', '.join(ALL_TISSUE_KINDS)}")
+        if tissue in self.private:
+            return
         self.parts.setdefault((kind, modality), []).append((tissue, Path(path)))
 
     def write(self, download: Callable[..., Path]) -> dict[tuple[str, str], int]:

@@ -43,6 +43,7 @@ from .medians import medians_of
 from .metadata import atlas_metadata, mapped_input, release_metadata, write_json
 from .pair_streams import SignifTarget, stream_signif
 from .predictions import publish_predictions
+from .private_files import list_files_scoped, private_at_build
 from .qtl_coloc import publish_qtl_coloc
 from .sample_qc import infer_qc_report, publish_sample_qc
 from .sample_tables import checked_sample_metadata, publish_sample_tables
@@ -153,7 +154,8 @@ class _ReleaseBuilder:
         self.gene_flags: pd.DataFrame | None = None
         self.n_genes_tested = 0
         self.all_pairs_counts: dict = {}
-        self.all_tissue = AllTissueTables()  # per-tissue QTL downloads, gathered per modality
+        self.private = private_at_build(atlas)  # tissues and traits not public today: private manifest
+        self.all_tissue = AllTissueTables(private=self.private.tissues)  # per-tissue QTL downloads, per modality
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -294,7 +296,7 @@ class _ReleaseBuilder:
         self._release_json()
         shutil.rmtree(self.scratch, ignore_errors=True)
         self.step("manifest")
-        write_manifest(self.out, self.descriptions)
+        write_manifest(self.out, self.descriptions, list_files_scoped(self.out, self.private))
 
     def _tissue_modality(self, tissue: str, modality: str, rf: ResultFiles, inp: PhenotypeInput | None) -> None:
         resolver = GeneResolver(self._groups(tissue), modality)
