@@ -44,8 +44,10 @@ def release_specs(cfg: DemoConfig, chroms: tuple[str, ...], rng: np.random.Gener
     offsets = {c: int(rng.integers(20_000, 400_000)) for c in chroms}
     lengths = {c: cfg.chrom_length + offsets[c] + int(rng.integers(0, 100_000)) for c in chroms}
     v2 = ReleaseSpec("v2", cfg.genomes[1], RELEASE_DATES[1], "", tissues, offsets, lengths)
-    v1 = ReleaseSpec(**{**v1.__dict__, "notes": release_notes(v1, None, [])})
-    v2 = ReleaseSpec(**{**v2.__dict__, "notes": release_notes(v2, v1, [tissues[-1]])})
+    private = frozenset(scope.split(":", 1)[1] for scope, value in cfg.visibility
+                        if scope.startswith("tissue:") and value != "public")
+    v1 = ReleaseSpec(**{**v1.__dict__, "notes": release_notes(v1, None, [], private)})
+    v2 = ReleaseSpec(**{**v2.__dict__, "notes": release_notes(v2, v1, [tissues[-1]], private)})
     return [v1, v2]
 
 

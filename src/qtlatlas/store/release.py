@@ -249,8 +249,8 @@ class ReleaseStore(GeneQueries, GeneTrackQueries, AssociationQueries, AllPairsQu
 
     def tissues(self) -> list[dict]:
         """Per tissue: ``tissue_id, name, colour, ontology_id, n_samples, n_expressed_genes, modalities``
-        (modality ids of the tissue) and ``counts`` ({modality: {n_samples, n_tested, n_egenes,
-        n_independent}})."""
+        (modality ids of the tissue), ``counts`` ({modality: {n_samples, n_tested, n_egenes,
+        n_independent}}) and atlas.yaml's ``citation`` and ``data_use`` texts of the tissue (empty when none)."""
         def load() -> list[dict]:
             counts = self._counts_df()
             out = []
@@ -264,6 +264,8 @@ class ReleaseStore(GeneQueries, GeneTrackQueries, AssociationQueries, AllPairsQu
                 row["counts"] = {r["modality"]: {k: int(r[k]) for k in ("n_samples", "n_tested", "n_egenes",
                                                                          "n_independent")}
                                  for r in part.to_dict("records")}
+                texts = ((self.atlas.get("access") or {}).get("tissue") or {}).get(tid) or {}
+                row["citation"], row["data_use"] = texts.get("citation") or "", texts.get("data_use") or ""
                 out.append(row)
             return out
 

@@ -9,7 +9,7 @@ import os
 import threading
 from pathlib import Path
 
-from ..access.policy import NOTHING_HIDDEN, AccessPolicy, Hidden
+from ..access.policy import KINDS, NOTHING_HIDDEN, AccessPolicy, Hidden, ItemAccess
 from ..release import layout
 from ..release.errata import read_errata
 from ..release.manifest import read_manifest
@@ -112,6 +112,8 @@ class Site:
             row["id"] = rid
             row["latest"] = rid == self._ids[-1]
             row["errata"] = self.errata(rid)
+            texts = self.item_texts("release", rid)
+            row["citation"], row["data_use"] = texts["citation"], texts["data_use"]
             out.append(row)
         return out
 
@@ -148,6 +150,25 @@ class Site:
             raise NotFound("release", release_id, detail=f"(releases: {', '.join(self._ids) or 'none'})")
         return release_id  # type: ignore[return-value]
 
+    # -- citations and data use ---------------------------------------------------------------------
+
+    def item_texts(self, kind: str, item_id: str) -> dict:
+        """``{visibility, embargoed_until, citation, data_use}`` of a release, tissue, study or trait this view
+        may see (atlas.yaml's texts; empty texts and ``public`` for an item without any)."""
+        entry = ((self.atlas.get("access") or {}).get(kind) or {}).get(str(item_id))
+        return ItemAccess.from_json(entry).to_json() if isinstance(entry, dict) else ItemAccess().to_json()
+
+    def cited_items(self) -> list[dict]:
+        """Every item this view may see that has a citation or data-use text: ``kind, id, citation, data_use,
+        visibility, embargoed_until``, in kind order (releases, tissues, studies, traits), then atlas order."""
+        out = []
+        for kind, items in (self.atlas.get("access") or {}).items():
+            for item_id, entry in (items or {}).items():
+                if isinstance(entry, dict) and (entry.get("citation") or entry.get("data_use")):
+                    out.append({"kind": kind, "id": item_id, **ItemAccess.from_json(entry).to_json()})
+        order = {k: i for i, k in enumerate(KINDS)}
+        return sorted(out, key=lambda r: order.get(r["kind"], len(order)))
+
     # -- studies ----------------------------------------------------------------------------------
 
     def study_ids(self) -> list[str]:
@@ -168,6 +189,9 @@ class Site:
             raise NotFound("study", study_id)
         d = layout.study_dir(self.path, study_id)
         data = _read_json(d / layout.STUDY_JSON)
+        texts = self.item_texts("study", study_id)
+        data["data_use"] = data.get("data_use") or texts["data_use"]
+        data["citation"] = data.get("citation") or texts["citation"]
         data["files"] = [{"path": r["path"], "bytes": int(r["bytes"]), "sha256": r["sha256"],
                           "description": r.get("description", ""), "kind": r.get("kind", "")}
                          for r in read_manifest(d)] if (d / layout.MANIFEST).is_file() else []

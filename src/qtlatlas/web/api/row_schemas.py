@@ -261,7 +261,8 @@ FIELDS: dict[str, Spec] = {
     "abbreviation": (str, "short name"),
     "grouped": (bool, "true when the modality's phenotypes are grouped by gene"),
     "title": (str, "title"),
-    "citation": (str, "citation"),
+    "citation": (str, "how to cite the item (atlas.yaml's citation; empty when not given)"),
+    "data_use": (str, "terms of use of the item's data (atlas.yaml's data_use; empty when not given)"),
     "url": (str, "URL"),
     "doi": (str, "DOI"),
     "files": (list, "files of the study"),
@@ -323,11 +324,11 @@ _SIGNIF_ROW = ["tissue", "modality", "phenotype_id", "gene_id", "gene_name", "va
                "tss_distance", "af", *DERIVED_COLUMNS[1:], "pval_nominal", "slope", "slope_se", "pval_nominal_threshold"]
 _ASSOCIATION_ROW = list(dict.fromkeys(["source", *_QTL_ROW, *PAIR_COLUMNS]))
 _RELEASE_ROW = ["id", "genome", "date", "notes", "annotation", "tissues", "modalities", "counts", "built_at",
-                "format_version", "latest", "errata"]
+                "format_version", "latest", "errata", "citation", "data_use"]
 _TISSUE_ROW = ["tissue_id", "name", "colour", "ontology_id", "n_samples", "n_expressed_genes", "site", "abbreviation",
-               "modalities", "counts"]
+               "modalities", "counts", "citation", "data_use"]
 _MODALITY_ROW = ["id", "name", "grouped", "description"]
-_STUDY_ROW = ["id", "title", "citation", "url", "doi", "genome", "description", "files", "path"]
+_STUDY_ROW = ["id", "title", "citation", "data_use", "url", "doi", "genome", "description", "files", "path"]
 _MEDIAN_ROW = ["tissue", "gene_id", "gene_name", "median", "unit"]
 _SAMPLE_ROW = ["tissue", "sample_id", "tpm", "unit"]
 _TWAS_LOCUS_ROW = ["trait", "locus", "chrom", "chrom_locus", "start", "end", "p0", "p1", "n_models", "n_genes",

@@ -116,4 +116,20 @@ def data_access(request: Request) -> Response:
     sections = [{"key": k, "title": title, "about": about, "links": list(access.get(k) or [])}
                 for k, (title, about) in ACCESS_SECTIONS.items()]
     return render(page, "data_access.html", sections=sections, citation=access.get("citation") or "",
-                  data_use=access.get("data_use") or "", studies=page.site.studies())
+                  data_use=access.get("data_use") or "", studies=page.site.studies(), items=_cited_items(page))
+
+
+#: How each kind of item is named on the data-access page, and the page it links to.
+ITEM_KINDS = {"release": ("Release", "/downloads?release={id}"), "tissue": ("Tissue", "/tissue/{id}"),
+              "study": ("Study", "/studies/{id}"), "trait": ("TWAS trait", "/twas/traits/{id}")}
+
+
+def _cited_items(page) -> list[dict]:
+    """The citation and data-use texts of the releases, tissues, studies and traits the reader may see."""
+    names = {t.get("id"): t.get("name") for t in page.site.atlas.get("tissues") or [] if isinstance(t, dict)}
+    out = []
+    for item in page.site.cited_items():
+        label, url = ITEM_KINDS.get(item["kind"], (item["kind"], ""))
+        out.append({**item, "label": label, "url": url.format(id=item["id"]) if url else "",
+                    "name": names.get(item["id"], item["id"]) if item["kind"] == "tissue" else item["id"]})
+    return out
