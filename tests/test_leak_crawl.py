@@ -11,23 +11,20 @@ import uuid
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from leak_checks import count_by_kind, coverage, find_leaks, shared_cacheable
 from leak_crawl import (
     Fetched,
     UnfilledParameter,
     _Crawler,
-    count_by_kind,
-    coverage,
     crawl,
     crawl_api,
     crawl_operation,
     discover,
     download_label,
-    find_leaks,
     inflate,
     links,
     operations,
     page_routes,
-    shared_cacheable,
 )
 
 

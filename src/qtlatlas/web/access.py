@@ -92,9 +92,10 @@ def client_key(conn: HTTPConnection) -> str:
 
 
 def site_of(request) -> Site:
-    """The site as this request may see it (set by :class:`AccessMiddleware`; the whole site for an application
-    mounted without it)."""
-    return getattr(request.state, "site", None) or request.app.state.site
+    """The site as this request may see it (set by :class:`AccessMiddleware`; a request it did not see, which
+    should not happen, is anonymous: it fails closed)."""
+    site = getattr(request.state, "site", None)
+    return site if site is not None else request.app.state.gate.site_for(None)
 
 
 def reader_of(request) -> TokenRecord | None:
