@@ -117,6 +117,11 @@ def test_a_token_opens_its_scope_only(private_site, private_client, study_id):
     assert [r["id"] for r in c.get("/api/v1/releases", headers=auth).json()["data"]] == ["v1", "v2"]
     assert c.get("/api/v1/tissues", headers=auth).json()["meta"]["release"] == "v2"
     assert c.get("/api/v1/studies", headers=auth).json()["data"] == []
+    page = c.get("/data-access", headers=auth).text
+    assert "Cite v2 as: Secret et al." in page and 'id="cite-release-v2"' in page
+    assert "Cite v2 as" in c.get("/downloads?release=v2", headers=auth).text
+    rows = c.get("/api/v1/releases", headers=auth).json()["data"]
+    assert [r["citation"] for r in rows] == ["", "Cite v2 as: Secret et al."]
     mine = {"Authorization": f"Bearer {other}"}
     assert [s["id"] for s in c.get("/api/v1/studies", headers=mine).json()["data"]] == [study_id]
     assert c.get("/api/v1/tissues?release=v2", headers=mine).status_code == 404
