@@ -73,6 +73,25 @@ def sample_qc_and_print(atlas, releases: list[str] | None, work: Path) -> int:
     return EXIT_INPUT_ERROR if flagged_any else 0
 
 
+def visibility_notes(atlas) -> list[str]:
+    """One line per item that is not public (private, or embargoed until a date, and whether that date has
+    passed), so the lab sees what a build will keep from readers without a token."""
+    from ..access.policy import ItemAccess, today
+
+    on = today()
+    out = []
+    for kind, items in (("release", atlas.releases), ("tissue", atlas.tissues), ("study", atlas.studies),
+                        ("TWAS trait", atlas.twas.traits)):
+        for item in items:
+            access = ItemAccess.from_config(item.visibility)
+            if access.visibility == "private":
+                out.append(f"{kind} {item.id} is private: only readers with a token of its scope see it")
+            elif access.embargoed_until is not None:
+                state = "lifted" if access.is_public(on) else "private until then"
+                out.append(f"{kind} {item.id} is embargoed until {access.embargoed_until.isoformat()} ({state})")
+    return out
+
+
 def validate_and_print(atlas, releases: list[str] | None) -> int:
     from ..validate import validate_atlas
 
@@ -86,6 +105,8 @@ def validate_and_print(atlas, releases: list[str] | None) -> int:
             console.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
     for w in report.warnings:
         console.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
+    for line in visibility_notes(atlas):
+        console.print(f"[cyan]note:[/] {line}", soft_wrap=True)
     errors = report.all_errors()
     for e in errors:
         err_console.print(f"[red]error:[/] {e}")
