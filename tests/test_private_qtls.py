@@ -222,3 +222,13 @@ def test_pages_leave_out_the_private_tissue(client, restricted_client, target, t
     assert PRIVATE_TISSUE in _section(client.get(f"/variant/{v}").text, "associations-table")
     assert restricted_client.get(f"/qtls?tissue={PRIVATE_TISSUE}").status_code == 404
     assert PRIVATE_TISSUE in restricted_client.get(f"/qtls?tissue={PRIVATE_TISSUE}", headers=token).text
+
+
+def test_home_counts_visible_significant_pairs(client, restricted_client, store, view, token):
+    everything = int(store.info["counts"]["n_signif_pairs"])
+    visible = int(store.db.scalar("SELECT COUNT(*) FROM read_parquet(?) WHERE tissue <> ?",
+                                  [store.table_file("signif_pairs"), PRIVATE_TISSUE]))
+    assert store.significant_pair_count() == everything > visible == view.significant_pair_count()
+    assert f"{visible:,} significant pairs" in restricted_client.get("/").text
+    assert f"{everything:,} significant pairs" in restricted_client.get("/", headers=token).text
+    assert f"{everything:,} significant pairs" in client.get("/").text

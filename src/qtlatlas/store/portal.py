@@ -36,6 +36,18 @@ class PortalQueries:
         """:meth:`tissues` computed once per release (a release never changes); do not modify the result."""
         return self._cached("portal:tissues", self.tissues)
 
+    def significant_pair_count(self) -> int | None:
+        """Significant pairs of the release (release.json's count), or, in a store that hides tissues, of its
+        visible tissues (counted once per view); None when unknown."""
+        if not self.hidden.tissues:
+            n = (self.info.get("counts") or {}).get("n_signif_pairs")
+            return None if n is None else int(n)
+        if not self.has_table("signif_pairs"):
+            return None
+        hide, hidden = self.tissue_clause("tissue")
+        return self._cached("portal:n_signif_pairs", lambda: int(self.db.scalar(
+            f"SELECT COUNT(*) FROM read_parquet(?) WHERE TRUE{hide}", [self.table_file("signif_pairs"), *hidden])))
+
     def gene_names(self, gene_ids) -> dict[str, str]:
         """``{gene_id: symbol}`` for the ids of the release among ``gene_ids`` (the id itself when a gene has
         no symbol); unknown ids are left out."""
