@@ -437,8 +437,9 @@ class AllPairsQueries:
 
     def all_pairs_pair(self, tissue: str, modality: str, phenotype_id: str, variant_id: str) -> dict | None:
         """The statistics of one tested pair (``pval_nominal, nlog10p, slope, slope_se, af, ma_samples,
-        ma_count``), None when it was not tested or the release does not publish its nominal pass."""
-        file = self.all_pairs_file(tissue, modality)
+        ma_count``), None when it was not tested, the release does not publish its nominal pass or the tissue is
+        hidden from this store."""
+        file = self.all_pairs_file(tissue, modality) if self.tissue_visible(tissue) else None
         if file is None:
             return None
         runs = file.runs_of_phenotype(str(phenotype_id))

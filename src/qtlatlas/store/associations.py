@@ -176,11 +176,16 @@ class AssociationQueries:
     # -- top / independent QTLs -------------------------------------------------------------------
 
     def _add_membership(self, where: list[str], params: list, tissues, modalities) -> None:
-        """Append the tissue and modality filters (validated; bound parameters) to ``where``/``params``."""
+        """Append the tissue and modality filters (validated; bound parameters) to ``where``/``params``, and the
+        clause that leaves out the hidden tissues."""
         for column, values in (("tissue", self._tissue_filter(tissues)), ("modality", self._modality_filter(modalities))):
             if values is not None:
                 where.append(f"{column} IN ({placeholders(len(values))})")
                 params += values
+        clause, hidden = self.tissue_clause("tissue")
+        if clause:
+            where.append(clause.removeprefix(" AND "))
+            params += hidden
 
     def qtls(self, kind: str = "top", *, tissues=None, modalities=None, genes=None, region: str | None = None,
              max_qval: float | None = None, max_pval: float | None = None, sort: str = "pval_nominal",
@@ -289,7 +294,7 @@ class AssociationQueries:
 
         Rows are sorted by position, tissue, modality, phenotype, variant (a region's also by gene
         after position), with the ``signif_pairs`` columns and :data:`DERIVED_COLUMNS`. Returns
-        ``(rows, total, next_cursor)`` as :meth:`qtls`.
+        ``(rows, total, next_cursor)`` as :meth:`qtls` (hidden tissues left out).
         """
         if (gene is None) == (region is None):
             raise BadQuery("gene/region", "give exactly one of gene and region")
@@ -330,7 +335,8 @@ class AssociationQueries:
                     if values is not None:
                         equal[column] = values
                 table, total = positional.page(self.chrom_spellings(span.chrom), span.start, span.end, equal,
-                                               offset, n, self.columns("signif_pairs"))
+                                               offset, n, self.columns("signif_pairs"),
+                                               exclude={"tissue": self.hidden.tissues} if self.hidden.tissues else None)
                 return self._derived(table.to_pandas()), total, P.next_cursor(offset, table.num_rows, total, kind)
             clause, values = self._region_clause(P.region(region))
             where.append(clause)

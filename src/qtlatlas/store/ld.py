@@ -167,9 +167,10 @@ class LdQueries:
 
     def ld_samples(self, tissue: str | None = None) -> np.ndarray | None:
         """The matrix columns LD is computed over: None for every genotyped sample, else ``(n_samples,)`` bool,
-        the samples of ``tissue`` (NotFound: an unknown tissue, or one without a genotyped sample)."""
+        the samples of ``tissue`` (NotFound: an unknown tissue, or one without a genotyped sample). Without a
+        tissue, a store that hides tissues leaves out the samples found only in hidden tissues."""
         if tissue is None or (isinstance(tissue, str) and not tissue.strip()):
-            return None
+            return self._visible_ld_samples() if self.hidden.tissues else None
         t = self.check_tissue(tissue.strip() if isinstance(tissue, str) else tissue)
         matrix = self.genotype_matrix()
 
@@ -181,6 +182,20 @@ class LdQueries:
         if not keep.any():
             raise NotFound("genotyped samples of tissue", t, detail=f"in release {self.id}")
         return keep
+
+    def _visible_ld_samples(self) -> np.ndarray | None:
+        """The matrix columns of every genotyped sample but those only hidden tissues have (None when there is
+        none such: every column); cached per view."""
+        matrix = self.genotype_matrix()
+
+        def load():
+            by_tissue = self._samples_by_tissue()
+            hidden = {s for t, ss in by_tissue.items() if t in self.hidden.tissues for s in ss}
+            hidden -= {s for t, ss in by_tissue.items() if t not in self.hidden.tissues for s in ss}
+            return ~matrix.keep(sorted(hidden)) if hidden else False
+
+        keep = self._cached("visible_ld_columns", load)
+        return None if keep is False else keep
 
     def _samples_by_tissue(self) -> dict[str, list[str]]:
         def load() -> dict[str, list[str]]:

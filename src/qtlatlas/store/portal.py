@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..io.chromosomes import chrom_sort_key
 from .batched import RunRows
@@ -35,6 +36,18 @@ class PortalQueries:
         """:meth:`tissues` computed once per release (a release never changes); do not modify the result."""
         return self._cached("portal:tissues", self.tissues)
 
+    def significant_pair_count(self) -> int | None:
+        """Significant pairs of the release (release.json's count), or, in a store that hides tissues, of its
+        visible tissues (counted once per view); None when unknown."""
+        if not self.hidden.tissues:
+            n = (self.info.get("counts") or {}).get("n_signif_pairs")
+            return None if n is None else int(n)
+        if not self.has_table("signif_pairs"):
+            return None
+        hide, hidden = self.tissue_clause("tissue")
+        return self._cached("portal:n_signif_pairs", lambda: int(self.db.scalar(
+            f"SELECT COUNT(*) FROM read_parquet(?) WHERE TRUE{hide}", [self.table_file("signif_pairs"), *hidden])))
+
     def gene_names(self, gene_ids) -> dict[str, str]:
         """``{gene_id: symbol}`` for the ids of the release among ``gene_ids`` (the id itself when a gene has
         no symbol); unknown ids are left out."""
@@ -48,14 +61,16 @@ class PortalQueries:
 
     def search_examples(self) -> dict:
         """Search examples shown on the home page: ``gene`` (symbol), ``variant`` and ``region`` (1 Mb around
-        the variant); empty when the release has no QTL (cached).
+        the variant); empty when the release has no QTL (cached per view: rows of hidden tissues are not read).
 
         The example is a clean eQTL shared across tissues where the release has one (:meth:`_shared_eqtl`);
         otherwise the most significant top QTL of any modality."""
         def load() -> dict:
+            hide, hidden = self.tissue_clause("tissue")
             rows = self._shared_eqtl() or self.db.rows(
                 "SELECT gene_id, variant_id, chrom, pos FROM read_parquet(?) "
-                "WHERE pval_nominal IS NOT NULL ORDER BY pval_nominal, gene_id LIMIT 1", [self.table_file("top_qtls")])
+                f"WHERE pval_nominal IS NOT NULL{hide} ORDER BY pval_nominal, gene_id LIMIT 1",
+                [self.table_file("top_qtls"), *hidden])
             if not rows:
                 return {}
             gene_id, variant_id, chrom, pos = rows[0]
@@ -68,29 +83,31 @@ class PortalQueries:
     def _shared_eqtl(self) -> list[tuple]:
         """``[(gene_id, variant_id, chrom, pos)]`` of the expression QTL that shows a clean shared effect, or
         ``[]``: among significant expression top QTLs (q ≤ the release's FDR), the lead variant of each gene
-        in its most significant tissue; the gene whose lead is a significant pair in the most tissues, with the
+        in its most significant visible tissue (hidden tissues are left out throughout); the gene whose lead is a significant pair in the most tissues, with the
         same direction of effect in every one of them, the smallest p-value first."""
         if not (self.has_table("signif_pairs") and "qval" in self.columns("top_qtls")):
             return []
         fdr = float((self.info.get("mapping") or {}).get("fdr") or 0.05)
+        hide, hidden = self.tissue_clause("tissue")
+        hide_s, _ = self.tissue_clause("s.tissue")
         return self.db.rows(
             "WITH lead AS (SELECT gene_id, variant_id, chrom, pos, pval_nominal FROM read_parquet(?) "
-            "  WHERE modality = 'expression' AND qval <= ? AND pval_nominal IS NOT NULL "
+            f"  WHERE modality = 'expression' AND qval <= ? AND pval_nominal IS NOT NULL{hide} "
             "  QUALIFY row_number() OVER (PARTITION BY gene_id ORDER BY pval_nominal, tissue) = 1), "
             "shared AS (SELECT s.gene_id, count(DISTINCT s.tissue) AS n_tissues, min(sign(s.slope)) AS lo, "
             "  max(sign(s.slope)) AS hi FROM read_parquet(?) s JOIN lead l "
             "  ON s.gene_id = l.gene_id AND s.variant_id = l.variant_id "
-            "  WHERE s.modality = 'expression' GROUP BY s.gene_id) "
+            f"  WHERE s.modality = 'expression'{hide_s} GROUP BY s.gene_id) "
             "SELECT l.gene_id, l.variant_id, l.chrom, l.pos FROM lead l JOIN shared USING (gene_id) "
             "WHERE shared.lo = shared.hi ORDER BY shared.n_tissues DESC, l.pval_nominal, l.gene_id LIMIT 1",
-            [self.table_file("top_qtls"), fdr, self.table_file("signif_pairs")])
+            [self.table_file("top_qtls"), fdr, *hidden, self.table_file("signif_pairs"), *hidden])
 
     def threshold_summary(self) -> pd.DataFrame:
         """The significance thresholds used in each tissue × modality, from the top QTL table (cached):
         ``tissue, modality, n_phenotypes, n_significant`` (q ≤ the release's FDR), ``pval_beta_threshold``
         (midpoint between the largest significant and the smallest non-significant permutation p-value, the
         genome-wide bar of the mapping) and ``median_nominal_threshold`` (median per-phenotype nominal p bar).
-        Tissue × modality in release order."""
+        Tissue × modality in release order; hidden tissues left out (cached per view)."""
         def load() -> pd.DataFrame:
             fdr = float((self.info.get("mapping") or {}).get("fdr") or 0.05)
             cols = set(self.columns("top_qtls"))
@@ -98,11 +115,12 @@ class PortalQueries:
                 return pd.DataFrame(columns=["tissue", "modality", "n_phenotypes", "n_significant",
                                              "pval_beta_threshold", "median_nominal_threshold"])
             nominal = "median(pval_nominal_threshold)" if "pval_nominal_threshold" in cols else "NULL"
+            hide, hidden = self.tissue_clause("tissue")
             df = self.db.df(
                 "SELECT tissue, modality, count(*) AS n_phenotypes, count(*) FILTER (WHERE qval <= ?) AS n_significant, "
                 "max(pval_beta) FILTER (WHERE qval <= ?) AS _sig, min(pval_beta) FILTER (WHERE qval > ?) AS _non, "
-                f"{nominal} AS median_nominal_threshold FROM read_parquet(?) GROUP BY tissue, modality",
-                [fdr, fdr, fdr, self.table_file("top_qtls")])
+                f"{nominal} AS median_nominal_threshold FROM read_parquet(?) WHERE TRUE{hide} GROUP BY tissue, modality",
+                [fdr, fdr, fdr, self.table_file("top_qtls"), *hidden])
             df["pval_beta_threshold"] = np.where(df["_sig"].notna() & df["_non"].notna(),
                                                  (df["_sig"] + df["_non"]) / 2, df["_sig"])
             order = {(t, m): i for i, (t, m) in enumerate((t, m) for t, ms in self._tissue_modalities.items() for m in ms)}
@@ -129,7 +147,8 @@ class PortalQueries:
 
         Returns:
             ``(rows, total)``: the rows and the number of rows of the gene in the table (more than
-            ``len(rows)`` when ``limit`` cut the list). A table the release lacks gives no rows.
+            ``len(rows)`` when ``limit`` cut the list), both without the rows of hidden tissues. A table the
+            release lacks gives no rows.
         """
         if kind not in GENE_TABLES:
             raise BadQuery("kind", f"must be one of {', '.join(GENE_TABLES)}, not {str(kind)[:40]!r}")
@@ -144,7 +163,7 @@ class PortalQueries:
     def gene_table(self, gene: dict, kind: str, columns: list[str]) -> pa.Table:
         """Every row of one gene in one association table (:data:`GENE_TABLES`), ``columns`` only (those the
         table has), as an Arrow table in the order of :meth:`gene_rows`: for callers that filter and format a
-        handful of rows, without a DataFrame."""
+        handful of rows, without a DataFrame. Rows of hidden tissues are left out."""
         if kind not in GENE_TABLES:
             raise BadQuery("kind", f"must be one of {', '.join(GENE_TABLES)}, not {str(kind)[:40]!r}")
         table = GENE_TABLES[kind]
@@ -156,17 +175,26 @@ class PortalQueries:
         runs = self._cached("associations_by_gene", lambda: RunRows(self.table_file("associations_by_gene")))
         present = set(self.columns(table)) & set(runs.file.schema.names)
         cols = [c for c in columns if c in present]
-        parts = runs.read(str(gene["gene_id"]), kind, columns=cols)
+        hidden = self.hidden.tissues
+        read = cols if not hidden or "tissue" in cols else [*cols, "tissue"]
+        parts = runs.read(str(gene["gene_id"]), kind, columns=read)
         if not parts:
             return runs.file.schema.empty_table().select(cols)
-        return parts[0] if len(parts) == 1 else pa.concat_tables(parts)
+        table = parts[0] if len(parts) == 1 else pa.concat_tables(parts)
+        if hidden:  # the look-up file holds every tissue's rows
+            table = _without_tissues(table, hidden).select(cols)
+        return table
 
     def _gene_runs(self, gene_id: str, kind: str, table: str, n: int | None) -> tuple[pd.DataFrame, int]:
         """:meth:`gene_rows` from ``associations_by_gene``: the gene's run(s) of ``kind``, cut to ``n`` rows."""
         runs = self._cached("associations_by_gene", lambda: RunRows(self.table_file("associations_by_gene")))
         cols = [c for c in self.columns(table) if c in runs.file.schema.names]
-        total = runs.count(gene_id, kind)
-        parts = runs.read(gene_id, kind, limit=n, columns=cols)
+        if self.hidden.tissues:  # every tissue's rows are in the runs: read them all, count the visible ones
+            parts = [_without_tissues(p, self.hidden.tissues) for p in runs.read(gene_id, kind, columns=cols)]
+            total = sum(p.num_rows for p in parts)
+        else:
+            total = runs.count(gene_id, kind)
+            parts = runs.read(gene_id, kind, limit=n, columns=cols)
         rows = pa.concat_tables(parts).to_pandas() if parts else pd.DataFrame({c: [] for c in cols})
         if len(parts) > 1:  # a gene whose rows were written in two runs (variants named on two chromosomes)
             keys = [c for c in ("pval_nominal", "tissue", "modality", "phenotype_id", "rank", "variant_id") if c in cols]
@@ -188,7 +216,9 @@ class PortalQueries:
                 params += [min(coords) - 2 * window, max(coords) + 2 * window]
         where.append("gene_id = ?")
         params.append(str(gene["gene_id"]))
-        cond = " AND ".join(where)
+        hide, hidden = self.tissue_clause("tissue")
+        cond = " AND ".join(where) + hide
+        params += hidden
         cols = self.columns(table)
         ties = "".join(f", {c}" for c in ("tissue", "modality", "phenotype_id", "rank", "variant_id") if c in cols)
         sql = f"SELECT * FROM read_parquet(?) WHERE {cond} ORDER BY pval_nominal ASC NULLS LAST{ties}"
@@ -231,6 +261,12 @@ class PortalQueries:
         df = df.sort_values(["_c", "tss", "gene_id"], kind="stable")
         df["n_phenotypes"] = df["n_phenotypes"].astype(np.int64)
         return df[LEAD_COLUMNS].reset_index(drop=True)
+
+
+def _without_tissues(table: pa.Table, tissues: frozenset[str]) -> pa.Table:
+    """``table`` without the rows whose ``tissue`` is one of ``tissues``."""
+    found = pc.fill_null(pc.is_in(table.column("tissue"), value_set=pa.array(sorted(tissues), pa.string())), False)
+    return table.filter(pc.invert(found))
 
 
 class _PortalView(PortalQueries):

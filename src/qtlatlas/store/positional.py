@@ -44,37 +44,42 @@ class PositionalTable:
         return sorted(out)
 
     @staticmethod
-    def _mask(batch: pa.RecordBatch, start: int, end: int, equal: dict[str, Iterable]) -> pa.Array:
+    def _mask(batch: pa.RecordBatch, start: int, end: int, equal: dict[str, Iterable],
+              exclude: dict[str, Iterable] | None = None) -> pa.Array:
         pos = batch.column(batch.schema.get_field_index("pos"))
         mask = pc.and_(pc.greater_equal(pos, start), pc.less_equal(pos, end))
         for column, values in equal.items():
             col = batch.column(batch.schema.get_field_index(column))
             mask = pc.and_(mask, pc.is_in(col, value_set=pa.array(list(values), pa.string())))
+        for column, values in (exclude or {}).items():
+            col = batch.column(batch.schema.get_field_index(column))
+            found = pc.fill_null(pc.is_in(col, value_set=pa.array(sorted(values), pa.string())), False)
+            mask = pc.and_(mask, pc.invert(found))
         return mask
 
     def read(self, chroms: Iterable[str], start: int, end: int, equal: dict[str, Iterable] | None = None,
-             columns: list[str] | None = None) -> pa.Table:
-        """Rows with ``start ≤ pos ≤ end`` on ``chroms`` and, for each ``equal`` column, a value in its set;
-        in file order, ``columns`` only (all when None)."""
+             columns: list[str] | None = None, exclude: dict[str, Iterable] | None = None) -> pa.Table:
+        """Rows with ``start ≤ pos ≤ end`` on ``chroms``, for each ``equal`` column a value in its set and for
+        each ``exclude`` column a value outside its set; in file order, ``columns`` only (all when None)."""
         equal = equal or {}
         names = columns or self.schema.names
         parts = []
         for g in self.groups(chroms, start, end):
             b = self.file.batch(g)
-            parts.append(b.filter(self._mask(b, start, end, equal)).select(names))
+            parts.append(b.filter(self._mask(b, start, end, equal, exclude)).select(names))
         if not parts:
             return self.schema.empty_table().select(names)
         return pa.Table.from_batches(parts)
 
     def page(self, chroms: Iterable[str], start: int, end: int, equal: dict[str, Iterable] | None, offset: int,
-             limit: int, columns: list[str]) -> tuple[pa.Table, int]:
-        """``(rows, total)``: the ``limit`` matching rows from ``offset`` on (file order), and the number of
-        matching rows."""
+             limit: int, columns: list[str], exclude: dict[str, Iterable] | None = None) -> tuple[pa.Table, int]:
+        """``(rows, total)``: the ``limit`` matching rows (as :meth:`read`) from ``offset`` on (file order), and
+        the number of matching rows."""
         equal = equal or {}
         total, taken, parts = 0, 0, []
         for g in self.groups(chroms, start, end):
             b = self.file.batch(g)
-            mask = self._mask(b, start, end, equal)
+            mask = self._mask(b, start, end, equal, exclude)
             n = int(pc.sum(mask).as_py() or 0)
             if n and total + n > offset and taken < limit:
                 rows = b.filter(mask).select(columns)

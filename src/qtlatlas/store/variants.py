@@ -194,7 +194,7 @@ class VariantQueries:
 
     def variant_associations(self, variant_id: str, include_nominal: bool = False) -> pd.DataFrame:
         """Every row of ``top_qtls``, ``independent_qtls`` and the significant pairs for a variant (any syntax
-        of :meth:`variant`), every tissue and modality, with a ``source`` column (``top``, ``independent``,
+        of :meth:`variant`), every tissue (the store's hidden tissues left out) and modality, with a ``source`` column (``top``, ``independent``,
         ``significant``) first, sorted by source (in that order), tissue, modality, phenotype. Columns a
         table lacks are missing values; ``gene_name`` (the gene's symbol) follows ``gene_id`` and ``maf, mac,
         low_mac`` follow ``af`` (:meth:`~qtlatlas.store.associations.AssociationQueries.with_allele_counts`). One batch of ``associations_by_position`` when the release has it,
@@ -233,7 +233,8 @@ class VariantQueries:
         key = [*names, v["pos"], v["variant_id"]]
         positional = self._positional()
         if positional is not None:
-            table = positional.read(names, v["pos"], v["pos"], {"variant_id": [v["variant_id"]]})
+            table = positional.read(names, v["pos"], v["pos"], {"variant_id": [v["variant_id"]]},
+                                    exclude={"tissue": self.hidden.tissues} if self.hidden.tissues else None)
             rank = pc.index_in(table.column("source"), value_set=pa.array([s for s, _ in _SOURCES]))
             table = table.append_column("_rank", rank).sort_by(
                 [("_rank", "ascending"), ("tissue", "ascending"), ("modality", "ascending"),
@@ -242,12 +243,13 @@ class VariantQueries:
                 pair_columns = {"source", *self.columns("signif_pairs")}
                 table = table.select([c for c in table.column_names if c in pair_columns])
             return table.to_pandas()
+        hide, hidden = self.tissue_clause("tissue")
         parts, params = [], []
         for i, (source, table) in enumerate(_SOURCES):
             if not self.has_table(table):
                 continue
-            parts.append(f"SELECT '{source}' AS source, {i} AS _source_rank, * FROM read_parquet(?) WHERE {where}")
-            params += [self.table_file(table), *key]
+            parts.append(f"SELECT '{source}' AS source, {i} AS _source_rank, * FROM read_parquet(?) WHERE {where}{hide}")
+            params += [self.table_file(table), *key, *hidden]
         if not parts:
             return pd.DataFrame({"source": []})
         sql = " UNION ALL BY NAME ".join(parts)
@@ -326,7 +328,9 @@ class VariantQueries:
     def nominal_pair(self, tissue: str, modality: str, phenotype_id: str, variant_id: str) -> dict | None:
         """The mapped nominal statistics (``pval_nominal, slope, slope_se``, …) of one tested pair, from the
         release's all-pairs store (or the nominal look-up file of releases built before it); None when the pair
-        was not tested or the release does not publish its nominal pass."""
+        was not tested, the release does not publish its nominal pass or the tissue is hidden from this store."""
+        if not self.tissue_visible(tissue):
+            return None
         if self.all_pairs_file(tissue, modality) is not None:
             return self.all_pairs_pair(tissue, modality, phenotype_id, variant_id)
         from .nominal import NominalPairs
@@ -365,7 +369,10 @@ class VariantQueries:
 
     def nominal_threshold(self, tissue: str, modality: str, phenotype_id: str) -> float | None:
         """The nominal p-value threshold of a phenotype (or of its gene/group) from the top QTL table; None
-        when it has none. All thresholds of the release are read once and kept (one float per phenotype)."""
+        when it has none (or the tissue is hidden from this store). All thresholds of the release are read once and
+        kept (one float per phenotype)."""
+        if not self.tissue_visible(tissue):
+            return None
         def load() -> dict[tuple[str, str, str], float]:
             cols = set(self.columns("top_qtls"))
             if "pval_nominal_threshold" not in cols:

@@ -165,7 +165,7 @@ def gene_page(request: Request, gene: str) -> Response:
                                    links={"TSV (API)": page.api_url("/qtls/independent", gene=g["gene_id"],
                                                                     format="tsv", limit=10_000)})
     pairs, pages = _pairs_page(page, name, assoc["significant"], assoc["n_significant"], number)
-    n_qtl = sum(1 for s in g["status"] if s["has_qtl"])
+    n_qtl = sum(1 for s in g["status"] if s["has_qtl"] and page.release.tissue_visible(s["tissue"]))
     coloc = coloc_read.result()
     evidence = {"coloc": coloc_table(page, "coloc-table", f"Colocalisation of {name}'s phenotypes with GWAS loci, "
                                      "most probable shared causal variant (PP.H4) first", name, coloc,

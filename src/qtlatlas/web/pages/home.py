@@ -52,7 +52,8 @@ def home(request: Request) -> Response:
     page = page_for(request)
     fdr = (page.release.info.get("mapping") or {}).get("fdr")
     return render(page, "home.html", tissues=tissue_table(page), studies=page.site.studies(),
-                  examples=portal_queries(page.release).search_examples(), fdr=fdr)
+                  examples=portal_queries(page.release).search_examples(), fdr=fdr,
+                  n_signif_pairs=portal_queries(page.release).significant_pair_count())
 
 
 def _redirect(url: str) -> RedirectResponse:

@@ -129,7 +129,7 @@ def _shown(rows: pd.DataFrame) -> pd.DataFrame:
     if "mac" in rows.columns:  # the count with its low-count flag, in one cell
         low = (rows["low_mac"].astype(object).where(rows["low_mac"].notna(), False).map(bool)
                if "low_mac" in rows.columns else pd.Series(False, index=rows.index))
-        rows["mac"] = [None if m is None or m != m else f"{int(m):,}" + (" low" if flag else "")
+        rows["mac"] = [None if pd.isna(m) else f"{int(m):,}" + (" low" if flag else "")
                        for m, flag in zip(rows["mac"].astype(object), low, strict=True)]
     return rows
 
