@@ -189,6 +189,7 @@ class Site:
             raise NotFound("study", study_id)
         d = layout.study_dir(self.path, study_id)
         data = _read_json(d / layout.STUDY_JSON)
+        data.pop("visibility", None)  # as configured when published; atlas.json's access is the one in force
         texts = self.item_texts("study", study_id)
         data["data_use"] = data.get("data_use") or texts["data_use"]
         data["citation"] = data.get("citation") or texts["citation"]
