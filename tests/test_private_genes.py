@@ -241,3 +241,15 @@ def test_unrestricted_store_keeps_its_fast_paths(stores):
     full, _ = stores
     assert not full.hidden and full._base is full
     assert full.tissue_clause("tissue") == ("", [])
+
+
+def test_samples_page_links_only_what_the_reader_may_see(client, restricted_client):
+    def links(c, page):
+        return [(name, url.replace("&amp;", "&")) for url, name in re.findall(r'href="([^"]+)" download>([^<]+)<', page)]
+
+    every = links(client, _get(client, "/samples"))
+    assert any(PRIVATE_TISSUE in _get(client, url) for _, url in every)  # the release-wide files hold every tissue
+    seen = links(restricted_client, _get(restricted_client, "/samples"))
+    assert {n for n, _ in seen} == {n for n, _ in every if PRIVATE_TISSUE not in n}
+    for name, url in seen:
+        assert PRIVATE_TISSUE not in _get(restricted_client, url), name
