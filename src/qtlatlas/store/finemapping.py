@@ -64,7 +64,8 @@ class FinemappingQueries:
         three. Optional ``tissues`` / ``modalities`` filters and ``min_pip`` (members with a PIP at least this).
 
         Rows: :data:`~qtlatlas.release.finemapping.CREDIBLE_SETS_COLUMNS`, ordered by tissue, modality,
-        phenotype, credible set (L1, L2, …) and PIP descending. Returns ``(rows, total, next_cursor)``: at most
+        phenotype, credible set (L1, L2, …) and PIP descending; the tissues this store hides are left out before
+        counting and paging. Returns ``(rows, total, next_cursor)``: at most
         ``limit`` (≤ 10,000) rows from ``cursor`` on, the number of rows matching, and the next page's cursor
         (None on the last page).
 
@@ -93,6 +94,10 @@ class FinemappingQueries:
             clause, values = self._region_clause(P.region(region))
             where = [clause]
         self._add_membership(where, values, tissues, modalities)
+        hidden, hidden_values = self.tissue_clause("tissue")
+        if hidden:  # rows of the tissues this store hides count nowhere
+            where.append(hidden.removeprefix(" AND "))
+            values += hidden_values
         if pip_min is not None:
             where.append("pip >= ?")
             values.append(pip_min)

@@ -165,7 +165,7 @@ class GeneQueries:
     def gene(self, gene: str) -> dict:
         """A gene by id or symbol: the genes-table fields (gene_id, gene_name, gene_type, chrom, start, end,
         strand, tss) and ``status``, one ``{tissue, modality, expressed, tested, has_qtl, n_independent}``
-        per tissue × modality where the gene was measured (release order)."""
+        per tissue × modality where the gene was measured (release order; tissues this store hides left out)."""
         row = self.resolve_gene(gene)
         if self.has_table("gene_status_index"):  # one small batch of a look-up file
             index = self._cached("gene_status_index", lambda: KeyedRows(self.table_file("gene_status_index"), "gene_id"))
@@ -175,6 +175,8 @@ class GeneQueries:
             found = self.db.rows(
                 "SELECT tissue, modality, expressed, tested, has_qtl, n_independent FROM read_parquet(?) "
                 "WHERE gene_id = ?", [self.table_file("gene_status"), row["gene_id"]])
+        if self.hidden.tissues:
+            found = [r for r in found if r[0] not in self.hidden.tissues]
         order = {(t, m): i for i, (t, m) in enumerate((t, m) for t, ms in self._tissue_modalities.items() for m in ms)}
         found.sort(key=lambda r: (order.get((r[0], r[1]), 1 << 30), r[0], r[1]))
         row["status"] = [{"tissue": t, "modality": m, "expressed": bool(e), "tested": bool(te), "has_qtl": bool(q),
@@ -255,7 +257,16 @@ class GeneQueries:
 
     def median_matrix(self) -> tuple[dict[str, int], list[str], np.ndarray]:
         """Median TPM of every gene and tissue, in memory (a genes × tissues float64 matrix, NaN where a gene
-        was not quantified): ``(row of each gene id, tissue ids in release order, matrix)``; cached."""
+        was not quantified): ``(row of each gene id, tissue ids in release order, matrix)``; cached. A restricted
+        store has the columns of its visible tissues only (a copy of the release's matrix without the others)."""
+        if self.hidden.tissues:
+            def visible():
+                rows, tissues, matrix = self._base.median_matrix()
+                cols = [j for j, t in enumerate(tissues) if self.tissue_visible(t)]
+                return rows, [tissues[j] for j in cols], np.ascontiguousarray(matrix[:, cols])
+
+            return self._cached("median_matrix", visible)
+
         def load():
             df = pd.read_parquet(self.table_file("medians"), columns=["tissue", "gene_id", "median"])
             genes = list(dict.fromkeys(df["gene_id"].astype(str)))

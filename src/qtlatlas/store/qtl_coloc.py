@@ -42,7 +42,8 @@ class QtlColocQueries:
 
         Returns ``(rows, total, next_cursor)``: at most ``limit`` (≤ 10,000) rows of :data:`QTL_COLOC_COLUMNS`
         from ``cursor`` on, ordered by gene id, tissue1, modality1, phenotype_id1, tissue2, modality2,
-        phenotype_id2; the number of matching rows; the cursor of the next page (None on the last)."""
+        phenotype_id2; the number of matching rows; the cursor of the next page (None on the last). Pairs with a
+        tissue this store hides on either side are left out of the rows and the total."""
         if not self.has_qtl_coloc():
             raise NotFound("QTL–QTL colocalisation", self.id, detail="(this release was built without it)")
         n = P.limit(limit)
@@ -50,6 +51,11 @@ class QtlColocQueries:
         offset = P.decode_cursor(cursor, kind)
         path = self.table_file("qtl_coloc")
         where, params = ["TRUE"], []
+        for side in ("tissue1", "tissue2"):  # a pair with a hidden tissue on either side is left out
+            hidden, hidden_values = self.tissue_clause(side)
+            if hidden:
+                where.append(hidden.removeprefix(" AND "))
+                params += hidden_values
         if gene is not None:
             where.append("gene_id = ?")
             params.append(self._qtl_coloc_gene(gene, path))
@@ -76,11 +82,14 @@ class QtlColocQueries:
 
     def _qtl_coloc_gene(self, gene: str, path: str) -> str:
         """The gene id of ``gene`` (id or symbol), or ``gene`` itself when the annotation lacks it but the table
-        holds rows of that gene id (phenotypes of genes outside the release's annotation)."""
+        holds rows of that gene id (phenotypes of genes outside the release's annotation) between visible tissues."""
         try:
             return self.resolve_gene(gene)["gene_id"]
         except NotFound:
             q = P.text(gene, "gene")
-            if self.db.scalar("SELECT COUNT(*) FROM read_parquet(?) WHERE gene_id = ?", [path, q]):
+            hidden1, values1 = self.tissue_clause("tissue1")
+            hidden2, values2 = self.tissue_clause("tissue2")
+            if self.db.scalar(f"SELECT COUNT(*) FROM read_parquet(?) WHERE gene_id = ?{hidden1}{hidden2}",
+                              [path, q, *values1, *values2]):
                 return q
             raise

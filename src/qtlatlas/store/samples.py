@@ -39,8 +39,11 @@ class SampleQueries:
         """Rows of the sample QC report (:data:`SAMPLE_QC_COLUMNS`; empty without one): ``check`` one of
         :data:`QC_CHECKS`, ``flagged`` only what needs a look, ``tissue`` the identity rows of a tissue and the sex
         rows of individuals sampled there (unknown check or tissue: :class:`~qtlatlas.store.errors.NotFound` or
-        :class:`~qtlatlas.store.errors.InvalidParameter` naming it)."""
+        :class:`~qtlatlas.store.errors.InvalidParameter` naming it). A restricted store leaves out the identity rows
+        of hidden tissues and the sex rows of individuals sampled in one (their score pools those samples)."""
         def load() -> pd.DataFrame:
+            if self.hidden.tissues:
+                return _visible_qc(self._base.sample_qc_rows(), self.hidden.tissues)
             if not self.has_sample_qc():
                 return pd.DataFrame(columns=SAMPLE_QC_COLUMNS)
             df = pd.read_parquet(self.table_file("sample_qc"))
@@ -67,7 +70,11 @@ class SampleQueries:
         return self.has_table("sample_metadata")
 
     def _sample_table(self) -> pd.DataFrame:
+        """The samples (:data:`SAMPLE_COLUMNS`, then free metadata); a restricted store's without those of hidden
+        tissues."""
         def load() -> pd.DataFrame:
+            if self.hidden.tissues:
+                return self.visible_rows(self._base._sample_table())
             if self.has_sample_metadata():
                 df = pd.read_parquet(self.table_file("sample_metadata"))
             elif self.has_table("samples"):
@@ -86,7 +93,12 @@ class SampleQueries:
         return self._cached("samples:table", load)
 
     def _individual_table(self) -> pd.DataFrame:
+        """The individuals (``individual_id, sex, batch``, free metadata, ``n_tissues, tissues``); a restricted
+        store's ``tissues`` and ``n_tissues`` count its visible tissues only, and individuals sampled only in hidden
+        tissues are left out."""
         def load() -> pd.DataFrame:
+            if self.hidden.tissues:
+                return _visible_individuals(self._base._individual_table(), self.hidden.tissues)
             if self.has_table("individuals"):
                 df = pd.read_parquet(self.table_file("individuals"))
                 df["n_tissues"] = df["n_tissues"].astype("int64")
@@ -181,3 +193,26 @@ class SampleQueries:
         out["n_tissues"] = [len(t.split(",")) for t in out["tissues"]]
         out = out.sort_values(["n_individuals", "n_tissues", "tissues"], ascending=[False, False, True], kind="stable")
         return out[["tissues", "n_tissues", "n_individuals"]].head(top).reset_index(drop=True)
+
+
+def _split_tissues(text: object) -> list[str]:
+    return [t for t in str(text or "").split(",") if t]
+
+
+def _visible_individuals(people: pd.DataFrame, hidden: frozenset[str]) -> pd.DataFrame:
+    """``people`` (:meth:`SampleQueries._individual_table`) with ``tissues`` and ``n_tissues`` over the tissues not in
+    ``hidden``; individuals whose every tissue is hidden are left out (those sampled in none stay)."""
+    listed = [_split_tissues(t) for t in people["tissues"]]
+    seen = [[t for t in ts if t not in hidden] for ts in listed]
+    keep = np.array([bool(v) or not ts for ts, v in zip(listed, seen, strict=True)], dtype=bool)
+    out = people.copy()
+    out["tissues"] = [",".join(v) for v in seen]
+    out["n_tissues"] = np.array([len(v) for v in seen], dtype=np.int64)
+    return out[keep].reset_index(drop=True)
+
+
+def _visible_qc(rows: pd.DataFrame, hidden: frozenset[str]) -> pd.DataFrame:
+    """Sample QC rows without any row that names a tissue of ``hidden`` (the identity rows of such a tissue, the sex
+    rows of individuals sampled in one: their score and call pool every sample of the individual)."""
+    keep = np.array([not (set(_split_tissues(t)) & hidden) for t in rows["tissue"]], dtype=bool)
+    return rows[keep].reset_index(drop=True)

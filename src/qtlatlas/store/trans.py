@@ -37,7 +37,11 @@ class TransQueries:
 
     def _trans_table(self) -> pd.DataFrame:
         """Every trans pair with its target gene, variant position and cis genes (:data:`TRANS_COLUMNS`), most
-        significant first (cached)."""
+        significant first (cached). A restricted store keeps the release's pairs of its visible tissues (a pair's
+        cis genes are of its own tissue)."""
+        if self.hidden.tissues:
+            return self._cached("trans:pairs", lambda: self.visible_rows(self._base._trans_table()))
+
         def load() -> pd.DataFrame:
             if not self.has_trans():
                 return pd.DataFrame({c: pd.Series(dtype=object) for c in TRANS_COLUMNS})
@@ -117,7 +121,11 @@ class TransQueries:
 
     def _hotspot_table(self) -> pd.DataFrame:
         """Every hotspot locus of the release (:meth:`trans_hotspots` with one target or more), the most targets
-        first; computed once per release (grouping every trans pair is too slow for each page view)."""
+        first; computed once per release (grouping every trans pair is too slow for each page view). A hotspot is
+        of one tissue: a restricted store keeps those of its visible tissues."""
+        if self.hidden.tissues:
+            return self._cached("trans:hotspots", lambda: self.visible_rows(self._base._hotspot_table()))
+
         def load() -> pd.DataFrame:
             df = self._trans_table()
             df = df[df["pos"].notna()]

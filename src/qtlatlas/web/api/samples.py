@@ -43,7 +43,8 @@ def samples(request: Request, release: ReleaseDep, tissue: TissueParam = None,
 
 @router.get("/individuals", responses=INDIVIDUALS, summary="Individuals: sex, batch and the tissues sampled",
             description="Rows: `individual_id, sex` (female, male or empty when unknown), `batch`, the atlas's "
-            "further metadata columns, `n_tissues` and `tissues` (comma-separated). `sex=unknown` selects those of "
+            "further metadata columns, `n_tissues` and `tissues` (comma-separated; of the tissues the request may see, "
+            "individuals sampled only in others left out). `sex=unknown` selects those of "
             "unknown sex; 400 for another value, 404 naming an unknown tissue. " + _DERIVED)
 def individuals(request: Request, release: ReleaseDep,
                 sex: Annotated[str | None, Query(max_length=20, description="female, male or unknown")] = None,
@@ -58,7 +59,9 @@ def individuals(request: Request, release: ReleaseDep,
             "one `sex` row per individual (declared sex against the expression of the sex marker genes) and one "
             "`identity` row per sample and tissue (the sample's RNA against every individual's genotypes at the "
             "tissue's strongest cis-QTLs). `flagged=true` keeps what needs a look; `check=` one of sex, identity "
-            "(400 otherwise); `tissue=` (404 naming an unknown one). No rows when the release has no report.")
+            "(400 otherwise); `tissue=` (404 naming an unknown one). No rows when the release has no report. Rows "
+            "that name a tissue the request may not see are left out (the sex row of an individual sampled there too: "
+            "its score pools every sample).")
 def sample_qc(request: Request, release: ReleaseDep,
               check: Annotated[str | None, Query(max_length=20, description="sex or identity")] = None,
               flagged: Annotated[bool, Query(description="only flagged rows")] = False,

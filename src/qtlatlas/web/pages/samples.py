@@ -81,12 +81,33 @@ def heatmap_svg(matrix: pd.DataFrame, names: dict[str, str]) -> Markup:
     return Markup("".join(parts))
 
 
+#: The release-wide tables of samples (name, API path, description): files of every tissue, which a view hiding
+#: tissues replaces by the API's answer over its visible tissues (:func:`_downloads`).
+WHOLE_RELEASE = (("samples", "/samples", "the RNA samples of the tissues you can see (TSV, API)"),
+                 ("individuals", "/individuals", "the individuals sampled in the tissues you can see (TSV, API)"))
+
+
 def _downloads(page: Page) -> list[dict]:
-    """The release's sample, individual and FASTQ-list downloads (name, url, bytes, description), in that order."""
+    """The release's sample, individual and FASTQ-list downloads (name, url, bytes, description), in that order. The
+    sample and individual files hold every tissue: a store that hides tissues links the API's TSV instead (no
+    ``bytes``)."""
     release = page.release.id
     wanted = [f"samples.{release}.tsv", f"individuals.{release}.tsv"]
     files = [f for f in _files(page) if f["name"] in wanted or f["name"].startswith("fastq.")]
+    if page.release.hidden.tissues:
+        files = [f for f in files if f["name"] not in wanted]
+        files += [{"name": f"{name}.{release}.tsv", "url": page.api_url(path, format="tsv", limit=100_000),
+                   "bytes": None, "description": about} for name, path, about in WHOLE_RELEASE]
     return sorted(files, key=lambda f: (wanted.index(f["name"]) if f["name"] in wanted else len(wanted), f["name"]))
+
+
+def _qc_files(page: Page) -> list[dict]:
+    """The sample QC report's download, or (a store that hides tissues: the file has their rows) the API's TSV."""
+    files = [f for f in _files(page) if f["name"].startswith("sample_qc.")]
+    if files and page.release.hidden.tissues:
+        return [{"name": f"sample_qc.{page.release.id}.tsv", "bytes": None,
+                 "url": page.api_url("/samples/qc", format="tsv", limit=100_000)}]
+    return files
 
 
 @router.get("/samples")
@@ -117,7 +138,7 @@ def samples_page(request: Request,
                                    empty="This release lists no sample.")
     matrix = release.shared_individuals()
     qc = release.sample_qc_rows()
-    qc_files = [f for f in _files(page) if f["name"].startswith("sample_qc.")]
+    qc_files = _qc_files(page)
     flagged = table_from_frame(page, "sample-qc-flagged", qc[qc["flag"]], FLAGGED_COLUMNS,
                                caption="Flagged by sample QC", tsv_name=f"sample_qc_flagged.{release.id}",
                                empty="Sample QC flagged nothing.")
