@@ -187,8 +187,8 @@ def test_trait_counts_recounted_without_the_tissue(client, restricted_client, tr
     page = restricted_client.get(f"/twas/traits/{TRAIT}", headers=trait_only).text
     assert TISSUE not in re.sub(r'<li class="nav-reader">.*?</li>', "", page)
     # the trait's download files hold every tissue's rows: listed to the unrestricted reader only
-    assert f"twas_assoc.{TRAIT}." in client.get(f"/twas/traits/{TRAIT}").text
-    assert f"twas_assoc.{TRAIT}." not in page and f"coloc.{TRAIT}." not in page
+    assert f"downloads/twas_assoc.{TRAIT}." in client.get(f"/twas/traits/{TRAIT}").text
+    assert f"downloads/twas_assoc.{TRAIT}." not in page and f"downloads/coloc.{TRAIT}." not in page
 
 
 # -- a token seeing both: the unrestricted answers --------------------------------------------------------------
@@ -207,3 +207,25 @@ def test_authorized_view_equals_unrestricted(client, restricted_client, both):
         assert a.status_code == b.status_code == 200, url
         shown = re.sub(r'<li class="nav-reader">.*?</li>', "", b.text)  # the signed-in reader names the scopes
         assert a.text.count(TISSUE) == shown.count(TISSUE) and a.text.count(TRAIT) == shown.count(TRAIT), url
+
+
+def _phewas(client, variant: str, headers=None) -> dict:
+    import json
+
+    page = client.get(f"/variant/{variant}", headers=headers or {}).text
+    found = re.search(r'<script type="application/json" id="variant-data">(.*?)</script>', page, re.S)
+    return json.loads(found.group(1))["phewas"]
+
+
+def test_variant_phewas_over_visible_tissues(client, restricted_client, both):
+    variant = client.get(f"{API}/coloc?trait={TRAIT}&limit=1").json()["data"][0]["lead_variant_id"]
+    full = _phewas(client, variant)
+    ids = [t["id"] for t in full["tissues"]]
+    assert TISSUE in ids
+    liver = ids.index(TISSUE)
+    part = _phewas(restricted_client, variant)
+    assert TISSUE not in str(part)
+    assert len(part["t"]) == sum(t != liver for t in full["t"])
+    if full["min_nlog10p"] is None:
+        assert part["n_total"] == len(part["t"])
+    assert _phewas(restricted_client, variant, both) == full
