@@ -229,3 +229,25 @@ def test_variant_phewas_over_visible_tissues(client, restricted_client, both):
     if full["min_nlog10p"] is None:
         assert part["n_total"] == len(part["t"])
     assert _phewas(restricted_client, variant, both) == full
+
+
+def test_locus_conditioned_on_a_hidden_model_shows_no_conditional_value(client, restricted_client, trait_only):
+    loci = _rows(client, f"/twas/traits/{TRAIT}/loci")
+    assert len(loci)
+    for number in loci["locus"]:
+        full = client.get(f"{API}/twas/traits/{TRAIT}/loci/{number}").json()["data"]
+        seen = restricted_client.get(f"{API}/twas/traits/{TRAIT}/loci/{number}", headers=trait_only)
+        visible = [m for m in full["models"] if m["tissue"] != TISSUE]
+        if not visible:
+            assert seen.status_code == 404
+            continue
+        got = seen.json()["data"]
+        assert TISSUE not in seen.text
+        assert [m["phenotype_id"] for m in got["models"]] == [m["phenotype_id"] for m in visible]
+        assert [g["gwas_z"] for g in got["gwas"]] == [g["gwas_z"] for g in full["gwas"]]
+        if any(m["tissue"] == TISSUE and m["joint"] for m in full["models"]):
+            assert all(g["cond_z"] is None for g in got["gwas"])
+            assert all(m["joint_z"] is None and m["cond_z"] is None for m in got["models"])
+            assert got["locus"]["var_exp"] is None
+        else:
+            assert got["gwas"] == full["gwas"] and got["models"] == visible

@@ -15,8 +15,8 @@ significant (Bonferroni, per trait) for both traits.
 A restricted store (:meth:`~qtlatlas.store.release.ReleaseStore.restricted`) leaves out the hidden traits and
 the models of hidden tissues everywhere: traits, panels, models, associations, loci and correlations are
 computed over what is left (a trait's and a locus's counts are recounted over the visible models; a locus
-with no visible model is left out; the Bonferroni threshold, ``bonferroni_p`` and ``zthresh``, stays the one
-the analysis used). An unrestricted store reads the tables as they are.
+with no visible model is left out, and one whose joint model holds a hidden tissue's model shows no conditional
+value; the Bonferroni threshold, ``bonferroni_p`` and ``zthresh``, stays the one the analysis used). An unrestricted store reads the tables as they are.
 """
 
 from __future__ import annotations
@@ -41,6 +41,11 @@ LOCUS_MODEL_FIELDS = ["panel", "tissue", "modality", "phenotype_id", "gene_id", 
                       "cond_status", "top_snp_cor"]
 #: Columns of a locus's GWAS (from ``twas_locus_gwas``).
 LOCUS_GWAS_FIELDS = ["variant_id", "chrom", "pos", "gwas_z", "gwas_p", "cond_z", "cond_p", "cond_r2", "cond_status"]
+#: A locus's values that the joint model conditioned on (blanked where a hidden tissue's model is in it).
+_LOCUS_CONDITIONAL = ["cond_snp_p", "var_exp", "lead_cond_status", "best_cond_snp", "best_cond_p", "n_explained",
+                      "n_unstable"]
+_MODEL_CONDITIONAL = ["joint_z", "joint_p", "cond_z", "cond_p", "cond_r2", "cond_status"]
+_GWAS_CONDITIONAL = ["cond_z", "cond_p", "cond_r2", "cond_status"]
 #: Columns added to the TWAS tables after their first releases: older releases answer them as null.
 _LATER_FIELDS = {"weak_model", "cond_r2", "cond_status"}
 #: Columns of a gene's models (from ``twas_models``), per tissue × modality.
@@ -111,7 +116,8 @@ class TwasQueries:
 
     def _visible_loci(self) -> pd.DataFrame:
         """Every locus of the visible traits (restricted stores only), its model and gene counts, gene lists and
-        best TWAS p recounted over the models of visible tissues; loci without one left out."""
+        best TWAS p recounted over the models of visible tissues; loci without one left out; the conditional
+        values (:data:`_LOCUS_CONDITIONAL`) blanked where a hidden tissue's model is among the joint ones."""
         def load() -> pd.DataFrame:
             loci = self.db.df("SELECT * FROM read_parquet(?) ORDER BY trait, locus", [self._twas_table("twas_loci")])
             loci = self.visible_rows(loci, tissue=None, trait="trait")
@@ -141,6 +147,8 @@ class TwasQueries:
                         rec[ids_col] = ",".join(g for g, _ in pairs)
                     if names_col in rec and len(names) == len(ids):
                         rec[names_col] = ",".join(n for _, n in pairs)
+                if (rec["trait"], int(rec["locus"])) in self._loci_joint_hidden():
+                    rec.update({c: None for c in _LOCUS_CONDITIONAL if c in rec})
                 keep.append(i)
                 rows.append(rec)
             out = pd.DataFrame(rows, columns=loci.columns)
@@ -148,6 +156,20 @@ class TwasQueries:
                               errors="ignore").reset_index(drop=True)
 
         return self._cached("twas_loci:visible", load)
+
+    def _loci_joint_hidden(self) -> frozenset[tuple[str, int]]:
+        """``(trait, locus)`` of the loci whose joint model holds a model of a hidden tissue: their conditional
+        statistics are functions of that model's weights."""
+        def load() -> frozenset[tuple[str, int]]:
+            if not self.hidden.tissues:
+                return frozenset()
+            hidden = sorted(self.hidden.tissues)
+            rows = self.db.rows(
+                "SELECT DISTINCT trait, CAST(locus AS BIGINT) FROM read_parquet(?) WHERE locus IS NOT NULL AND joint "
+                f"AND tissue IN ({placeholders(len(hidden))})", [self._twas_table("twas_associations"), *hidden])
+            return frozenset((str(t), int(n)) for t, n in rows)
+
+        return self._cached("twas_loci:joint_hidden", load)
 
     def _twas_panels_df(self) -> pd.DataFrame:
         """The weights panels (those of visible tissues)."""
@@ -352,7 +374,8 @@ class TwasQueries:
         """One locus: ``locus`` (its ``twas_loci`` row), ``models`` (its models: h², CV R², TWAS z/p, coloc
         PP3/PP4, joint flag, joint or conditional z; :data:`LOCUS_MODEL_FIELDS`; those of visible tissues) and
         ``gwas`` (per SNP: marginal and conditional GWAS z and p, by position). A locus without a visible model
-        is NotFound in a restricted store."""
+        is NotFound in a restricted store; where a hidden tissue's model is among the joint ones, the conditional
+        and joint values of the locus, its models and its GWAS are null."""
         from .genes import records
 
         tid = self.check_trait(trait)
@@ -384,6 +407,9 @@ class TwasQueries:
         gwas = self.db.df(f"SELECT {gwas_fields} FROM read_parquet(?) "
                           "WHERE trait = ? AND locus = ? ORDER BY pos, variant_id",
                           [self._twas_table("twas_locus_gwas"), tid, n])
+        if self.hidden.tissues and (tid, n) in self._loci_joint_hidden():  # conditioned on a hidden model: no conditional value shown
+            models = models.assign(**{c: None for c in _MODEL_CONDITIONAL if c in models.columns})
+            gwas = gwas.assign(**{c: None for c in _GWAS_CONDITIONAL if c in gwas.columns})
         return {"trait": tid, "locus": records(loci)[0], "models": records(models), "gwas": records(gwas)}
 
     # -- genes, panels and models -----------------------------------------------------------------
