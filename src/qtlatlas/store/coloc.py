@@ -5,7 +5,9 @@ One row per GWAS locus × phenotype tested there (coloc.abf's posteriors PP.H0..
 The table is small next to the pair tables (a few rows per locus and phenotype), so a query is one DuckDB
 scan with every user value bound as a parameter: rows of a trait, of a gene (id or symbol), of the loci whose
 window holds a variant — any combination of the three — filtered by tissue, modality and PP.H4, sorted by
-PP.H4 descending (then trait, locus, tissue, modality, phenotype) and paged.
+PP.H4 descending (then trait, locus, tissue, modality, phenotype) and paged. A restricted store leaves out
+the rows of hidden traits and hidden tissues (before counting and paging) and its traits list the hidden ones
+not.
 """
 
 from __future__ import annotations
@@ -42,16 +44,20 @@ class ColocQueries:
                            "colocalisation: it lists no GWAS trait, or has no every-tested-pair store)")
         return self.table_file("coloc")
 
+    def coloc_recorded(self) -> dict:
+        """release.json's ``counts.coloc`` (settings and per-trait counts, as built: over every tissue and trait)."""
+        return ((self._base.info.get("counts") or {}).get("coloc") or {})
+
     def coloc_traits(self) -> list[str]:
         """The traits colocalised (those of release.json's counts, a trait without a locus included, one skipped
-        for another genome build not; else the traits of the table), sorted."""
+        for another genome build not; else the traits of the table), sorted; the visible ones."""
         path = self._coloc_file()
 
         def load() -> list[str]:
-            listed = ((self.info.get("counts") or {}).get("coloc") or {}).get("traits") or []
+            listed = self.coloc_recorded().get("traits") or []
             ids = {str(t["trait"]) for t in listed if isinstance(t, dict) and "trait" in t and "skipped" not in t}
             ids |= {r[0] for r in self.db.rows("SELECT DISTINCT trait FROM read_parquet(?)", [path])}
-            return sorted(ids)
+            return sorted(t for t in ids if self.trait_visible(t))
 
         return list(self._cached("coloc_traits", load))
 
@@ -75,9 +81,16 @@ class ColocQueries:
             return self.resolve_gene(gene)["gene_id"]
         except NotFound:
             q = P.text(gene, "gene")
-            if self.db.scalar("SELECT count(*) FROM read_parquet(?) WHERE gene_id = ?", [path, q]):
+            hide, hidden = self._coloc_hidden()
+            if self.db.scalar(f"SELECT count(*) FROM read_parquet(?) WHERE gene_id = ?{hide}", [path, q, *hidden]):
                 return q
             raise
+
+    def _coloc_hidden(self) -> tuple[str, list[str]]:
+        """The SQL (`` AND …``) and values leaving out the rows of hidden tissues and traits."""
+        tissue, tissues = self.tissue_clause("tissue")
+        trait, traits = self.trait_clause("trait")
+        return tissue + trait, [*tissues, *traits]
 
     def has_coloc_susie(self) -> bool:
         """True when the release holds coloc.susie results (its traits' loci against fine-mapped phenotypes)."""
@@ -96,7 +109,8 @@ class ColocQueries:
 
         Returns ``(rows, total, next_cursor)``: at most ``limit`` rows of :data:`COLOC_COLUMNS` from ``cursor``
         on, sorted by PP.H4 descending, then trait, locus, tissue, modality and phenotype; the number of rows
-        matching; the cursor of the next page (None on the last).
+        matching; the cursor of the next page (None on the last). Rows of hidden tissues and traits are left
+        out (a hidden trait is NotFound).
 
         Raises:
             BadQuery: no trait, gene or variant; a malformed value; ``min_pp4`` outside [0, 1].
@@ -137,7 +151,9 @@ class ColocQueries:
         if pp4 is not None:
             where.append(f"{quote_identifier('PP.H4.abf')} >= ?")
             params.append(pp4)
-        cond = " AND ".join(where)
+        hide, hidden = self._coloc_hidden()
+        cond = " AND ".join(where) + hide
+        params += hidden
         total = int(self.db.scalar(f"SELECT count(*) FROM read_parquet(?) WHERE {cond}", [path, *params]))
         select = ", ".join(quote_identifier(c) for c in (COLOC_SUSIE_COLUMNS if method == "susie" else COLOC_COLUMNS))
         if offset >= total:

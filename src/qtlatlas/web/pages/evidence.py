@@ -59,7 +59,7 @@ def coloc_settings(page: Page) -> dict:
     priors; atlas.yaml's defaults where release.json has none)."""
     from ...config import ColocSettings
 
-    recorded = ((page.release.info.get("counts") or {}).get("coloc") or {}).get("settings") or {}
+    recorded = page.release.coloc_recorded().get("settings") or {}
     return {**ColocSettings().model_dump(), **recorded}
 
 

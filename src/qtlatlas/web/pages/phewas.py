@@ -27,10 +27,17 @@ _FLAG = {"significant": SIGNIFICANT, "top": TOP, "independent": INDEPENDENT}
 
 def tested_pairs(release, variant_id: str) -> tuple[pd.DataFrame, int, float | None]:
     """Every tested pair of the variant (``(rows, total, cut)`` of ``all_pairs_strongest`` with
-    :data:`TESTED_FIELDS`); no rows when the release publishes no nominal pass."""
+    :data:`TESTED_FIELDS`), without the pairs of tissues the release view hides; no rows when the release
+    publishes no nominal pass."""
     if not release.all_pairs_targets():
         return pd.DataFrame(columns=TESTED_FIELDS), 0, None
-    return release.all_pairs_strongest(MAX_PHEWAS, variant=variant_id, fields=TESTED_FIELDS)
+    rows, total, cut = release.all_pairs_strongest(MAX_PHEWAS, variant=variant_id, fields=TESTED_FIELDS)
+    if release.hidden.tissues and len(rows):
+        visible = release.visible_rows(rows)
+        if len(visible) < len(rows):  # a store that kept them: every pair was read when none was cut
+            total = len(visible) if cut is None else max(total - (len(rows) - len(visible)), len(visible))
+            rows = visible
+    return rows, total, cut
 
 
 def _keys(frame: pd.DataFrame) -> list[tuple]:

@@ -203,14 +203,15 @@ def trait_associations(page: Page, tid: str) -> pd.DataFrame:
 
 # -- per-release summaries of every model (computed once per release and process) ----------------------------
 
-_SUMMARIES: dict[tuple[str, str], dict] = {}
+_SUMMARIES: dict[tuple, dict] = {}
 _SUMMARY_LOCK = threading.Lock()
 
 
 def model_summary(page: Page) -> dict:
     """``best`` (panel -> {method: models whose best model it is}) and ``genes`` (names and ids of the genes
-    with a model), read once per release (releases do not change once published)."""
-    key = (str(page.release.path), page.release.id)
+    with a model), read once per release and view (releases do not change once published; a restricted view
+    summarises the models of its visible tissues)."""
+    key = (str(page.release.path), page.release.id, page.release.hidden)  # one summary per view
     found = _SUMMARIES.get(key)
     if found is not None:
         return found
