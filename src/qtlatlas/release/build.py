@@ -507,6 +507,9 @@ class _ReleaseBuilder:
             counts["finemapping"] = self.finemapping_counts
         if self.qtl_coloc is not None:
             counts["qtl_coloc"] = self.qtl_coloc
-        write_json(release_metadata(self.atlas, self.release, pairs, counts, self.mapped_inputs),
+        info = release_metadata(self.atlas, self.release, pairs, counts, self.mapped_inputs)
+        # which items the release-wide files were written without (see qtlatlas.release.private_files)
+        info["private_at_build"] = {"tissues": sorted(self.private.tissues), "traits": sorted(self.private.traits)}
+        write_json(info,
                    self._note(layout.RELEASE_JSON, "release metadata: genome, annotation, parameters, software",
                               "metadata"))

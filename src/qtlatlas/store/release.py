@@ -306,11 +306,27 @@ class ReleaseStore(GeneQueries, GeneTrackQueries, AssociationQueries, AllPairsQu
         file whose name names a hidden tissue or trait."""
         prefix = f"{layout.DOWNLOADS_DIR}/"
         rows = [*self._manifest(), *(r for r in self._private_manifest() if self._scope_visible(r.get("scope", "")))]
+        mixed = self._mixed_files_unsafe()
         return [{"path": r["path"], "bytes": int(r["bytes"]), "sha256": r["sha256"],
                  "description": r.get("description", ""), "kind": r.get("kind", "")}
                 for r in rows
                 if (r.get("kind") == "download" or (r.get("kind") == "index" and r["path"].startswith(prefix)))
-                and not self._names_hidden(r["path"])]
+                and not self._names_hidden(r["path"]) and not (mixed and self._mixes_tissues(r["path"]))]
+
+    def _mixed_files_unsafe(self) -> bool:
+        """Whether this store hides a tissue that was public when the release was built (release.json's
+        ``private_at_build``): the release-wide downloads, written with that tissue's rows, must then not be
+        listed (an item made private after its release was built)."""
+        if not self.hidden.tissues:
+            return False
+        built = set((self._base.info.get("private_at_build") or {}).get("tissues") or [])
+        return bool(self.hidden.tissues - built)
+
+    def _mixes_tissues(self, rel: str) -> bool:
+        """Whether a download may hold rows of several tissues: its name names no tissue of the release (the
+        genotypes, which hold no tissue's data, excepted)."""
+        parts = set(rel.rsplit("/", 1)[-1].split("."))
+        return not (parts & set(self._base._tissue_modalities)) and not rel.rsplit("/", 1)[-1].startswith("genotypes.")
 
     def _scope_visible(self, scope: str) -> bool:
         """Whether every item of a private-manifest scope (``tissue:A trait:B``) is visible to this store."""
@@ -350,4 +366,5 @@ def _visible_info(info: dict, hidden: Hidden) -> dict:
     out["tissues"] = [t for t in info.get("tissues", []) if t.get("id") not in hidden.tissues]
     out["inputs"] = [i for i in info.get("inputs", []) if not (isinstance(i, dict) and i.get("tissue") in hidden.tissues)]
     out.pop("counts", None)  # release-wide totals include the hidden tissues
+    out.pop("private_at_build", None)  # names them
     return out

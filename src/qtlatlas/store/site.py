@@ -85,7 +85,7 @@ class Site:
         view.hidden = hidden
         view._views = {}
         view._ids = [r for r in self._ids if r not in hidden.releases]
-        view._infos = {r: _visible_info(self._infos[r], hidden) if hidden.tissues else self._infos[r]
+        view._infos = {r: _visible_info(self._infos[r], hidden) if (hidden.tissues or hidden.traits) else self._infos[r]
                        for r in view._ids}
         view.atlas = _visible_atlas(self.atlas, hidden)
         # stores that leave out hidden tissues and traits are the view's own; otherwise the site's are shared

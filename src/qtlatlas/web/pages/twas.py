@@ -293,8 +293,8 @@ def trait_page(request: Request, trait: str) -> Response:
     coloc = coloc_table(page, "coloc-table", f"Colocalisation of {info['name']}'s GWAS loci with every phenotype "
                         "tested there, most probable shared causal variant (PP.H4) first", tid,
                         coloc_rows(page, trait=tid), trait=tid)
-    # the trait's files hold the rows of every tissue: a view without some tissue does not list them
-    listed = release_downloads(page, (f"twas_assoc.{tid}.", f"coloc.{tid}.")) if not release.hidden.tissues else []
+    # the store leaves out the trait's files when they hold rows of a tissue this reader may not see
+    listed = release_downloads(page, (f"twas_assoc.{tid}.", f"coloc.{tid}."))
     files = downloads_table(page, "trait-downloads", listed, f"twas_downloads.{tid}.{release.id}",
                             "No download file for this trait.")
     data = {"view": "trait", "trait": {"id": tid, "name": info["name"]}, "panels": panels,
