@@ -106,14 +106,7 @@ twas:
   traits:
     - {id: height, name: Height, n: 10, sumstats: h.tsv, visibility: {embargoed_until: 2027-01-01}}
 """
-    import qtlatlas.config as config
-
-    original = config._enforceable_visibility
-    config._enforceable_visibility = lambda atlas: None
-    try:
-        atlas = parse_atlas(text, base_dir=tmp_path)
-    finally:
-        config._enforceable_visibility = original
+    atlas = parse_atlas(text, base_dir=tmp_path)
     early = private_at_build(atlas, dt.date(2026, 12, 31))
     assert early.tissues == {"Liver", "Brain"} and early.traits == {"height"}
     late = private_at_build(atlas, dt.date(2027, 3, 1))

@@ -295,17 +295,6 @@ class MappingSettings(_Model):
 # --------------------------------------------------------------------------------------------------
 
 
-def _enforceable_visibility(atlas: Atlas) -> None:
-    """Refuse a visibility the portal cannot yet enforce (tissues and TWAS traits are public in this version):
-    an item marked private must never be served."""
-    for path, items in ((("tissues",), atlas.tissues), (("twas", "traits"), atlas.twas.traits)):
-        for j, item in enumerate(items):
-            if item.visibility != "public":
-                raise LocatedError((*path, j, "visibility"),
-                                   "private or embargoed tissues and traits are not supported by this version; "
-                                   "releases and studies may be private")
-
-
 class Atlas(_Model):
     """The whole atlas configuration (see the module docstring for an example)."""
 
@@ -377,7 +366,6 @@ class Atlas(_Model):
         for j, t in enumerate(self.twas.tissues or []):
             if t not in tissues:
                 raise LocatedError(("twas", "tissues", j), f"unknown tissue {t!r}")
-        _enforceable_visibility(self)
         return self
 
     @property

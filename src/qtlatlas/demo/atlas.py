@@ -14,7 +14,7 @@ from .files import frame_text, write_gzip, write_table, write_text
 from .genome import Genome, simulate_genome
 from .genotypes import Variants, allele_frequency, sample_dosages, simulate_founders, simulate_variants
 from .gwas import Trait, simulate_traits
-from .metadata import atlas_yaml, release_notes, write_study
+from .metadata import atlas_yaml, private_items, release_notes, write_study
 from .phenotypes import simulate_baselines, simulate_tissue
 from .release import MarkerRows, ReleaseSpec, format_tissue, write_annotation, write_genotypes, write_tissue
 from .rng import stream
@@ -44,8 +44,7 @@ def release_specs(cfg: DemoConfig, chroms: tuple[str, ...], rng: np.random.Gener
     offsets = {c: int(rng.integers(20_000, 400_000)) for c in chroms}
     lengths = {c: cfg.chrom_length + offsets[c] + int(rng.integers(0, 100_000)) for c in chroms}
     v2 = ReleaseSpec("v2", cfg.genomes[1], RELEASE_DATES[1], "", tissues, offsets, lengths)
-    private = frozenset(scope.split(":", 1)[1] for scope, value in cfg.visibility
-                        if scope.startswith("tissue:") and value != "public")
+    private = frozenset(scope.split(":", 1)[1] for scope in private_items(cfg) if scope.startswith("tissue:"))
     v1 = ReleaseSpec(**{**v1.__dict__, "notes": release_notes(v1, None, [], private)})
     v2 = ReleaseSpec(**{**v2.__dict__, "notes": release_notes(v2, v1, [tissues[-1]], private)})
     return [v1, v2]

@@ -55,11 +55,20 @@ def data_access(cfg: DemoConfig) -> dict:
     }
 
 
+def private_items(cfg: DemoConfig) -> set[str]:
+    """The ``KIND:ID`` scopes of the items ``cfg.visibility`` does not leave public."""
+    return {scope for scope, value in cfg.visibility if value != "public"}
+
+
 def write_study(out: Path, cfg: DemoConfig, design: SampleDesign, traits: list[Trait],
                 releases: list[ReleaseSpec]) -> dict:
-    """Write ``studies/<id>/`` (README.md, samples.tsv, traits.tsv) and return its atlas.yaml entry."""
+    """Write ``studies/<id>/`` (README.md, samples.tsv, traits.tsv) and return its atlas.yaml entry. The files
+    name no tissue or trait that ``cfg.visibility`` keeps private (a study is its own item: its readers need not
+    see the atlas's other private items)."""
     folder = f"studies/{cfg.study_id}"
-    tissues = cfg.tissue_ids
+    private = private_items(cfg)
+    tissues = [t for t in cfg.tissue_ids if f"tissue:{t}" not in private]
+    traits = [t for t in traits if f"trait:{t.id}" not in private]
     samples = pd.DataFrame({
         "individual_id": design.individual_ids,
         "sex": ["female" if s else "male" for s in design.sex],
