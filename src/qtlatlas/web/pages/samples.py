@@ -102,9 +102,10 @@ def _downloads(page: Page) -> list[dict]:
 
 
 def _qc_files(page: Page) -> list[dict]:
-    """The sample QC report's download, or (a store that hides tissues: the file has their rows) the API's TSV."""
+    """The sample QC report's download, or (a store that hides tissues: the file may have their rows, and is then
+    not listed) the API's TSV."""
     files = [f for f in _files(page) if f["name"].startswith("sample_qc.")]
-    if files and page.release.hidden.tissues:
+    if page.release.hidden.tissues and page.release.has_sample_qc():
         return [{"name": f"sample_qc.{page.release.id}.tsv", "bytes": None,
                  "url": page.api_url("/samples/qc", format="tsv", limit=100_000)}]
     return files
