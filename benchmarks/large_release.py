@@ -928,12 +928,13 @@ def make_large_release(site: Path, release_id: str = "v1", *, n_genes: int = 20_
 
 
 def release_summary(release: Path) -> list[tuple[str, int, int]]:
-    """(table, rows, bytes) of each query table of a release (phenotype/expression tables summed)."""
+    """(table, rows, bytes) of each Parquet query table of a release (phenotype/expression tables summed; the
+    look-up files and the genotype matrix are not Parquet and are left out)."""
     out = []
     tables = release / layout.TABLES_DIR
     for name, file in layout.TABLES.items():
         p = tables / file
-        if p.exists():
+        if p.exists() and p.suffix == ".parquet":
             out.append((name, pq.ParquetFile(p).metadata.num_rows, p.stat().st_size))
     for sub in ("phenotypes", "expression"):
         files = sorted((tables / sub).glob("*.parquet"))
