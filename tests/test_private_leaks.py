@@ -122,3 +122,30 @@ def test_schemathesis_without_a_token_finds_no_private_id(psite):
 
         check()
     assert found == []
+
+
+def test_sixteen_concurrent_readers_with_and_without_tokens(psite):
+    """16 clients at once, half anonymous and half with the right token, on first use of every view: no error,
+    and no anonymous answer holds a private id (the views and their caches are built under concurrency)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    app = create_app(psite)
+    token = bearer(psite, f"tissue:{TISSUE}", f"trait:{trait()[0]}")
+    urls = ["/api/v1/tissues", "/api/v1/qtls/top?limit=50", "/api/v1/twas/traits", "/api/v1/samples?limit=50",
+            "/api/v1/expression/median?genes=" + TestClient(app).get("/api/v1/qtls/top?limit=1").json()["data"][0]["gene_id"],
+            "/", "/twas/traits", "/samples", "/downloads"]
+
+    def reader(i: int) -> list[tuple[str, int, bool]]:
+        client = TestClient(app, raise_server_exceptions=False)
+        headers = token if i % 2 else {}
+        out = []
+        for _ in range(3):
+            for url in urls:
+                r = client.get(url, headers=headers)
+                out.append((url, r.status_code, bool(headers) or TISSUE.encode() not in r.content))
+        return out
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = [a for batch in pool.map(reader, range(16)) for a in batch]
+    assert len(answers) == 16 * 3 * len(urls)
+    assert [a for a in answers if a[1] != 200 or not a[2]] == []
