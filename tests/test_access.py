@@ -29,7 +29,8 @@ def private_site(site, tmp_path_factory):
     atlas["access"] = {
         "release": {"v2": ItemAccess("private", citation="Cite v2 as: Secret et al.").to_json()},
         "study": {study: ItemAccess("embargoed", dt.date.fromisoformat(STUDY_EMBARGO)).to_json()},
-        "tissue": {}, "trait": {}}
+        "tissue": {"Brain": ItemAccess(citation="Cite Brain as: Cortex et al.", data_use="Brain: no reuse").to_json()},
+        "trait": {}}
     (out / "atlas.json").write_text(json.dumps(atlas))
     return out
 
@@ -182,3 +183,22 @@ def test_sign_in_brute_force_is_rate_limited(private_site):
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
     assert c.get("/api/v1/releases", headers={"Authorization": f"Bearer {token}"}).status_code == 429
     assert c.get("/api/v1/releases").status_code == 200  # anonymous reading goes on
+
+
+def test_item_pages_show_their_citation_and_unpublished_items_say_so(private_client, private_site, restricted_site,
+                                                                      study_id):
+    page = private_client.get("/tissue/Brain").text
+    assert "Cite this tissue as:</strong> Cite Brain as: Cortex et al." in page and "Brain: no reuse" in page
+    assert "Unpublished" not in page and "Cite this tissue" not in private_client.get("/tissue/Adipose").text
+    # unpublished items seen through a token say so, with the embargo date
+    from conftest import EMBARGOED_TRAIT, PRIVATE_TISSUE, bearer
+
+    client = TestClient(create_app(restricted_site))
+    headers = bearer(restricted_site, f"tissue:{PRIVATE_TISSUE}", f"trait:{EMBARGOED_TRAIT}")
+    words = " ".join(client.get(f"/tissue/{PRIVATE_TISSUE}", headers=headers).text.split())
+    assert "Unpublished:</strong> this tissue is private; you see it through your access token" in words
+    assert "embargoed until 2099-01-01" in client.get(f"/twas/traits/{EMBARGOED_TRAIT}", headers=headers).text
+    assert "Unpublished" not in client.get("/tissue/Adipose", headers=headers).text
+    study = TestClient(create_app(private_site)).get(f"/studies/{study_id}",
+                                                     headers=bearer(private_site, f"study:{study_id}")).text
+    assert f"embargoed until {STUDY_EMBARGO}" in study
