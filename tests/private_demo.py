@@ -29,22 +29,9 @@ def trait() -> tuple[str, str]:
 
 def private_demo_site(tmp_path_factory) -> Path:
     """``SITE`` of the private demo (two releases, three tissues, two traits), built on first use."""
-    from browser.portal_site import SMALL
+    from browser.portal_site import SMALL, demo_site
 
-    import qtlatlas.commands.demo as demo_command
-    from qtlatlas.cli import main
-
-    out = tmp_path_factory.getbasetemp() / "private-demo"
-    site = out / "site"
-    if all((site / "releases" / r / "release.json").is_file() for r in ("v1", "v2")):
-        return site
     cfg = dataclasses.replace(SMALL, n_traits=2, visibility=(
         (f"tissue:{TISSUE}", "private"), (f"trait:{trait()[0]}", {"embargoed_until": EMBARGO}),
         (f"study:{STUDY}", "private")))
-    original = demo_command.DEMO_CONFIG
-    demo_command.DEMO_CONFIG = cfg
-    try:
-        assert main(["demo", "--out", str(out), "--no-serve", "--quiet"]) == 0
-    finally:
-        demo_command.DEMO_CONFIG = original
-    return site
+    return demo_site(tmp_path_factory, cfg, "private-demo")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 
+from conftest import write_text
+
 from qtlatlas.access.policy import Hidden
 from qtlatlas.config import parse_atlas
 from qtlatlas.release.manifest import read_manifest, read_private_manifest, verify_release, write_manifest
@@ -13,14 +15,6 @@ from qtlatlas.release.private_files import list_files_scoped, private_at_build
 
 PRIVATE = Hidden(tissues=frozenset({"Liver"}), traits=frozenset({"glucose"}))
 
-
-def _write(path, text, gz=False):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if gz:
-        with gzip.open(path, "wt") as f:
-            f.write(text)
-    else:
-        path.write_text(text)
 
 
 def _read(path):
@@ -30,23 +24,23 @@ def _read(path):
 
 def _release(tmp_path):
     d = tmp_path / "v1"
-    _write(d / "downloads/top_assoc.expression.v1_g.tsv.gz",
+    write_text(d / "downloads/top_assoc.expression.v1_g.tsv.gz",
            "tissue\tphenotype_id\tpval\nAdipose\tG1\t0.1\nLiver\tG1\t0.2\nBrain\tG2\t0.3\n", gz=True)
-    _write(d / "downloads/median_tpm.v1.tsv.gz", "gene_id\tAdipose\tLiver\tBrain\nG1\t1.5\t2.5\t3.5\n", gz=True)
-    _write(d / "downloads/individuals.v1.tsv",
+    write_text(d / "downloads/median_tpm.v1.tsv.gz", "gene_id\tAdipose\tLiver\tBrain\nG1\t1.5\t2.5\t3.5\n", gz=True)
+    write_text(d / "downloads/individuals.v1.tsv",
            "individual_id\tsex\tn_tissues\ttissues\nI1\tfemale\t2\tAdipose,Liver\nI2\tmale\t1\tLiver\n")
-    _write(d / "downloads/qtl_coloc.v1_g.tsv.gz", "gene_id\ttissue1\ttissue2\nG1\tAdipose\tBrain\nG1\tAdipose\tLiver\n",
+    write_text(d / "downloads/qtl_coloc.v1_g.tsv.gz", "gene_id\ttissue1\ttissue2\nG1\tAdipose\tBrain\nG1\tAdipose\tLiver\n",
            gz=True)
-    _write(d / "downloads/twas_assoc.height.v1_g.dat",
+    write_text(d / "downloads/twas_assoc.height.v1_g.dat",
            "PANEL\tFILE\tID\nAdipose.expression\tAdipose.expression/a.wgt.RDat\tG1\nLiver.expression\tLiver.expression/b.wgt.RDat\tG1\n")
-    _write(d / "downloads/twas_assoc.glucose.v1_g.dat",
+    write_text(d / "downloads/twas_assoc.glucose.v1_g.dat",
            "PANEL\tFILE\tID\nAdipose.expression\tx\tG1\nLiver.expression\ty\tG1\n")
-    _write(d / "downloads/phenotypes.Liver.expression.norm.v1_g.bed.gz", "#chr\tstart\tend\tid\tI1\n", gz=True)
-    _write(d / "downloads/phenotypes.Liver.expression.norm.v1_g.bed.gz.tbi", "index")
-    _write(d / "downloads/genotypes.v1_g.vcf.gz", "##fileformat=VCFv4.2\n", gz=True)
-    _write(d / "tables/top_qtls.parquet", "PAR1")
-    _write(d / "tables/phenotypes/Adipose.expression.parquet", "PAR1")
-    _write(d / "release.json", "{}")
+    write_text(d / "downloads/phenotypes.Liver.expression.norm.v1_g.bed.gz", "#chr\tstart\tend\tid\tI1\n", gz=True)
+    write_text(d / "downloads/phenotypes.Liver.expression.norm.v1_g.bed.gz.tbi", "index")
+    write_text(d / "downloads/genotypes.v1_g.vcf.gz", "##fileformat=VCFv4.2\n", gz=True)
+    write_text(d / "tables/top_qtls.parquet", "PAR1")
+    write_text(d / "tables/phenotypes/Adipose.expression.parquet", "PAR1")
+    write_text(d / "release.json", "{}")
     return d
 
 

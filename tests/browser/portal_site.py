@@ -13,18 +13,18 @@ SMALL = DemoConfig(seed=5, n_individuals=120, n_variants_per_chrom=600, n_genes_
                    coloc_p_threshold=1e-5)
 
 
-def demo_site(tmp_path_factory) -> Path:
-    """``SITE`` of the small demo atlas (two releases, three tissues), built on first use in the session's
-    temporary directory."""
+def demo_site(tmp_path_factory, config: DemoConfig = SMALL, name: str = "portal-demo") -> Path:
+    """``SITE`` of a demo atlas (default: the small one, two releases, three tissues), built from ``config`` on first
+    use in the session's temporary directory ``name``."""
     import qtlatlas.commands.demo as demo_command
     from qtlatlas.cli import main
 
-    out = tmp_path_factory.getbasetemp() / "portal-demo"
+    out = tmp_path_factory.getbasetemp() / name
     site = out / "site"
     if all((site / "releases" / r / "release.json").is_file() for r in ("v1", "v2")):
         return site
     original = demo_command.DEMO_CONFIG
-    demo_command.DEMO_CONFIG = SMALL
+    demo_command.DEMO_CONFIG = config
     try:
         assert main(["demo", "--out", str(out), "--no-serve", "--quiet"]) == 0
     finally:
